@@ -1,0 +1,21 @@
+//! The analysis API, in editor terms and free of any protocol.
+//!
+//! [`AnalysisHost`] owns the knowledge graph and the open documents; it is the one
+//! place where changes are applied, in the order they arrive. [`Analysis`] is a
+//! read-only view that answers queries: symbol search, definitions, references, call
+//! hierarchies, outlines, imports and dependents. The LSP server, the CLI and later the
+//! MCP server are thin adapters over these two types.
+
+mod host;
+mod nav;
+pub mod workspace;
+
+pub use codecontext_graph::{EntityId, FileId, How, SearchMode};
+pub use codecontext_syntax::{DocumentChange, EntityKind, Limits, SkipReason, SyntaxError};
+pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
+pub use host::{
+    AnalysisHost, ChangeError, EdgesReport, HostConfig, IndexReport, Progress, Skipped, Timings,
+};
+pub use nav::{
+    Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,
+};

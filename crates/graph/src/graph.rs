@@ -1,0 +1,1045 @@
+//! [`SymbolGraph`]: the store of files, entities and resolved references, its global
+//! indexes, and the incremental update that keeps them consistent.
+//!
+//! An update replaces a run of chunks of one file. The graph unregisters what the old
+//! chunks defined and referenced, registers the new chunks, resolves the new references,
+//! and then re-resolves, anywhere in the workspace, only the references whose recorded
+//! dependencies include a name whose facts changed.
+
+use std::{
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
+
+use codecontext_lang::{language, LanguageId};
+use codecontext_syntax::{ChunkSummary, EntityKind, FileSummary, Receiver, SkipReason};
+use codecontext_text::{LineIndex, TextRange};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use smallvec::SmallVec;
+
+use crate::{
+    intern::{Interner, Name},
+    model::{
+        ChunkInfo, Entity, EntityId, EntityLoc, FileData, FileId, ImportInfo, Recv, Ref, Resolution,
+    },
+    modules::{display_module, file_module_keys, ModuleContext},
+    resolve::{Dep, Resolver},
+    search::SymbolIndex,
+};
+
+/// Fresh resolutions of some references of one file, with what each read.
+type Resolved = Vec<(u32, Resolution, Vec<Dep>)>;
+
+/// A sorted small map from file to a count, used for reverse indexes.
+pub(crate) type FileCounts = SmallVec<[(FileId, u32); 2]>;
+
+fn counts_add(counts: &mut FileCounts, file: FileId, delta: i64) {
+    match counts.binary_search_by_key(&file, |(f, _)| *f) {
+        Ok(i) => {
+            let n = counts[i].1 as i64 + delta;
+            if n <= 0 {
+                counts.remove(i);
+            } else {
+                counts[i].1 = n as u32;
+            }
+        }
+        Err(i) => {
+            if delta > 0 {
+                counts.insert(i, (file, delta as u32));
+            }
+        }
+    }
+}
+
+/// A file to load: where it is, its language, and what extraction made of it.
+pub struct FileInput {
+    pub root: u32,
+    pub rel: String,
+    pub lang: LanguageId,
+    pub line_index: LineIndex,
+    pub summary: Result<FileSummary, SkipReason>,
+}
+
+/// The code knowledge graph of a workspace.
+#[derive(Clone, Default)]
+pub struct SymbolGraph {
+    pub(crate) interner: Interner,
+    pub(crate) module_ctx: ModuleContext,
+    pub(crate) files: Vec<Option<FileData>>,
+    pub(crate) paths: FxHashMap<(u32, Arc<str>), FileId>,
+    pub(crate) entity_loc: FxHashMap<EntityId, EntityLoc>,
+    /// Named entities by name (not files, imports or impl blocks).
+    pub(crate) by_name: FxHashMap<Name, SmallVec<[EntityId; 2]>>,
+    /// Members by `(container name, member name)`.
+    pub(crate) members: FxHashMap<(Name, Name), SmallVec<[EntityId; 2]>>,
+    /// `impl` blocks by the name of their type.
+    pub(crate) impls: FxHashMap<Name, SmallVec<[EntityId; 1]>>,
+    pub(crate) by_module: FxHashMap<Name, SmallVec<[FileId; 1]>>,
+    /// Which files have references whose resolution read a name.
+    pub(crate) dependents: FxHashMap<Name, FileCounts>,
+    /// Which files have references resolved to an entity.
+    pub(crate) incoming: FxHashMap<EntityId, FileCounts>,
+    pub(crate) search: SymbolIndex,
+    pub(crate) star: Option<Name>,
+    pending_files: Vec<FileId>,
+    pending_changed: FxHashSet<Name>,
+}
+
+/// What one update changed, for callers that report or test it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateStats {
+    /// References resolved because they were new.
+    pub resolved_new: usize,
+    /// References elsewhere re-resolved because a name they read changed.
+    pub re_resolved: usize,
+    /// Names whose facts changed.
+    pub changed_names: usize,
+}
+
+fn hash_str(h: &mut FxHasher, s: &str) {
+    s.hash(h);
+}
+
+/// The path-derived base of entity ids.
+fn file_hash(root: u32, rel: &str) -> u64 {
+    let mut h = FxHasher::default();
+    root.hash(&mut h);
+    hash_str(&mut h, rel);
+    h.finish()
+}
+
+impl SymbolGraph {
+    pub fn new() -> SymbolGraph {
+        let mut g = SymbolGraph::default();
+        g.star = Some(g.interner.intern("*"));
+        g
+    }
+
+    /// Sets crate names and Go module paths. Files already loaded keep their module
+    /// keys, so call this before loading.
+    pub fn set_module_context(&mut self, ctx: ModuleContext) {
+        self.module_ctx = ctx;
+    }
+
+    pub fn module_context(&self) -> &ModuleContext {
+        &self.module_ctx
+    }
+
+    pub fn interner(&self) -> &Interner {
+        &self.interner
+    }
+
+    pub fn name(&self, name: Name) -> &str {
+        self.interner.resolve(name)
+    }
+
+    pub fn file_data(&self, id: FileId) -> Option<&FileData> {
+        self.files.get(id.0 as usize)?.as_ref()
+    }
+
+    pub fn file_id(&self, root: u32, rel: &str) -> Option<FileId> {
+        self.paths.get(&(root, Arc::from(rel))).copied()
+    }
+
+    /// Every live file.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &FileData)> + '_ {
+        self.files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (FileId(i as u32), f)))
+    }
+
+    pub fn entity(&self, loc: EntityLoc) -> Option<&Entity> {
+        self.file_data(loc.file)?.entities.get(loc.index as usize)
+    }
+
+    pub fn locate(&self, id: EntityId) -> Option<EntityLoc> {
+        self.entity_loc.get(&id).copied()
+    }
+
+    /// The qualified name of an entity: its module, then its containers, then its name.
+    pub fn qualified_name(&self, loc: EntityLoc) -> String {
+        let Some(f) = self.file_data(loc.file) else {
+            return String::new();
+        };
+        let config = &language(f.lang).config;
+        let package = f.package.map(|p| self.name(p));
+        let module = display_module(
+            config.module_scheme,
+            &self.module_ctx,
+            f.root,
+            &f.rel,
+            package,
+        );
+        if loc.index == 0 {
+            return module;
+        }
+        let mut parts: Vec<&str> = f
+            .container_chain(loc.index)
+            .map(|c| self.name(f.entities[c as usize].name))
+            .collect();
+        parts.reverse();
+        parts.push(self.name(f.entities[loc.index as usize].name));
+        let sep = config.separator.as_str();
+        if module.is_empty() {
+            parts.join(sep)
+        } else {
+            format!("{module}{sep}{}", parts.join(sep))
+        }
+    }
+
+    // ---- Loading and updating -------------------------------------------------------
+
+    fn alloc_file(
+        &mut self,
+        root: u32,
+        rel: &str,
+        lang: LanguageId,
+        line_index: LineIndex,
+    ) -> FileId {
+        let rel: Arc<str> = Arc::from(rel);
+        let id = FileId(self.files.len() as u32);
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+        let name = self.interner.intern(&name);
+        let file_entity = Entity {
+            id: EntityId(file_hash(root, &rel)),
+            kind: EntityKind::File,
+            name,
+            container: None,
+            range: TextRange::new(0, line_index.len()),
+            selection: TextRange::empty(0),
+            signature: rel.to_string().into_boxed_str(),
+            doc: None,
+            type_name: None,
+            import: None,
+            fact: 0,
+        };
+        self.files.push(Some(FileData {
+            root,
+            rel: rel.clone(),
+            lang,
+            line_index,
+            skipped: None,
+            package: None,
+            module_keys: Vec::new(),
+            entities: vec![file_entity],
+            refs: Vec::new(),
+            res: Vec::new(),
+            ref_deps: Vec::new(),
+            dep_sets: vec![Box::new([])],
+            dep_set_ids: FxHashMap::default(),
+            chunks: Vec::new(),
+            errors: Vec::new(),
+            top: FxHashMap::default(),
+        }));
+        self.paths.insert((root, rel), id);
+        self.entity_loc.insert(
+            EntityId(file_hash(
+                root,
+                &self.files[id.0 as usize].as_ref().expect("just pushed").rel,
+            )),
+            EntityLoc { file: id, index: 0 },
+        );
+        id
+    }
+
+    /// Loads many files at once: everything is registered first, then all new
+    /// references are resolved in parallel. Files already present are replaced.
+    pub fn load_files(&mut self, inputs: Vec<FileInput>) -> Vec<FileId> {
+        let ids = self.load_files_unresolved(inputs);
+        self.resolve_pending();
+        ids
+    }
+
+    /// Registers files without resolving their references yet; call
+    /// [`SymbolGraph::resolve_pending`] once all batches are in. Until then queries see
+    /// the new files' entities but not their references' targets.
+    pub fn load_files_unresolved(&mut self, inputs: Vec<FileInput>) -> Vec<FileId> {
+        let mut ids = Vec::with_capacity(inputs.len());
+        let mut changed = std::mem::take(&mut self.pending_changed);
+        for input in inputs {
+            let existing = self.file_id(input.root, &input.rel);
+            let id = match existing {
+                Some(id) => {
+                    self.clear_file(id, &mut changed);
+                    id
+                }
+                None => {
+                    self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone())
+                }
+            };
+            self.install_summary(id, input.line_index, input.summary, &mut changed);
+            ids.push(id);
+        }
+        self.pending_changed = changed;
+        self.pending_files.extend(ids.iter().copied());
+        ids
+    }
+
+    /// Resolves the references of every file loaded by
+    /// [`SymbolGraph::load_files_unresolved`], in parallel, then re-resolves what older
+    /// files read of the names those files defined.
+    pub fn resolve_pending(&mut self) -> usize {
+        let mut ids = std::mem::take(&mut self.pending_files);
+        ids.sort();
+        ids.dedup();
+        let changed = std::mem::take(&mut self.pending_changed);
+        let results: Vec<(FileId, Resolved)> = ids
+            .par_iter()
+            .map(|&id| {
+                let mut resolver = Resolver::new(self);
+                let n = self.file_data(id).map_or(0, |f| f.refs.len()) as u32;
+                let out = (0..n)
+                    .map(|i| {
+                        let res = resolver.resolve(id, i);
+                        (i, res, std::mem::take(&mut resolver.deps))
+                    })
+                    .collect();
+                (id, out)
+            })
+            .collect();
+        let mut total = 0;
+        for (id, out) in results {
+            total += out.len();
+            self.store_resolutions(id, out);
+        }
+        let skip: FxHashSet<FileId> = ids.iter().copied().collect();
+        total + self.propagate(&changed, &skip, None)
+    }
+
+    /// Replaces a whole file (or adds it).
+    pub fn upsert_file(&mut self, input: FileInput) -> (FileId, UpdateStats) {
+        let mut changed = FxHashSet::default();
+        let id = match self.file_id(input.root, &input.rel) {
+            Some(id) => {
+                self.clear_file(id, &mut changed);
+                id
+            }
+            None => self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone()),
+        };
+        self.install_summary(id, input.line_index, input.summary, &mut changed);
+        let n = self.file_data(id).map_or(0, |f| f.refs.len()) as u32;
+        let mut stats = UpdateStats {
+            resolved_new: n as usize,
+            changed_names: changed.len(),
+            ..UpdateStats::default()
+        };
+        self.resolve_and_store(id, 0..n);
+        stats.re_resolved = self.propagate(&changed, &FxHashSet::default(), Some((id, 0..n)));
+        (id, stats)
+    }
+
+    /// Removes a file and everything it defined; references to it elsewhere re-resolve.
+    pub fn remove_file(&mut self, id: FileId) -> UpdateStats {
+        let mut changed = FxHashSet::default();
+        if self.file_data(id).is_none() {
+            return UpdateStats::default();
+        }
+        self.clear_file(id, &mut changed);
+        // Unregister the file entity and module keys.
+        let f = self.files[id.0 as usize].take().expect("checked above");
+        self.entity_loc.remove(&f.entities[0].id);
+        for key in &f.module_keys {
+            if let Some(files) = self.by_module.get_mut(key) {
+                files.retain(|x| *x != id);
+            }
+            changed.insert(*key);
+        }
+        self.paths.remove(&(f.root, f.rel.clone()));
+        let re_resolved = self.propagate(&changed, &FxHashSet::default(), None);
+        UpdateStats {
+            resolved_new: 0,
+            re_resolved,
+            changed_names: changed.len(),
+        }
+    }
+
+    /// Applies an incremental edit of a file: chunks `first..first + removed` are
+    /// replaced by `inserted`, later chunks moved by `shift` bytes.
+    pub fn apply_chunks(
+        &mut self,
+        id: FileId,
+        line_index: LineIndex,
+        first: usize,
+        removed: usize,
+        inserted: Vec<ChunkSummary>,
+        shift: i64,
+    ) -> UpdateStats {
+        let mut changed = FxHashSet::default();
+        let Some(new_refs) = self.splice(
+            id,
+            line_index,
+            first,
+            removed,
+            inserted,
+            shift,
+            &mut changed,
+        ) else {
+            return UpdateStats::default();
+        };
+        let resolved_new = new_refs.len();
+        self.resolve_and_store(id, new_refs.clone());
+        let re_resolved = self.propagate(&changed, &FxHashSet::default(), Some((id, new_refs)));
+        UpdateStats {
+            resolved_new,
+            re_resolved,
+            changed_names: changed.len(),
+        }
+    }
+
+    /// Marks a file as skipped: its contents are dropped, the file stays known.
+    pub fn skip_file(
+        &mut self,
+        id: FileId,
+        line_index: LineIndex,
+        reason: SkipReason,
+    ) -> UpdateStats {
+        let mut changed = FxHashSet::default();
+        self.clear_file(id, &mut changed);
+        if let Some(f) = self.files.get_mut(id.0 as usize).and_then(Option::as_mut) {
+            f.line_index = line_index;
+            f.entities[0].range = TextRange::new(0, f.line_index.len());
+            f.skipped = Some(reason);
+        }
+        let re_resolved = self.propagate(&changed, &FxHashSet::default(), None);
+        UpdateStats {
+            resolved_new: 0,
+            re_resolved,
+            changed_names: changed.len(),
+        }
+    }
+
+    /// Removes all chunks of a file (keeping the file entity and its keys).
+    fn clear_file(&mut self, id: FileId, changed: &mut FxHashSet<Name>) {
+        let Some(f) = self.file_data(id) else {
+            return;
+        };
+        let n = f.chunks.len();
+        let li = f.line_index.clone();
+        self.splice(id, li, 0, n, Vec::new(), 0, changed);
+        if let Some(f) = self.files.get_mut(id.0 as usize).and_then(Option::as_mut) {
+            f.dep_sets.truncate(1);
+            f.dep_set_ids.clear();
+            f.skipped = None;
+        }
+    }
+
+    fn install_summary(
+        &mut self,
+        id: FileId,
+        line_index: LineIndex,
+        summary: Result<FileSummary, SkipReason>,
+        changed: &mut FxHashSet<Name>,
+    ) {
+        match summary {
+            Ok(summary) => {
+                let n = self.file_data(id).map_or(0, |f| f.chunks.len());
+                self.splice(id, line_index, 0, n, summary.chunks, 0, changed);
+            }
+            Err(reason) => {
+                if let Some(f) = self.files.get_mut(id.0 as usize).and_then(Option::as_mut) {
+                    f.line_index = line_index;
+                    f.entities[0].range = TextRange::new(0, f.line_index.len());
+                    f.skipped = Some(reason);
+                }
+                self.refresh_module_keys(id, changed);
+            }
+        }
+    }
+
+    /// Converts extracted chunks into graph form, splices them in, and keeps every
+    /// index up to date except resolutions. Returns the indices of the new refs.
+    #[allow(clippy::too_many_arguments)]
+    fn splice(
+        &mut self,
+        id: FileId,
+        line_index: LineIndex,
+        first: usize,
+        removed: usize,
+        inserted: Vec<ChunkSummary>,
+        shift: i64,
+        changed: &mut FxHashSet<Name>,
+    ) -> Option<std::ops::Range<u32>> {
+        let mut f = self.files.get_mut(id.0 as usize)?.take()?;
+        let removed = removed.min(f.chunks.len().saturating_sub(first));
+        let e_start = f.chunk_entity_start(first);
+        let r_start = f.chunk_ref_start(first);
+        let x_start = f.chunk_error_start(first);
+        let e_count: usize = f.chunks[first..first + removed]
+            .iter()
+            .map(|c| c.entities as usize)
+            .sum();
+        let r_count: usize = f.chunks[first..first + removed]
+            .iter()
+            .map(|c| c.refs as usize)
+            .sum();
+        let x_count: usize = f.chunks[first..first + removed]
+            .iter()
+            .map(|c| c.errors as usize)
+            .sum();
+        let e_end = e_start + e_count;
+        let r_end = r_start + r_count;
+
+        // Old facts of the removed entities.
+        let old_facts: Vec<(EntityId, u64, Name)> = f.entities[e_start..e_end]
+            .iter()
+            .map(|e| (e.id, e.fact, e.name))
+            .collect();
+        for i in r_start..r_end {
+            self.unregister_ref(id, &f, i);
+        }
+        for i in e_start..e_end {
+            self.unregister_entity(id, &f, i);
+        }
+        let old_tail_ids: Vec<EntityId> = f.entities[e_end..].iter().map(|e| e.id).collect();
+
+        // Convert the inserted chunks.
+        let mut new_entities: Vec<Entity> = Vec::new();
+        let mut new_refs: Vec<Ref> = Vec::new();
+        let mut new_errors = Vec::new();
+        let mut new_chunks = Vec::new();
+        for chunk in inserted {
+            let eb = (e_start + new_entities.len()) as u32;
+            let rb = (r_start + new_refs.len()) as u32;
+            new_chunks.push(ChunkInfo {
+                range: chunk.range,
+                package: chunk.package.as_deref().map(|p| self.interner.intern(p)),
+                entities: chunk.entities.len() as u32,
+                refs: chunk.refs.len() as u32,
+                errors: chunk.errors.len() as u32,
+            });
+            for e in chunk.entities {
+                let import = e.import.map(|i| {
+                    Box::new(ImportInfo {
+                        path: self.interner.intern(&i.path),
+                        name: i.name.as_deref().map(|n| self.interner.intern(n)),
+                        glob: i.glob,
+                        export: i.export,
+                        default: i.default,
+                        submodule: i.submodule,
+                    })
+                });
+                new_entities.push(Entity {
+                    id: EntityId(0),
+                    kind: e.kind,
+                    name: self.interner.intern(&e.name),
+                    container: e.container.map(|c| c + eb),
+                    range: e.range,
+                    selection: e.selection,
+                    signature: e.signature.into_boxed_str(),
+                    doc: e.doc.map(String::into_boxed_str),
+                    type_name: e.type_name.as_deref().map(|t| self.interner.intern(t)),
+                    import,
+                    fact: 0,
+                });
+            }
+            for r in chunk.refs {
+                let receiver = match r.receiver {
+                    Receiver::None => Recv::None,
+                    Receiver::SelfType => Recv::SelfType,
+                    Receiver::SuperType => Recv::SuperType,
+                    Receiver::Type(t) => Recv::Type(self.interner.intern(&t)),
+                    Receiver::Ref(k) => Recv::Ref(k + rb),
+                    Receiver::Unknown => Recv::Unknown,
+                };
+                new_refs.push(Ref {
+                    kind: r.kind,
+                    name: self.interner.intern(&r.name),
+                    range: r.range,
+                    receiver,
+                    source: r.source.map(|s| s + eb),
+                    local_target: r.local_target.map(|t| t + eb),
+                    import: r.import.map(|i| i + eb),
+                });
+            }
+            new_errors.extend(chunk.errors);
+        }
+        let de = new_entities.len() as i64 - e_count as i64;
+        let dr = new_refs.len() as i64 - r_count as i64;
+        let n_new_refs = new_refs.len();
+
+        // Shift what comes after.
+        let adj = |x: u32, d: i64| (x as i64 + d) as u32;
+        for e in &mut f.entities[e_end..] {
+            e.range = e.range.shifted(shift);
+            e.selection = e.selection.shifted(shift);
+            if let Some(c) = e.container {
+                if c as usize >= e_end {
+                    e.container = Some(adj(c, de));
+                }
+            }
+        }
+        for r in &mut f.refs[r_end..] {
+            r.range = r.range.shifted(shift);
+            let fix_e =
+                |x: Option<u32>| x.map(|v| if v as usize >= e_end { adj(v, de) } else { v });
+            r.source = fix_e(r.source);
+            r.local_target = fix_e(r.local_target);
+            r.import = fix_e(r.import);
+            if let Recv::Ref(k) = r.receiver {
+                if k as usize >= r_end {
+                    r.receiver = Recv::Ref(adj(k, dr));
+                }
+            }
+        }
+        for x in &mut f.errors[x_start + x_count..] {
+            x.range = x.range.shifted(shift);
+        }
+        for c in &mut f.chunks[first + removed..] {
+            c.range = c.range.shifted(shift);
+        }
+        f.entities.splice(e_start..e_end, new_entities);
+        f.refs.splice(r_start..r_end, new_refs);
+        f.res.splice(
+            r_start..r_end,
+            (0..n_new_refs).map(|_| Resolution::unresolved()),
+        );
+        f.ref_deps
+            .splice(r_start..r_end, (0..n_new_refs).map(|_| 0));
+        f.errors.splice(x_start..x_start + x_count, new_errors);
+        f.chunks.splice(first..first + removed, new_chunks);
+        f.line_index = line_index;
+        f.entities[0].range = TextRange::new(0, f.line_index.len());
+
+        // Ids from e_start on (later duplicates may renumber); facts of the new ones.
+        assign_ids(&mut f, &self.interner, e_start);
+        let e_new_end = e_start + (e_count as i64 + de) as usize;
+        compute_facts(&mut f, e_start, e_new_end);
+        let mut new_facts: FxHashMap<EntityId, u64> = FxHashMap::default();
+        for e in &f.entities[e_start..e_new_end] {
+            new_facts.insert(e.id, e.fact);
+            if !old_facts
+                .iter()
+                .any(|(oid, ofact, _)| *oid == e.id && *ofact == e.fact)
+            {
+                changed.insert(e.name);
+            }
+        }
+        for (oid, ofact, name) in &old_facts {
+            if new_facts.get(oid) != Some(ofact) {
+                changed.insert(*name);
+            }
+        }
+        // Tail entities: re-register those whose id changed, relocate the others.
+        let mut renamed_tail = Vec::new();
+        for (k, old_id) in old_tail_ids.iter().enumerate() {
+            let i = e_new_end + k;
+            if f.entities[i].id != *old_id {
+                let new_id = f.entities[i].id;
+                f.entities[i].id = *old_id;
+                self.unregister_entity(id, &f, i);
+                f.entities[i].id = new_id;
+                changed.insert(f.entities[i].name);
+                renamed_tail.push(i);
+            }
+        }
+        if !renamed_tail.is_empty() {
+            compute_facts_at(&mut f, &renamed_tail);
+        }
+
+        rebuild_top(&mut f, self.star);
+        self.files[id.0 as usize] = Some(f);
+        // Register the new entities and renamed tail entities; relocate the rest.
+        for i in e_start..e_new_end {
+            self.register_entity(id, i);
+        }
+        for &i in &renamed_tail {
+            self.register_entity(id, i);
+        }
+        if de != 0 {
+            let f = self.files[id.0 as usize].as_ref().expect("just stored");
+            for (i, e) in f.entities.iter().enumerate().skip(e_new_end) {
+                self.entity_loc.insert(
+                    e.id,
+                    EntityLoc {
+                        file: id,
+                        index: i as u32,
+                    },
+                );
+            }
+        }
+        for i in r_start..r_start + n_new_refs {
+            let name = self.files[id.0 as usize].as_ref().map(|f| f.refs[i].name);
+            if let Some(name) = name {
+                counts_add(self.dependents.entry(name).or_default(), id, 1);
+            }
+        }
+        self.refresh_module_keys(id, changed);
+        Some(r_start as u32..(r_start + n_new_refs) as u32)
+    }
+
+    /// Recomputes package and module keys; changes go into `changed`.
+    fn refresh_module_keys(&mut self, id: FileId, changed: &mut FxHashSet<Name>) {
+        let Some(f) = self.file_data(id) else {
+            return;
+        };
+        let package = f.chunks.iter().find_map(|c| c.package);
+        let config = &language(f.lang).config;
+        let package_text = package.map(|p| self.interner.resolve(p).to_string());
+        let keys = file_module_keys(
+            config.module_scheme,
+            &self.module_ctx,
+            f.root,
+            &f.rel,
+            package_text.as_deref(),
+        );
+        let keys: Vec<Name> = keys.iter().map(|k| self.interner.intern(k)).collect();
+        let f = self.files[id.0 as usize].as_mut().expect("checked above");
+        f.package = package;
+        if f.module_keys == keys {
+            return;
+        }
+        let old = std::mem::replace(&mut f.module_keys, keys.clone());
+        for key in &old {
+            if !keys.contains(key) {
+                if let Some(files) = self.by_module.get_mut(key) {
+                    files.retain(|x| *x != id);
+                }
+                changed.insert(*key);
+            }
+        }
+        for key in keys {
+            if !old.contains(&key) {
+                let files = self.by_module.entry(key).or_default();
+                if !files.contains(&id) {
+                    files.push(id);
+                    files.sort();
+                }
+                changed.insert(key);
+            }
+        }
+    }
+
+    fn register_entity(&mut self, id: FileId, index: usize) {
+        let Some(f) = self.files[id.0 as usize].as_ref() else {
+            return;
+        };
+        let e = &f.entities[index];
+        let loc = EntityLoc {
+            file: id,
+            index: index as u32,
+        };
+        self.entity_loc.insert(e.id, loc);
+        if index == 0 || e.kind == EntityKind::Import {
+            return;
+        }
+        let (eid, name, kind) = (e.id, e.name, e.kind);
+        let container = e.container.map(|c| {
+            let ce = &f.entities[c as usize];
+            (ce.kind, ce.name)
+        });
+        if kind == EntityKind::Impl {
+            self.impls.entry(name).or_default().push(eid);
+        } else {
+            let list = self.by_name.entry(name).or_default();
+            if list.is_empty() {
+                self.search.add_name(name, self.interner.resolve(name));
+            }
+            list.push(eid);
+        }
+        if let Some((ckind, cname)) = container {
+            if ckind.is_type()
+                || matches!(
+                    ckind,
+                    EntityKind::Module | EntityKind::Namespace | EntityKind::Package
+                )
+            {
+                self.members.entry((cname, name)).or_default().push(eid);
+            }
+        }
+    }
+
+    fn unregister_entity(&mut self, id: FileId, f: &FileData, index: usize) {
+        let e = &f.entities[index];
+        if self.entity_loc.get(&e.id).map(|l| l.file) == Some(id) {
+            self.entity_loc.remove(&e.id);
+        }
+        if index == 0 || e.kind == EntityKind::Import {
+            return;
+        }
+        let remove = |list: &mut SmallVec<[EntityId; 2]>| {
+            if let Some(p) = list.iter().position(|x| *x == e.id) {
+                list.swap_remove(p);
+            }
+        };
+        if e.kind == EntityKind::Impl {
+            if let Some(list) = self.impls.get_mut(&e.name) {
+                if let Some(p) = list.iter().position(|x| *x == e.id) {
+                    list.swap_remove(p);
+                }
+                if list.is_empty() {
+                    self.impls.remove(&e.name);
+                }
+            }
+        } else if let Some(list) = self.by_name.get_mut(&e.name) {
+            remove(list);
+            if list.is_empty() {
+                self.by_name.remove(&e.name);
+                self.search.remove_name(e.name);
+            }
+        }
+        if let Some(c) = e.container {
+            let ce = &f.entities[c as usize];
+            if let Some(list) = self.members.get_mut(&(ce.name, e.name)) {
+                remove(list);
+                if list.is_empty() {
+                    self.members.remove(&(ce.name, e.name));
+                }
+            }
+        }
+    }
+
+    fn unregister_ref(&mut self, id: FileId, f: &FileData, index: usize) {
+        let r = &f.refs[index];
+        counts_add(self.dependents.entry(r.name).or_default(), id, -1);
+        for dep in f.deps_of(index as u32) {
+            if let Some(c) = self.dependents.get_mut(dep) {
+                counts_add(c, id, -1);
+            }
+        }
+        for t in &f.res[index].targets {
+            if let Some(c) = self.incoming.get_mut(t) {
+                counts_add(c, id, -1);
+                if c.is_empty() {
+                    self.incoming.remove(t);
+                }
+            }
+        }
+    }
+
+    fn resolve_and_store(&mut self, id: FileId, refs: std::ops::Range<u32>) {
+        if refs.is_empty() {
+            return;
+        }
+        let out: Resolved = {
+            let mut resolver = Resolver::new(self);
+            refs.map(|i| {
+                let res = resolver.resolve(id, i);
+                (i, res, std::mem::take(&mut resolver.deps))
+            })
+            .collect()
+        };
+        self.store_resolutions(id, out);
+    }
+
+    /// Writes resolutions and their dependencies, keeping reverse indexes in step.
+    fn store_resolutions(&mut self, id: FileId, out: Resolved) {
+        let mut dep_delta: FxHashMap<Name, i64> = FxHashMap::default();
+        let mut in_delta: FxHashMap<EntityId, i64> = FxHashMap::default();
+        let Some(mut f) = self.files.get_mut(id.0 as usize).and_then(Option::take) else {
+            return;
+        };
+        for (i, res, deps) in out {
+            let i = i as usize;
+            let own = f.refs[i].name;
+            let names: Vec<Name> = deps
+                .into_iter()
+                .map(|d| match d {
+                    Dep::Name(n) => n,
+                    Dep::Key(k) => self.interner.intern(&k),
+                })
+                .filter(|n| *n != own)
+                .collect();
+            let set = f.intern_dep_set(names);
+            let old_set = std::mem::replace(&mut f.ref_deps[i], set);
+            if old_set != set {
+                for n in f.dep_sets[old_set as usize].iter() {
+                    *dep_delta.entry(*n).or_default() -= 1;
+                }
+                for n in f.dep_sets[set as usize].iter() {
+                    *dep_delta.entry(*n).or_default() += 1;
+                }
+            }
+            let old = std::mem::replace(&mut f.res[i], res);
+            if old.targets != f.res[i].targets {
+                for t in &old.targets {
+                    *in_delta.entry(*t).or_default() -= 1;
+                }
+                for t in &f.res[i].targets {
+                    *in_delta.entry(*t).or_default() += 1;
+                }
+            }
+        }
+        self.files[id.0 as usize] = Some(f);
+        for (n, d) in dep_delta {
+            if d != 0 {
+                let c = self.dependents.entry(n).or_default();
+                counts_add(c, id, d);
+                if c.is_empty() {
+                    self.dependents.remove(&n);
+                }
+            }
+        }
+        for (t, d) in in_delta {
+            if d != 0 {
+                let c = self.incoming.entry(t).or_default();
+                counts_add(c, id, d);
+                if c.is_empty() {
+                    self.incoming.remove(&t);
+                }
+            }
+        }
+    }
+
+    /// Re-resolves, in every file that depends on a changed name, the references that
+    /// read one. `fresh` names refs that were just resolved and need no second pass.
+    fn propagate(
+        &mut self,
+        changed: &FxHashSet<Name>,
+        skip_files: &FxHashSet<FileId>,
+        fresh: Option<(FileId, std::ops::Range<u32>)>,
+    ) -> usize {
+        if changed.is_empty() {
+            return 0;
+        }
+        let mut files: Vec<FileId> = changed
+            .iter()
+            .filter_map(|n| self.dependents.get(n))
+            .flat_map(|c| c.iter().map(|(f, _)| *f))
+            .filter(|f| !skip_files.contains(f))
+            .collect();
+        files.sort();
+        files.dedup();
+        let work: Vec<(FileId, Vec<u32>)> = files
+            .into_iter()
+            .filter_map(|fid| {
+                let f = self.file_data(fid)?;
+                let hit_sets: FxHashSet<u32> = f
+                    .dep_sets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, set)| set.iter().any(|n| changed.contains(n)))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                let refs: Vec<u32> = (0..f.refs.len() as u32)
+                    .filter(|&i| {
+                        if let Some((ff, range)) = &fresh {
+                            if *ff == fid && range.contains(&i) {
+                                return false;
+                            }
+                        }
+                        changed.contains(&f.refs[i as usize].name)
+                            || hit_sets.contains(&f.ref_deps[i as usize])
+                    })
+                    .collect();
+                (!refs.is_empty()).then_some((fid, refs))
+            })
+            .collect();
+        let total: usize = work.iter().map(|(_, r)| r.len()).sum();
+        let results: Vec<(FileId, Resolved)> = if total > 2048 {
+            work.par_iter()
+                .map(|(fid, refs)| {
+                    let mut resolver = Resolver::new(self);
+                    let out = refs
+                        .iter()
+                        .map(|&i| {
+                            let res = resolver.resolve(*fid, i);
+                            (i, res, std::mem::take(&mut resolver.deps))
+                        })
+                        .collect();
+                    (*fid, out)
+                })
+                .collect()
+        } else {
+            let mut resolver = Resolver::new(self);
+            work.iter()
+                .map(|(fid, refs)| {
+                    let out = refs
+                        .iter()
+                        .map(|&i| {
+                            let res = resolver.resolve(*fid, i);
+                            (i, res, std::mem::take(&mut resolver.deps))
+                        })
+                        .collect();
+                    (*fid, out)
+                })
+                .collect()
+        };
+        for (fid, out) in results {
+            self.store_resolutions(fid, out);
+        }
+        total
+    }
+}
+
+/// Gives entities from `from` on their stable ids (the file entity keeps its own).
+fn assign_ids(f: &mut FileData, interner: &Interner, from: usize) {
+    let base_file = f.entities[0].id.0;
+    let mut bases: Vec<u64> = Vec::with_capacity(f.entities.len());
+    bases.push(base_file);
+    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+    for i in 1..f.entities.len() {
+        let e = &f.entities[i];
+        let parent = e.container.map_or(base_file, |c| bases[c as usize]);
+        let mut h = FxHasher::default();
+        parent.hash(&mut h);
+        e.kind.as_str().hash(&mut h);
+        hash_str(&mut h, interner.resolve(e.name));
+        let base = h.finish();
+        bases.push(base);
+        let n = seen.entry(base).or_insert(0);
+        let id = if *n == 0 {
+            base
+        } else {
+            let mut h = FxHasher::default();
+            base.hash(&mut h);
+            n.hash(&mut h);
+            h.finish()
+        };
+        *n += 1;
+        if i >= from {
+            f.entities[i].id = EntityId(id);
+        }
+    }
+}
+
+/// Hashes what resolution can read of entities `from..to`.
+fn compute_facts(f: &mut FileData, from: usize, to: usize) {
+    let indices: Vec<usize> = (from.max(1)..to).collect();
+    compute_facts_at(f, &indices);
+}
+
+fn compute_facts_at(f: &mut FileData, indices: &[usize]) {
+    for &i in indices {
+        let mut h = FxHasher::default();
+        let e = &f.entities[i];
+        e.kind.hash(&mut h);
+        e.name.hash(&mut h);
+        e.container
+            .map(|c| (f.entities[c as usize].kind, f.entities[c as usize].name))
+            .hash(&mut h);
+        e.type_name.hash(&mut h);
+        e.import.hash(&mut h);
+        for (_, r) in f.base_refs(i as u32) {
+            r.name.hash(&mut h);
+            r.kind.hash(&mut h);
+            let mut recv = r.receiver;
+            let mut guard = 0;
+            while let Recv::Ref(k) = recv {
+                f.refs[k as usize].name.hash(&mut h);
+                recv = f.refs[k as usize].receiver;
+                guard += 1;
+                if guard > 16 {
+                    break;
+                }
+            }
+        }
+        f.entities[i].fact = h.finish();
+    }
+}
+
+/// File-level bindings: top-level entities by name; glob imports under `*`.
+fn rebuild_top(f: &mut FileData, star: Option<Name>) {
+    f.top.clear();
+    for (i, e) in f.entities.iter().enumerate().skip(1) {
+        if e.container.is_some() || e.kind == EntityKind::Impl {
+            continue;
+        }
+        let key = match (&e.import, star) {
+            (Some(info), Some(star)) if info.glob => star,
+            _ => e.name,
+        };
+        f.top.entry(key).or_default().push(i as u32);
+    }
+}

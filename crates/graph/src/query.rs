@@ -1,0 +1,396 @@
+//! Read-only graph queries: symbols by name, what is at an offset, references,
+//! callers and callees to a depth, outlines, imports and dependents, edge statistics.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use codecontext_syntax::{EntityKind, RefKind};
+use codecontext_text::TextRange;
+use rustc_hash::FxHashSet;
+
+use crate::{
+    model::{EdgeKind, EntityId, EntityLoc, FileId, How, Resolution},
+    search::SearchMode,
+    SymbolGraph,
+};
+
+/// A reference in a file: `(file, index among its refs)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RefLoc {
+    pub file: FileId,
+    pub index: u32,
+}
+
+/// One step of a call hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallStep {
+    /// The caller (for `callers`) or callee (for `callees`); `index 0` is a file's
+    /// top-level code.
+    pub entity: EntityLoc,
+    /// The call sites, in the caller's file.
+    pub sites: Vec<RefLoc>,
+    /// 1 for direct callers/callees.
+    pub depth: u32,
+    /// The entity this step was reached from.
+    pub via: EntityLoc,
+    pub how: How,
+}
+
+/// Edge counts by kind and by resolution, for summaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EdgeStats {
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_resolution: BTreeMap<&'static str, u64>,
+    pub by_kind_and_resolution: BTreeMap<(&'static str, &'static str), u64>,
+}
+
+impl SymbolGraph {
+    /// Entities whose name matches `query`, best first.
+    pub fn search_symbols(&self, query: &str, mode: SearchMode, limit: usize) -> Vec<EntityLoc> {
+        let names = self.search.search(query, mode, limit);
+        let mut out = Vec::new();
+        for m in names {
+            let Some(ids) = self.by_name.get(&m.name) else {
+                continue;
+            };
+            let mut locs: Vec<EntityLoc> = ids.iter().filter_map(|id| self.locate(*id)).collect();
+            locs.sort_by_key(|l| {
+                let kind = self.entity(*l).map(|e| e.kind);
+                let f = self.file_data(l.file);
+                (kind_rank(kind), f.map(|f| f.rel.clone()), l.index)
+            });
+            out.extend(locs);
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        out
+    }
+
+    /// Number of distinct names in the search index.
+    pub fn distinct_names(&self) -> usize {
+        self.search.len()
+    }
+
+    /// The innermost entity whose name is at `offset`, or else whose range holds it.
+    pub fn entity_at(&self, file: FileId, offset: u32) -> Option<EntityLoc> {
+        let f = self.file_data(file)?;
+        let by_name = f
+            .entities
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, e)| e.selection.contains_inclusive(offset) && !e.selection.is_empty())
+            .max_by_key(|(_, e)| e.selection.start);
+        if let Some((i, _)) = by_name {
+            return Some(EntityLoc {
+                file,
+                index: i as u32,
+            });
+        }
+        None
+    }
+
+    /// The innermost entity (not an import) whose range contains `offset`.
+    pub fn enclosing_entity(&self, file: FileId, offset: u32) -> Option<EntityLoc> {
+        let f = self.file_data(file)?;
+        f.entities
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, e)| e.kind != EntityKind::Import && e.range.contains_inclusive(offset))
+            .max_by_key(|(_, e)| (e.range.start, std::cmp::Reverse(e.range.end)))
+            .map(|(i, _)| EntityLoc {
+                file,
+                index: i as u32,
+            })
+    }
+
+    /// The reference whose name covers `offset` (the end counts).
+    pub fn ref_at(&self, file: FileId, offset: u32) -> Option<RefLoc> {
+        let f = self.file_data(file)?;
+        let i = f.refs.partition_point(|r| r.range.start <= offset);
+        // Prefer a ref that starts exactly at offset, then one that ends there.
+        (i.saturating_sub(2)..i)
+            .rev()
+            .find(|&j| f.refs[j].range.contains_inclusive(offset))
+            .map(|j| RefLoc {
+                file,
+                index: j as u32,
+            })
+    }
+
+    pub fn resolution(&self, r: RefLoc) -> Option<&Resolution> {
+        self.file_data(r.file)?.res.get(r.index as usize)
+    }
+
+    pub fn ref_range(&self, r: RefLoc) -> Option<TextRange> {
+        Some(self.file_data(r.file)?.refs.get(r.index as usize)?.range)
+    }
+
+    pub fn ref_kind(&self, r: RefLoc) -> Option<RefKind> {
+        Some(self.file_data(r.file)?.refs.get(r.index as usize)?.kind)
+    }
+
+    /// The entity (or file code, index 0) a reference sits in.
+    pub fn ref_source(&self, r: RefLoc) -> Option<EntityLoc> {
+        let f = self.file_data(r.file)?;
+        let source = f.refs.get(r.index as usize)?.source.unwrap_or(0);
+        Some(EntityLoc {
+            file: r.file,
+            index: source,
+        })
+    }
+
+    /// Every reference resolved to `id` (possibly among other candidates), in file order.
+    pub fn references_to(&self, id: EntityId) -> Vec<RefLoc> {
+        let Some(files) = self.incoming.get(&id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &(file, _) in files.iter() {
+            let Some(f) = self.file_data(file) else {
+                continue;
+            };
+            for (i, res) in f.res.iter().enumerate() {
+                if res.targets.contains(&id) {
+                    out.push(RefLoc {
+                        file,
+                        index: i as u32,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|r| (self.file_data(r.file).map(|f| f.rel.clone()), r.index));
+        out
+    }
+
+    /// Who calls `id`, breadth first, up to `depth` levels.
+    pub fn callers(&self, id: EntityId, depth: u32) -> Vec<CallStep> {
+        let Some(start) = self.locate(id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut seen: FxHashSet<EntityLoc> = FxHashSet::default();
+        seen.insert(start);
+        let mut queue = VecDeque::from([(start, 0u32)]);
+        while let Some((callee, d)) = queue.pop_front() {
+            if d >= depth {
+                continue;
+            }
+            let Some(callee_id) = self.entity(callee).map(|e| e.id) else {
+                continue;
+            };
+            let mut by_caller: BTreeMap<(FileId, u32), (Vec<RefLoc>, How)> = BTreeMap::new();
+            for r in self.references_to(callee_id) {
+                if self.ref_kind(r) != Some(RefKind::Call) {
+                    continue;
+                }
+                let Some(caller) = self.ref_source(r) else {
+                    continue;
+                };
+                let how = self.resolution(r).map_or(How::Unresolved, |x| x.how);
+                let entry = by_caller
+                    .entry((caller.file, caller.index))
+                    .or_insert((Vec::new(), how));
+                entry.0.push(r);
+                entry.1 = entry.1.min(how);
+            }
+            for ((file, index), (sites, how)) in by_caller {
+                let caller = EntityLoc { file, index };
+                out.push(CallStep {
+                    entity: caller,
+                    sites,
+                    depth: d + 1,
+                    via: callee,
+                    how,
+                });
+                if index != 0 && seen.insert(caller) {
+                    queue.push_back((caller, d + 1));
+                }
+            }
+        }
+        out
+    }
+
+    /// What `id` calls, breadth first, up to `depth` levels.
+    pub fn callees(&self, id: EntityId, depth: u32) -> Vec<CallStep> {
+        let Some(start) = self.locate(id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut seen: FxHashSet<EntityLoc> = FxHashSet::default();
+        seen.insert(start);
+        let mut queue = VecDeque::from([(start, 0u32)]);
+        while let Some((caller, d)) = queue.pop_front() {
+            if d >= depth {
+                continue;
+            }
+            let Some(f) = self.file_data(caller.file) else {
+                continue;
+            };
+            let range = f.entities[caller.index as usize].range;
+            let lo = f.refs.partition_point(|r| r.range.start < range.start);
+            let mut by_callee: BTreeMap<EntityId, (Vec<RefLoc>, How)> = BTreeMap::new();
+            for (i, r) in f.refs[lo..].iter().enumerate() {
+                if r.range.start >= range.end {
+                    break;
+                }
+                if r.kind != RefKind::Call || r.source.unwrap_or(0) != caller.index {
+                    continue;
+                }
+                let res = &f.res[lo + i];
+                for t in &res.targets {
+                    let entry = by_callee.entry(*t).or_insert((Vec::new(), res.how));
+                    entry.0.push(RefLoc {
+                        file: caller.file,
+                        index: (lo + i) as u32,
+                    });
+                }
+            }
+            for (target, (sites, how)) in by_callee {
+                let Some(callee) = self.locate(target) else {
+                    continue;
+                };
+                out.push(CallStep {
+                    entity: callee,
+                    sites,
+                    depth: d + 1,
+                    via: caller,
+                    how,
+                });
+                if seen.insert(callee) {
+                    queue.push_back((callee, d + 1));
+                }
+            }
+        }
+        out
+    }
+
+    /// The entities of a file in document order (containers before contents).
+    pub fn outline(&self, file: FileId) -> Vec<EntityLoc> {
+        let Some(f) = self.file_data(file) else {
+            return Vec::new();
+        };
+        (1..f.entities.len() as u32)
+            .map(|index| EntityLoc { file, index })
+            .collect()
+    }
+
+    /// The import entities of a file with what each resolved to (through the refs of
+    /// its imported name or its last path segment).
+    pub fn imports_of(&self, file: FileId) -> Vec<(EntityLoc, Vec<EntityId>)> {
+        let Some(f) = self.file_data(file) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, e) in f.entities.iter().enumerate() {
+            if e.kind != EntityKind::Import {
+                continue;
+            }
+            let mut targets: Vec<EntityId> = Vec::new();
+            let mut best_path: Option<usize> = None;
+            for (j, r) in f.refs.iter().enumerate() {
+                if r.import != Some(i as u32) {
+                    continue;
+                }
+                match r.kind {
+                    RefKind::ImportName => targets.extend(f.res[j].targets.iter().copied()),
+                    RefKind::ImportPath => best_path = Some(j),
+                    _ => {}
+                }
+            }
+            if targets.is_empty() {
+                if let Some(j) = best_path {
+                    targets.extend(f.res[j].targets.iter().copied());
+                }
+            }
+            out.push((
+                EntityLoc {
+                    file,
+                    index: i as u32,
+                },
+                targets,
+            ));
+        }
+        out
+    }
+
+    /// Files whose imports lead into `file`.
+    pub fn dependents_of(&self, file: FileId) -> Vec<FileId> {
+        let Some(f) = self.file_data(file) else {
+            return Vec::new();
+        };
+        let mut out: Vec<FileId> = Vec::new();
+        for e in &f.entities {
+            for r in self.references_to(e.id) {
+                if r.file != file
+                    && matches!(
+                        self.ref_kind(r),
+                        Some(RefKind::ImportName | RefKind::ImportPath)
+                    )
+                {
+                    out.push(r.file);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Counts of edges by kind and resolution. `contains` edges come from containment
+    /// (every entity is contained by its container or its file) and are exact.
+    pub fn edge_stats(&self) -> EdgeStats {
+        let mut stats = EdgeStats::default();
+        let mut add = |kind: EdgeKind, how: How, n: u64| {
+            if n == 0 {
+                return;
+            }
+            *stats.by_kind.entry(kind.as_str()).or_default() += n;
+            *stats.by_resolution.entry(how.as_str()).or_default() += n;
+            *stats
+                .by_kind_and_resolution
+                .entry((kind.as_str(), how.as_str()))
+                .or_default() += n;
+        };
+        for (_, f) in self.files() {
+            add(
+                EdgeKind::Contains,
+                How::Exact,
+                f.entities.len().saturating_sub(1) as u64,
+            );
+            for (r, res) in f.refs.iter().zip(&f.res) {
+                add(EdgeKind::of_ref(r.kind), res.how, 1);
+            }
+        }
+        stats
+    }
+
+    /// Number of entities (files included).
+    pub fn entity_count(&self) -> usize {
+        self.files().map(|(_, f)| f.entities.len()).sum()
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files().count()
+    }
+}
+
+/// Ordering of kinds in search results: types and functions before variables.
+fn kind_rank(kind: Option<EntityKind>) -> u8 {
+    match kind {
+        Some(k) if k.is_type() => 0,
+        Some(
+            EntityKind::Function | EntityKind::Method | EntityKind::Constructor | EntityKind::Macro,
+        ) => 1,
+        Some(
+            EntityKind::Module
+            | EntityKind::Namespace
+            | EntityKind::Package
+            | EntityKind::TypeAlias,
+        ) => 2,
+        Some(EntityKind::Constant | EntityKind::EnumMember) => 3,
+        _ => 4,
+    }
+}

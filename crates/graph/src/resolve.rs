@@ -1,0 +1,635 @@
+//! Reference resolution.
+//!
+//! A reference resolves, in order, through: the local scope (already done by
+//! extraction), the enclosing types (`self`, `this`, implicit members), inline modules,
+//! the file's bindings (definitions and imports, imports chased to what they import),
+//! glob imports, the package scope, and last the workspace by name.
+//!
+//! Resolution reads only syntax-level facts (entities, imports, module keys), never
+//! other resolutions, and records every name and module key it looked up. When those
+//! facts change, the graph re-resolves exactly the references that read them; this is
+//! what makes incremental updates equal to a fresh index.
+
+use codecontext_lang::{language, LanguageConfig, ModuleScheme};
+use codecontext_syntax::{EntityKind, RefKind};
+use rustc_hash::FxHashSet;
+use smallvec::SmallVec;
+
+use crate::{
+    intern::Name,
+    model::{EntityId, EntityLoc, FileData, FileId, How, Recv, Resolution},
+    modules::{module_keys_for, package_scope_key, path_segments},
+    SymbolGraph,
+};
+
+/// A dependency: an interned name, or a key that nothing has interned yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Dep {
+    Name(Name),
+    Key(Box<str>),
+}
+
+type Targets = SmallVec<[EntityLoc; 2]>;
+
+/// Limits recursion through import chains, bases and receivers.
+const MAX_DEPTH: u32 = 24;
+
+pub(crate) struct Resolver<'g> {
+    g: &'g SymbolGraph,
+    pub(crate) deps: Vec<Dep>,
+    depth: u32,
+    visiting: FxHashSet<(u32, u32, u8)>,
+}
+
+impl<'g> Resolver<'g> {
+    pub(crate) fn new(g: &'g SymbolGraph) -> Self {
+        Resolver {
+            g,
+            deps: Vec::new(),
+            depth: 0,
+            visiting: FxHashSet::default(),
+        }
+    }
+
+    fn dep(&mut self, name: Name) {
+        self.deps.push(Dep::Name(name));
+    }
+
+    fn dep_key(&mut self, key: &str) -> Option<Name> {
+        match self.g.interner.get(key) {
+            Some(n) => {
+                self.deps.push(Dep::Name(n));
+                Some(n)
+            }
+            None => {
+                self.deps.push(Dep::Key(key.into()));
+                None
+            }
+        }
+    }
+
+    fn file(&self, id: FileId) -> &'g FileData {
+        self.g
+            .file_data(id)
+            .expect("resolver only visits live files")
+    }
+
+    fn config(&self, id: FileId) -> &'static LanguageConfig {
+        &language(self.file(id).lang).config
+    }
+
+    fn id_of(&self, loc: EntityLoc) -> EntityId {
+        self.file(loc.file).entities[loc.index as usize].id
+    }
+
+    fn kind_of(&self, loc: EntityLoc) -> EntityKind {
+        self.file(loc.file).entities[loc.index as usize].kind
+    }
+
+    /// Resolves reference `index` of `file`.
+    pub(crate) fn resolve(&mut self, file: FileId, index: u32) -> Resolution {
+        self.deps.clear();
+        self.visiting.clear();
+        self.depth = 0;
+        let (how, targets) = self.resolve_ref(file, index);
+        let mut ids: SmallVec<[EntityId; 1]> = SmallVec::new();
+        for t in targets {
+            let id = self.id_of(t);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        let how = match (how, ids.len()) {
+            (_, 0) => How::Unresolved,
+            (_, n) if n > 1 => How::Ambiguous,
+            (how, _) => how,
+        };
+        Resolution { how, targets: ids }
+    }
+
+    fn resolve_ref(&mut self, file: FileId, index: u32) -> (How, Targets) {
+        if self.depth > MAX_DEPTH {
+            return (How::Unresolved, Targets::new());
+        }
+        self.depth += 1;
+        let out = self.resolve_ref_inner(file, index);
+        self.depth -= 1;
+        out
+    }
+
+    fn resolve_ref_inner(&mut self, file: FileId, index: u32) -> (How, Targets) {
+        let f = self.file(file);
+        let r = &f.refs[index as usize];
+        let name = r.name;
+        match r.kind {
+            RefKind::ImportName => {
+                let Some(import) = r.import else {
+                    return (How::Unresolved, Targets::new());
+                };
+                return (How::Exact, self.chase_import(file, import, true));
+            }
+            RefKind::ImportPath => {
+                let path = self.g.interner.resolve(name).to_string();
+                return (How::Exact, self.resolve_module_path(file, &path));
+            }
+            _ => {}
+        }
+        if let Some(target) = r.local_target {
+            return (
+                How::Exact,
+                smallvec::smallvec![EntityLoc {
+                    file,
+                    index: target
+                }],
+            );
+        }
+        match r.receiver {
+            Recv::None => self.resolve_bare(file, r.source, name),
+            Recv::SelfType => {
+                let found: Targets = match self.enclosing_type(file, r.source) {
+                    Some(t) => self.members_of(t, name),
+                    None => Targets::new(),
+                };
+                if found.is_empty() {
+                    self.fallback_member(name)
+                } else {
+                    (How::Exact, found)
+                }
+            }
+            Recv::SuperType => {
+                let mut found = Targets::new();
+                if let Some(t) = self.enclosing_type(file, r.source) {
+                    for base in self.bases_of(t) {
+                        found.extend(self.members_of(base, name));
+                    }
+                }
+                if found.is_empty() {
+                    self.fallback_member(name)
+                } else {
+                    (How::Exact, found)
+                }
+            }
+            Recv::Type(type_name) => {
+                let (how, types) = self.resolve_type_name(file, r.source, type_name);
+                let mut found = Targets::new();
+                for t in types {
+                    found.extend(self.members_of(t, name));
+                }
+                if found.is_empty() {
+                    self.fallback_member(name)
+                } else {
+                    (how, found)
+                }
+            }
+            Recv::Ref(k) => {
+                let (how, receivers) = self.resolve_ref(file, k);
+                let mut found = Targets::new();
+                for t in receivers {
+                    found.extend(self.members_of(t, name));
+                }
+                if found.is_empty() {
+                    self.fallback_member(name)
+                } else {
+                    (how, found)
+                }
+            }
+            Recv::Unknown => self.fallback_member(name),
+        }
+    }
+
+    /// The innermost type around entity `source` (an `impl` block counts).
+    fn enclosing_type(&self, file: FileId, source: Option<u32>) -> Option<EntityLoc> {
+        let f = self.file(file);
+        let start = source?;
+        std::iter::once(start)
+            .chain(f.container_chain(start))
+            .find(|&i| f.entities[i as usize].kind.is_type())
+            .map(|index| EntityLoc { file, index })
+    }
+
+    fn resolve_bare(&mut self, file: FileId, source: Option<u32>, name: Name) -> (How, Targets) {
+        let f = self.file(file);
+        let config = self.config(file);
+        if let Some(start) = source {
+            let chain: SmallVec<[u32; 8]> = std::iter::once(start)
+                .chain(f.container_chain(start))
+                .collect();
+            for c in chain {
+                let kind = f.entities[c as usize].kind;
+                let loc = EntityLoc { file, index: c };
+                if (kind.is_type() && config.implicit_member_scope)
+                    || matches!(kind, EntityKind::Module | EntityKind::Namespace)
+                {
+                    let found = self.members_of(loc, name);
+                    if !found.is_empty() {
+                        return (How::Exact, found);
+                    }
+                }
+            }
+        }
+        let found = self.resolve_name_in_file(file, name);
+        if !found.is_empty() {
+            return (How::Exact, found);
+        }
+        if config.bare_name_fallback {
+            return self.fallback_named(name, |k| !k.is_member());
+        }
+        (How::Unresolved, Targets::new())
+    }
+
+    /// A type name as written in a file (`x: Foo`), to the type entities it names.
+    fn resolve_type_name(
+        &mut self,
+        file: FileId,
+        source: Option<u32>,
+        type_name: Name,
+    ) -> (How, Targets) {
+        let text = self.g.interner.resolve(type_name);
+        if self.config(file).self_names.iter().any(|s| s == text) {
+            return (
+                How::Exact,
+                self.enclosing_type(file, source).into_iter().collect(),
+            );
+        }
+        let found: Targets = self
+            .resolve_name_in_file(file, type_name)
+            .into_iter()
+            .filter(|t| self.kind_of(*t).is_type() || self.kind_of(*t) == EntityKind::TypeAlias)
+            .collect();
+        if !found.is_empty() {
+            return (How::Exact, found);
+        }
+        let (how, found) = self.fallback_named(type_name, |k| k.is_type());
+        (how, found)
+    }
+
+    /// Workspace-wide lookup by name among entities whose kind passes `filter`.
+    fn fallback_named(
+        &mut self,
+        name: Name,
+        filter: impl Fn(EntityKind) -> bool,
+    ) -> (How, Targets) {
+        self.dep(name);
+        let Some(ids) = self.g.by_name.get(&name) else {
+            return (How::Unresolved, Targets::new());
+        };
+        let found: Targets = ids
+            .iter()
+            .filter_map(|id| self.g.entity_loc.get(id).copied())
+            .filter(|loc| filter(self.kind_of(*loc)))
+            .collect();
+        match found.len() {
+            0 => (How::Unresolved, found),
+            1 => (How::Inferred, found),
+            _ => (How::Ambiguous, found),
+        }
+    }
+
+    fn fallback_member(&mut self, name: Name) -> (How, Targets) {
+        self.fallback_named(name, |k| k.is_member())
+    }
+
+    /// File-level bindings of `name` in `file`, imports chased; then glob imports and
+    /// the package scope.
+    pub(crate) fn resolve_name_in_file(&mut self, file: FileId, name: Name) -> Targets {
+        self.dep(name);
+        let f = self.file(file);
+        let mut out = Targets::new();
+        if let Some(bindings) = f.top.get(&name) {
+            for &b in bindings.clone().iter() {
+                let entity = &f.entities[b as usize];
+                if entity.import.is_some() {
+                    let chased = self.chase_import(file, b, false);
+                    if chased.is_empty() {
+                        // An import of something outside the workspace: the import
+                        // statement is the best definition we have.
+                        out.push(EntityLoc { file, index: b });
+                    } else {
+                        out.extend(chased);
+                    }
+                } else {
+                    out.push(EntityLoc { file, index: b });
+                }
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+        out.extend(self.glob_lookup(file, name, false));
+        if !out.is_empty() {
+            return out;
+        }
+        let config = self.config(file);
+        let package = f.package.map(|p| self.g.interner.resolve(p));
+        if let Some(key) = package_scope_key(config.module_scheme, f.root, &f.rel, package) {
+            if let Some(k) = self.dep_key(&key) {
+                if let Some(files) = self.g.by_module.get(&k) {
+                    for &other in files {
+                        if other == file {
+                            continue;
+                        }
+                        let of = self.file(other);
+                        if let Some(bindings) = of.top.get(&name) {
+                            out.extend(
+                                bindings
+                                    .iter()
+                                    .filter(|&&b| of.entities[b as usize].import.is_none())
+                                    .map(|&index| EntityLoc { file: other, index }),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Names brought in by `*` imports of `file` (only exported ones when `exported`).
+    fn glob_lookup(&mut self, file: FileId, name: Name, exported: bool) -> Targets {
+        let mut out = Targets::new();
+        let Some(star) = self.g.star else {
+            return out;
+        };
+        self.dep(star);
+        let f = self.file(file);
+        let Some(globs) = f.top.get(&star) else {
+            return out;
+        };
+        let exports_all = self.config(file).imports_are_exports;
+        for &g in globs.clone().iter() {
+            let Some(info) = f.entities[g as usize].import.as_deref() else {
+                continue;
+            };
+            if exported && !(exports_all || info.export) {
+                continue;
+            }
+            if !self.visiting.insert((file.0, g, 1)) {
+                continue;
+            }
+            let path = self.g.interner.resolve(info.path).to_string();
+            for module in self.resolve_module_path(file, &path) {
+                out.extend(self.members_of(module, name));
+            }
+            self.visiting.remove(&(file.0, g, 1));
+        }
+        out
+    }
+
+    /// What the import entity `index` of `file` stands for.
+    fn chase_import(&mut self, file: FileId, index: u32, for_name_ref: bool) -> Targets {
+        if self.depth > MAX_DEPTH || !self.visiting.insert((file.0, index, 0)) {
+            return Targets::new();
+        }
+        self.depth += 1;
+        let out = self.chase_import_inner(file, index, for_name_ref);
+        self.depth -= 1;
+        self.visiting.remove(&(file.0, index, 0));
+        out
+    }
+
+    fn chase_import_inner(&mut self, file: FileId, index: u32, _for_name_ref: bool) -> Targets {
+        let f = self.file(file);
+        let entity = &f.entities[index as usize];
+        let Some(info) = entity.import.as_deref().cloned() else {
+            return Targets::new();
+        };
+        let scheme = self.config(file).module_scheme;
+        let sep = self.config(file).separator.clone();
+        let path = self.g.interner.resolve(info.path).to_string();
+        if info.glob {
+            return Targets::new();
+        }
+        if info.submodule {
+            let name = info
+                .name
+                .map(|n| self.g.interner.resolve(n).to_string())
+                .unwrap_or_default();
+            return self.resolve_module_path(file, &format!("self{sep}{name}"));
+        }
+        match info.name {
+            Some(name) => {
+                if path.is_empty() {
+                    // A local alias (`export { x as y }`, `export default x`).
+                    return self.resolve_name_in_file(file, name);
+                }
+                let mut out = Targets::new();
+                for module in self.resolve_module_path(file, &path) {
+                    out.extend(self.members_of(module, name));
+                }
+                if out.is_empty() {
+                    // `from pkg import submodule`, `use a::module`, `import a.b.Class`.
+                    let name_text = self.g.interner.resolve(name);
+                    let joined = if path.ends_with('.') || path.ends_with('/') {
+                        format!("{path}{name_text}")
+                    } else {
+                        format!("{path}{sep}{name_text}")
+                    };
+                    out = self.resolve_module_path(file, &joined);
+                }
+                out
+            }
+            None => {
+                // `import a.b.c` binds `a` in Python (unless aliased).
+                let binding = self.g.interner.resolve(entity.name);
+                let path = if scheme == ModuleScheme::Python
+                    && !path.starts_with('.')
+                    && path.split('.').next() == Some(binding)
+                {
+                    binding.to_string()
+                } else {
+                    path
+                };
+                self.resolve_module_path(file, &path)
+            }
+        }
+    }
+
+    /// The module (or, past the longest module prefix, the members) an import path
+    /// names, as seen from `file`.
+    pub(crate) fn resolve_module_path(&mut self, file: FileId, path: &str) -> Targets {
+        let f = self.file(file);
+        let config = self.config(file);
+        let segs = path_segments(config.module_scheme, path);
+        let root = f.root;
+        let rel = f.rel.clone();
+        for k in (1..=segs.len()).rev() {
+            let keys = module_keys_for(
+                config.module_scheme,
+                &self.g.module_ctx,
+                root,
+                &rel,
+                &segs[..k],
+            );
+            let mut files: SmallVec<[FileId; 2]> = SmallVec::new();
+            for key in keys {
+                if let Some(k) = self.dep_key(&key) {
+                    if let Some(found) = self.g.by_module.get(&k) {
+                        if !found.is_empty() {
+                            files.extend(found.iter().copied());
+                            break;
+                        }
+                    }
+                }
+            }
+            if files.is_empty() {
+                continue;
+            }
+            let mut targets: Targets = files
+                .iter()
+                .map(|&file| EntityLoc { file, index: 0 })
+                .collect();
+            for seg in &segs[k..] {
+                let name = match self.g.interner.get(seg) {
+                    Some(n) => n,
+                    None => {
+                        self.deps.push(Dep::Key(seg.as_str().into()));
+                        return Targets::new();
+                    }
+                };
+                let mut next = Targets::new();
+                for t in targets {
+                    next.extend(self.members_of(t, name));
+                }
+                targets = next;
+                if targets.is_empty() {
+                    break;
+                }
+            }
+            return targets;
+        }
+        Targets::new()
+    }
+
+    /// Names visible from outside a module file.
+    fn exported_name(&mut self, file: FileId, name: Name) -> Targets {
+        self.dep(name);
+        let f = self.file(file);
+        let exports_all = self.config(file).imports_are_exports;
+        let mut out = Targets::new();
+        if let Some(bindings) = f.top.get(&name) {
+            for &b in bindings.clone().iter() {
+                match f.entities[b as usize].import.as_deref() {
+                    Some(info) => {
+                        if exports_all || info.export {
+                            out.extend(self.chase_import(file, b, false));
+                        }
+                    }
+                    None => out.push(EntityLoc { file, index: b }),
+                }
+            }
+        }
+        if out.is_empty() {
+            out.extend(self.glob_lookup(file, name, true));
+        }
+        out
+    }
+
+    /// The resolved bases of a type: its own `extends`/`implements` and those of the
+    /// `impl Trait for Type` blocks of its name.
+    fn bases_of(&mut self, loc: EntityLoc) -> Targets {
+        let f = self.file(loc.file);
+        let type_name = f.entities[loc.index as usize].name;
+        let mut refs: SmallVec<[(FileId, u32); 4]> =
+            f.base_refs(loc.index).map(|(i, _)| (loc.file, i)).collect();
+        if let Some(impls) = self.g.impls.get(&type_name) {
+            self.dep(type_name);
+            for id in impls {
+                if let Some(&il) = self.g.entity_loc.get(id) {
+                    if il != loc {
+                        refs.extend(
+                            self.file(il.file)
+                                .base_refs(il.index)
+                                .map(|(i, _)| (il.file, i)),
+                        );
+                    }
+                }
+            }
+        }
+        let mut out = Targets::new();
+        for (bf, bi) in refs {
+            out.extend(self.resolve_ref(bf, bi).1);
+        }
+        out
+    }
+
+    /// Members named `name` of the entity at `loc`: module exports, type members
+    /// (through bases), or members of a variable's declared type.
+    pub(crate) fn members_of(&mut self, loc: EntityLoc, name: Name) -> Targets {
+        if self.depth > MAX_DEPTH || !self.visiting.insert((loc.file.0, loc.index, 2)) {
+            return Targets::new();
+        }
+        self.depth += 1;
+        let out = self.members_of_inner(loc, name);
+        self.depth -= 1;
+        self.visiting.remove(&(loc.file.0, loc.index, 2));
+        out
+    }
+
+    fn members_of_inner(&mut self, loc: EntityLoc, name: Name) -> Targets {
+        let f = self.file(loc.file);
+        let entity = &f.entities[loc.index as usize];
+        let kind = entity.kind;
+        match kind {
+            EntityKind::File => self.exported_name(loc.file, name),
+            EntityKind::Import => {
+                let mut out = Targets::new();
+                for t in self.chase_import(loc.file, loc.index, false) {
+                    out.extend(self.members_of(t, name));
+                }
+                out
+            }
+            k if k.is_type()
+                || matches!(
+                    k,
+                    EntityKind::Module | EntityKind::Namespace | EntityKind::Package
+                ) =>
+            {
+                let type_name = entity.name;
+                self.dep(type_name);
+                self.dep(name);
+                let mut out = Targets::new();
+                if let Some(ids) = self.g.members.get(&(type_name, name)) {
+                    for id in ids {
+                        let Some(&m) = self.g.entity_loc.get(id) else {
+                            continue;
+                        };
+                        let mf = self.file(m.file);
+                        let container = mf.entities[m.index as usize].container;
+                        let belongs = container == Some(loc.index) && m.file == loc.file
+                            || container.is_some_and(|c| {
+                                mf.entities[c as usize].kind == EntityKind::Impl && k.is_type()
+                            });
+                        if belongs {
+                            out.push(m);
+                        }
+                    }
+                }
+                if !out.is_empty() || !k.is_type() {
+                    return out;
+                }
+                for base in self.bases_of(loc) {
+                    out.extend(self.members_of(base, name));
+                }
+                out
+            }
+            EntityKind::Variable
+            | EntityKind::Field
+            | EntityKind::Constant
+            | EntityKind::Function
+            | EntityKind::Method => {
+                let Some(type_name) = entity.type_name else {
+                    return Targets::new();
+                };
+                let source = entity.container.or(Some(loc.index));
+                let (_, types) = self.resolve_type_name(loc.file, source, type_name);
+                let mut out = Targets::new();
+                for t in types {
+                    out.extend(self.members_of(t, name));
+                }
+                out
+            }
+            _ => Targets::new(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The settings in `queries/<lang>/language.toml`, and the capture vocabulary that the
+//! query files of every language share.
+
+use serde::Deserialize;
+
+/// How files map to modules and how import paths find files. Languages that share an
+/// import system share a scheme; a language with a new import system adds one in the
+/// graph crate's `modules` module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleScheme {
+    /// Dotted packages from directories, `__init__.py`, relative imports with dots.
+    Python,
+    /// Relative specifiers (`./x`, `../y`) with extension and `index` file lookup.
+    Node,
+    /// `crate::`/`self::`/`super::` paths over `src/` files and `mod.rs`.
+    Rust,
+    /// A package is a directory; import paths end in the directory's path.
+    Go,
+    /// A package is declared in the file; classes are found by package and name.
+    Java,
+    /// No imports: files only see their own names and the workspace by name.
+    #[default]
+    None,
+}
+
+/// Everything about a language that its query files do not say.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageConfig {
+    /// Folder name under `queries/`, used in output (`python`, `tsx`, ...).
+    pub name: String,
+    /// Rust path of the grammar crate's `LanguageFn`; read by `build.rs`.
+    pub grammar: String,
+    /// File extensions without the dot.
+    pub extensions: Vec<String>,
+    /// Languages whose queries are prepended to this one's.
+    #[serde(default)]
+    pub inherits: Vec<String>,
+    #[serde(default)]
+    pub module_scheme: ModuleScheme,
+    /// Joins the segments of qualified names (`.` or `::`).
+    #[serde(default = "dot")]
+    pub separator: String,
+    /// Receivers that mean "the enclosing type" (`self`, `this`, `Self`).
+    #[serde(default)]
+    pub self_names: Vec<String>,
+    /// Receivers that mean "the bases of the enclosing type" (`super`, `super()`).
+    #[serde(default)]
+    pub super_names: Vec<String>,
+    /// Bare names inside a class see its members without `this.` (Java).
+    #[serde(default)]
+    pub implicit_member_scope: bool,
+    /// A bare name that no scope or import defines may resolve to a definition
+    /// anywhere in the workspace with that name (`inferred` or `ambiguous`). Off for
+    /// languages where every name must be imported.
+    #[serde(default)]
+    pub bare_name_fallback: bool,
+    /// Every import is also a name other modules can import from this one (Python,
+    /// Rust within a crate); otherwise only imports marked `@import.export` are.
+    #[serde(default)]
+    pub imports_are_exports: bool,
+    /// Node kinds that are comments, for doc comments and chunk boundaries.
+    #[serde(default)]
+    pub comment_kinds: Vec<String>,
+    /// A comment is a doc comment only if it starts with one of these; empty = any.
+    #[serde(default)]
+    pub doc_comment_prefixes: Vec<String>,
+    /// Node kinds that wrap a definition and carry its doc comment before them
+    /// (`export_statement`, `decorated_definition`, ...).
+    #[serde(default)]
+    pub doc_wrapper_kinds: Vec<String>,
+    /// Fields whose child is a definition's body; its signature stops there.
+    #[serde(default = "body_fields")]
+    pub body_fields: Vec<String>,
+    /// Node kinds a user can click to go to a definition.
+    pub identifier_kinds: Vec<String>,
+    /// `[node kind, field]` pairs whose field is a path prefix for the imports nested in
+    /// them (Rust `use a::{b, c}`).
+    #[serde(default)]
+    pub import_prefix: Vec<[String; 2]>,
+    /// Generic types that a receiver's type is unwrapped from (`Option<T>` -> `T`).
+    #[serde(default)]
+    pub type_wrappers: Vec<String>,
+}
+
+fn dot() -> String {
+    ".".to_string()
+}
+
+fn body_fields() -> Vec<String> {
+    vec!["body".to_string()]
+}
+
+/// Kinds that may follow `@definition.` in a query.
+pub const DEFINITION_KINDS: &[&str] = &[
+    "module",
+    "namespace",
+    "package",
+    "class",
+    "struct",
+    "enum",
+    "union",
+    "interface",
+    "trait",
+    "impl",
+    "type",
+    "function",
+    "method",
+    "constructor",
+    "field",
+    "constant",
+    "variable",
+    "enum_member",
+    "macro",
+];
+
+/// Kinds that may follow `@reference.` in a query.
+pub const REFERENCE_KINDS: &[&str] = &[
+    "call",
+    "type",
+    "class",
+    "member",
+    "inherits",
+    "implementation",
+    "read",
+    "macro",
+];
+
+/// Captures with a fixed meaning in every language's queries.
+pub const PLAIN_CAPTURES: &[&str] = &[
+    "name",
+    "doc",
+    "type",
+    "receiver",
+    "local.scope",
+    "local.definition",
+    "local.type",
+    "local.reference",
+    "import",
+    "import.path",
+    "import.name",
+    "import.alias",
+    "import.glob",
+    "import.export",
+    "import.default",
+    "import.submodule",
+    "package",
+    "skip",
+];
+
+/// True for every capture name the extractor understands; `_`-prefixed captures are
+/// helpers for predicates and ignored.
+pub fn is_known_capture(name: &str) -> bool {
+    if name.starts_with('_') || PLAIN_CAPTURES.contains(&name) {
+        return true;
+    }
+    if let Some(kind) = name.strip_prefix("definition.") {
+        return DEFINITION_KINDS.contains(&kind);
+    }
+    if let Some(kind) = name.strip_prefix("reference.") {
+        return REFERENCE_KINDS.contains(&kind);
+    }
+    if let Some(rest) = name.strip_prefix("local.definition.") {
+        return !rest.is_empty();
+    }
+    false
+}

@@ -1,0 +1,363 @@
+//! An open document: text, line index and syntax tree, edited in place.
+//!
+//! [`Document::edit`] applies changes in order, edits the old tree to match, reparses
+//! with it, and re-extracts only the chunks whose text or syntax changed. The result is
+//! a [`FileDelta`] that says which chunks to replace and how far the rest moved.
+
+use std::time::Instant;
+
+use codecontext_lang::Language;
+use codecontext_text::{LineIndex, PositionEncoding, TextRange, WideLineCol};
+use tree_sitter::{InputEdit, Point, Tree};
+
+use crate::{
+    extract::{chunk_ranges, extract_chunks, ExtractOptions},
+    model::{ChunkSummary, FileSummary},
+    source::{parse, Limits, SkipReason},
+};
+
+/// One change as an editor sends it: a range in the current text (in the client's
+/// position encoding) and its replacement, or the whole new text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentChange {
+    pub range: Option<(WideLineCol, WideLineCol)>,
+    pub text: String,
+}
+
+/// What an edit did to the chunks of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileDelta {
+    /// Chunks `first .. first + removed` are replaced by `inserted`; the chunks after
+    /// them moved by `shift` bytes.
+    Chunks {
+        first: usize,
+        removed: usize,
+        inserted: Vec<ChunkSummary>,
+        shift: i64,
+    },
+    /// The document cannot be indexed in its new state (too large, parse too slow);
+    /// its previous contents must be dropped from the graph.
+    Skipped(SkipReason),
+    /// The document was skipped before and is indexable again: here is all of it.
+    Full(FileSummary),
+}
+
+/// Errors that leave the document unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("change range starts after it ends ({start} > {end})")]
+    InvertedRange { start: u32, end: u32 },
+}
+
+/// An open document.
+pub struct Document {
+    lang: &'static Language,
+    text: String,
+    line_index: LineIndex,
+    /// `None` while the document is skipped (too large, or its parse timed out).
+    tree: Option<Tree>,
+    chunks: Vec<TextRange>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("lang", &self.lang.name())
+            .field("len", &self.text.len())
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
+/// The span of text an edit sequence touched, in old and in new coordinates: outside
+/// it, the old and new texts are the same bytes (shifted after it).
+#[derive(Clone, Copy, Debug)]
+struct EditSpan {
+    old_lo: u32,
+    old_hi: u32,
+    new_lo: u32,
+    new_hi: u32,
+}
+
+impl EditSpan {
+    fn add(span: Option<EditSpan>, start: u32, end: u32, inserted: u32) -> EditSpan {
+        let delta = inserted as i64 - (end - start) as i64;
+        match span {
+            None => EditSpan {
+                old_lo: start,
+                old_hi: end,
+                new_lo: start,
+                new_hi: start + inserted,
+            },
+            Some(s) => {
+                let old_lo = s.old_lo - s.new_lo.saturating_sub(start);
+                let new_lo = s.new_lo.min(start);
+                let old_hi = s.old_hi + end.saturating_sub(s.new_hi);
+                let new_hi = (s.new_hi.max(end) as i64 + delta) as u32;
+                EditSpan {
+                    old_lo,
+                    old_hi,
+                    new_lo,
+                    new_hi,
+                }
+            }
+        }
+    }
+
+    fn shift(self) -> i64 {
+        self.new_hi as i64 - self.old_hi as i64
+    }
+}
+
+impl Document {
+    /// Parses a document; the summary is its full extraction. A document that cannot
+    /// be indexed is still a document (edits keep applying) with a skip reason.
+    pub fn open(
+        lang: &'static Language,
+        text: String,
+        limits: Limits,
+    ) -> (Document, Result<FileSummary, SkipReason>) {
+        let line_index = LineIndex::new(&text);
+        let mut doc = Document {
+            lang,
+            text,
+            line_index,
+            tree: None,
+            chunks: Vec::new(),
+            limits,
+        };
+        let result = doc.full_parse();
+        (doc, result)
+    }
+
+    fn full_parse(&mut self) -> Result<FileSummary, SkipReason> {
+        self.tree = None;
+        self.chunks.clear();
+        if self.text.len() as u64 > self.limits.max_file_size {
+            return Err(SkipReason::TooLarge {
+                size: self.text.len() as u64,
+                limit: self.limits.max_file_size,
+            });
+        }
+        let start = Instant::now();
+        let tree = parse(self.lang, &self.text, None, self.limits.parse_budget)?;
+        let chunks = chunk_ranges(&tree, &self.lang.config);
+        let summaries = extract_chunks(
+            self.lang,
+            &tree,
+            &self.text,
+            &chunks,
+            ExtractOptions::default(),
+            Some(self.deadline(start)),
+        )?;
+        self.tree = Some(tree);
+        self.chunks = chunks;
+        Ok(FileSummary { chunks: summaries })
+    }
+
+    fn deadline(&self, start: Instant) -> (Instant, u64) {
+        (
+            start + self.limits.parse_budget,
+            self.limits.parse_budget.as_millis() as u64,
+        )
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn line_index(&self) -> &LineIndex {
+        &self.line_index
+    }
+
+    pub fn language(&self) -> &'static Language {
+        self.lang
+    }
+
+    pub fn tree(&self) -> Option<&Tree> {
+        self.tree.as_ref()
+    }
+
+    /// Applies `changes` in order, then reparses once and re-extracts what changed.
+    /// Positions past the end of a line or of the text are clamped, as LSP prescribes.
+    pub fn edit(
+        &mut self,
+        changes: &[DocumentChange],
+        encoding: PositionEncoding,
+    ) -> Result<FileDelta, DocumentError> {
+        let mut span: Option<EditSpan> = None;
+        // Validate everything first, so that an error leaves the document unchanged.
+        let mut planned = Vec::with_capacity(changes.len());
+        {
+            let mut text = self.text.clone();
+            let mut index = self.line_index.clone();
+            for change in changes {
+                let (start, end) = match change.range {
+                    None => (0, text.len() as u32),
+                    Some((s, e)) => (
+                        index.offset_of_wide(encoding, s),
+                        index.offset_of_wide(encoding, e),
+                    ),
+                };
+                if start > end {
+                    return Err(DocumentError::InvertedRange { start, end });
+                }
+                planned.push((start, end));
+                if changes.len() > 1 {
+                    text.replace_range(start as usize..end as usize, &change.text);
+                    index = LineIndex::new(&text);
+                }
+            }
+        }
+        for (change, (start, end)) in changes.iter().zip(planned) {
+            let start_point = point(&self.line_index, start);
+            let old_end_point = point(&self.line_index, end);
+            self.text
+                .replace_range(start as usize..end as usize, &change.text);
+            let new_end = start + change.text.len() as u32;
+            self.line_index = LineIndex::new(&self.text);
+            if let Some(tree) = &mut self.tree {
+                tree.edit(&InputEdit {
+                    start_byte: start as usize,
+                    old_end_byte: end as usize,
+                    new_end_byte: new_end as usize,
+                    start_position: start_point,
+                    old_end_position: old_end_point,
+                    new_end_position: point(&self.line_index, new_end),
+                });
+            }
+            span = Some(EditSpan::add(span, start, end, change.text.len() as u32));
+        }
+        let Some(span) = span else {
+            return Ok(FileDelta::Chunks {
+                first: 0,
+                removed: 0,
+                inserted: Vec::new(),
+                shift: 0,
+            });
+        };
+        let Some(old_tree) = self.tree.take() else {
+            // Skipped before: try again from scratch.
+            return Ok(match self.full_parse() {
+                Ok(summary) => FileDelta::Full(summary),
+                Err(reason) => FileDelta::Skipped(reason),
+            });
+        };
+        if self.text.len() as u64 > self.limits.max_file_size {
+            self.chunks.clear();
+            return Ok(FileDelta::Skipped(SkipReason::TooLarge {
+                size: self.text.len() as u64,
+                limit: self.limits.max_file_size,
+            }));
+        }
+        let start = Instant::now();
+        let new_tree = match parse(
+            self.lang,
+            &self.text,
+            Some(&old_tree),
+            self.limits.parse_budget,
+        ) {
+            Ok(tree) => tree,
+            Err(reason) => {
+                self.chunks.clear();
+                return Ok(FileDelta::Skipped(reason));
+            }
+        };
+        let changed: Vec<TextRange> = old_tree
+            .changed_ranges(&new_tree)
+            .map(|r| TextRange::new(r.start_byte as u32, r.end_byte as u32))
+            .collect();
+        let new_chunks = chunk_ranges(&new_tree, &self.lang.config);
+        let old_chunks = std::mem::take(&mut self.chunks);
+        let is_changed = |r: TextRange| changed.iter().any(|c| c.touches(r));
+        let shift = span.shift();
+
+        let mut prefix = 0;
+        while prefix < old_chunks.len()
+            && prefix < new_chunks.len()
+            && old_chunks[prefix] == new_chunks[prefix]
+            && old_chunks[prefix].end <= span.old_lo
+            && !is_changed(new_chunks[prefix])
+        {
+            prefix += 1;
+        }
+        let mut suffix = 0;
+        while suffix < old_chunks.len() - prefix && suffix < new_chunks.len() - prefix {
+            let old = old_chunks[old_chunks.len() - 1 - suffix];
+            let new = new_chunks[new_chunks.len() - 1 - suffix];
+            if old.start >= span.old_hi && old.shifted(shift) == new && !is_changed(new) {
+                suffix += 1;
+            } else {
+                break;
+            }
+        }
+        let dirty = &new_chunks[prefix..new_chunks.len() - suffix];
+        let inserted = match extract_chunks(
+            self.lang,
+            &new_tree,
+            &self.text,
+            dirty,
+            ExtractOptions::default(),
+            Some(self.deadline(start)),
+        ) {
+            Ok(inserted) => inserted,
+            Err(reason) => return Ok(FileDelta::Skipped(reason)),
+        };
+        let removed = old_chunks.len() - suffix - prefix;
+        self.tree = Some(new_tree);
+        self.chunks = new_chunks;
+        Ok(FileDelta::Chunks {
+            first: prefix,
+            removed,
+            inserted,
+            shift,
+        })
+    }
+
+    /// The chunk around `offset` extracted again with its local bindings.
+    pub fn locals_at(&self, offset: u32) -> Option<ChunkSummary> {
+        let tree = self.tree.as_ref()?;
+        let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
+        extract_chunks(
+            self.lang,
+            tree,
+            &self.text,
+            &[chunk],
+            ExtractOptions { keep_locals: true },
+            None,
+        )
+        .ok()?
+        .pop()
+    }
+}
+
+fn point(index: &LineIndex, offset: u32) -> Point {
+    let lc = index
+        .line_col(offset)
+        .unwrap_or(codecontext_text::LineCol { line: 0, col: 0 });
+    Point {
+        row: lc.line as usize,
+        column: lc.col as usize,
+    }
+}
+
+/// Applies a [`FileDelta::Chunks`] to a list of chunk summaries (what the graph does,
+/// for tests and for callers that keep summaries themselves).
+pub fn apply_delta(chunks: &mut Vec<ChunkSummary>, delta: FileDelta) {
+    match delta {
+        FileDelta::Chunks {
+            first,
+            removed,
+            inserted,
+            shift,
+        } => {
+            for c in &mut chunks[first + removed..] {
+                c.shift(shift);
+            }
+            chunks.splice(first..first + removed, inserted);
+        }
+        FileDelta::Skipped(_) => chunks.clear(),
+        FileDelta::Full(summary) => *chunks = summary.chunks,
+    }
+}

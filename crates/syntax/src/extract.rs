@@ -1,0 +1,1229 @@
+//! The extraction engine: runs a language's combined query over a syntax tree and turns
+//! the captures into [`ChunkSummary`]s. Everything language-specific comes from the
+//! query files and `language.toml`; this module only knows the capture vocabulary.
+//!
+//! A file is split into chunks, one per top-level item together with the comments
+//! before it. Every capture is assigned to the chunk holding its anchor node, and a
+//! chunk's summary depends only on the nodes inside it, so re-extracting one chunk
+//! after an edit gives exactly what a full extraction would.
+
+use std::time::Instant;
+
+use codecontext_lang::{Language, LanguageConfig, ModuleScheme};
+use codecontext_text::TextRange;
+use rustc_hash::{FxHashMap, FxHashSet};
+use tree_sitter::{Node, StreamingIterator, Tree};
+
+use crate::{
+    model::{
+        ChunkSummary, EntityData, EntityKind, ImportData, LocalBindings, LocalDef, Receiver,
+        RefData, RefKind, SyntaxError,
+    },
+    source::SkipReason,
+    typename::{doc_first_line, normalize_type, signature_text},
+};
+
+/// What extraction keeps besides the graph-facing data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Keep local variables and their uses ([`ChunkSummary::locals`]).
+    pub keep_locals: bool,
+}
+
+/// At most this many syntax errors are kept per chunk.
+const MAX_ERRORS_PER_CHUNK: usize = 64;
+
+/// The chunks of a tree: each named child of the root, with the comments right before
+/// it. Comments at the end of a file form a chunk of their own.
+pub fn chunk_ranges(tree: &Tree, config: &LanguageConfig) -> Vec<TextRange> {
+    let root = tree.root_node();
+    let mut chunks = Vec::new();
+    let mut pending_start: Option<usize> = None;
+    let mut cursor = root.walk();
+    for child in root.children(&mut cursor) {
+        if child.byte_range().is_empty() {
+            continue;
+        }
+        if config.comment_kinds.iter().any(|k| k == child.kind()) {
+            pending_start.get_or_insert(child.start_byte());
+            continue;
+        }
+        let start = pending_start.take().unwrap_or(child.start_byte());
+        chunks.push(TextRange::new(start as u32, child.end_byte() as u32));
+    }
+    if let Some(start) = pending_start {
+        chunks.push(TextRange::new(start as u32, root.end_byte() as u32));
+    }
+    chunks
+}
+
+/// The role of a capture, decoded once per query from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cap {
+    Definition(EntityKind),
+    Reference(RefKind, bool),
+    Name,
+    Doc,
+    Type,
+    Receiver,
+    Scope,
+    LocalDef,
+    LocalType,
+    LocalRef,
+    Import,
+    ImportPath,
+    ImportName,
+    ImportAlias,
+    ImportGlob,
+    ImportExport,
+    ImportDefault,
+    ImportSubmodule,
+    Package,
+    Skip,
+    Ignore,
+}
+
+fn decode_capture(name: &str) -> Cap {
+    if let Some(kind) = name.strip_prefix("definition.") {
+        return EntityKind::from_capture(kind).map_or(Cap::Ignore, Cap::Definition);
+    }
+    if let Some(kind) = name.strip_prefix("reference.") {
+        let (kind, member) = match kind {
+            "call" => (RefKind::Call, false),
+            "type" | "class" => (RefKind::Type, false),
+            "member" => (RefKind::Read, true),
+            "inherits" => (RefKind::Inherits, false),
+            "implementation" => (RefKind::Implements, false),
+            _ => (RefKind::Read, false),
+        };
+        return Cap::Reference(kind, member);
+    }
+    if name.starts_with("local.definition") {
+        return Cap::LocalDef;
+    }
+    match name {
+        "name" => Cap::Name,
+        "doc" => Cap::Doc,
+        "type" => Cap::Type,
+        "receiver" => Cap::Receiver,
+        "local.scope" => Cap::Scope,
+        "local.type" => Cap::LocalType,
+        "local.reference" => Cap::LocalRef,
+        "import" => Cap::Import,
+        "import.path" => Cap::ImportPath,
+        "import.name" => Cap::ImportName,
+        "import.alias" => Cap::ImportAlias,
+        "import.glob" => Cap::ImportGlob,
+        "import.export" => Cap::ImportExport,
+        "import.default" => Cap::ImportDefault,
+        "import.submodule" => Cap::ImportSubmodule,
+        "package" => Cap::Package,
+        "skip" => Cap::Skip,
+        _ => Cap::Ignore,
+    }
+}
+
+/// One query match, reduced to what the chunk builder needs.
+enum Item<'t> {
+    Def {
+        pattern: usize,
+        kind: EntityKind,
+        node: Node<'t>,
+        name: Node<'t>,
+        doc: Option<Node<'t>>,
+        ty: Option<Node<'t>>,
+    },
+    Ref {
+        kind: RefKind,
+        node: Node<'t>,
+        name: Node<'t>,
+        receiver: Option<Node<'t>>,
+    },
+    Import(ImportItem<'t>),
+    Scope(Node<'t>),
+    LocalDef {
+        node: Node<'t>,
+        ty: Option<Node<'t>>,
+    },
+    LocalRef(Node<'t>),
+    Doc(Node<'t>),
+    Package(Node<'t>),
+    Skip(Node<'t>),
+}
+
+struct ImportItem<'t> {
+    stmt: Node<'t>,
+    path: Option<Node<'t>>,
+    name: Option<Node<'t>>,
+    alias: Option<Node<'t>>,
+    glob: bool,
+    export: bool,
+    default: bool,
+    submodule: Option<Node<'t>>,
+}
+
+impl<'t> Item<'t> {
+    /// The node whose start decides which chunk the item belongs to.
+    fn anchor(&self) -> Node<'t> {
+        match self {
+            Item::Def { name, .. } | Item::Ref { name, .. } => *name,
+            Item::Import(i) => i.stmt,
+            Item::Scope(n)
+            | Item::LocalDef { node: n, .. }
+            | Item::LocalRef(n)
+            | Item::Doc(n)
+            | Item::Package(n)
+            | Item::Skip(n) => *n,
+        }
+    }
+}
+
+fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option<Item<'t>> {
+    let mut def = None;
+    let mut reference = None;
+    let mut name = None;
+    let mut doc = None;
+    let mut ty = None;
+    let mut receiver = None;
+    let mut scope = None;
+    let mut local_def = None;
+    let mut local_type = None;
+    let mut local_ref = None;
+    let mut package = None;
+    let mut skip = None;
+    let mut import: Option<Node<'t>> = None;
+    let mut imp = ImportItem {
+        stmt: m.captures().first()?.node,
+        path: None,
+        name: None,
+        alias: None,
+        glob: false,
+        export: false,
+        default: false,
+        submodule: None,
+    };
+    for c in m.captures() {
+        let node = c.node;
+        match caps[c.index as usize] {
+            Cap::Definition(kind) => def = Some((kind, node)),
+            Cap::Reference(kind, member) => reference = Some((kind, member, node)),
+            Cap::Name => name = Some(node),
+            Cap::Doc => doc = Some(node),
+            Cap::Type => ty = Some(node),
+            Cap::Receiver => receiver = Some(node),
+            Cap::Scope => scope = Some(node),
+            Cap::LocalDef => local_def = Some(node),
+            Cap::LocalType => local_type = Some(node),
+            Cap::LocalRef => local_ref = Some(node),
+            Cap::Import => import = Some(node),
+            Cap::ImportPath => imp.path = Some(node),
+            Cap::ImportName => imp.name = Some(node),
+            Cap::ImportAlias => imp.alias = Some(node),
+            Cap::ImportGlob => imp.glob = true,
+            Cap::ImportExport => imp.export = true,
+            Cap::ImportDefault => imp.default = true,
+            Cap::ImportSubmodule => imp.submodule = Some(node),
+            Cap::Package => package = Some(node),
+            Cap::Skip => skip = Some(node),
+            Cap::Ignore => {}
+        }
+    }
+    if let Some((kind, node)) = def {
+        return Some(Item::Def {
+            pattern: m.pattern_index,
+            kind,
+            node,
+            name: name.unwrap_or(node),
+            doc,
+            ty,
+        });
+    }
+    if let Some((kind, _member, node)) = reference {
+        return Some(Item::Ref {
+            kind,
+            node,
+            name: name.unwrap_or(node),
+            receiver,
+        });
+    }
+    if let Some(stmt) = import {
+        imp.stmt = stmt;
+        return Some(Item::Import(imp));
+    }
+    if let Some(node) = scope {
+        return Some(Item::Scope(node));
+    }
+    if let Some(node) = local_def {
+        return Some(Item::LocalDef {
+            node,
+            ty: local_type,
+        });
+    }
+    if let Some(node) = local_ref {
+        return Some(Item::LocalRef(node));
+    }
+    if let Some(node) = package {
+        return Some(Item::Package(node));
+    }
+    if let Some(node) = skip {
+        return Some(Item::Skip(node));
+    }
+    doc.map(Item::Doc)
+}
+
+/// Extracts the chunks of `tree` whose ranges are given (all chunks for a full
+/// extraction, the dirty ones after an edit). `chunks` must be sorted and disjoint.
+pub fn extract_chunks(
+    lang: &Language,
+    tree: &Tree,
+    text: &str,
+    chunks: &[TextRange],
+    options: ExtractOptions,
+    deadline: Option<(Instant, u64)>,
+) -> Result<Vec<ChunkSummary>, SkipReason> {
+    let query = lang.query().map_err(|e| SkipReason::Query {
+        message: e.to_string(),
+    })?;
+    if chunks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let caps: Vec<Cap> = query
+        .capture_names()
+        .iter()
+        .map(|n| decode_capture(n))
+        .collect();
+    let mut per_chunk: Vec<Vec<Item<'_>>> = chunks.iter().map(|_| Vec::new()).collect();
+    let span = chunks[0].start as usize..chunks[chunks.len() - 1].end as usize;
+    let mut cursor = tree_sitter::QueryCursor::new();
+    cursor.set_byte_range(span);
+    let mut timed_out = false;
+    let mut check = |_: &tree_sitter::QueryCursorState| {
+        if let Some((deadline, _)) = deadline {
+            if Instant::now() > deadline {
+                timed_out = true;
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    };
+    let options_ts = tree_sitter::QueryCursorOptions::new().progress_callback(&mut check);
+    let mut matches =
+        cursor.matches_with_options(query, tree.root_node(), text.as_bytes(), options_ts);
+    while let Some(m) = matches.next() {
+        let Some(item) = decode_match(&caps, m) else {
+            continue;
+        };
+        let at = item.anchor().start_byte() as u32;
+        let idx = chunks.partition_point(|c| c.end <= at);
+        if idx < chunks.len() && chunks[idx].start <= at {
+            per_chunk[idx].push(item);
+        }
+    }
+    drop(matches);
+    if timed_out {
+        return Err(SkipReason::ParseTimeout {
+            budget_ms: deadline.map_or(0, |(_, ms)| ms),
+        });
+    }
+    let root = tree.root_node();
+    Ok(chunks
+        .iter()
+        .zip(per_chunk)
+        .map(|(&range, items)| ChunkBuilder::new(lang, text, range, root, options).build(items))
+        .collect())
+}
+
+/// A candidate entity before containers are assigned.
+struct EntityCandidate<'t> {
+    pattern: usize,
+    data: EntityData,
+    node: Option<Node<'t>>,
+    doc_node: Option<Node<'t>>,
+    import: Option<usize>,
+}
+
+struct ChunkBuilder<'a, 't> {
+    config: &'a LanguageConfig,
+    text: &'a str,
+    range: TextRange,
+    root: Node<'t>,
+    options: ExtractOptions,
+}
+
+/// A reference before indices are final.
+struct RefCandidate<'t> {
+    kind: RefKind,
+    name: Node<'t>,
+    exprs: Vec<Node<'t>>,
+    receiver: Option<Node<'t>>,
+}
+
+/// What became of a reference candidate.
+#[derive(Clone, Debug)]
+enum RefFate {
+    /// Kept for the graph, at this position of the sorted list of kept refs.
+    Kept(usize),
+    /// A use of a local binding (index into local defs).
+    Local(usize),
+}
+
+impl<'a, 't> ChunkBuilder<'a, 't> {
+    fn new(
+        lang: &'a Language,
+        text: &'a str,
+        range: TextRange,
+        root: Node<'t>,
+        options: ExtractOptions,
+    ) -> Self {
+        ChunkBuilder {
+            config: &lang.config,
+            text,
+            range,
+            root,
+            options,
+        }
+    }
+
+    fn text_of(&self, node: Node<'_>) -> &'a str {
+        &self.text[node.byte_range()]
+    }
+
+    fn range_of(node: Node<'_>) -> TextRange {
+        TextRange::from_usize(node.byte_range())
+    }
+
+    fn is_comment(&self, node: Node<'_>) -> bool {
+        self.config.comment_kinds.iter().any(|k| k == node.kind())
+    }
+
+    fn build(self, items: Vec<Item<'t>>) -> ChunkSummary {
+        let mut defs = Vec::new();
+        let mut refs = Vec::new();
+        let mut imports = Vec::new();
+        let mut scopes = Vec::new();
+        let mut local_defs: Vec<(Node<'t>, Option<Node<'t>>)> = Vec::new();
+        let mut local_refs = Vec::new();
+        let mut docs = Vec::new();
+        let mut skips = Vec::new();
+        let mut package = None;
+        for item in items {
+            match item {
+                Item::Def { .. } => defs.push(item),
+                Item::Ref { .. } => refs.push(item),
+                Item::Import(i) => imports.push(i),
+                Item::Scope(n) => {
+                    if n.id() != self.root.id() {
+                        scopes.push(n)
+                    }
+                }
+                Item::LocalDef { node, ty } => local_defs.push((node, ty)),
+                Item::LocalRef(n) => local_refs.push(n),
+                Item::Doc(n) => docs.push(n),
+                Item::Package(n) => {
+                    package.get_or_insert_with(|| self.text_of(n).trim().to_string());
+                }
+                Item::Skip(n) => skips.push(Self::range_of(n)),
+            }
+        }
+
+        // --- Entities from definitions, deduplicated by name node.
+        let mut candidates: Vec<EntityCandidate<'t>> = Vec::new();
+        let mut by_selection: FxHashMap<TextRange, usize> = FxHashMap::default();
+        for item in defs {
+            let Item::Def {
+                pattern,
+                kind,
+                node,
+                name,
+                doc,
+                ty,
+            } = item
+            else {
+                continue;
+            };
+            let selection = Self::range_of(name);
+            let type_name =
+                ty.and_then(|t| normalize_type(self.text_of(t), &self.config.type_wrappers));
+            if let Some(&i) = by_selection.get(&selection) {
+                let c = &mut candidates[i];
+                if pattern < c.pattern {
+                    c.pattern = pattern;
+                    c.data.kind = kind;
+                    c.data.range = Self::range_of(node);
+                    c.node = Some(node);
+                }
+                if c.data.type_name.is_none() {
+                    c.data.type_name = type_name;
+                }
+                if c.doc_node.is_none() {
+                    c.doc_node = doc;
+                }
+                continue;
+            }
+            let name_text = self.text_of(name).trim();
+            if name_text.is_empty() {
+                continue;
+            }
+            by_selection.insert(selection, candidates.len());
+            candidates.push(EntityCandidate {
+                pattern,
+                data: EntityData {
+                    kind,
+                    name: name_text.to_string(),
+                    range: Self::range_of(node),
+                    selection,
+                    container: None,
+                    signature: String::new(),
+                    doc: None,
+                    type_name,
+                    import: None,
+                },
+                node: Some(node),
+                doc_node: doc,
+                import: None,
+            });
+        }
+
+        // --- Imports become import entities; their nodes are claimed.
+        let mut claimed: Vec<TextRange> = Vec::new();
+        let mut import_refs: Vec<(RefKind, TextRange, String, usize)> = Vec::new();
+        for (import_index, imp) in imports.iter().enumerate() {
+            let Some(entity) = self.import_entity(imp, import_index, &mut import_refs) else {
+                continue;
+            };
+            for node in [imp.path, imp.name, imp.alias, imp.submodule]
+                .into_iter()
+                .flatten()
+            {
+                claimed.push(Self::range_of(node));
+            }
+            for prefix in self.import_prefix_nodes(imp) {
+                claimed.push(Self::range_of(prefix));
+            }
+            // An import alias that a definition pattern also matched (`const x =
+            // require(...)`) is an import, not a variable.
+            if let Some(&i) = by_selection.get(&entity.data.selection) {
+                candidates[i] = entity;
+            } else {
+                by_selection.insert(entity.data.selection, candidates.len());
+                candidates.push(entity);
+            }
+        }
+
+        // --- Local scopes and bindings.
+        scopes.sort_by_key(|n| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
+        scopes.dedup_by_key(|n| n.id());
+        let mut locals: Vec<LocalDef> = Vec::new();
+        let mut local_by_range: FxHashMap<TextRange, usize> = FxHashMap::default();
+        for (node, ty) in local_defs {
+            let range = Self::range_of(node);
+            let type_name =
+                ty.and_then(|t| normalize_type(self.text_of(t), &self.config.type_wrappers));
+            if let Some(&i) = local_by_range.get(&range) {
+                if locals[i].type_name.is_none() {
+                    locals[i].type_name = type_name;
+                }
+                continue;
+            }
+            if claimed.iter().any(|c| c.contains_range(range)) {
+                continue;
+            }
+            let scope = self.scope_of(&scopes, node);
+            match scope {
+                Some(scope) => {
+                    local_by_range.insert(range, locals.len());
+                    locals.push(LocalDef {
+                        name: self.text_of(node).to_string(),
+                        range,
+                        scope,
+                        type_name,
+                        entity: None,
+                    });
+                }
+                None => {
+                    // A binding at file level: an entity already, or a top-level
+                    // variable if no definition pattern named it and it is not inside
+                    // some other definition (a class body).
+                    if by_selection.contains_key(&range)
+                        || candidates
+                            .iter()
+                            .any(|c| c.data.range.contains_range(range))
+                    {
+                        continue;
+                    }
+                    let stmt = top_level_ancestor(node, self.root);
+                    by_selection.insert(range, candidates.len());
+                    candidates.push(EntityCandidate {
+                        pattern: usize::MAX,
+                        data: EntityData {
+                            kind: EntityKind::Variable,
+                            name: self.text_of(node).to_string(),
+                            range: Self::range_of(stmt),
+                            selection: range,
+                            container: None,
+                            signature: String::new(),
+                            doc: None,
+                            type_name,
+                            import: None,
+                        },
+                        node: Some(stmt),
+                        doc_node: None,
+                        import: None,
+                    });
+                }
+            }
+        }
+
+        // --- Order entities and assign containers.
+        candidates.sort_by_key(|c| {
+            (
+                c.data.range.start,
+                std::cmp::Reverse(c.data.range.end),
+                c.data.selection.start,
+            )
+        });
+        let (entities, import_slots) = self.assign_containers(candidates, &docs);
+        let selection_index: FxHashMap<TextRange, usize> = entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.selection, i))
+            .collect();
+        for local in &mut locals {
+            local.entity = selection_index.get(&local.range).map(|&i| i as u32);
+        }
+        // Locals sorted by scope for lookup: (scope, name) -> defs in order.
+        let mut scope_defs: FxHashMap<(TextRange, &str), Vec<usize>> = FxHashMap::default();
+        for (i, d) in locals.iter().enumerate() {
+            scope_defs
+                .entry((d.scope, d.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+
+        // --- References, keyed by name node.
+        let mut ref_index: FxHashMap<TextRange, usize> = FxHashMap::default();
+        let mut ref_cands: Vec<RefCandidate<'t>> = Vec::new();
+        let def_ranges: FxHashSet<TextRange> = entities
+            .iter()
+            .map(|e| e.selection)
+            .chain(locals.iter().map(|l| l.range))
+            .collect();
+        let excluded = |range: TextRange| {
+            def_ranges.contains(&range)
+                || claimed.iter().any(|c| c.contains_range(range))
+                || skips.iter().any(|s| s.contains_range(range))
+        };
+        let mut add_ref =
+            |kind: RefKind, node: Node<'t>, name: Node<'t>, receiver: Option<Node<'t>>| {
+                let range = Self::range_of(name);
+                if range.is_empty() || excluded(range) {
+                    return;
+                }
+                match ref_index.get(&range) {
+                    Some(&i) => {
+                        let c: &mut RefCandidate<'t> = &mut ref_cands[i];
+                        if kind.rank() > c.kind.rank() {
+                            c.kind = kind;
+                        }
+                        if c.receiver.is_none() {
+                            c.receiver = receiver;
+                        }
+                        if !c.exprs.iter().any(|e| e.id() == node.id()) {
+                            c.exprs.push(node);
+                        }
+                    }
+                    None => {
+                        ref_index.insert(range, ref_cands.len());
+                        ref_cands.push(RefCandidate {
+                            kind,
+                            name,
+                            exprs: vec![node, name],
+                            receiver,
+                        });
+                    }
+                }
+            };
+        for item in refs {
+            if let Item::Ref {
+                kind,
+                node,
+                name,
+                receiver,
+            } = item
+            {
+                add_ref(kind, node, name, receiver);
+            }
+        }
+        for node in local_refs {
+            add_ref(RefKind::Read, node, node, None);
+        }
+        ref_cands.sort_by_key(|c| (c.name.start_byte(), c.name.end_byte()));
+        // Expression node -> candidate, for receivers.
+        let mut expr_owner: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+        for (i, c) in ref_cands.iter().enumerate() {
+            for e in &c.exprs {
+                expr_owner
+                    .entry((e.start_byte(), e.end_byte()))
+                    .or_insert(i);
+            }
+        }
+
+        // Decide the fate of each candidate, in order (receivers come first).
+        let mut fates: Vec<Option<RefFate>> = vec![None; ref_cands.len()];
+        let mut kept: Vec<RefData> = Vec::new();
+        let mut uses: Vec<(TextRange, u32)> = Vec::new();
+        for i in 0..ref_cands.len() {
+            let c = &ref_cands[i];
+            let name = self.text_of(c.name).to_string();
+            let range = Self::range_of(c.name);
+            let mut receiver = Receiver::None;
+            let mut local_target = None;
+            if let Some(recv) = c.receiver {
+                let recv_text = self.text_of(recv).trim();
+                receiver = if self.config.self_names.iter().any(|s| s == recv_text) {
+                    Receiver::SelfType
+                } else if self.config.super_names.iter().any(|s| s == recv_text) {
+                    Receiver::SuperType
+                } else {
+                    match expr_owner.get(&(recv.start_byte(), recv.end_byte())) {
+                        Some(&owner) if owner < i => match &fates[owner] {
+                            Some(RefFate::Kept(k)) => Receiver::Ref(*k as u32),
+                            Some(RefFate::Local(d)) => {
+                                match (&locals[*d].type_name, locals[*d].entity) {
+                                    (_, Some(_)) => Receiver::Unknown,
+                                    (Some(t), None) => Receiver::Type(t.clone()),
+                                    (None, None) => Receiver::Unknown,
+                                }
+                            }
+                            None => Receiver::Unknown,
+                        },
+                        _ => Receiver::Unknown,
+                    }
+                };
+            } else if let Some(d) = self.resolve_local(&scope_defs, &locals, &scopes, c.name, &name)
+            {
+                match locals[d].entity {
+                    Some(e) => local_target = Some(e),
+                    None => {
+                        fates[i] = Some(RefFate::Local(d));
+                        uses.push((range, d as u32));
+                        continue;
+                    }
+                }
+            }
+            fates[i] = Some(RefFate::Kept(kept.len()));
+            kept.push(RefData {
+                kind: c.kind,
+                name,
+                range,
+                receiver,
+                source: None,
+                local_target,
+                import: None,
+            });
+        }
+        // Import names and path segments.
+        let import_entity_of: FxHashMap<usize, u32> = import_slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.map(|s| (s, i as u32)))
+            .collect();
+        let mut seen_import_refs: FxHashSet<TextRange> = kept.iter().map(|r| r.range).collect();
+        for (kind, range, name, import_index) in import_refs {
+            if !seen_import_refs.insert(range) {
+                continue;
+            }
+            kept.push(RefData {
+                kind,
+                name,
+                range,
+                receiver: Receiver::None,
+                source: None,
+                local_target: None,
+                import: import_entity_of.get(&import_index).copied(),
+            });
+        }
+        // Final order by position; remap receiver indices.
+        let mut order: Vec<usize> = (0..kept.len()).collect();
+        order.sort_by_key(|&i| (kept[i].range.start, kept[i].range.end));
+        let mut new_pos = vec![0u32; kept.len()];
+        for (pos, &old) in order.iter().enumerate() {
+            new_pos[old] = pos as u32;
+        }
+        let mut sorted: Vec<RefData> = order.iter().map(|&i| kept[i].clone()).collect();
+        for r in &mut sorted {
+            if let Receiver::Ref(k) = r.receiver {
+                r.receiver = Receiver::Ref(new_pos[k as usize]);
+            }
+        }
+        self.assign_sources(&entities, &mut sorted);
+
+        let errors = self.errors();
+        let locals = self.options.keep_locals.then(|| {
+            uses.sort();
+            LocalBindings { defs: locals, uses }
+        });
+        ChunkSummary {
+            range: self.range,
+            entities,
+            refs: sorted,
+            errors,
+            package,
+            locals,
+        }
+    }
+
+    /// The innermost non-root scope that owns a binding at `node`. A binding that is
+    /// the `name` of a scope node (a nested function's name) belongs to the scope around.
+    fn scope_of(&self, scopes: &[Node<'t>], node: Node<'t>) -> Option<TextRange> {
+        let range = Self::range_of(node);
+        scopes
+            .iter()
+            .filter(|s| Self::range_of(**s).contains_range(range))
+            .filter(|s| {
+                s.child_by_field_name("name")
+                    .is_none_or(|n| n.id() != node.id())
+            })
+            .max_by_key(|s| s.start_byte())
+            .map(|s| Self::range_of(*s))
+    }
+
+    /// The local binding a bare name refers to: the innermost scope around it that
+    /// binds the name; within it the last binding before the use, else the first.
+    fn resolve_local(
+        &self,
+        scope_defs: &FxHashMap<(TextRange, &str), Vec<usize>>,
+        locals: &[LocalDef],
+        scopes: &[Node<'t>],
+        node: Node<'t>,
+        name: &str,
+    ) -> Option<usize> {
+        if scope_defs.is_empty() {
+            return None;
+        }
+        let range = Self::range_of(node);
+        let mut containing: Vec<TextRange> = scopes
+            .iter()
+            .map(|s| Self::range_of(*s))
+            .filter(|s| s.contains_range(range))
+            .collect();
+        containing.sort_by_key(|s| std::cmp::Reverse(s.start));
+        for scope in containing {
+            if let Some(defs) = scope_defs.get(&(scope, name)) {
+                let before = defs
+                    .iter()
+                    .rev()
+                    .find(|&&d| locals[d].range.start <= range.start);
+                return Some(*before.unwrap_or(&defs[0]));
+            }
+        }
+        None
+    }
+
+    /// Sorts out containers, method/field kinds, docs and signatures. Also returns,
+    /// per entity, the index of the import match it came from.
+    fn assign_containers(
+        &self,
+        candidates: Vec<EntityCandidate<'t>>,
+        docs: &[Node<'t>],
+    ) -> (Vec<EntityData>, Vec<Option<usize>>) {
+        let mut slots: Vec<Option<usize>> = Vec::with_capacity(candidates.len());
+        let mut out: Vec<EntityData> = Vec::with_capacity(candidates.len());
+        let mut doc_nodes: Vec<Option<Node<'t>>> = Vec::with_capacity(candidates.len());
+        let mut def_nodes: Vec<Option<Node<'t>>> = Vec::with_capacity(candidates.len());
+        let mut stack: Vec<usize> = Vec::new();
+        let mut fields_seen: FxHashSet<(Option<u32>, String)> = FxHashSet::default();
+        for cand in candidates {
+            let mut data = cand.data;
+            while let Some(&top) = stack.last() {
+                if out[top].range.contains_range(data.range) && out[top].range != data.range {
+                    break;
+                }
+                if out[top].range == data.range && out[top].selection.start < data.selection.start {
+                    break;
+                }
+                stack.pop();
+            }
+            let mut container = stack.last().copied();
+            if data.kind == EntityKind::Field {
+                // Fields belong to types, even when assigned in a method (`self.x = ...`).
+                while let Some(c) = container {
+                    if out[c].kind.is_type() {
+                        break;
+                    }
+                    container = out[c].container.map(|x| x as usize);
+                }
+                if container.is_none() && !stack.is_empty() {
+                    continue;
+                }
+                if !fields_seen.insert((container.map(|c| c as u32), data.name.clone())) {
+                    continue;
+                }
+            }
+            if data.kind == EntityKind::Function {
+                if let Some(c) = container {
+                    if out[c].kind.is_type() {
+                        data.kind = EntityKind::Method;
+                    }
+                }
+            }
+            data.container = container.map(|c| c as u32);
+            if let Some(node) = cand.node {
+                if data.kind != EntityKind::Import && data.signature.is_empty() {
+                    data.signature = signature_text(self.text, node, &self.config.body_fields);
+                }
+            }
+            let index = out.len();
+            out.push(data);
+            doc_nodes.push(cand.doc_node);
+            def_nodes.push(cand.node);
+            slots.push(cand.import);
+            if out[index].kind != EntityKind::Import {
+                stack.push(index);
+            }
+        }
+        // Standalone doc captures (docstrings) go to the innermost entity holding them.
+        for doc in docs {
+            let range = Self::range_of(*doc);
+            if let Some(i) = (0..out.len())
+                .rev()
+                .find(|&i| out[i].range.contains_range(range) && doc_nodes[i].is_none())
+            {
+                doc_nodes[i] = Some(*doc);
+            }
+        }
+        for (i, e) in out.iter_mut().enumerate() {
+            e.doc = match doc_nodes[i] {
+                Some(n) => doc_first_line(self.text_of(n)),
+                None => def_nodes[i].and_then(|n| self.leading_doc(n)),
+            };
+        }
+        (out, slots)
+    }
+
+    /// The first line of the doc comment right before a definition.
+    fn leading_doc(&self, node: Node<'t>) -> Option<String> {
+        let mut node = node;
+        while let Some(parent) = node.parent() {
+            if self
+                .config
+                .doc_wrapper_kinds
+                .iter()
+                .any(|k| k == parent.kind())
+                && parent.id() != self.root.id()
+            {
+                node = parent;
+            } else {
+                break;
+            }
+        }
+        let mut next_row = node.start_position().row;
+        let mut prev = node.prev_sibling();
+        let mut block: Vec<Node<'t>> = Vec::new();
+        while let Some(p) = prev {
+            if self.config.comment_kinds.iter().any(|k| k == p.kind()) {
+                if p.end_position().row + 1 < next_row {
+                    break;
+                }
+                block.push(p);
+            } else if !(p.kind().contains("attribute") || p.kind() == "decorator") {
+                break;
+            }
+            next_row = p.start_position().row;
+            prev = p.prev_sibling();
+        }
+        block.reverse();
+        let prefixes = &self.config.doc_comment_prefixes;
+        block
+            .into_iter()
+            .filter(|c| self.is_comment(*c))
+            .map(|c| self.text_of(c))
+            .filter(|t| prefixes.is_empty() || prefixes.iter().any(|p| t.starts_with(p.as_str())))
+            .find_map(doc_first_line)
+    }
+
+    /// Nodes of enclosing `import_prefix` constructs (Rust `use a::{...}`), outermost first.
+    fn import_prefix_nodes(&self, imp: &ImportItem<'t>) -> Vec<Node<'t>> {
+        let Some(start) = imp.name.or(imp.path).or(imp.alias) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut node = start;
+        while let Some(parent) = node.parent() {
+            if parent.id() == imp.stmt.id() || parent.id() == self.root.id() {
+                break;
+            }
+            for [kind, field] in &self.config.import_prefix {
+                if parent.kind() == kind {
+                    if let Some(prefix) = parent.child_by_field_name(field) {
+                        if !Self::range_of(prefix).contains_range(Self::range_of(start)) {
+                            out.push(prefix);
+                        }
+                    }
+                }
+            }
+            node = parent;
+        }
+        out.reverse();
+        out
+    }
+
+    /// Builds the import entity of one import match and its clickable parts.
+    fn import_entity(
+        &self,
+        imp: &ImportItem<'t>,
+        import_index: usize,
+        import_refs: &mut Vec<(RefKind, TextRange, String, usize)>,
+    ) -> Option<EntityCandidate<'t>> {
+        let sep = self.config.separator.as_str();
+        let prefixes = self.import_prefix_nodes(imp);
+        let mut parts: Vec<Node<'t>> = prefixes.clone();
+        if let Some(p) = imp.path {
+            parts.push(p);
+        }
+        let mut path = String::new();
+        for part in &parts {
+            // Path segments are clickable: each goes to the module named so far.
+            let base = path.clone();
+            for leaf in named_leaves(*part) {
+                let end = leaf.end_byte().min(part.end_byte());
+                let prefix_text = strip_quotes(&self.text[part.start_byte()..end]);
+                let full = if base.is_empty() {
+                    prefix_text.to_string()
+                } else {
+                    format!("{base}{sep}{prefix_text}")
+                };
+                import_refs.push((
+                    RefKind::ImportPath,
+                    Self::range_of(leaf),
+                    full,
+                    import_index,
+                ));
+            }
+            let text = strip_quotes(self.text_of(*part));
+            if path.is_empty() {
+                path = text.to_string();
+            } else {
+                path = format!("{path}{sep}{text}");
+            }
+        }
+        let mut name = imp.name.map(|n| self.text_of(n).trim().to_string());
+        if let Some(sub) = imp.submodule {
+            name = Some(self.text_of(sub).to_string());
+        }
+        if name.as_deref() == Some("self") {
+            name = None;
+        }
+        if imp.default {
+            name = Some("default".to_string());
+        }
+        if path.is_empty() && name.is_none() && imp.alias.is_none() {
+            return None;
+        }
+        let binding = if let Some(alias) = imp.alias {
+            self.text_of(alias).trim().to_string()
+        } else if imp.glob {
+            "*".to_string()
+        } else if let Some(n) = &name {
+            n.clone()
+        } else {
+            module_binding_name(self.config.module_scheme, &path, sep)
+                .unwrap_or_else(|| path.clone())
+        };
+        if let (Some(n), Some(node)) = (&name, imp.name) {
+            if !imp.default && imp.submodule.is_none() {
+                import_refs.push((
+                    RefKind::ImportName,
+                    Self::range_of(node),
+                    n.clone(),
+                    import_index,
+                ));
+            }
+        }
+        if let Some(sub) = imp.submodule {
+            import_refs.push((
+                RefKind::ImportPath,
+                Self::range_of(sub),
+                self.text_of(sub).to_string(),
+                import_index,
+            ));
+        }
+        let selection = imp
+            .alias
+            .or(imp.name)
+            .or(imp.submodule)
+            .or(imp.path)
+            .map(Self::range_of)
+            .unwrap_or_else(|| Self::range_of(imp.stmt));
+        let signature = first_line(self.text_of(imp.stmt));
+        Some(EntityCandidate {
+            pattern: 0,
+            data: EntityData {
+                kind: EntityKind::Import,
+                name: binding,
+                range: Self::range_of(imp.stmt),
+                selection,
+                container: None,
+                signature,
+                doc: None,
+                type_name: None,
+                import: Some(ImportData {
+                    path,
+                    name,
+                    glob: imp.glob,
+                    export: imp.export,
+                    default: imp.default,
+                    submodule: imp.submodule.is_some(),
+                }),
+            },
+            node: None,
+            doc_node: None,
+            import: Some(import_index),
+        })
+    }
+
+    /// Sets each reference's source: the innermost non-import entity around it.
+    fn assign_sources(&self, entities: &[EntityData], refs: &mut [RefData]) {
+        let mut stack: Vec<usize> = Vec::new();
+        let mut next = 0;
+        for r in refs.iter_mut() {
+            if r.import.is_some() {
+                r.source = None;
+                continue;
+            }
+            while next < entities.len() && entities[next].range.start <= r.range.start {
+                if entities[next].kind != EntityKind::Import {
+                    while let Some(&top) = stack.last() {
+                        if entities[top].range.contains_range(entities[next].range) {
+                            break;
+                        }
+                        stack.pop();
+                    }
+                    stack.push(next);
+                }
+                next += 1;
+            }
+            while let Some(&top) = stack.last() {
+                if entities[top].range.contains_range(r.range) {
+                    break;
+                }
+                stack.pop();
+            }
+            r.source = stack.last().map(|&i| i as u32);
+        }
+    }
+
+    /// `ERROR` and `MISSING` nodes inside this chunk.
+    fn errors(&self) -> Vec<SyntaxError> {
+        let mut out = Vec::new();
+        let mut cursor = self.root.walk();
+        let tops: Vec<Node<'t>> = self
+            .root
+            .children(&mut cursor)
+            .filter(|c| {
+                let r = Self::range_of(*c);
+                self.range.contains_range(r) && !r.is_empty()
+                    || (r.is_empty()
+                        && self.range.contains_inclusive(r.start)
+                        && r.start != self.range.end)
+            })
+            .collect();
+        let mut stack: Vec<Node<'t>> = tops.into_iter().rev().collect();
+        while let Some(node) = stack.pop() {
+            if out.len() >= MAX_ERRORS_PER_CHUNK {
+                break;
+            }
+            if node.is_missing() {
+                out.push(SyntaxError {
+                    range: Self::range_of(node),
+                    message: format!("missing `{}`", node.kind()),
+                });
+                continue;
+            }
+            if node.is_error() {
+                let snippet: String = self.text_of(node).chars().take(30).collect();
+                let snippet = snippet.split('\n').next().unwrap_or("").trim().to_string();
+                out.push(SyntaxError {
+                    range: Self::range_of(node),
+                    message: if snippet.is_empty() {
+                        "syntax error".to_string()
+                    } else {
+                        format!("syntax error near `{snippet}`")
+                    },
+                });
+                continue;
+            }
+            if !node.has_error() {
+                continue;
+            }
+            let mut c = node.walk();
+            let children: Vec<Node<'t>> = node.children(&mut c).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        out
+    }
+}
+
+/// The statement at file level that holds `node`.
+fn top_level_ancestor<'t>(node: Node<'t>, root: Node<'t>) -> Node<'t> {
+    let mut n = node;
+    while let Some(p) = n.parent() {
+        if p.id() == root.id() {
+            return n;
+        }
+        n = p;
+    }
+    n
+}
+
+/// Named leaf nodes under `node` (the segments of a path), in order.
+fn named_leaves(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.child_count() == 0 {
+            if n.is_named() {
+                out.push(n);
+            }
+            continue;
+        }
+        let mut c = n.walk();
+        let children: Vec<_> = n.children(&mut c).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    out
+}
+
+fn strip_quotes(text: &str) -> &str {
+    let t = text.trim();
+    for q in ['"', '\'', '`'] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    t.trim_start_matches(['"', '\'', '`'])
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut s: String = line.chars().take(240).collect();
+    if line.chars().count() > 240 {
+        s.push('…');
+    }
+    s
+}
+
+/// The name a module import binds when nothing else names it.
+pub fn module_binding_name(scheme: ModuleScheme, path: &str, sep: &str) -> Option<String> {
+    let path = path.trim();
+    let seg = match scheme {
+        // `import a.b.c` binds `a`.
+        ModuleScheme::Python => path.split('.').find(|s| !s.is_empty())?,
+        // `import "net/http"` binds `http`.
+        ModuleScheme::Go => path.rsplit('/').next()?,
+        ModuleScheme::Rust | ModuleScheme::Java | ModuleScheme::None => path.rsplit(sep).next()?,
+        ModuleScheme::Node => return None,
+    };
+    let seg = seg.trim();
+    (!seg.is_empty()).then(|| seg.to_string())
+}

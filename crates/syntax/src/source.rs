@@ -1,0 +1,156 @@
+//! Deciding whether a file can be parsed at all, and parsing it within a time budget.
+
+use std::{cell::RefCell, collections::HashMap, ops::ControlFlow, time::Duration};
+
+use codecontext_lang::{Language, LanguageId};
+use serde::Serialize;
+
+/// Limits that keep one bad file from hurting the whole workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Files larger than this are skipped (default 2 MiB).
+    pub max_file_size: u64,
+    /// Time allowed for parsing plus extraction of one file (default 5 s).
+    pub parse_budget: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_file_size: 2 * 1024 * 1024,
+            parse_budget: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a file was not indexed. Recorded per file; never an error of the whole run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    #[error("file is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("file looks binary (NUL byte at offset {offset})")]
+    Binary { offset: u64 },
+    #[error("file is not valid UTF-8 (at byte {offset})")]
+    InvalidUtf8 { offset: u64 },
+    #[error("parsing took longer than the {budget_ms} ms budget")]
+    ParseTimeout { budget_ms: u64 },
+    #[error("query error: {message}")]
+    Query { message: String },
+    #[error("could not read file: {message}")]
+    Io { message: String },
+}
+
+/// How far into a file we look for a NUL byte to call it binary (as git does).
+const BINARY_PROBE: usize = 8000;
+
+/// Checks size, binary content and UTF-8, and returns the text.
+pub fn check_source<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, SkipReason> {
+    if bytes.len() as u64 > limits.max_file_size {
+        return Err(SkipReason::TooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_file_size,
+        });
+    }
+    let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
+    if let Some(offset) = probe.iter().position(|&b| b == 0) {
+        return Err(SkipReason::Binary {
+            offset: offset as u64,
+        });
+    }
+    std::str::from_utf8(bytes).map_err(|e| SkipReason::InvalidUtf8 {
+        offset: e.valid_up_to() as u64,
+    })
+}
+
+thread_local! {
+    static PARSERS: RefCell<HashMap<LanguageId, tree_sitter::Parser>> = RefCell::new(HashMap::new());
+}
+
+/// Parses `text`, reusing `old_tree` (already edited to match) when given. Gives up
+/// with [`SkipReason::ParseTimeout`] once `budget` is spent.
+pub fn parse(
+    lang: &Language,
+    text: &str,
+    old_tree: Option<&tree_sitter::Tree>,
+    budget: Duration,
+) -> Result<tree_sitter::Tree, SkipReason> {
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let parser = match parsers.entry(lang.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut parser = tree_sitter::Parser::new();
+                parser
+                    .set_language(lang.grammar())
+                    .map_err(|err| SkipReason::Query {
+                        message: err.to_string(),
+                    })?;
+                e.insert(parser)
+            }
+        };
+        let start = std::time::Instant::now();
+        let mut check = |_: &tree_sitter::ParseState| {
+            if start.elapsed() > budget {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let bytes = text.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| &bytes[offset.min(bytes.len())..],
+            old_tree,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
+        );
+        match tree {
+            Some(tree) => Ok(tree),
+            None => {
+                // A cancelled parse leaves state behind; the next parse must start clean.
+                parser.reset();
+                Err(SkipReason::ParseTimeout {
+                    budget_ms: budget.as_millis() as u64,
+                })
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_large_binary_and_invalid_utf8() {
+        let limits = Limits {
+            max_file_size: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            check_source(b"0123456789ab", &limits),
+            Err(SkipReason::TooLarge {
+                size: 12,
+                limit: 10
+            })
+        ));
+        assert_eq!(
+            check_source(b"ab\0cd", &limits),
+            Err(SkipReason::Binary { offset: 2 })
+        );
+        assert_eq!(
+            check_source(b"ab\xffcd", &limits),
+            Err(SkipReason::InvalidUtf8 { offset: 2 })
+        );
+        assert_eq!(check_source("héllo".as_bytes(), &limits), Ok("héllo"));
+    }
+
+    #[test]
+    fn a_parse_over_budget_is_a_skip_not_a_crash() {
+        let lang = codecontext_lang::language_by_name("python").unwrap();
+        let text = "x = [".repeat(20_000);
+        let err = parse(lang, &text, None, Duration::from_nanos(1)).unwrap_err();
+        assert!(matches!(err, SkipReason::ParseTimeout { .. }));
+        // The parser is usable again afterwards.
+        assert!(parse(lang, "x = 1\n", None, Duration::from_secs(5)).is_ok());
+    }
+}

@@ -1,0 +1,224 @@
+//! Small text helpers for extraction: plain type names from type expressions, the first
+//! line of a doc comment, and a definition's signature.
+
+use tree_sitter::Node;
+
+/// Reduces a type expression to the name of the type a member lookup should use:
+/// `&mut Vec<Foo>` -> `Vec`, `Option<Foo>` -> `Foo` (when `Option` is a wrapper),
+/// `pkg.Client` -> `Client`, `Foo | None` -> `Foo`, `*Server` -> `Server`.
+pub fn normalize_type(text: &str, wrappers: &[String]) -> Option<String> {
+    normalize_depth(text, wrappers, 0)
+}
+
+fn normalize_depth(text: &str, wrappers: &[String], depth: u32) -> Option<String> {
+    if depth > 4 {
+        return None;
+    }
+    let mut t = text.trim();
+    t = t.trim_start_matches(':').trim();
+    // Unions: the first member that is not a null type.
+    if t.contains('|') && !t.starts_with('(') {
+        let part = t
+            .split('|')
+            .map(str::trim)
+            .find(|p| !matches!(*p, "None" | "null" | "undefined" | ""))?;
+        return normalize_depth(part, wrappers, depth + 1);
+    }
+    loop {
+        let before = t;
+        for prefix in [
+            "&",
+            "*",
+            "mut ",
+            "dyn ",
+            "impl ",
+            "const ",
+            "?",
+            "[]",
+            "readonly ",
+        ] {
+            t = t.strip_prefix(prefix).unwrap_or(t).trim_start();
+        }
+        if t.starts_with('\'') {
+            // A lifetime: `&'a Foo`.
+            t = t.split_once(' ').map_or("", |(_, rest)| rest).trim_start();
+        }
+        if t == before {
+            break;
+        }
+    }
+    t = t.trim_matches(|c| c == '"' || c == '\'');
+    let open = t.find(['<', '[', '(']);
+    let (head, args) = match open {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let head = head.trim();
+    let last = head
+        .rsplit("::")
+        .next()
+        .unwrap_or(head)
+        .rsplit('.')
+        .next()
+        .unwrap_or(head)
+        .trim();
+    if let Some(args) = args {
+        if wrappers.iter().any(|w| w == last) {
+            let inner = first_type_argument(args);
+            return normalize_depth(inner, wrappers, depth + 1);
+        }
+    }
+    let ok = !last.is_empty()
+        && last
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && !last.chars().next().is_some_and(|c| c.is_ascii_digit());
+    ok.then(|| last.to_string())
+}
+
+/// The first argument of a generic argument list, given the text after the opening
+/// bracket.
+fn first_type_argument(args: &str) -> &str {
+    let mut depth = 0i32;
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '[' | '(' => depth += 1,
+            '>' | ']' | ')' => {
+                if depth == 0 {
+                    return &args[..i];
+                }
+                depth -= 1;
+            }
+            ',' if depth == 0 => return &args[..i],
+            _ => {}
+        }
+    }
+    args
+}
+
+/// The first non-empty line of a comment or docstring, markers stripped.
+pub fn doc_first_line(text: &str) -> Option<String> {
+    let mut t = text.trim();
+    // String docstrings: prefixes and quotes.
+    t = t.trim_start_matches(['r', 'b', 'u', 'f', 'R', 'B', 'U', 'F']);
+    for q in ["\"\"\"", "'''", "\"", "'"] {
+        if let Some(inner) = t.strip_prefix(q) {
+            t = inner.strip_suffix(q).unwrap_or(inner);
+            break;
+        }
+    }
+    if t.len() == text.trim().len() {
+        t = text.trim();
+    }
+    for line in t.lines() {
+        let mut l = line.trim();
+        for marker in ["///", "//!", "//", "/**", "/*!", "/*", "#"] {
+            if let Some(rest) = l.strip_prefix(marker) {
+                l = rest;
+                break;
+            }
+        }
+        l = l.trim_end_matches("*/").trim();
+        l = l.strip_prefix('*').unwrap_or(l).trim();
+        if !l.is_empty() {
+            let mut s: String = l.chars().take(200).collect();
+            if l.chars().count() > 200 {
+                s.push('…');
+            }
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// The declaration of a definition up to its body, with whitespace collapsed.
+pub fn signature_text(text: &str, node: Node<'_>, body_fields: &[String]) -> String {
+    let start = node.start_byte();
+    let mut end = node.end_byte();
+    for field in body_fields {
+        if let Some(body) = node.child_by_field_name(field) {
+            if body.start_byte() > start {
+                end = end.min(body.start_byte());
+            }
+        }
+    }
+    let raw = &text[start..end];
+    // Without a body field, a definition's first line says enough.
+    let raw = if end == node.end_byte() {
+        raw.lines().next().unwrap_or("")
+    } else {
+        raw
+    };
+    let mut out = String::with_capacity(raw.len().min(240));
+    let mut last_space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            if !last_space && !out.is_empty() {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+        if out.len() >= 240 {
+            out.push('…');
+            break;
+        }
+    }
+    let trimmed = out.trim_end().trim_end_matches(['{', ':']).trim_end();
+    trimmed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w() -> Vec<String> {
+        ["Option", "Optional", "Box", "Arc", "Rc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn type_names() {
+        assert_eq!(
+            normalize_type("&mut Vec<Foo>", &w()).as_deref(),
+            Some("Vec")
+        );
+        assert_eq!(
+            normalize_type("Option<Box<Foo>>", &w()).as_deref(),
+            Some("Foo")
+        );
+        assert_eq!(
+            normalize_type("Optional[pkg.Client]", &w()).as_deref(),
+            Some("Client")
+        );
+        assert_eq!(normalize_type(": Foo | None", &w()).as_deref(), Some("Foo"));
+        assert_eq!(normalize_type("*Server", &w()).as_deref(), Some("Server"));
+        assert_eq!(
+            normalize_type("&'a crate::x::Y", &w()).as_deref(),
+            Some("Y")
+        );
+        assert_eq!(normalize_type("{ a: number }", &w()), None);
+    }
+
+    #[test]
+    fn doc_lines() {
+        assert_eq!(
+            doc_first_line("/// Adds two.\n/// More.").as_deref(),
+            Some("Adds two.")
+        );
+        assert_eq!(
+            doc_first_line("\"\"\"\n  Summary here.\n  \"\"\"").as_deref(),
+            Some("Summary here.")
+        );
+        assert_eq!(
+            doc_first_line("/**\n * Javadoc line.\n */").as_deref(),
+            Some("Javadoc line.")
+        );
+        assert_eq!(doc_first_line("# comment").as_deref(), Some("comment"));
+        assert_eq!(doc_first_line("//"), None);
+    }
+}

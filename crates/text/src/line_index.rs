@@ -1,0 +1,342 @@
+//! Conversion between byte offsets and line/column positions.
+//!
+//! The index stores where each line starts and, only for lines holding non-ASCII text,
+//! where each multi-byte character sits, so that UTF-16 (the LSP default) and UTF-32
+//! columns can be converted without rescanning the text. Lines end at `\n`; a `\r`
+//! before it belongs to the line terminator, so CRLF files behave like LF files.
+
+use std::collections::HashMap;
+
+/// The unit in which a client counts columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum PositionEncoding {
+    /// Bytes of UTF-8.
+    Utf8,
+    /// UTF-16 code units: what LSP uses unless both sides agree otherwise.
+    #[default]
+    Utf16,
+    /// Unicode scalar values.
+    Utf32,
+}
+
+/// A zero-based line and a zero-based column counted in UTF-8 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A zero-based line and a zero-based column counted in some [`PositionEncoding`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WideLineCol {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// Why a position does not name a place in the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PositionError {
+    /// The line is past the last line of the text.
+    LineOutOfRange { line: u32, lines: u32 },
+    /// The column is past the end of the line.
+    ColumnOutOfRange { line: u32, col: u32, len: u32 },
+    /// The offset is past the end of the text.
+    OffsetOutOfRange { offset: u32, len: u32 },
+}
+
+impl std::fmt::Display for PositionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PositionError::LineOutOfRange { line, lines } => write!(
+                f,
+                "line {} is past the end of the file ({lines} lines)",
+                line + 1
+            ),
+            PositionError::ColumnOutOfRange { line, col, len } => write!(
+                f,
+                "column {} is past the end of line {} ({len} columns)",
+                col + 1,
+                line + 1
+            ),
+            PositionError::OffsetOutOfRange { offset, len } => {
+                write!(
+                    f,
+                    "offset {offset} is past the end of the text ({len} bytes)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PositionError {}
+
+/// A multi-byte character inside a line, as byte columns `start..end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WideChar {
+    start: u32,
+    end: u32,
+}
+
+impl WideChar {
+    fn len_utf8(self) -> u32 {
+        self.end - self.start
+    }
+
+    fn len(self, enc: PositionEncoding) -> u32 {
+        match enc {
+            PositionEncoding::Utf8 => self.len_utf8(),
+            // 4-byte UTF-8 sequences are the ones outside the BMP: a surrogate pair.
+            PositionEncoding::Utf16 => {
+                if self.len_utf8() == 4 {
+                    2
+                } else {
+                    1
+                }
+            }
+            PositionEncoding::Utf32 => 1,
+        }
+    }
+}
+
+/// Line starts and multi-byte characters of one text.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LineIndex {
+    /// Byte offset at which each line starts; always begins with 0.
+    line_starts: Vec<u32>,
+    /// Multi-byte characters of the lines that have any, by line.
+    wide_chars: HashMap<u32, Box<[WideChar]>>,
+    /// Length of the whole text in bytes.
+    len: u32,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        line_starts.push(0);
+        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i as u32 + 1));
+        let mut wide_chars = HashMap::new();
+        if !text.is_ascii() {
+            for (line, window) in line_starts.iter().enumerate() {
+                let start = *window as usize;
+                let end = line_starts
+                    .get(line + 1)
+                    .map_or(bytes.len(), |&s| s as usize);
+                let line_text = &text[start..end];
+                if line_text.is_ascii() {
+                    continue;
+                }
+                let chars: Box<[WideChar]> = line_text
+                    .char_indices()
+                    .filter(|(_, c)| !c.is_ascii())
+                    .map(|(i, c)| WideChar {
+                        start: i as u32,
+                        end: (i + c.len_utf8()) as u32,
+                    })
+                    .collect();
+                wide_chars.insert(line as u32, chars);
+            }
+        }
+        LineIndex {
+            line_starts,
+            wide_chars,
+            len: bytes.len() as u32,
+        }
+    }
+
+    /// Length of the text in bytes.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of lines; an empty text and a text ending in `\n` both end in an empty line.
+    pub fn line_count(&self) -> u32 {
+        self.line_starts.len() as u32
+    }
+
+    /// Byte offset where `line` starts.
+    pub fn line_start(&self, line: u32) -> Option<u32> {
+        self.line_starts.get(line as usize).copied()
+    }
+
+    /// Byte length of `line`'s content, without its terminator (`\n` or `\r\n`).
+    pub fn line_len(&self, line: u32, text: Option<&str>) -> Option<u32> {
+        let start = self.line_start(line)?;
+        let end = match self.line_starts.get(line as usize + 1) {
+            Some(&next) => {
+                let mut end = next - 1;
+                if let Some(text) = text {
+                    if end > start && text.as_bytes().get(end as usize - 1) == Some(&b'\r') {
+                        end -= 1;
+                    }
+                }
+                end
+            }
+            None => self.len,
+        };
+        Some(end - start)
+    }
+
+    /// The line and UTF-8 column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> Result<LineCol, PositionError> {
+        if offset > self.len {
+            return Err(PositionError::OffsetOutOfRange {
+                offset,
+                len: self.len,
+            });
+        }
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        Ok(LineCol {
+            line: line as u32,
+            col: offset - self.line_starts[line],
+        })
+    }
+
+    /// The byte offset of a line and UTF-8 column, checked against the line's length.
+    pub fn offset(&self, pos: LineCol) -> Result<u32, PositionError> {
+        let start = self
+            .line_start(pos.line)
+            .ok_or(PositionError::LineOutOfRange {
+                line: pos.line,
+                lines: self.line_count(),
+            })?;
+        let len = self.line_len(pos.line, None).unwrap_or(0);
+        if pos.col > len {
+            return Err(PositionError::ColumnOutOfRange {
+                line: pos.line,
+                col: pos.col,
+                len,
+            });
+        }
+        Ok(start + pos.col)
+    }
+
+    /// Like [`LineIndex::offset`], but a column past the end of a line means the end of
+    /// that line and a line past the end means the end of the text, as LSP prescribes.
+    pub fn offset_clamped(&self, pos: LineCol) -> u32 {
+        match self.line_start(pos.line) {
+            None => self.len,
+            Some(start) => start + pos.col.min(self.line_len(pos.line, None).unwrap_or(0)),
+        }
+    }
+
+    /// Converts a UTF-8 column to a column in `enc`.
+    pub fn to_wide(&self, enc: PositionEncoding, pos: LineCol) -> WideLineCol {
+        let mut col = pos.col;
+        if let Some(chars) = self.wide_chars.get(&pos.line) {
+            for c in chars.iter() {
+                if c.end <= pos.col {
+                    col = col - c.len_utf8() + c.len(enc);
+                } else {
+                    break;
+                }
+            }
+        }
+        WideLineCol {
+            line: pos.line,
+            col,
+        }
+    }
+
+    /// Converts a column in `enc` to a UTF-8 column. A column in the middle of a
+    /// character (half a surrogate pair) snaps to the character's end.
+    pub fn to_utf8(&self, enc: PositionEncoding, pos: WideLineCol) -> LineCol {
+        let mut col = pos.col;
+        if let Some(chars) = self.wide_chars.get(&pos.line) {
+            for c in chars.iter() {
+                // `col` is a UTF-8 column so far for the text before `c`.
+                if c.start >= col {
+                    break;
+                }
+                let wide = c.len(enc);
+                let utf8 = c.len_utf8();
+                if col < c.start + wide {
+                    // Inside the character: snap to its end.
+                    col = c.end;
+                    break;
+                }
+                col = col + utf8 - wide;
+            }
+        }
+        LineCol {
+            line: pos.line,
+            col,
+        }
+    }
+
+    /// The byte offset of a position given in `enc`, clamped like
+    /// [`LineIndex::offset_clamped`].
+    pub fn offset_of_wide(&self, enc: PositionEncoding, pos: WideLineCol) -> u32 {
+        self.offset_clamped(self.to_utf8(enc, pos))
+    }
+
+    /// The position in `enc` of a byte offset (clamped to the end of the text).
+    pub fn wide_of_offset(&self, enc: PositionEncoding, offset: u32) -> WideLineCol {
+        let lc = self
+            .line_col(offset.min(self.len))
+            .unwrap_or(LineCol { line: 0, col: 0 });
+        self.to_wide(enc, lc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ascii_round_trip() {
+        let idx = LineIndex::new("ab\ncd\n\nef");
+        assert_eq!(idx.line_count(), 4);
+        assert_eq!(idx.line_col(4).unwrap(), LineCol { line: 1, col: 1 });
+        assert_eq!(idx.offset(LineCol { line: 3, col: 2 }).unwrap(), 9);
+        assert!(idx.offset(LineCol { line: 3, col: 3 }).is_err());
+        assert!(idx.offset(LineCol { line: 4, col: 0 }).is_err());
+        assert_eq!(idx.offset_clamped(LineCol { line: 0, col: 99 }), 2);
+        assert_eq!(idx.offset_clamped(LineCol { line: 99, col: 0 }), 9);
+    }
+
+    #[test]
+    fn utf16_columns_count_surrogate_pairs() {
+        // 'é' is 2 bytes / 1 unit; '𝕏' is 4 bytes / 2 units.
+        let text = "aé𝕏b\nx";
+        let idx = LineIndex::new(text);
+        let b = text.find('b').unwrap() as u32;
+        let lc = idx.line_col(b).unwrap();
+        assert_eq!(lc, LineCol { line: 0, col: 7 });
+        let w = idx.to_wide(PositionEncoding::Utf16, lc);
+        assert_eq!(w.col, 4);
+        assert_eq!(idx.to_wide(PositionEncoding::Utf32, lc).col, 3);
+        assert_eq!(idx.to_utf8(PositionEncoding::Utf16, w), lc);
+        // Half a surrogate pair snaps forward to the end of the character.
+        let mid = idx.to_utf8(PositionEncoding::Utf16, WideLineCol { line: 0, col: 3 });
+        assert_eq!(mid.col, 7);
+    }
+
+    #[test]
+    fn crlf_line_length_excludes_terminator() {
+        let text = "ab\r\ncd";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_len(0, Some(text)), Some(2));
+        assert_eq!(idx.line_col(4).unwrap(), LineCol { line: 1, col: 0 });
+    }
+
+    proptest! {
+        #[test]
+        fn every_char_boundary_round_trips(text in "[a-zé𝕏\n\r ]{0,60}") {
+            let idx = LineIndex::new(&text);
+            for (offset, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                let lc = idx.line_col(offset as u32).unwrap();
+                prop_assert_eq!(idx.offset(lc).ok().unwrap_or(idx.offset_clamped(lc)), offset as u32);
+                for enc in [PositionEncoding::Utf8, PositionEncoding::Utf16, PositionEncoding::Utf32] {
+                    let w = idx.to_wide(enc, lc);
+                    prop_assert_eq!(idx.to_utf8(enc, w), lc);
+                }
+            }
+        }
+    }
+}
