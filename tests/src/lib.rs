@@ -1,1 +1,135 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: locating fixtures, indexing them, and
+//! checking `expect.txt` files.
+//!
+//! An `expect.txt` next to a fixture lists what navigation must answer, one query per
+//! line (`#` starts a comment; positions are 1-based, columns in characters):
+//!
+//! ```text
+//! def  src/app.ts:12:9  =>  src/services/cart.Cart.add
+//! def  src/app.ts:14:3  =>  local x
+//! def  src/app.ts:20:5  =>  none
+//! refs src/util.ts:3:17 =>  src/app.ts:12:9 src/cart.ts:4:10
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use codecontext_analysis::{Analysis, AnalysisHost, FileId, PositionEncoding};
+
+/// The repository's `fixtures/` folder.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// Indexes `fixtures/<name>`.
+pub fn index_fixture(name: &str) -> AnalysisHost {
+    let mut host = AnalysisHost::default();
+    host.index_root(&fixtures_dir().join(name), None);
+    host
+}
+
+/// A position given as `FILE:LINE:COL` (1-based, characters) to a file id and offset.
+pub fn position(analysis: &Analysis<'_>, spec: &str) -> Result<(FileId, u32), String> {
+    let mut parts = spec.rsplitn(3, ':');
+    let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("bad position `{spec}`"));
+    };
+    let line: u32 = line.parse().map_err(|_| format!("bad line in `{spec}`"))?;
+    let col: u32 = col.parse().map_err(|_| format!("bad column in `{spec}`"))?;
+    let id = analysis
+        .host()
+        .file_id(Path::new(file))
+        .ok_or_else(|| format!("`{file}` is not indexed"))?;
+    let offset = analysis
+        .offset(id, line - 1, col - 1, PositionEncoding::Utf32)
+        .ok_or_else(|| format!("no position {spec}"))?;
+    Ok((id, offset))
+}
+
+/// `path:line:col` of an offset (1-based, characters).
+pub fn place(analysis: &Analysis<'_>, file: FileId, offset: u32) -> String {
+    let lc = analysis.line_col(file, offset).expect("offset in file");
+    let index = analysis.line_index(file).expect("indexed file");
+    let col = index.to_wide(PositionEncoding::Utf32, lc).col;
+    format!("{}:{}:{}", analysis.path_of(file), lc.line + 1, col + 1)
+}
+
+/// What the analysis answers for one `expect.txt` query, in the file's notation.
+pub fn answer(analysis: &Analysis<'_>, kind: &str, spec: &str) -> Result<String, String> {
+    let (file, offset) = position(analysis, spec)?;
+    match kind {
+        "def" => {
+            let Some(defs) = analysis.definitions(file, offset) else {
+                return Ok("none".to_string());
+            };
+            if defs.targets.is_empty() {
+                return Ok("none".to_string());
+            }
+            let mut names: Vec<String> = defs
+                .targets
+                .iter()
+                .map(|t| {
+                    if t.kind == "local" {
+                        format!("local {}", t.name)
+                    } else {
+                        t.qualified_name.clone()
+                    }
+                })
+                .collect();
+            names.sort();
+            Ok(names.join(", "))
+        }
+        "refs" => {
+            let refs = analysis.references(file, offset, false);
+            let mut places: Vec<String> = refs
+                .map(|r| {
+                    r.locations
+                        .iter()
+                        .map(|l| place(analysis, l.file, l.range.start))
+                        .collect()
+                })
+                .unwrap_or_default();
+            places.sort();
+            Ok(places.join(" "))
+        }
+        other => Err(format!("unknown query kind `{other}`")),
+    }
+}
+
+/// Checks every line of `fixtures/<name>/expect.txt`; returns the mismatches.
+pub fn check_expectations(host: &AnalysisHost, name: &str) -> Vec<String> {
+    let path = fixtures_dir().join(name).join("expect.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let analysis = host.analysis();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((query, expected)) = line.split_once("=>") else {
+            failures.push(format!("expect.txt:{}: no `=>`", n + 1));
+            continue;
+        };
+        let mut words = query.split_whitespace();
+        let (Some(kind), Some(spec)) = (words.next(), words.next()) else {
+            failures.push(format!(
+                "expect.txt:{}: expected `def|refs FILE:LINE:COL`",
+                n + 1
+            ));
+            continue;
+        };
+        let expected = expected.split_whitespace().collect::<Vec<_>>().join(" ");
+        checked += 1;
+        match answer(&analysis, kind, spec) {
+            Ok(got) if got == expected => {}
+            Ok(got) => failures.push(format!(
+                "expect.txt:{}: {kind} {spec}\n    expected: {expected}\n    got:      {got}",
+                n + 1
+            )),
+            Err(e) => failures.push(format!("expect.txt:{}: {e}", n + 1)),
+        }
+    }
+    assert!(checked > 0, "{} has no expectations", path.display());
+    failures
+}

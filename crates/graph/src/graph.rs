@@ -180,7 +180,11 @@ impl SymbolGraph {
             .map(|c| self.name(f.entities[c as usize].name))
             .collect();
         parts.reverse();
-        parts.push(self.name(f.entities[loc.index as usize].name));
+        let entity = &f.entities[loc.index as usize];
+        if let (true, Some(owner)) = (parts.is_empty(), entity.owner) {
+            parts.push(self.name(owner));
+        }
+        parts.push(self.name(entity.name));
         let sep = config.separator.as_str();
         if module.is_empty() {
             parts.join(sep)
@@ -212,6 +216,7 @@ impl SymbolGraph {
             signature: rel.to_string().into_boxed_str(),
             doc: None,
             type_name: None,
+            owner: None,
             import: None,
             fact: 0,
         };
@@ -530,6 +535,7 @@ impl SymbolGraph {
                     signature: e.signature.into_boxed_str(),
                     doc: e.doc.map(String::into_boxed_str),
                     type_name: e.type_name.as_deref().map(|t| self.interner.intern(t)),
+                    owner: e.owner.as_deref().map(|t| self.interner.intern(t)),
                     import,
                     fact: 0,
                 });
@@ -542,6 +548,7 @@ impl SymbolGraph {
                     Receiver::Type(t) => Recv::Type(self.interner.intern(&t)),
                     Receiver::Ref(k) => Recv::Ref(k + rb),
                     Receiver::Unknown => Recv::Unknown,
+                    Receiver::ModulePath(p) => Recv::ModulePath(self.interner.intern(&p)),
                 };
                 new_refs.push(Ref {
                     kind: r.kind,
@@ -721,14 +728,26 @@ impl SymbolGraph {
             index: index as u32,
         };
         self.entity_loc.insert(e.id, loc);
-        if index == 0 || e.kind == EntityKind::Import {
+        if index == 0 {
             return;
         }
         let (eid, name, kind) = (e.id, e.name, e.kind);
-        let container = e.container.map(|c| {
-            let ce = &f.entities[c as usize];
-            (ce.kind, ce.name)
-        });
+        if kind == EntityKind::Import {
+            // Imports inside a module or function are bindings of that scope.
+            if let Some(c) = e.container {
+                let cname = f.entities[c as usize].name;
+                self.members.entry((cname, name)).or_default().push(eid);
+            }
+            return;
+        }
+        let container = match (e.container, e.owner) {
+            (Some(c), _) => {
+                let ce = &f.entities[c as usize];
+                Some((ce.kind, ce.name))
+            }
+            (None, Some(owner)) => Some((EntityKind::Struct, owner)),
+            (None, None) => None,
+        };
         if kind == EntityKind::Impl {
             self.impls.entry(name).or_default().push(eid);
         } else {
@@ -755,7 +774,21 @@ impl SymbolGraph {
         if self.entity_loc.get(&e.id).map(|l| l.file) == Some(id) {
             self.entity_loc.remove(&e.id);
         }
-        if index == 0 || e.kind == EntityKind::Import {
+        if index == 0 {
+            return;
+        }
+        if e.kind == EntityKind::Import {
+            if let Some(c) = e.container {
+                let key = (f.entities[c as usize].name, e.name);
+                if let Some(list) = self.members.get_mut(&key) {
+                    if let Some(p) = list.iter().position(|x| *x == e.id) {
+                        list.swap_remove(p);
+                    }
+                    if list.is_empty() {
+                        self.members.remove(&key);
+                    }
+                }
+            }
             return;
         }
         let remove = |list: &mut SmallVec<[EntityId; 2]>| {
@@ -779,12 +812,15 @@ impl SymbolGraph {
                 self.search.remove_name(e.name);
             }
         }
-        if let Some(c) = e.container {
-            let ce = &f.entities[c as usize];
-            if let Some(list) = self.members.get_mut(&(ce.name, e.name)) {
+        let container_name = match (e.container, e.owner) {
+            (Some(c), _) => Some(f.entities[c as usize].name),
+            (None, owner) => owner,
+        };
+        if let Some(cname) = container_name {
+            if let Some(list) = self.members.get_mut(&(cname, e.name)) {
                 remove(list);
                 if list.is_empty() {
-                    self.members.remove(&(ce.name, e.name));
+                    self.members.remove(&(cname, e.name));
                 }
             }
         }
@@ -976,6 +1012,9 @@ fn assign_ids(f: &mut FileData, interner: &Interner, from: usize) {
         parent.hash(&mut h);
         e.kind.as_str().hash(&mut h);
         hash_str(&mut h, interner.resolve(e.name));
+        if let Some(owner) = e.owner {
+            hash_str(&mut h, interner.resolve(owner));
+        }
         let base = h.finish();
         bases.push(base);
         let n = seen.entry(base).or_insert(0);
@@ -1010,6 +1049,7 @@ fn compute_facts_at(f: &mut FileData, indices: &[usize]) {
             .map(|c| (f.entities[c as usize].kind, f.entities[c as usize].name))
             .hash(&mut h);
         e.type_name.hash(&mut h);
+        e.owner.hash(&mut h);
         e.import.hash(&mut h);
         for (_, r) in f.base_refs(i as u32) {
             r.name.hash(&mut h);
@@ -1033,7 +1073,7 @@ fn compute_facts_at(f: &mut FileData, indices: &[usize]) {
 fn rebuild_top(f: &mut FileData, star: Option<Name>) {
     f.top.clear();
     for (i, e) in f.entities.iter().enumerate().skip(1) {
-        if e.container.is_some() || e.kind == EntityKind::Impl {
+        if e.container.is_some() || e.owner.is_some() || e.kind == EntityKind::Impl {
             continue;
         }
         let key = match (&e.import, star) {

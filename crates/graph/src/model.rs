@@ -120,6 +120,8 @@ pub struct Entity {
     pub signature: Box<str>,
     pub doc: Option<Box<str>>,
     pub type_name: Option<Name>,
+    /// The type this entity is a member of, when declared outside it (Go methods).
+    pub owner: Option<Name>,
     pub import: Option<Box<ImportInfo>>,
     /// Hash of everything about this entity that resolution can read (not its range).
     pub(crate) fact: u64,
@@ -134,6 +136,8 @@ pub enum Recv {
     Type(Name),
     /// Index of another reference of the same file.
     Ref(u32),
+    /// A module path keyword (`crate`, `self`, `super`).
+    ModulePath(Name),
     Unknown,
 }
 

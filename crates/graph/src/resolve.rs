@@ -146,37 +146,27 @@ impl<'g> Resolver<'g> {
         }
         match r.receiver {
             Recv::None => self.resolve_bare(file, r.source, name),
-            Recv::SelfType => {
-                let found: Targets = match self.enclosing_type(file, r.source) {
-                    Some(t) => self.members_of(t, name),
-                    None => Targets::new(),
-                };
-                if found.is_empty() {
-                    self.fallback_member(name)
-                } else {
-                    (How::Exact, found)
-                }
-            }
-            Recv::SuperType => {
-                let mut found = Targets::new();
-                if let Some(t) = self.enclosing_type(file, r.source) {
+            Recv::SelfType => match self.enclosing_type(file, r.source) {
+                Some(t) => (How::Exact, self.members_of(t, name)),
+                None => self.fallback_member(name),
+            },
+            Recv::SuperType => match self.enclosing_type(file, r.source) {
+                Some(t) => {
+                    let mut found = Targets::new();
                     for base in self.bases_of(t) {
                         found.extend(self.members_of(base, name));
                     }
-                }
-                if found.is_empty() {
-                    self.fallback_member(name)
-                } else {
                     (How::Exact, found)
                 }
-            }
+                None => self.fallback_member(name),
+            },
             Recv::Type(type_name) => {
                 let (how, types) = self.resolve_type_name(file, r.source, type_name);
                 let mut found = Targets::new();
-                for t in types {
-                    found.extend(self.members_of(t, name));
+                for t in &types {
+                    found.extend(self.members_of(*t, name));
                 }
-                if found.is_empty() {
+                if found.is_empty() && !self.typed(&types) {
                     self.fallback_member(name)
                 } else {
                     (how, found)
@@ -185,16 +175,24 @@ impl<'g> Resolver<'g> {
             Recv::Ref(k) => {
                 let (how, receivers) = self.resolve_ref(file, k);
                 let mut found = Targets::new();
-                for t in receivers {
-                    found.extend(self.members_of(t, name));
+                for t in &receivers {
+                    found.extend(self.members_of(*t, name));
                 }
-                if found.is_empty() {
+                if found.is_empty() && !self.typed(&receivers) {
                     self.fallback_member(name)
                 } else {
                     (how, found)
                 }
             }
             Recv::Unknown => self.fallback_member(name),
+            Recv::ModulePath(keyword) => {
+                let path = self.g.interner.resolve(keyword).to_string();
+                let mut found = Targets::new();
+                for module in self.resolve_module_path(file, &path) {
+                    found.extend(self.members_of(module, name));
+                }
+                (How::Exact, found)
+            }
         }
     }
 
@@ -211,6 +209,16 @@ impl<'g> Resolver<'g> {
     fn resolve_bare(&mut self, file: FileId, source: Option<u32>, name: Name) -> (How, Targets) {
         let f = self.file(file);
         let config = self.config(file);
+        if config
+            .self_names
+            .iter()
+            .any(|s| s == self.g.interner.resolve(name))
+        {
+            return (
+                How::Exact,
+                self.enclosing_type(file, source).into_iter().collect(),
+            );
+        }
         if let Some(start) = source {
             let chain: SmallVec<[u32; 8]> = std::iter::once(start)
                 .chain(f.container_chain(start))
@@ -218,6 +226,10 @@ impl<'g> Resolver<'g> {
             for c in chain {
                 let kind = f.entities[c as usize].kind;
                 let loc = EntityLoc { file, index: c };
+                let scoped = self.scoped_imports(loc, name);
+                if !scoped.is_empty() {
+                    return (How::Exact, scoped);
+                }
                 if (kind.is_type() && config.implicit_member_scope)
                     || matches!(kind, EntityKind::Module | EntityKind::Namespace)
                 {
@@ -232,10 +244,57 @@ impl<'g> Resolver<'g> {
         if !found.is_empty() {
             return (How::Exact, found);
         }
+        if config.bare_names_as_modules {
+            let path = self.g.interner.resolve(name).to_string();
+            let found = self.resolve_module_path(file, &path);
+            if !found.is_empty() {
+                return (How::Exact, found);
+            }
+        }
         if config.bare_name_fallback {
             return self.fallback_named(name, |k| !k.is_member());
         }
         (How::Unresolved, Targets::new())
+    }
+
+    /// Imports named `name` declared inside the entity at `loc` (a module or function
+    /// body), chased to what they import.
+    fn scoped_imports(&mut self, loc: EntityLoc, name: Name) -> Targets {
+        let container_name = self.file(loc.file).entities[loc.index as usize].name;
+        let Some(ids) = self.g.members.get(&(container_name, name)) else {
+            return Targets::new();
+        };
+        self.dep(container_name);
+        let mut out = Targets::new();
+        for id in ids.clone() {
+            let Some(&m) = self.g.entity_loc.get(&id) else {
+                continue;
+            };
+            let e = &self.file(m.file).entities[m.index as usize];
+            if m.file == loc.file && e.container == Some(loc.index) && e.kind == EntityKind::Import
+            {
+                let chased = self.chase_import(m.file, m.index, false);
+                if chased.is_empty() {
+                    out.push(m);
+                } else {
+                    out.extend(chased);
+                }
+            }
+        }
+        out
+    }
+
+    /// True when lookups on these receivers are authoritative: they are types, modules
+    /// or imports, or values whose type is declared. Members not found on them are
+    /// unresolved rather than guessed by name.
+    fn typed(&self, receivers: &Targets) -> bool {
+        receivers.iter().any(|t| {
+            let e = &self.file(t.file).entities[t.index as usize];
+            e.kind.is_type()
+                || e.kind.is_module_like()
+                || e.kind == EntityKind::Import
+                || e.type_name.is_some()
+        })
     }
 
     /// A type name as written in a file (`x: Foo`), to the type entities it names.
@@ -596,9 +655,16 @@ impl<'g> Resolver<'g> {
                         };
                         let mf = self.file(m.file);
                         let container = mf.entities[m.index as usize].container;
+                        // Members declared in the type itself; in `impl` blocks of its
+                        // name; or, asked of an `impl` block, in the type it implements.
+                        let owned = mf.entities[m.index as usize].owner.is_some() && k.is_type();
                         let belongs = container == Some(loc.index) && m.file == loc.file
+                            || owned
                             || container.is_some_and(|c| {
-                                mf.entities[c as usize].kind == EntityKind::Impl && k.is_type()
+                                let ck = mf.entities[c as usize].kind;
+                                k.is_type()
+                                    && (ck == EntityKind::Impl
+                                        || (k == EntityKind::Impl && ck.is_type()))
                             });
                         if belongs {
                             out.push(m);

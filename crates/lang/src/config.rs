@@ -48,6 +48,16 @@ pub struct LanguageConfig {
     /// Receivers that mean "the bases of the enclosing type" (`super`, `super()`).
     #[serde(default)]
     pub super_names: Vec<String>,
+    /// Parent node kinds in which a receiver is a module path (`a::b`), where the
+    /// keywords in `path_keywords` name modules rather than values.
+    #[serde(default)]
+    pub path_kinds: Vec<String>,
+    #[serde(default)]
+    pub path_keywords: Vec<String>,
+    /// A bare name that nothing in scope defines may name a module (Rust: extern crates
+    /// and sibling modules are in scope without an import).
+    #[serde(default)]
+    pub bare_names_as_modules: bool,
     /// Bare names inside a class see its members without `this.` (Java).
     #[serde(default)]
     pub implicit_member_scope: bool,
@@ -63,6 +73,10 @@ pub struct LanguageConfig {
     /// Node kinds that are comments, for doc comments and chunk boundaries.
     #[serde(default)]
     pub comment_kinds: Vec<String>,
+    /// Node kinds that, like comments, belong to the item after them (Rust
+    /// `#[attributes]`): they start that item's chunk.
+    #[serde(default)]
+    pub prefix_kinds: Vec<String>,
     /// A comment is a doc comment only if it starts with one of these; empty = any.
     #[serde(default)]
     pub doc_comment_prefixes: Vec<String>,
@@ -147,6 +161,7 @@ pub const PLAIN_CAPTURES: &[&str] = &[
     "import.submodule",
     "package",
     "skip",
+    "owner",
 ];
 
 /// True for every capture name the extractor understands; `_`-prefixed captures are

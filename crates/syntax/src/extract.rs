@@ -44,7 +44,9 @@ pub fn chunk_ranges(tree: &Tree, config: &LanguageConfig) -> Vec<TextRange> {
         if child.byte_range().is_empty() {
             continue;
         }
-        if config.comment_kinds.iter().any(|k| k == child.kind()) {
+        if config.comment_kinds.iter().any(|k| k == child.kind())
+            || config.prefix_kinds.iter().any(|k| k == child.kind())
+        {
             pending_start.get_or_insert(child.start_byte());
             continue;
         }
@@ -80,6 +82,7 @@ enum Cap {
     ImportSubmodule,
     Package,
     Skip,
+    Owner,
     Ignore,
 }
 
@@ -119,6 +122,7 @@ fn decode_capture(name: &str) -> Cap {
         "import.submodule" => Cap::ImportSubmodule,
         "package" => Cap::Package,
         "skip" => Cap::Skip,
+        "owner" => Cap::Owner,
         _ => Cap::Ignore,
     }
 }
@@ -132,6 +136,7 @@ enum Item<'t> {
         name: Node<'t>,
         doc: Option<Node<'t>>,
         ty: Option<Node<'t>>,
+        owner: Option<Node<'t>>,
     },
     Ref {
         kind: RefKind,
@@ -191,6 +196,7 @@ fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option
     let mut local_ref = None;
     let mut package = None;
     let mut skip = None;
+    let mut owner = None;
     let mut import: Option<Node<'t>> = None;
     let mut imp = ImportItem {
         stmt: m.captures().first()?.node,
@@ -225,6 +231,7 @@ fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option
             Cap::ImportSubmodule => imp.submodule = Some(node),
             Cap::Package => package = Some(node),
             Cap::Skip => skip = Some(node),
+            Cap::Owner => owner = Some(node),
             Cap::Ignore => {}
         }
     }
@@ -236,6 +243,7 @@ fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option
             name: name.unwrap_or(node),
             doc,
             ty,
+            owner,
         });
     }
     if let Some((kind, _member, node)) = reference {
@@ -437,10 +445,13 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 name,
                 doc,
                 ty,
+                owner,
             } = item
             else {
                 continue;
             };
+            let owner =
+                owner.and_then(|o| normalize_type(self.text_of(o), &self.config.type_wrappers));
             let selection = Self::range_of(name);
             let type_name =
                 ty.and_then(|t| normalize_type(self.text_of(t), &self.config.type_wrappers));
@@ -457,6 +468,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 }
                 if c.doc_node.is_none() {
                     c.doc_node = doc;
+                }
+                if c.data.owner.is_none() {
+                    c.data.owner = owner;
                 }
                 continue;
             }
@@ -476,6 +490,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     signature: String::new(),
                     doc: None,
                     type_name,
+                    owner,
                     import: None,
                 },
                 node: Some(node),
@@ -564,6 +579,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                             signature: String::new(),
                             doc: None,
                             type_name,
+                            owner: None,
                             import: None,
                         },
                         node: Some(stmt),
@@ -603,8 +619,10 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         // --- References, keyed by name node.
         let mut ref_index: FxHashMap<TextRange, usize> = FxHashMap::default();
         let mut ref_cands: Vec<RefCandidate<'t>> = Vec::new();
+        // An impl block's name is its type: it stays a reference to that type.
         let def_ranges: FxHashSet<TextRange> = entities
             .iter()
+            .filter(|e| e.kind != EntityKind::Impl)
             .map(|e| e.selection)
             .chain(locals.iter().map(|l| l.range))
             .collect();
@@ -680,7 +698,12 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             let mut local_target = None;
             if let Some(recv) = c.receiver {
                 let recv_text = self.text_of(recv).trim();
-                receiver = if self.config.self_names.iter().any(|s| s == recv_text) {
+                let in_path = recv
+                    .parent()
+                    .is_some_and(|p| self.config.path_kinds.iter().any(|k| k == p.kind()));
+                receiver = if in_path && self.config.path_keywords.iter().any(|s| s == recv_text) {
+                    Receiver::ModulePath(recv_text.to_string())
+                } else if self.config.self_names.iter().any(|s| s == recv_text) {
                     Receiver::SelfType
                 } else if self.config.super_names.iter().any(|s| s == recv_text) {
                     Receiver::SuperType
@@ -861,10 +884,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 }
             }
             if data.kind == EntityKind::Function {
-                if let Some(c) = container {
-                    if out[c].kind.is_type() {
-                        data.kind = EntityKind::Method;
-                    }
+                let in_type = container.is_some_and(|c| out[c].kind.is_type());
+                if in_type || data.owner.is_some() {
+                    data.kind = EntityKind::Method;
                 }
             }
             data.container = container.map(|c| c as u32);
@@ -921,6 +943,11 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut prev = node.prev_sibling();
         let mut block: Vec<Node<'t>> = Vec::new();
         while let Some(p) = prev {
+            // Never look outside the chunk: what is there may change without this
+            // chunk being extracted again.
+            if (p.start_byte() as u32) < self.range.start {
+                break;
+            }
             if self.config.comment_kinds.iter().any(|k| k == p.kind()) {
                 if p.end_position().row + 1 < next_row {
                     break;
@@ -950,7 +977,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut out = Vec::new();
         let mut node = start;
         while let Some(parent) = node.parent() {
-            if parent.id() == imp.stmt.id() || parent.id() == self.root.id() {
+            if parent.id() == self.root.id() {
                 break;
             }
             for [kind, field] in &self.config.import_prefix {
@@ -1031,7 +1058,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 .unwrap_or_else(|| path.clone())
         };
         if let (Some(n), Some(node)) = (&name, imp.name) {
-            if !imp.default && imp.submodule.is_none() {
+            if !imp.default && imp.submodule.is_none() && !path.is_empty() {
                 import_refs.push((
                     RefKind::ImportName,
                     Self::range_of(node),
@@ -1067,6 +1094,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 signature,
                 doc: None,
                 type_name: None,
+                owner: None,
                 import: Some(ImportData {
                     path,
                     name,

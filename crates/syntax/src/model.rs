@@ -167,6 +167,9 @@ pub struct EntityData {
     pub doc: Option<String>,
     /// Declared type (fields, variables) or return type (functions), as a plain name.
     pub type_name: Option<String>,
+    /// The type this definition is a member of when it is declared outside the type
+    /// (Go methods: `func (s *Server) Run()` belongs to `Server`).
+    pub owner: Option<String>,
     /// For imports: what is imported.
     pub import: Option<ImportData>,
 }
@@ -217,6 +220,8 @@ pub enum Receiver {
     Type(String),
     /// Another reference of the same chunk (index among the chunk's refs, earlier).
     Ref(u32),
+    /// A module path keyword (`crate`, `self`, `super` in `crate::a::b`).
+    ModulePath(String),
     /// An expression we cannot type (a literal, a call on an unknown value, an untyped local).
     Unknown,
 }

@@ -1,0 +1,248 @@
+//! Incremental updates give the same graph as a fresh index: random edit sequences are
+//! applied to open documents of the fixture workspaces, one keystroke-sized change at a
+//! time, and the resulting graph must equal (in canonical form) the graph of a fresh
+//! index of the final texts.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use codecontext_analysis::{AnalysisHost, DocumentChange, PositionEncoding, WideLineCol};
+use codecontext_tests::fixtures_dir;
+use proptest::prelude::*;
+
+/// Copies a fixture into a fresh temporary folder.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&fixtures_dir().join(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn source_files(root: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One edit: in file `file % n`, at character `at % len`, delete `delete` characters
+/// and insert `insert`.
+#[derive(Clone, Debug)]
+struct Edit {
+    file: usize,
+    at: usize,
+    delete: usize,
+    insert: String,
+    /// Send this edit together with the next one in a single change notification.
+    batch: bool,
+}
+
+fn edits(snippets: &'static [&'static str]) -> impl Strategy<Value = Vec<Edit>> {
+    let edit = (
+        any::<usize>(),
+        any::<usize>(),
+        prop_oneof![3 => Just(0usize), 2 => 1usize..4, 1 => 4usize..40],
+        prop_oneof![
+            1 => Just(String::new()),
+            4 => proptest::sample::select(snippets).prop_map(str::to_string),
+            1 => "[a-zé_]{1,6}",
+        ],
+        proptest::bool::weighted(0.2),
+    )
+        .prop_map(|(file, at, delete, insert, batch)| Edit {
+            file,
+            at,
+            delete,
+            insert,
+            batch,
+        });
+    proptest::collection::vec(edit, 1..12)
+}
+
+/// UTF-16 position of character index `chars` in `text`.
+fn wide_position(text: &str, chars: usize) -> WideLineCol {
+    let mut line = 0;
+    let mut col = 0;
+    for c in text.chars().take(chars) {
+        if c == '\n' {
+            line += 1;
+            col = 0;
+        } else {
+            col += c.len_utf16() as u32;
+        }
+    }
+    WideLineCol { line, col }
+}
+
+fn run_edits(fixture: &str, ext: &str, edits: &[Edit]) -> Result<(), TestCaseError> {
+    let work = copy_fixture(fixture);
+    let files = source_files(work.path(), ext);
+    let mut host = AnalysisHost::default();
+    host.index_root(work.path(), None);
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut ids = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("fixture text");
+        let id = host
+            .open_document(&path.canonicalize().expect("canonical"), text.clone())
+            .expect("open");
+        ids.push(id);
+        texts.insert(path.clone(), text);
+    }
+    let mut pending: Vec<DocumentChange> = Vec::new();
+    for (i, edit) in edits.iter().enumerate() {
+        let k = edit.file % files.len();
+        let path = &files[k];
+        let text = texts.get_mut(path).expect("text");
+        let len = text.chars().count();
+        let at = edit.at % (len + 1);
+        let end = (at + edit.delete).min(len);
+        let start_pos = wide_position(text, at);
+        let end_pos = wide_position(text, end);
+        let byte_start = text.char_indices().nth(at).map_or(text.len(), |(b, _)| b);
+        let byte_end = text.char_indices().nth(end).map_or(text.len(), |(b, _)| b);
+        text.replace_range(byte_start..byte_end, &edit.insert);
+        pending.push(DocumentChange {
+            range: Some((start_pos, end_pos)),
+            text: edit.insert.clone(),
+        });
+        let next_same_file = edits.get(i + 1).is_some_and(|n| n.file % files.len() == k);
+        if edit.batch && next_same_file {
+            continue;
+        }
+        host.change_document(ids[k], &pending, PositionEncoding::Utf16)
+            .map_err(|e| TestCaseError::fail(format!("change rejected: {e}")))?;
+        pending.clear();
+        let doc_text = host.document(ids[k]).expect("open").text().to_string();
+        prop_assert_eq!(&doc_text, &*text, "document text diverged");
+    }
+    // A fresh index of the final texts.
+    let fresh_dir = copy_fixture(fixture);
+    for (path, text) in &texts {
+        let rel = path.strip_prefix(work.path()).expect("inside work dir");
+        std::fs::write(fresh_dir.path().join(rel), text).expect("write");
+    }
+    let mut fresh = AnalysisHost::default();
+    fresh.index_root(fresh_dir.path(), None);
+    let incremental = host.graph().canonical();
+    let expected = fresh.graph().canonical();
+    if incremental != expected {
+        let diff: Vec<String> = incremental
+            .lines()
+            .zip(expected.lines())
+            .filter(|(a, b)| a != b)
+            .take(6)
+            .map(|(a, b)| format!("incremental: {a}\n      fresh: {b}"))
+            .collect();
+        return Err(TestCaseError::fail(format!(
+            "graphs differ ({} vs {} lines):\n{}",
+            incremental.lines().count(),
+            expected.lines().count(),
+            diff.join("\n")
+        )));
+    }
+    Ok(())
+}
+
+const PYTHON_SNIPPETS: &[&str] = &[
+    "\n",
+    " ",
+    "(",
+    ")",
+    ":",
+    "\"",
+    "'",
+    "#",
+    ".",
+    ",",
+    "=",
+    "\n    ",
+    "clamp",
+    "Model",
+    "Product",
+    "self.",
+    "super().",
+    "total_price",
+    "def helper(x):\n    return clamp(x, 0, 1)\n",
+    "class Extra(Model):\n    def run(self):\n        return self.describe()\n",
+    "from .util import clamp\n",
+    "import shop\n",
+    "from shop.util import *\n",
+    "é",
+    "😀",
+    "\r\n",
+    "x = Cart()\nx.add(None)\n",
+    "    ",
+    "return ",
+    "pass\n",
+];
+
+const RUST_SNIPPETS: &[&str] = &[
+    "\n",
+    " ",
+    "{",
+    "}",
+    "(",
+    ")",
+    ";",
+    "::",
+    ".",
+    "\"",
+    "//",
+    "/// doc\n",
+    "fn",
+    "impl",
+    "Item",
+    "Money",
+    "self.",
+    "Self::",
+    "fn helper() -> Money { Money::cents(1) }\n",
+    "impl Item { pub fn extra(&self) -> u32 { self.id } }\n",
+    "use crate::model::Item;\n",
+    "use crate::pricing::*;\n",
+    "mod extra;\n",
+    "pub struct Extra { pub item: Item }\n",
+    "é",
+    "😀",
+    "let x = Item::new(1, \"a\", Money::cents(2));\nx.label();\n",
+    "    ",
+    "pub ",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, .. ProptestConfig::default() })]
+
+    #[test]
+    fn python_edits_equal_fresh_index(edits in edits(PYTHON_SNIPPETS)) {
+        run_edits("python", "py", &edits)?;
+    }
+
+    #[test]
+    fn rust_edits_equal_fresh_index(edits in edits(RUST_SNIPPETS)) {
+        run_edits("rust", "rs", &edits)?;
+    }
+}
