@@ -30,3 +30,13 @@ fn python() {
 fn rust() {
     check_fixture("rust");
 }
+
+#[test]
+fn go() {
+    check_fixture("go");
+}
+
+#[test]
+fn java() {
+    check_fixture("java");
+}

@@ -207,26 +207,41 @@ impl AnalysisHost {
         let limits = self.config.limits;
         let parse_start = Instant::now();
         let mut bytes = 0u64;
-        for batch in found.files.chunks(BATCH) {
-            let inputs: Vec<(FileInput, u64)> = batch
-                .par_iter()
-                .map(|file| {
-                    let input = load_file(root_index, &file.path, &file.rel, file.lang, &limits);
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if let Some(p) = progress {
-                        p(Progress {
-                            done: n,
-                            total,
-                            current: &file.rel,
-                        });
+        // Parsing runs on the thread pool while this thread feeds finished batches into
+        // the graph, so graph insertion overlaps with parsing.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(FileInput, u64)>>(2);
+        let files = &found.files;
+        let done = &done;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for batch in files.chunks(BATCH) {
+                    let inputs: Vec<(FileInput, u64)> = batch
+                        .par_iter()
+                        .map(|file| {
+                            let input =
+                                load_file(root_index, &file.path, &file.rel, file.lang, &limits);
+                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            if let Some(p) = progress {
+                                p(Progress {
+                                    done: n,
+                                    total,
+                                    current: &file.rel,
+                                });
+                            }
+                            input
+                        })
+                        .collect();
+                    if sender.send(inputs).is_err() {
+                        break;
                     }
-                    input
-                })
-                .collect();
-            bytes += inputs.iter().map(|(_, b)| *b).sum::<u64>();
-            self.graph
-                .load_files_unresolved(inputs.into_iter().map(|(i, _)| i).collect());
-        }
+                }
+            });
+            for inputs in receiver {
+                bytes += inputs.iter().map(|(_, b)| *b).sum::<u64>();
+                self.graph
+                    .load_files_unresolved(inputs.into_iter().map(|(i, _)| i).collect());
+            }
+        });
         let parse_time = parse_start.elapsed();
         let resolve_start = Instant::now();
         self.graph.resolve_pending();

@@ -12,7 +12,9 @@
 
 use codecontext_lang::{language, LanguageConfig, ModuleScheme};
 use codecontext_syntax::{EntityKind, RefKind};
-use rustc_hash::FxHashSet;
+use std::rc::Rc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use crate::{
@@ -34,8 +36,18 @@ type Targets = SmallVec<[EntityLoc; 2]>;
 /// Limits recursion through import chains, bases and receivers.
 const MAX_DEPTH: u32 = 24;
 
+/// A memoized module lookup: how many path segments named a module, its files, and
+/// the keys read to find out.
+pub(crate) struct ModulePrefix {
+    consumed: usize,
+    files: SmallVec<[FileId; 2]>,
+    segs: Vec<String>,
+    deps: Vec<Dep>,
+}
+
 pub(crate) struct Resolver<'g> {
     g: &'g SymbolGraph,
+    module_memo: FxHashMap<(FileId, Box<str>), Rc<ModulePrefix>>,
     pub(crate) deps: Vec<Dep>,
     depth: u32,
     visiting: FxHashSet<(u32, u32, u8)>,
@@ -45,6 +57,7 @@ impl<'g> Resolver<'g> {
     pub(crate) fn new(g: &'g SymbolGraph) -> Self {
         Resolver {
             g,
+            module_memo: FxHashMap::default(),
             deps: Vec::new(),
             depth: 0,
             visiting: FxHashSet::default(),
@@ -507,33 +520,11 @@ impl<'g> Resolver<'g> {
     /// The module (or, past the longest module prefix, the members) an import path
     /// names, as seen from `file`.
     pub(crate) fn resolve_module_path(&mut self, file: FileId, path: &str) -> Targets {
-        let f = self.file(file);
-        let config = self.config(file);
-        let segs = path_segments(config.module_scheme, path);
-        let root = f.root;
-        let rel = f.rel.clone();
-        for k in (1..=segs.len()).rev() {
-            let keys = module_keys_for(
-                config.module_scheme,
-                &self.g.module_ctx,
-                root,
-                &rel,
-                &segs[..k],
-            );
-            let mut files: SmallVec<[FileId; 2]> = SmallVec::new();
-            for key in keys {
-                if let Some(k) = self.dep_key(&key) {
-                    if let Some(found) = self.g.by_module.get(&k) {
-                        if !found.is_empty() {
-                            files.extend(found.iter().copied());
-                            break;
-                        }
-                    }
-                }
-            }
-            if files.is_empty() {
-                continue;
-            }
+        let Some(prefix) = self.module_prefix(file, path) else {
+            return Targets::new();
+        };
+        let (k, files, segs) = (prefix.consumed, prefix.files.clone(), prefix.segs.clone());
+        {
             let mut targets: Targets = files
                 .iter()
                 .map(|&file| EntityLoc { file, index: 0 })
@@ -555,9 +546,59 @@ impl<'g> Resolver<'g> {
                     break;
                 }
             }
-            return targets;
+            targets
         }
-        Targets::new()
+    }
+
+    /// The longest prefix of an import path that names a module, and that module's
+    /// files. Pure in the graph's state, so it is memoized per resolver, with the module
+    /// keys it read replayed as dependencies on every use.
+    fn module_prefix(&mut self, file: FileId, path: &str) -> Option<Rc<ModulePrefix>> {
+        if let Some(hit) = self.module_memo.get(&(file, Box::<str>::from(path))) {
+            let hit = hit.clone();
+            self.deps.extend(hit.deps.iter().cloned());
+            return (!hit.files.is_empty()).then_some(hit);
+        }
+        let f = self.file(file);
+        let config = self.config(file);
+        let segs = path_segments(config.module_scheme, path);
+        let mut deps = Vec::new();
+        let mut result = ModulePrefix {
+            consumed: 0,
+            files: SmallVec::new(),
+            segs: segs.clone(),
+            deps: Vec::new(),
+        };
+        'outer: for k in (1..=segs.len()).rev() {
+            let keys = module_keys_for(
+                config.module_scheme,
+                &self.g.module_ctx,
+                f.root,
+                &f.rel,
+                &segs[..k],
+            );
+            for key in keys {
+                match self.g.interner.get(&key) {
+                    Some(n) => {
+                        deps.push(Dep::Name(n));
+                        if let Some(found) = self.g.by_module.get(&n) {
+                            if !found.is_empty() {
+                                result.consumed = k;
+                                result.files.extend(found.iter().copied());
+                                break 'outer;
+                            }
+                        }
+                    }
+                    None => deps.push(Dep::Key(key.into())),
+                }
+            }
+        }
+        result.deps = deps;
+        let result = Rc::new(result);
+        self.deps.extend(result.deps.iter().cloned());
+        self.module_memo
+            .insert((file, Box::from(path)), result.clone());
+        (!result.files.is_empty()).then_some(result)
     }
 
     /// Names visible from outside a module file.

@@ -528,6 +528,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         // --- Local scopes and bindings.
         scopes.sort_by_key(|n| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
         scopes.dedup_by_key(|n| n.id());
+        let tree = ScopeTree::new(&scopes);
         let mut locals: Vec<LocalDef> = Vec::new();
         let mut local_by_range: FxHashMap<TextRange, usize> = FxHashMap::default();
         for (node, ty) in local_defs {
@@ -543,7 +544,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             if claimed.iter().any(|c| c.contains_range(range)) {
                 continue;
             }
-            let scope = self.scope_of(&scopes, node);
+            let scope = tree.scope_of(node);
             match scope {
                 Some(scope) => {
                     local_by_range.insert(range, locals.len());
@@ -698,10 +699,13 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             let mut local_target = None;
             if let Some(recv) = c.receiver {
                 let recv_text = self.text_of(recv).trim();
-                let in_path = recv
-                    .parent()
-                    .is_some_and(|p| self.config.path_kinds.iter().any(|k| k == p.kind()));
-                receiver = if in_path && self.config.path_keywords.iter().any(|s| s == recv_text) {
+                // Checked in this order: `parent()` walks down from the root.
+                let in_path = || {
+                    recv.parent()
+                        .is_some_and(|p| self.config.path_kinds.iter().any(|k| k == p.kind()))
+                };
+                receiver = if self.config.path_keywords.iter().any(|s| s == recv_text) && in_path()
+                {
                     Receiver::ModulePath(recv_text.to_string())
                 } else if self.config.self_names.iter().any(|s| s == recv_text) {
                     Receiver::SelfType
@@ -723,8 +727,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                         _ => Receiver::Unknown,
                     }
                 };
-            } else if let Some(d) = self.resolve_local(&scope_defs, &locals, &scopes, c.name, &name)
-            {
+            } else if let Some(d) = tree.resolve(&scope_defs, &locals, c.name, &name) {
                 match locals[d].entity {
                     Some(e) => local_target = Some(e),
                     None => {
@@ -794,53 +797,6 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             package,
             locals,
         }
-    }
-
-    /// The innermost non-root scope that owns a binding at `node`. A binding that is
-    /// the `name` of a scope node (a nested function's name) belongs to the scope around.
-    fn scope_of(&self, scopes: &[Node<'t>], node: Node<'t>) -> Option<TextRange> {
-        let range = Self::range_of(node);
-        scopes
-            .iter()
-            .filter(|s| Self::range_of(**s).contains_range(range))
-            .filter(|s| {
-                s.child_by_field_name("name")
-                    .is_none_or(|n| n.id() != node.id())
-            })
-            .max_by_key(|s| s.start_byte())
-            .map(|s| Self::range_of(*s))
-    }
-
-    /// The local binding a bare name refers to: the innermost scope around it that
-    /// binds the name; within it the last binding before the use, else the first.
-    fn resolve_local(
-        &self,
-        scope_defs: &FxHashMap<(TextRange, &str), Vec<usize>>,
-        locals: &[LocalDef],
-        scopes: &[Node<'t>],
-        node: Node<'t>,
-        name: &str,
-    ) -> Option<usize> {
-        if scope_defs.is_empty() {
-            return None;
-        }
-        let range = Self::range_of(node);
-        let mut containing: Vec<TextRange> = scopes
-            .iter()
-            .map(|s| Self::range_of(*s))
-            .filter(|s| s.contains_range(range))
-            .collect();
-        containing.sort_by_key(|s| std::cmp::Reverse(s.start));
-        for scope in containing {
-            if let Some(defs) = scope_defs.get(&(scope, name)) {
-                let before = defs
-                    .iter()
-                    .rev()
-                    .find(|&&d| locals[d].range.start <= range.start);
-                return Some(*before.unwrap_or(&defs[0]));
-            }
-        }
-        None
     }
 
     /// Sorts out containers, method/field kinds, docs and signatures. Also returns,
@@ -1144,6 +1100,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
     /// `ERROR` and `MISSING` nodes inside this chunk.
     fn errors(&self) -> Vec<SyntaxError> {
         let mut out = Vec::new();
+        if !self.root.has_error() {
+            return out;
+        }
         let mut cursor = self.root.walk();
         let tops: Vec<Node<'t>> = self
             .root
@@ -1189,6 +1148,94 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             stack.extend(children.into_iter().rev());
         }
         out
+    }
+}
+
+/// The local scopes of a chunk as a tree, for lookups by position.
+struct ScopeTree<'a, 't> {
+    nodes: &'a [Node<'t>],
+    ranges: Vec<TextRange>,
+    parent: Vec<Option<usize>>,
+}
+
+impl<'a, 't> ScopeTree<'a, 't> {
+    /// `nodes` must be sorted by start, then by end descending.
+    fn new(nodes: &'a [Node<'t>]) -> Self {
+        let ranges: Vec<TextRange> = nodes
+            .iter()
+            .map(|n| TextRange::from_usize(n.byte_range()))
+            .collect();
+        let mut parent = Vec::with_capacity(ranges.len());
+        let mut stack: Vec<usize> = Vec::new();
+        for (i, r) in ranges.iter().enumerate() {
+            while let Some(&top) = stack.last() {
+                if ranges[top].contains_range(*r) {
+                    break;
+                }
+                stack.pop();
+            }
+            parent.push(stack.last().copied());
+            stack.push(i);
+        }
+        ScopeTree {
+            nodes,
+            ranges,
+            parent,
+        }
+    }
+
+    /// The innermost scope containing `range`.
+    fn innermost(&self, range: TextRange) -> Option<usize> {
+        let mut i = self
+            .ranges
+            .partition_point(|r| r.start <= range.start)
+            .checked_sub(1)?;
+        loop {
+            if self.ranges[i].contains_range(range) {
+                return Some(i);
+            }
+            i = self.parent[i]?;
+        }
+    }
+
+    /// The scope that owns a binding at `node`. A binding that is the `name` of a scope
+    /// node (a nested function's name) belongs to the scope around it.
+    fn scope_of(&self, node: Node<'t>) -> Option<TextRange> {
+        let mut i = self.innermost(TextRange::from_usize(node.byte_range()))?;
+        if self.nodes[i]
+            .child_by_field_name("name")
+            .is_some_and(|n| n.id() == node.id())
+        {
+            i = self.parent[i]?;
+        }
+        Some(self.ranges[i])
+    }
+
+    /// The local binding a bare name refers to: the innermost scope around it that
+    /// binds the name; within it the last binding before the use, else the first.
+    fn resolve(
+        &self,
+        scope_defs: &FxHashMap<(TextRange, &str), Vec<usize>>,
+        locals: &[LocalDef],
+        node: Node<'t>,
+        name: &str,
+    ) -> Option<usize> {
+        if scope_defs.is_empty() {
+            return None;
+        }
+        let range = TextRange::from_usize(node.byte_range());
+        let mut scope = self.innermost(range);
+        while let Some(i) = scope {
+            if let Some(defs) = scope_defs.get(&(self.ranges[i], name)) {
+                let before = defs
+                    .iter()
+                    .rev()
+                    .find(|&&d| locals[d].range.start <= range.start);
+                return Some(*before.unwrap_or(&defs[0]));
+            }
+            scope = self.parent[i];
+        }
+        None
     }
 }
 
