@@ -40,3 +40,13 @@ fn go() {
 fn java() {
     check_fixture("java");
 }
+
+#[test]
+fn typescript() {
+    check_fixture("typescript");
+}
+
+#[test]
+fn javascript() {
+    check_fixture("javascript");
+}

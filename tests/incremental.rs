@@ -1,7 +1,15 @@
 //! Incremental updates give the same graph as a fresh index: random edit sequences are
 //! applied to open documents of the fixture workspaces, one keystroke-sized change at a
 //! time, and the resulting graph must equal (in canonical form) the graph of a fresh
-//! index of the final texts.
+//! index of the same texts:
+//!
+//! - after the edits, whenever the edited texts parse without syntax errors;
+//! - after undoing the edits one by one, always (the walk goes through error states).
+//!
+//! While a text has syntax errors, tree-sitter's error recovery may shape an
+//! incrementally reparsed tree differently from a fresh parse of the same text (it
+//! reuses subtrees); the graph then follows the tree it has, and converges as soon as
+//! the errors are gone, which the undo walk checks.
 
 use std::{
     collections::BTreeMap,
@@ -113,7 +121,10 @@ fn run_edits(fixture: &str, ext: &str, edits: &[Edit]) -> Result<(), TestCaseErr
         ids.push(id);
         texts.insert(path.clone(), text);
     }
+    // Forward edits, remembering how to undo each notification.
+    let mut undo: Vec<(usize, Vec<DocumentChange>)> = Vec::new();
     let mut pending: Vec<DocumentChange> = Vec::new();
+    let mut pending_undo: Vec<DocumentChange> = Vec::new();
     for (i, edit) in edits.iter().enumerate() {
         let k = edit.file % files.len();
         let path = &files[k];
@@ -125,10 +136,16 @@ fn run_edits(fixture: &str, ext: &str, edits: &[Edit]) -> Result<(), TestCaseErr
         let end_pos = wide_position(text, end);
         let byte_start = text.char_indices().nth(at).map_or(text.len(), |(b, _)| b);
         let byte_end = text.char_indices().nth(end).map_or(text.len(), |(b, _)| b);
+        let removed = text[byte_start..byte_end].to_string();
         text.replace_range(byte_start..byte_end, &edit.insert);
         pending.push(DocumentChange {
             range: Some((start_pos, end_pos)),
             text: edit.insert.clone(),
+        });
+        let inserted_end = wide_position(text, at + edit.insert.chars().count());
+        pending_undo.push(DocumentChange {
+            range: Some((start_pos, inserted_end)),
+            text: removed,
         });
         let next_same_file = edits.get(i + 1).is_some_and(|n| n.file % files.len() == k);
         if edit.batch && next_same_file {
@@ -137,17 +154,49 @@ fn run_edits(fixture: &str, ext: &str, edits: &[Edit]) -> Result<(), TestCaseErr
         host.change_document(ids[k], &pending, PositionEncoding::Utf16)
             .map_err(|e| TestCaseError::fail(format!("change rejected: {e}")))?;
         pending.clear();
+        pending_undo.reverse();
+        undo.push((k, std::mem::take(&mut pending_undo)));
         let doc_text = host.document(ids[k]).expect("open").text().to_string();
         prop_assert_eq!(&doc_text, &*text, "document text diverged");
     }
-    // A fresh index of the final texts.
+    let (fresh, errors) = fresh_index(fixture, work.path(), &texts);
+    if errors == 0 {
+        compare(&host, &fresh, "after the edits")?;
+    }
+    // Undo every notification, newest first: back to the original texts.
+    for (k, changes) in undo.into_iter().rev() {
+        host.change_document(ids[k], &changes, PositionEncoding::Utf16)
+            .map_err(|e| TestCaseError::fail(format!("undo rejected: {e}")))?;
+    }
+    let originals: BTreeMap<PathBuf, String> = files
+        .iter()
+        .map(|p| (p.clone(), std::fs::read_to_string(p).expect("original")))
+        .collect();
+    for (k, path) in files.iter().enumerate() {
+        let doc_text = host.document(ids[k]).expect("open").text();
+        prop_assert_eq!(doc_text, &originals[path], "undo did not restore the text");
+    }
+    let (fresh, _) = fresh_index(fixture, work.path(), &originals);
+    compare(&host, &fresh, "after undoing the edits")
+}
+
+/// A fresh index of the fixture with `texts` written over it, and its error count.
+fn fresh_index(
+    fixture: &str,
+    work: &Path,
+    texts: &BTreeMap<PathBuf, String>,
+) -> (AnalysisHost, usize) {
     let fresh_dir = copy_fixture(fixture);
-    for (path, text) in &texts {
-        let rel = path.strip_prefix(work.path()).expect("inside work dir");
+    for (path, text) in texts {
+        let rel = path.strip_prefix(work).expect("inside work dir");
         std::fs::write(fresh_dir.path().join(rel), text).expect("write");
     }
     let mut fresh = AnalysisHost::default();
-    fresh.index_root(fresh_dir.path(), None);
+    let report = fresh.index_root(fresh_dir.path(), None);
+    (fresh, report.syntax_errors)
+}
+
+fn compare(host: &AnalysisHost, fresh: &AnalysisHost, when: &str) -> Result<(), TestCaseError> {
     let incremental = host.graph().canonical();
     let expected = fresh.graph().canonical();
     if incremental != expected {
@@ -159,7 +208,7 @@ fn run_edits(fixture: &str, ext: &str, edits: &[Edit]) -> Result<(), TestCaseErr
             .map(|(a, b)| format!("incremental: {a}\n      fresh: {b}"))
             .collect();
         return Err(TestCaseError::fail(format!(
-            "graphs differ ({} vs {} lines):\n{}",
+            "graphs differ {when} ({} vs {} lines):\n{}",
             incremental.lines().count(),
             expected.lines().count(),
             diff.join("\n")

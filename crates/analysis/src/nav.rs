@@ -199,7 +199,7 @@ impl<'a> Analysis<'a> {
             .find(|c| c.contains_inclusive(offset))?;
         extract_chunks(
             lang,
-            &tree,
+            tree.root_node(),
             text,
             &[chunk],
             ExtractOptions { keep_locals: true },

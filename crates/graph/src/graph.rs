@@ -28,6 +28,47 @@ use crate::{
     search::SymbolIndex,
 };
 
+/// What decides a reference's resolution, besides the names it reads: two references
+/// with equal keys in the same file resolve the same way.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct RefKey {
+    kind: codecontext_syntax::RefKind,
+    name: Name,
+    receiver: (u8, u32),
+    source: Option<EntityId>,
+    local_target: Option<EntityId>,
+    import: Option<EntityId>,
+}
+
+fn ref_key(f: &FileData, index: usize) -> RefKey {
+    let r = &f.refs[index];
+    let id = |i: Option<u32>| i.map(|i| f.entities[i as usize].id);
+    let receiver = match r.receiver {
+        Recv::None => (0, 0),
+        Recv::SelfType => (1, 0),
+        Recv::SuperType => (2, 0),
+        Recv::Type(t) => (3, t.0),
+        Recv::Ref(k) => (4, index as u32 - k),
+        Recv::Unknown => (5, 0),
+        Recv::ModulePath(p) => (6, p.0),
+    };
+    RefKey {
+        kind: r.kind,
+        name: r.name,
+        receiver,
+        source: id(r.source),
+        local_target: id(r.local_target),
+        import: id(r.import),
+    }
+}
+
+/// The outcome of a splice: the range of new references, and those of them whose
+/// resolution carried over from an identical reference they replaced.
+struct Spliced {
+    new_refs: std::ops::Range<u32>,
+    reused: Resolved,
+}
+
 /// Fresh resolutions of some references of one file, with what each read.
 type Resolved = Vec<(u32, Resolution, Vec<Dep>)>;
 
@@ -331,7 +372,11 @@ impl SymbolGraph {
             ..UpdateStats::default()
         };
         self.resolve_and_store(id, 0..n);
-        stats.re_resolved = self.propagate(&changed, &FxHashSet::default(), Some((id, 0..n)));
+        stats.re_resolved = self.propagate(
+            &changed,
+            &FxHashSet::default(),
+            Some((id, (0..n).collect())),
+        );
         (id, stats)
     }
 
@@ -372,7 +417,7 @@ impl SymbolGraph {
         shift: i64,
     ) -> UpdateStats {
         let mut changed = FxHashSet::default();
-        let Some(new_refs) = self.splice(
+        let Some(spliced) = self.splice(
             id,
             line_index,
             first,
@@ -383,9 +428,12 @@ impl SymbolGraph {
         ) else {
             return UpdateStats::default();
         };
-        let resolved_new = new_refs.len();
-        self.resolve_and_store(id, new_refs.clone());
-        let re_resolved = self.propagate(&changed, &FxHashSet::default(), Some((id, new_refs)));
+        let carried: FxHashSet<u32> = spliced.reused.iter().map(|(i, _, _)| *i).collect();
+        self.store_resolutions(id, spliced.reused);
+        let todo: Vec<u32> = spliced.new_refs.filter(|i| !carried.contains(i)).collect();
+        let resolved_new = todo.len();
+        self.resolve_and_store(id, todo.clone());
+        let re_resolved = self.propagate(&changed, &FxHashSet::default(), Some((id, todo)));
         UpdateStats {
             resolved_new,
             re_resolved,
@@ -465,7 +513,7 @@ impl SymbolGraph {
         inserted: Vec<ChunkSummary>,
         shift: i64,
         changed: &mut FxHashSet<Name>,
-    ) -> Option<std::ops::Range<u32>> {
+    ) -> Option<Spliced> {
         let mut f = self.files.get_mut(id.0 as usize)?.take()?;
         let removed = removed.min(f.chunks.len().saturating_sub(first));
         let e_start = f.chunk_entity_start(first);
@@ -490,6 +538,16 @@ impl SymbolGraph {
         let old_facts: Vec<(EntityId, u64, Name)> = f.entities[e_start..e_end]
             .iter()
             .map(|e| (e.id, e.fact, e.name))
+            .collect();
+        // Keys and resolutions of the replaced references, to carry over.
+        let old_refs: Vec<(RefKey, Resolution, Vec<Name>)> = (r_start..r_end)
+            .map(|i| {
+                (
+                    ref_key(&f, i),
+                    f.res[i].clone(),
+                    f.deps_of(i as u32).to_vec(),
+                )
+            })
             .collect();
         for i in r_start..r_end {
             self.unregister_ref(id, &f, i);
@@ -645,6 +703,7 @@ impl SymbolGraph {
             compute_facts_at(&mut f, &renamed_tail);
         }
 
+        let reused = carry_over(&f, r_start, n_new_refs, old_refs);
         rebuild_top(&mut f, self.star);
         self.files[id.0 as usize] = Some(f);
         // Register the new entities and renamed tail entities; relocate the rest.
@@ -673,7 +732,10 @@ impl SymbolGraph {
             }
         }
         self.refresh_module_keys(id, changed);
-        Some(r_start as u32..(r_start + n_new_refs) as u32)
+        Some(Spliced {
+            new_refs: r_start as u32..(r_start + n_new_refs) as u32,
+            reused,
+        })
     }
 
     /// Recomputes package and module keys; changes go into `changed`.
@@ -844,17 +906,19 @@ impl SymbolGraph {
         }
     }
 
-    fn resolve_and_store(&mut self, id: FileId, refs: std::ops::Range<u32>) {
+    fn resolve_and_store(&mut self, id: FileId, refs: impl IntoIterator<Item = u32>) {
+        let refs: Vec<u32> = refs.into_iter().collect();
         if refs.is_empty() {
             return;
         }
         let out: Resolved = {
             let mut resolver = Resolver::new(self);
-            refs.map(|i| {
-                let res = resolver.resolve(id, i);
-                (i, res, std::mem::take(&mut resolver.deps))
-            })
-            .collect()
+            refs.into_iter()
+                .map(|i| {
+                    let res = resolver.resolve(id, i);
+                    (i, res, std::mem::take(&mut resolver.deps))
+                })
+                .collect()
         };
         self.store_resolutions(id, out);
     }
@@ -924,7 +988,7 @@ impl SymbolGraph {
         &mut self,
         changed: &FxHashSet<Name>,
         skip_files: &FxHashSet<FileId>,
-        fresh: Option<(FileId, std::ops::Range<u32>)>,
+        fresh: Option<(FileId, Vec<u32>)>,
     ) -> usize {
         if changed.is_empty() {
             return 0;
@@ -950,8 +1014,8 @@ impl SymbolGraph {
                     .collect();
                 let refs: Vec<u32> = (0..f.refs.len() as u32)
                     .filter(|&i| {
-                        if let Some((ff, range)) = &fresh {
-                            if *ff == fid && range.contains(&i) {
+                        if let Some((ff, done)) = &fresh {
+                            if *ff == fid && done.binary_search(&i).is_ok() {
                                 return false;
                             }
                         }
@@ -997,6 +1061,57 @@ impl SymbolGraph {
         }
         total
     }
+}
+
+/// Matches the new references `start..start + count` against the ones they replaced,
+/// from both ends, and returns the resolutions that carry over. A reference whose
+/// receiver is not itself carried over is resolved again.
+fn carry_over(
+    f: &FileData,
+    start: usize,
+    count: usize,
+    old: Vec<(RefKey, Resolution, Vec<Name>)>,
+) -> Resolved {
+    let new_keys: Vec<RefKey> = (start..start + count).map(|i| ref_key(f, i)).collect();
+    let mut matched: Vec<Option<usize>> = vec![None; count];
+    let mut prefix = 0;
+    while prefix < count && prefix < old.len() && new_keys[prefix] == old[prefix].0 {
+        matched[prefix] = Some(prefix);
+        prefix += 1;
+    }
+    let mut suffix = 0;
+    while suffix < count - prefix && suffix < old.len() - prefix {
+        let (n, o) = (count - 1 - suffix, old.len() - 1 - suffix);
+        if new_keys[n] != old[o].0 {
+            break;
+        }
+        matched[n] = Some(o);
+        suffix += 1;
+    }
+    // A reference is carried over only with its receiver: the new receiver must be
+    // the one that replaced the old reference's receiver.
+    for i in 0..count {
+        if let (Recv::Ref(k), Some(o)) = (f.refs[start + i].receiver, matched[i]) {
+            let k = k as usize;
+            let distance = start + i - k;
+            let same = k >= start && o >= distance && matched[k - start] == Some(o - distance);
+            if !same {
+                matched[i] = None;
+            }
+        }
+    }
+    matched
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let (_, res, deps) = &old[(*m)?];
+            Some((
+                (start + i) as u32,
+                res.clone(),
+                deps.iter().map(|n| Dep::Name(*n)).collect(),
+            ))
+        })
+        .collect()
 }
 
 /// Gives entities from `from` on their stable ids (the file entity keeps its own).

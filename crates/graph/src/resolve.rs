@@ -113,6 +113,27 @@ impl<'g> Resolver<'g> {
             }
         }
         ids.sort();
+        // A package of several files (Go) is one place to go: its first file.
+        if ids.len() > 1 {
+            let locs: SmallVec<[EntityLoc; 4]> = ids
+                .iter()
+                .filter_map(|id| self.g.entity_loc.get(id).copied())
+                .collect();
+            let dir = |l: &EntityLoc| {
+                let rel = &self.file(l.file).rel;
+                rel.rsplit_once('/').map_or("", |(d, _)| d).to_string()
+            };
+            if locs.len() == ids.len()
+                && locs.iter().all(|l| l.index == 0)
+                && locs.iter().all(|l| dir(l) == dir(&locs[0]))
+            {
+                let first = locs
+                    .iter()
+                    .min_by_key(|l| self.file(l.file).rel.clone())
+                    .map(|l| self.id_of(*l));
+                ids.retain(|id| Some(*id) == first);
+            }
+        }
         let how = match (how, ids.len()) {
             (_, 0) => How::Unresolved,
             (_, n) if n > 1 => How::Ambiguous,
@@ -135,11 +156,16 @@ impl<'g> Resolver<'g> {
         let f = self.file(file);
         let r = &f.refs[index as usize];
         let name = r.name;
+        // A receiver's own name is a dependency of the references that read it.
+        self.dep(name);
         match r.kind {
             RefKind::ImportName => {
                 let Some(import) = r.import else {
                     return (How::Unresolved, Targets::new());
                 };
+                // The import entity is read by index: depend on its name, which is
+                // what changes when the import statement does.
+                self.dep(f.entities[import as usize].name);
                 return (How::Exact, self.chase_import(file, import, true));
             }
             RefKind::ImportPath => {
@@ -158,7 +184,7 @@ impl<'g> Resolver<'g> {
             );
         }
         match r.receiver {
-            Recv::None => self.resolve_bare(file, r.source, name),
+            Recv::None => self.resolve_bare(file, r.source, name, r.kind),
             Recv::SelfType => match self.enclosing_type(file, r.source) {
                 Some(t) => (How::Exact, self.members_of(t, name)),
                 None => self.fallback_member(name),
@@ -187,6 +213,11 @@ impl<'g> Resolver<'g> {
             }
             Recv::Ref(k) => {
                 let (how, receivers) = self.resolve_ref(file, k);
+                if receivers.is_empty() {
+                    // A receiver that names nothing in the workspace (a global such as
+                    // `console`, a module outside it): its members are not ours either.
+                    return (How::Unresolved, Targets::new());
+                }
                 let mut found = Targets::new();
                 for t in &receivers {
                     found.extend(self.members_of(*t, name));
@@ -219,9 +250,21 @@ impl<'g> Resolver<'g> {
             .map(|index| EntityLoc { file, index })
     }
 
-    fn resolve_bare(&mut self, file: FileId, source: Option<u32>, name: Name) -> (How, Targets) {
+    fn resolve_bare(
+        &mut self,
+        file: FileId,
+        source: Option<u32>,
+        name: Name,
+        kind: RefKind,
+    ) -> (How, Targets) {
         let f = self.file(file);
         let config = self.config(file);
+        // A base clause (`class B extends A`) is resolved around the class, not in it.
+        let source = if matches!(kind, RefKind::Inherits | RefKind::Implements) {
+            source.and_then(|s| f.entities[s as usize].container)
+        } else {
+            source
+        };
         if config
             .self_names
             .iter()
@@ -246,7 +289,12 @@ impl<'g> Resolver<'g> {
                 if (kind.is_type() && config.implicit_member_scope)
                     || matches!(kind, EntityKind::Module | EntityKind::Namespace)
                 {
-                    let found = self.members_of(loc, name);
+                    // Constructors are not reached by a bare name.
+                    let found: Targets = self
+                        .members_of(loc, name)
+                        .into_iter()
+                        .filter(|t| self.kind_of(*t) != EntityKind::Constructor)
+                        .collect();
                     if !found.is_empty() {
                         return (How::Exact, found);
                     }
@@ -275,9 +323,12 @@ impl<'g> Resolver<'g> {
     fn scoped_imports(&mut self, loc: EntityLoc, name: Name) -> Targets {
         let container_name = self.file(loc.file).entities[loc.index as usize].name;
         let Some(ids) = self.g.members.get(&(container_name, name)) else {
+            self.dep(container_name);
+            self.dep(name);
             return Targets::new();
         };
         self.dep(container_name);
+        self.dep(name);
         let mut out = Targets::new();
         for id in ids.clone() {
             let Some(&m) = self.g.entity_loc.get(&id) else {
@@ -324,16 +375,78 @@ impl<'g> Resolver<'g> {
                 self.enclosing_type(file, source).into_iter().collect(),
             );
         }
-        let found: Targets = self
-            .resolve_name_in_file(file, type_name)
-            .into_iter()
+        let text = text.to_string();
+        let mut segments = text.split('.');
+        let first = segments.next().unwrap_or("");
+        let rest: Vec<&str> = segments.collect();
+        let Some(first_name) = self.g.interner.get(first) else {
+            self.deps.push(Dep::Key(first.into()));
+            return (How::Unresolved, Targets::new());
+        };
+        // A type nested in an enclosing type is visible by its bare name.
+        let mut found = Targets::new();
+        if let Some(start) = source {
+            let f = self.file(file);
+            let chain: SmallVec<[u32; 8]> = std::iter::once(start)
+                .chain(f.container_chain(start))
+                .filter(|&c| f.entities[c as usize].kind.is_type())
+                .collect();
+            for c in chain {
+                let nested: Targets = self
+                    .members_of(EntityLoc { file, index: c }, first_name)
+                    .into_iter()
+                    .filter(|t| self.kind_of(*t).is_type())
+                    .collect();
+                if !nested.is_empty() {
+                    found = nested;
+                    break;
+                }
+            }
+        }
+        if found.is_empty() {
+            found = self.resolve_name_in_file(file, first_name);
+        }
+        // `pkg.Type`, `ns.Inner`: members of what the first segment names.
+        for seg in &rest {
+            let Some(seg_name) = self.g.interner.get(seg) else {
+                self.deps.push(Dep::Key((*seg).into()));
+                found.clear();
+                break;
+            };
+            let mut next = Targets::new();
+            for t in &found {
+                next.extend(self.members_of(*t, seg_name));
+            }
+            found = next;
+        }
+        let types: Targets = found
+            .iter()
+            .copied()
             .filter(|t| self.kind_of(*t).is_type() || self.kind_of(*t) == EntityKind::TypeAlias)
             .collect();
-        if !found.is_empty() {
-            return (How::Exact, found);
+        if !types.is_empty() {
+            return (How::Exact, types);
         }
-        let (how, found) = self.fallback_named(type_name, |k| k.is_type());
-        (how, found)
+        // A constructor function (`x := NewServer()`, `c = make_cart()`): members of what
+        // it returns.
+        let callables: Targets = found
+            .iter()
+            .copied()
+            .filter(|t| {
+                matches!(self.kind_of(*t), EntityKind::Function | EntityKind::Method)
+                    && self.file(t.file).entities[t.index as usize]
+                        .type_name
+                        .is_some()
+            })
+            .collect();
+        if !callables.is_empty() {
+            return (How::Exact, callables);
+        }
+        let last = rest.last().copied().unwrap_or(first);
+        match self.g.interner.get(last) {
+            Some(last) => self.fallback_named(last, |k| k.is_type()),
+            None => (How::Unresolved, Targets::new()),
+        }
     }
 
     /// Workspace-wide lookup by name among entities whose kind passes `filter`.
@@ -632,8 +745,8 @@ impl<'g> Resolver<'g> {
         let type_name = f.entities[loc.index as usize].name;
         let mut refs: SmallVec<[(FileId, u32); 4]> =
             f.base_refs(loc.index).map(|(i, _)| (loc.file, i)).collect();
+        self.dep(type_name);
         if let Some(impls) = self.g.impls.get(&type_name) {
-            self.dep(type_name);
             for id in impls {
                 if let Some(&il) = self.g.entity_loc.get(id) {
                     if il != loc {
@@ -682,7 +795,10 @@ impl<'g> Resolver<'g> {
             k if k.is_type()
                 || matches!(
                     k,
-                    EntityKind::Module | EntityKind::Namespace | EntityKind::Package
+                    EntityKind::Module
+                        | EntityKind::Namespace
+                        | EntityKind::Package
+                        | EntityKind::TypeAlias
                 ) =>
             {
                 let type_name = entity.name;
@@ -698,7 +814,8 @@ impl<'g> Resolver<'g> {
                         let container = mf.entities[m.index as usize].container;
                         // Members declared in the type itself; in `impl` blocks of its
                         // name; or, asked of an `impl` block, in the type it implements.
-                        let owned = mf.entities[m.index as usize].owner.is_some() && k.is_type();
+                        let owned = mf.entities[m.index as usize].owner.is_some()
+                            && (k.is_type() || k == EntityKind::TypeAlias);
                         let belongs = container == Some(loc.index) && m.file == loc.file
                             || owned
                             || container.is_some_and(|c| {

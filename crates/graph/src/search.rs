@@ -237,7 +237,7 @@ mod tests {
         assert!(got.contains(&"forget_user_data".to_string()));
         assert_eq!(
             texts(&idx, &i, "get", SearchMode::Prefix),
-            vec!["get_user", "GetUser", "getusers"]
+            vec!["GetUser", "get_user", "getusers"]
         );
         assert_eq!(texts(&idx, &i, "user", SearchMode::Exact), vec!["user"]);
     }

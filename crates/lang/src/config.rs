@@ -58,6 +58,10 @@ pub struct LanguageConfig {
     /// and sibling modules are in scope without an import).
     #[serde(default)]
     pub bare_names_as_modules: bool,
+    /// Calls without a receiver never name a local variable (Java: methods and
+    /// variables live in separate namespaces).
+    #[serde(default)]
+    pub calls_skip_locals: bool,
     /// Bare names inside a class see its members without `this.` (Java).
     #[serde(default)]
     pub implicit_member_scope: bool,
@@ -77,6 +81,11 @@ pub struct LanguageConfig {
     /// `#[attributes]`): they start that item's chunk.
     #[serde(default)]
     pub prefix_kinds: Vec<String>,
+    /// Leading characters with which a top-level statement may continue the previous
+    /// one (JavaScript's automatic semicolons: `a\n(b)` is a call). An edit near such
+    /// a boundary reparses the whole file instead of only its chunk.
+    #[serde(default)]
+    pub statement_continuations: Vec<String>,
     /// A comment is a doc comment only if it starts with one of these; empty = any.
     #[serde(default)]
     pub doc_comment_prefixes: Vec<String>,

@@ -1,8 +1,16 @@
 //! An open document: text, line index and syntax tree, edited in place.
 //!
-//! [`Document::edit`] applies changes in order, edits the old tree to match, reparses
-//! with it, and re-extracts only the chunks whose text or syntax changed. The result is
-//! a [`FileDelta`] that says which chunks to replace and how far the rest moved.
+//! [`Document::edit`] applies changes in order and edits the tree to match. An edit
+//! strictly inside one chunk (a top-level item) takes the fast path: only that chunk's
+//! text is parsed, on its own, and if it parses cleanly as one item its summary replaces
+//! the old one; the file's tree is left edited but not reparsed. Any other edit (across
+//! chunk boundaries, or leaving the chunk with syntax errors) reparses the whole file
+//! incrementally with the edited tree and re-extracts the chunks whose text or syntax
+//! changed. Either way the result is a [`FileDelta`].
+//!
+//! The fast path gives the same summary as a full parse would: a top-level item whose
+//! text parses alone, without errors, as exactly one item parses the same way among
+//! unchanged neighbours. The incremental-versus-fresh property tests check this.
 
 use std::time::Instant;
 
@@ -54,9 +62,17 @@ pub struct Document {
     lang: &'static Language,
     text: String,
     line_index: LineIndex,
-    /// `None` while the document is skipped (too large, or its parse timed out).
+    /// `None` while the document is skipped (too large, or its parse timed out). Edits
+    /// taken by the fast path are applied to it with `Tree::edit` but not reparsed.
     tree: Option<Tree>,
     chunks: Vec<TextRange>,
+    /// Per chunk: its summary came from the fast path since the tree was last reparsed,
+    /// so a difference between the stale tree and a reparse there is already accounted for.
+    fresh: Vec<bool>,
+    /// Per chunk: its summary has syntax errors. While any chunk has errors the chunk
+    /// boundaries themselves are a product of error recovery, so no edit takes the
+    /// fast path.
+    errored: Vec<bool>,
     limits: Limits,
 }
 
@@ -125,6 +141,8 @@ impl Document {
             line_index,
             tree: None,
             chunks: Vec::new(),
+            fresh: Vec::new(),
+            errored: Vec::new(),
             limits,
         };
         let result = doc.full_parse();
@@ -133,6 +151,7 @@ impl Document {
 
     fn full_parse(&mut self) -> Result<FileSummary, SkipReason> {
         self.tree = None;
+        self.fresh.clear();
         self.chunks.clear();
         if self.text.len() as u64 > self.limits.max_file_size {
             return Err(SkipReason::TooLarge {
@@ -145,13 +164,15 @@ impl Document {
         let chunks = chunk_ranges(&tree, &self.lang.config);
         let summaries = extract_chunks(
             self.lang,
-            &tree,
+            tree.root_node(),
             &self.text,
             &chunks,
             ExtractOptions::default(),
             Some(self.deadline(start)),
         )?;
         self.tree = Some(tree);
+        self.fresh = vec![false; chunks.len()];
+        self.errored = summaries.iter().map(|c| !c.errors.is_empty()).collect();
         self.chunks = chunks;
         Ok(FileSummary { chunks: summaries })
     }
@@ -173,10 +194,6 @@ impl Document {
 
     pub fn language(&self) -> &'static Language {
         self.lang
-    }
-
-    pub fn tree(&self) -> Option<&Tree> {
-        self.tree.as_ref()
     }
 
     /// Applies `changes` in order, then reparses once and re-extracts what changed.
@@ -237,6 +254,11 @@ impl Document {
                 shift: 0,
             });
         };
+        if changes.len() == 1 && self.tree.is_some() {
+            if let Some(delta) = self.edit_one_chunk(span) {
+                return Ok(delta);
+            }
+        }
         let Some(old_tree) = self.tree.take() else {
             // Skipped before: try again from scratch.
             return Ok(match self.full_parse() {
@@ -270,6 +292,7 @@ impl Document {
             .collect();
         let new_chunks = chunk_ranges(&new_tree, &self.lang.config);
         let old_chunks = std::mem::take(&mut self.chunks);
+        let fresh = std::mem::take(&mut self.fresh);
         let is_changed = |r: TextRange| changed.iter().any(|c| c.touches(r));
         let shift = span.shift();
 
@@ -278,7 +301,7 @@ impl Document {
             && prefix < new_chunks.len()
             && old_chunks[prefix] == new_chunks[prefix]
             && old_chunks[prefix].end <= span.old_lo
-            && !is_changed(new_chunks[prefix])
+            && (!is_changed(new_chunks[prefix]) || fresh.get(prefix) == Some(&true))
         {
             prefix += 1;
         }
@@ -286,7 +309,11 @@ impl Document {
         while suffix < old_chunks.len() - prefix && suffix < new_chunks.len() - prefix {
             let old = old_chunks[old_chunks.len() - 1 - suffix];
             let new = new_chunks[new_chunks.len() - 1 - suffix];
-            if old.start >= span.old_hi && old.shifted(shift) == new && !is_changed(new) {
+            let was_fresh = fresh.get(old_chunks.len() - 1 - suffix) == Some(&true);
+            if old.start >= span.old_hi
+                && old.shifted(shift) == new
+                && (!is_changed(new) || was_fresh)
+            {
                 suffix += 1;
             } else {
                 break;
@@ -295,7 +322,7 @@ impl Document {
         let dirty = &new_chunks[prefix..new_chunks.len() - suffix];
         let inserted = match extract_chunks(
             self.lang,
-            &new_tree,
+            new_tree.root_node(),
             &self.text,
             dirty,
             ExtractOptions::default(),
@@ -306,6 +333,14 @@ impl Document {
         };
         let removed = old_chunks.len() - suffix - prefix;
         self.tree = Some(new_tree);
+        self.fresh = vec![false; new_chunks.len()];
+        let mut errored = std::mem::take(&mut self.errored);
+        errored.resize(old_chunks.len(), false);
+        errored.splice(
+            prefix..prefix + removed,
+            inserted.iter().map(|c| !c.errors.is_empty()),
+        );
+        self.errored = errored;
         self.chunks = new_chunks;
         Ok(FileDelta::Chunks {
             first: prefix,
@@ -315,13 +350,131 @@ impl Document {
         })
     }
 
+    /// The fast path: the one edit described by `span` lies strictly inside one chunk.
+    /// Parses that chunk's new text on its own; if it is one clean item, returns its
+    /// summary as the delta. `None` means the caller must reparse the file.
+    fn edit_one_chunk(&mut self, span: EditSpan) -> Option<FileDelta> {
+        if self.errored.iter().any(|e| *e) {
+            return None;
+        }
+        let i = self.chunks.partition_point(|c| c.end < span.old_hi);
+        let old = *self.chunks.get(i)?;
+        if !(old.start < span.old_lo && span.old_hi < old.end) {
+            return None;
+        }
+        let shift = span.shift();
+        let range = TextRange::new(old.start, (old.end as i64 + shift) as u32);
+        // A statement that may continue the previous one cannot be parsed alone.
+        let continues = |at: usize| {
+            let rest = self.text[at.min(self.text.len())..].trim_start();
+            self.lang
+                .config
+                .statement_continuations
+                .iter()
+                .any(|c| rest.starts_with(c.as_str()))
+        };
+        // An indented top-level item is error recovery at work (Python would make it
+        // part of the item before): its neighbours are not safe to keep.
+        let indented = |at: usize| {
+            let at = at.min(self.text.len());
+            let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            at > line_start
+                && self.text[line_start..at]
+                    .chars()
+                    .all(|c| c == ' ' || c == '\t')
+        };
+        let next_start = self
+            .chunks
+            .get(i + 1)
+            .map(|next| (next.start as i64 + shift) as usize);
+        if continues(range.start as usize)
+            || indented(range.start as usize)
+            || next_start.is_some_and(|n| continues(n) || indented(n))
+        {
+            return None;
+        }
+        let last = i + 1 == self.chunks.len();
+        let start = Instant::now();
+        let summary = self.parse_chunk_alone(range, ExtractOptions::default(), start, last)?;
+        for c in &mut self.chunks[i + 1..] {
+            *c = c.shifted(shift);
+        }
+        self.chunks[i] = range;
+        if let Some(f) = self.fresh.get_mut(i) {
+            *f = true;
+        }
+        Some(FileDelta::Chunks {
+            first: i,
+            removed: 1,
+            inserted: vec![summary],
+            shift,
+        })
+    }
+
+    /// Parses `range` of the text as a file of its own and extracts it, if it is one
+    /// chunk without syntax errors.
+    /// A chunk of comments alone only stays one when it ends the file (`last`);
+    /// elsewhere its comments belong to the next item.
+    fn parse_chunk_alone(
+        &self,
+        range: TextRange,
+        options: ExtractOptions,
+        start: Instant,
+        last: bool,
+    ) -> Option<ChunkSummary> {
+        let chunk_text = &self.text[range.as_usize()];
+        let tree = parse(self.lang, chunk_text, None, self.limits.parse_budget).ok()?;
+        let root = tree.root_node();
+        if root.has_error() {
+            return None;
+        }
+        let inner = chunk_ranges(&tree, &self.lang.config);
+        if inner.len() != 1 || inner[0] != TextRange::new(0, range.len()) {
+            return None;
+        }
+        let config = &self.lang.config;
+        let mut cursor = root.walk();
+        let has_item = root.children(&mut cursor).any(|c| {
+            !config.comment_kinds.iter().any(|k| k == c.kind())
+                && !config.prefix_kinds.iter().any(|k| k == c.kind())
+        });
+        if !has_item && !last {
+            return None;
+        }
+        // Extract in the chunk's own coordinates, then move the summary into place.
+        // (A root placed at an offset would be simpler, but tree-sitter's parent and
+        // sibling walks start from the unplaced root.)
+        let mut summary = extract_chunks(
+            self.lang,
+            root,
+            chunk_text,
+            &[TextRange::new(0, range.len())],
+            options,
+            Some(self.deadline(start)),
+        )
+        .ok()?
+        .pop()?;
+        summary.shift(range.start as i64);
+        Some(summary)
+    }
+
     /// The chunk around `offset` extracted again with its local bindings.
     pub fn locals_at(&self, offset: u32) -> Option<ChunkSummary> {
-        let tree = self.tree.as_ref()?;
         let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
+        let last = self.chunks.last() == Some(&chunk);
+        if let Some(summary) = self.parse_chunk_alone(
+            chunk,
+            ExtractOptions { keep_locals: true },
+            Instant::now(),
+            last,
+        ) {
+            return Some(summary);
+        }
+        // A chunk with errors: parse the whole text (the stored tree may be stale).
+        let tree = parse(self.lang, &self.text, None, self.limits.parse_budget).ok()?;
         extract_chunks(
             self.lang,
-            tree,
+            tree.root_node(),
             &self.text,
             &[chunk],
             ExtractOptions { keep_locals: true },

@@ -279,11 +279,12 @@ fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option
     doc.map(Item::Doc)
 }
 
-/// Extracts the chunks of `tree` whose ranges are given (all chunks for a full
+/// Extracts the chunks under `root` whose ranges are given (all chunks for a full
 /// extraction, the dirty ones after an edit). `chunks` must be sorted and disjoint.
-pub fn extract_chunks(
+/// `root` is the root node of a tree parsed from `text`.
+pub fn extract_chunks<'t>(
     lang: &Language,
-    tree: &Tree,
+    root: Node<'t>,
     text: &str,
     chunks: &[TextRange],
     options: ExtractOptions,
@@ -315,8 +316,7 @@ pub fn extract_chunks(
         std::ops::ControlFlow::Continue(())
     };
     let options_ts = tree_sitter::QueryCursorOptions::new().progress_callback(&mut check);
-    let mut matches =
-        cursor.matches_with_options(query, tree.root_node(), text.as_bytes(), options_ts);
+    let mut matches = cursor.matches_with_options(query, root, text.as_bytes(), options_ts);
     while let Some(m) = matches.next() {
         let Some(item) = decode_match(&caps, m) else {
             continue;
@@ -333,7 +333,6 @@ pub fn extract_chunks(
             budget_ms: deadline.map_or(0, |(_, ms)| ms),
         });
     }
-    let root = tree.root_node();
     Ok(chunks
         .iter()
         .zip(per_chunk)
@@ -727,7 +726,10 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                         _ => Receiver::Unknown,
                     }
                 };
-            } else if let Some(d) = tree.resolve(&scope_defs, &locals, c.name, &name) {
+            } else if let Some(d) = (!(self.config.calls_skip_locals && c.kind == RefKind::Call))
+                .then(|| tree.resolve(&scope_defs, &locals, c.name, &name))
+                .flatten()
+            {
                 match locals[d].entity {
                     Some(e) => local_target = Some(e),
                     None => {
@@ -756,7 +758,12 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             .collect();
         let mut seen_import_refs: FxHashSet<TextRange> = kept.iter().map(|r| r.range).collect();
         for (kind, range, name, import_index) in import_refs {
-            if !seen_import_refs.insert(range) {
+            // `export default function f() {}`: `f` is the function's own name, not a
+            // use of it.
+            let names_definition = entities
+                .iter()
+                .any(|e| e.kind != EntityKind::Import && e.selection == range);
+            if names_definition || !seen_import_refs.insert(range) {
                 continue;
             }
             kept.push(RefData {
@@ -1013,8 +1020,17 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             module_binding_name(self.config.module_scheme, &path, sep)
                 .unwrap_or_else(|| path.clone())
         };
+        if let (true, Some(alias)) = (imp.default, imp.alias) {
+            // `import x from './m'`: `x` leads to the module's default export.
+            import_refs.push((
+                RefKind::ImportName,
+                Self::range_of(alias),
+                "default".to_string(),
+                import_index,
+            ));
+        }
         if let (Some(n), Some(node)) = (&name, imp.name) {
-            if !imp.default && imp.submodule.is_none() && !path.is_empty() {
+            if !imp.default && imp.submodule.is_none() {
                 import_refs.push((
                     RefKind::ImportName,
                     Self::range_of(node),

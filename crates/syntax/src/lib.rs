@@ -44,7 +44,7 @@ pub fn summarize(
     let deadline = start + limits.parse_budget;
     let summaries = extract_chunks(
         lang,
-        &tree,
+        tree.root_node(),
         text,
         &chunks,
         options,

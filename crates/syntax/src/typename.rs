@@ -5,7 +5,9 @@ use tree_sitter::Node;
 
 /// Reduces a type expression to the name of the type a member lookup should use:
 /// `&mut Vec<Foo>` -> `Vec`, `Option<Foo>` -> `Foo` (when `Option` is a wrapper),
-/// `pkg.Client` -> `Client`, `Foo | None` -> `Foo`, `*Server` -> `Server`.
+/// `pkg.Client` -> `pkg.Client`, `a::b::C` -> `a.b.C`, `Foo | None` -> `Foo`,
+/// `*Server` -> `Server`. Qualifiers are kept, joined with `.`, so that the first
+/// segment can be resolved in scope and the rest as its members.
 pub fn normalize_type(text: &str, wrappers: &[String]) -> Option<String> {
     normalize_depth(text, wrappers, 0)
 }
@@ -54,26 +56,26 @@ fn normalize_depth(text: &str, wrappers: &[String], depth: u32) -> Option<String
         None => (t, None),
     };
     let head = head.trim();
-    let last = head
-        .rsplit("::")
-        .next()
-        .unwrap_or(head)
-        .rsplit('.')
-        .next()
-        .unwrap_or(head)
-        .trim();
+    let segments: Vec<&str> = head
+        .split("::")
+        .flat_map(|s| s.split('.'))
+        .map(str::trim)
+        .filter(|s| !matches!(*s, "crate" | "self" | "super" | ""))
+        .collect();
+    let last = segments.last().copied().unwrap_or("");
     if let Some(args) = args {
         if wrappers.iter().any(|w| w == last) {
             let inner = first_type_argument(args);
             return normalize_depth(inner, wrappers, depth + 1);
         }
     }
-    let ok = !last.is_empty()
-        && last
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-        && !last.chars().next().is_some_and(|c| c.is_ascii_digit());
-    ok.then(|| last.to_string())
+    let identifier = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            && !s.chars().next().is_some_and(|c| c.is_ascii_digit())
+    };
+    (!segments.is_empty() && segments.iter().all(|s| identifier(s))).then(|| segments.join("."))
 }
 
 /// The first argument of a generic argument list, given the text after the opening
@@ -193,13 +195,13 @@ mod tests {
         );
         assert_eq!(
             normalize_type("Optional[pkg.Client]", &w()).as_deref(),
-            Some("Client")
+            Some("pkg.Client")
         );
         assert_eq!(normalize_type(": Foo | None", &w()).as_deref(), Some("Foo"));
         assert_eq!(normalize_type("*Server", &w()).as_deref(), Some("Server"));
         assert_eq!(
             normalize_type("&'a crate::x::Y", &w()).as_deref(),
-            Some("Y")
+            Some("x.Y")
         );
         assert_eq!(normalize_type("{ a: number }", &w()), None);
     }

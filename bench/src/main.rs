@@ -1,0 +1,107 @@
+//! `codecontext-bench`: the benchmarks behind every performance and accuracy number we
+//! report. Each subcommand measures CodeContext against a peer in the same run (ctags,
+//! a type-aware language server) so that ratios, not absolute times, carry the claim.
+//!
+//! Corpora are real projects fetched by `bench/fetch-corpora.sh` into `bench-data/`.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark's report is its output"
+)]
+
+mod accuracy;
+mod index;
+mod keystroke;
+mod lsp;
+mod memory;
+mod search;
+mod stats;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "codecontext-bench",
+    about = "Rerunnable benchmarks of CodeContext."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Full index of a folder against `ctags -R` on the same files (wall time, median).
+    Index {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Keystroke updates on a ~300 KB file: edit, reparse, re-extract, graph updated.
+    Keystroke {
+        /// A folder whose source files are concatenated into the edited file.
+        dir: PathBuf,
+        /// File extension to take (`rs` or `py`).
+        #[arg(long, default_value = "rs")]
+        ext: String,
+        #[arg(long, default_value_t = 300 * 1024)]
+        size: usize,
+        #[arg(long, default_value_t = 2000)]
+        edits: usize,
+    },
+    /// Symbol search latency: fuzzy and exact queries over the definitions of a folder.
+    Search {
+        dirs: Vec<PathBuf>,
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+    },
+    /// Peak memory (RSS) of indexing folders in a fresh process.
+    Memory { dirs: Vec<PathBuf> },
+    /// Internal: index and report peak RSS (run by `memory`).
+    #[command(hide = true)]
+    MemoryChild { dirs: Vec<PathBuf> },
+    /// Definition answers against a type-aware language server.
+    Accuracy {
+        dir: PathBuf,
+        /// The server command, e.g. `node_modules/.bin/pyright-langserver --stdio`.
+        #[arg(long)]
+        server: String,
+        /// Only files of this language (`python`, `typescript`, ...).
+        #[arg(long)]
+        lang: String,
+        /// At most this many positions are asked.
+        #[arg(long, default_value_t = 3000)]
+        positions: usize,
+        /// Print the first N disagreements.
+        #[arg(long, default_value_t = 0)]
+        show: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Index { dir, runs } => index::run(&dir, runs),
+        Command::Keystroke {
+            dir,
+            ext,
+            size,
+            edits,
+        } => keystroke::run(&dir, &ext, size, edits),
+        Command::Search { dirs, queries } => search::run(&dirs, queries),
+        Command::Memory { dirs } => memory::run(&dirs),
+        Command::MemoryChild { dirs } => memory::child(&dirs),
+        Command::Accuracy {
+            dir,
+            server,
+            lang,
+            positions,
+            show,
+        } => accuracy::run(&dir, &server, &lang, positions, show),
+    }
+}
