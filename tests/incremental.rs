@@ -282,12 +282,48 @@ const RUST_SNIPPETS: &[&str] = &[
     "pub ",
 ];
 
+const TYPESCRIPT_SNIPPETS: &[&str] = &[
+    "\n",
+    " ",
+    "{",
+    "}",
+    "(",
+    ")",
+    ";",
+    ".",
+    "\"",
+    "'",
+    "`",
+    "//",
+    "/** doc */\n",
+    "=>",
+    "this.",
+    "export ",
+    "import { Cart } from './services/cart';\n",
+    "export * from './models/user';\n",
+    "function helper(): number { return 1; }\n",
+    "class Extra extends Base { run() { return this.name; } }\n",
+    "const x = new Cart();\nx.add(1);\n",
+    "(1)\n",
+    "[1]\n",
+    "é",
+    "😀",
+    "interface I { a: number }\n",
+    "    ",
+    "return ",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, .. ProptestConfig::default() })]
 
     #[test]
     fn python_edits_equal_fresh_index(edits in edits(PYTHON_SNIPPETS)) {
         run_edits("python", "py", &edits)?;
+    }
+
+    #[test]
+    fn typescript_edits_equal_fresh_index(edits in edits(TYPESCRIPT_SNIPPETS)) {
+        run_edits("typescript", "ts", &edits)?;
     }
 
     #[test]

@@ -40,6 +40,9 @@ impl LspClient {
 
     fn send(&mut self, message: &Value) -> Result<()> {
         let body = serde_json::to_string(message)?;
+        if std::env::var_os("CODECONTEXT_BENCH_TRACE").is_some() {
+            eprintln!("-> {}", body.chars().take(300).collect::<String>());
+        }
         write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())?;
         self.stdin.flush()?;
         Ok(())
@@ -62,6 +65,15 @@ impl LspClient {
         }
         let mut body = vec![0; length.context("no Content-Length")?];
         self.reader.read_exact(&mut body)?;
+        if std::env::var_os("CODECONTEXT_BENCH_TRACE").is_some() {
+            eprintln!(
+                "<- {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
         Ok(serde_json::from_slice(&body)?)
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use codecontext_graph::{EntityId, EntityLoc, FileId, How, RefLoc, SearchMode};
 use codecontext_syntax::{
-    chunk_ranges, extract_chunks, parse, EntityKind, ExtractOptions, LocalBindings,
+    chunk_ranges, extract_chunks, parse, EntityKind, ExtractOptions, LocalBindings, RefKind,
 };
 use codecontext_text::{LineCol, LineIndex, PositionEncoding, TextRange, WideLineCol};
 use serde::Serialize;
@@ -233,8 +233,15 @@ impl<'a> Analysis<'a> {
         let g = self.graph();
         if let Some(r) = g.ref_at(file, offset) {
             let res = g.resolution(r)?;
-            let targets: Vec<NavTarget> =
-                res.targets.iter().filter_map(|t| self.nav_id(*t)).collect();
+            // A name imported from outside the workspace resolves to its import
+            // statement in the graph; that is not its definition.
+            let targets: Vec<NavTarget> = res
+                .targets
+                .iter()
+                .filter_map(|t| self.nav_id(*t))
+                .filter(|t| t.kind != EntityKind::Import.as_str())
+                .collect();
+            let targets = self.refine(file, g.ref_kind(r), targets);
             return Some(Definitions {
                 origin: g.ref_range(r)?,
                 how: res.how,
@@ -249,20 +256,49 @@ impl<'a> Analysis<'a> {
                 {
                     let targets: Vec<NavTarget> =
                         targets.iter().filter_map(|t| self.nav_id(*t)).collect();
-                    if !targets.is_empty() {
-                        return Some(Definitions {
-                            origin: nav.focus,
-                            how: How::Exact,
-                            targets,
-                        });
-                    }
+                    // An import of something outside the workspace has no definition
+                    // here.
+                    return Some(Definitions {
+                        origin: nav.focus,
+                        how: if targets.is_empty() {
+                            How::Unresolved
+                        } else {
+                            How::Exact
+                        },
+                        targets,
+                    });
                 }
             }
+            // A definition's own name: itself, or where every binding declares, all
+            // declarations of that name in the same place (overloads, `self.x =`).
+            let f = g.file_data(file)?;
+            let targets = if codecontext_lang::language(f.lang).config.all_declarations {
+                let e = &f.entities[loc.index as usize];
+                f.entities
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, o)| {
+                        o.name == e.name && o.container == e.container && o.kind == e.kind
+                    })
+                    .filter_map(|(i, _)| {
+                        self.nav(EntityLoc {
+                            file,
+                            index: i as u32,
+                        })
+                    })
+                    .collect()
+            } else {
+                self.refine(file, None, vec![nav.clone()])
+            };
             return Some(Definitions {
                 origin: nav.focus,
                 how: How::Exact,
-                targets: vec![nav],
+                targets,
             });
+        }
+        if let Some(defs) = self.keyword_argument(file, offset) {
+            return Some(defs);
         }
         let locals = self.local_bindings(file, offset)?;
         if let Some((range, def)) = locals
@@ -273,7 +309,7 @@ impl<'a> Analysis<'a> {
             return Some(Definitions {
                 origin: *range,
                 how: How::Exact,
-                targets: vec![self.local_nav(file, &locals, *def as usize)],
+                targets: self.local_targets(file, &locals, *def as usize),
             });
         }
         let def = locals
@@ -283,8 +319,161 @@ impl<'a> Analysis<'a> {
         Some(Definitions {
             origin: locals.defs[def].range,
             how: How::Exact,
-            targets: vec![self.local_nav(file, &locals, def)],
+            targets: self.local_targets(file, &locals, def),
         })
+    }
+
+    /// Language conventions for definition answers: an overload signature gives way to
+    /// its implementation; `new C()` also leads to `C`'s constructor.
+    fn refine(
+        &self,
+        file: FileId,
+        kind: Option<RefKind>,
+        targets: Vec<NavTarget>,
+    ) -> Vec<NavTarget> {
+        let g = self.graph();
+        let config = |f: FileId| {
+            g.file_data(f)
+                .map(|d| &codecontext_lang::language(d.lang).config)
+        };
+        let mut out: Vec<NavTarget> = Vec::new();
+        for t in targets {
+            let Some(loc) = t.entity.and_then(|id| g.locate(id)) else {
+                out.push(t);
+                continue;
+            };
+            let Some(f) = g.file_data(loc.file) else {
+                continue;
+            };
+            let e = &f.entities[loc.index as usize];
+            let mut replaced = false;
+            // Only a signature's own name leads to the implementation: a reference may
+            // mean any overload.
+            if kind.is_none()
+                && !e.has_body
+                && e.kind.is_callable()
+                && config(loc.file).is_some_and(|c| c.prefer_implementations)
+            {
+                let implementation = f.entities.iter().enumerate().skip(1).find(|(_, o)| {
+                    o.has_body && o.name == e.name && o.container == e.container && o.kind == e.kind
+                });
+                if let Some((i, _)) = implementation {
+                    if let Some(n) = self.nav(EntityLoc {
+                        file: loc.file,
+                        index: i as u32,
+                    }) {
+                        out.push(n);
+                        replaced = true;
+                    }
+                }
+            }
+            if e.kind.is_type()
+                && kind == Some(RefKind::Call)
+                && config(file).is_some_and(|c| c.calls_include_constructors)
+            {
+                for (i, o) in f.entities.iter().enumerate().skip(1) {
+                    let constructor =
+                        o.kind == EntityKind::Constructor || g.name(o.name) == "constructor";
+                    if o.container == Some(loc.index) && constructor && o.kind.is_callable() {
+                        if let Some(n) = self.nav(EntityLoc {
+                            file: loc.file,
+                            index: i as u32,
+                        }) {
+                            out.push(n);
+                        }
+                    }
+                }
+            }
+            if !replaced {
+                out.push(t);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|t| seen.insert((t.file, t.focus)));
+        out
+    }
+
+    /// The text of a file: the open document's, else the file on disk.
+    fn text(&self, file: FileId) -> Option<String> {
+        if let Some(doc) = self.host.docs.get(&file) {
+            return Some(doc.text().to_string());
+        }
+        let bytes = std::fs::read(self.host.path(file)?).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// A keyword argument's name (`f(width=1)`) leads to the callee's parameter.
+    fn keyword_argument(&self, file: FileId, offset: u32) -> Option<Definitions> {
+        let g = self.graph();
+        let lang = codecontext_lang::language(g.file_data(file)?.lang);
+        lang.config.keyword_argument.as_ref()?;
+        let text = self.text(file)?;
+        let arg = codecontext_syntax::keyword_argument_at(lang, &text, offset, self.host.limits())?;
+        let callee = g.ref_at(file, arg.callee.start)?;
+        let mut targets = Vec::new();
+        for id in &g.resolution(callee)?.targets {
+            let Some(loc) = g.locate(*id) else { continue };
+            let Some(f) = g.file_data(loc.file) else {
+                continue;
+            };
+            let entity = &f.entities[loc.index as usize];
+            // A class is called through its constructor.
+            let functions: Vec<u32> = if entity.kind.is_type() {
+                (0..f.entities.len() as u32)
+                    .filter(|&i| {
+                        let e = &f.entities[i as usize];
+                        e.container == Some(loc.index)
+                            && e.kind.is_callable()
+                            && matches!(g.name(e.name), "__init__" | "constructor" | "new")
+                    })
+                    .collect()
+            } else {
+                vec![loc.index]
+            };
+            for function in functions {
+                let range = f.entities[function as usize].range;
+                let Some(locals) = self.local_bindings(loc.file, range.start) else {
+                    continue;
+                };
+                // The parameter: the first binding of the name in the function.
+                if let Some(i) = locals
+                    .defs
+                    .iter()
+                    .position(|d| d.name == arg.name && d.scope == range)
+                {
+                    targets.push(self.local_nav(loc.file, &locals, i));
+                }
+            }
+        }
+        Some(Definitions {
+            origin: TextRange::new(offset, offset + arg.name.len() as u32),
+            how: if targets.is_empty() {
+                How::Unresolved
+            } else {
+                How::Exact
+            },
+            targets,
+        })
+    }
+
+    /// The binding `def`, or, where every assignment declares (Python), all bindings of
+    /// its name in its scope.
+    fn local_targets(&self, file: FileId, locals: &LocalBindings, def: usize) -> Vec<NavTarget> {
+        let all = self
+            .graph()
+            .file_data(file)
+            .is_some_and(|f| codecontext_lang::language(f.lang).config.all_declarations);
+        let d = &locals.defs[def];
+        if !all {
+            return vec![self.local_nav(file, locals, def)];
+        }
+        locals
+            .defs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.scope == d.scope && o.name == d.name && o.entity.is_none())
+            .map(|(i, _)| self.local_nav(file, locals, i))
+            .collect()
     }
 
     /// Every reference to the symbol at a position (for a local: within its chunk).

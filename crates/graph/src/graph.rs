@@ -259,6 +259,7 @@ impl SymbolGraph {
             type_name: None,
             owner: None,
             import: None,
+            has_body: false,
             fact: 0,
         };
         self.files.push(Some(FileData {
@@ -594,6 +595,7 @@ impl SymbolGraph {
                     doc: e.doc.map(String::into_boxed_str),
                     type_name: e.type_name.as_deref().map(|t| self.interner.intern(t)),
                     owner: e.owner.as_deref().map(|t| self.interner.intern(t)),
+                    has_body: e.has_body,
                     import,
                     fact: 0,
                 });

@@ -123,6 +123,8 @@ pub struct Entity {
     /// The type this entity is a member of, when declared outside it (Go methods).
     pub owner: Option<Name>,
     pub import: Option<Box<ImportInfo>>,
+    /// Not an overload signature or abstract declaration.
+    pub has_body: bool,
     /// Hash of everything about this entity that resolution can read (not its range).
     pub(crate) fact: u64,
 }

@@ -100,7 +100,7 @@ fn rust_module(ctx: &ModuleContext, root: u32, rel: &str) -> (String, Vec<String
     (crate_name, segs)
 }
 
-fn python_module(rel: &str) -> Vec<String> {
+pub(crate) fn python_module(rel: &str) -> Vec<String> {
     let no_ext = rel
         .strip_suffix(".py")
         .or_else(|| rel.strip_suffix(".pyi"))

@@ -33,6 +33,9 @@ pub(crate) enum Dep {
 
 type Targets = SmallVec<[EntityLoc; 2]>;
 
+/// The type name extraction gives values whose type is built in (literals).
+const EXTERNAL_TYPE: &str = codecontext_syntax::EXTERNAL_TYPE;
+
 /// Limits recursion through import chains, bases and receivers.
 const MAX_DEPTH: u32 = 24;
 
@@ -187,7 +190,7 @@ impl<'g> Resolver<'g> {
             Recv::None => self.resolve_bare(file, r.source, name, r.kind),
             Recv::SelfType => match self.enclosing_type(file, r.source) {
                 Some(t) => (How::Exact, self.members_of(t, name)),
-                None => self.fallback_member(name),
+                None => self.fallback_member(file, name),
             },
             Recv::SuperType => match self.enclosing_type(file, r.source) {
                 Some(t) => {
@@ -197,16 +200,25 @@ impl<'g> Resolver<'g> {
                     }
                     (How::Exact, found)
                 }
-                None => self.fallback_member(name),
+                None => self.fallback_member(file, name),
             },
             Recv::Type(type_name) => {
-                let (how, types) = self.resolve_type_name(file, r.source, type_name);
+                let (how, types, unknown) = self.resolve_type_name(file, r.source, type_name);
+                if types.is_empty() {
+                    // A declared type from outside the workspace has no members here; a
+                    // workspace value without type information may have any.
+                    return if unknown {
+                        self.fallback_member(file, name)
+                    } else {
+                        (How::Unresolved, Targets::new())
+                    };
+                }
                 let mut found = Targets::new();
                 for t in &types {
                     found.extend(self.members_of(*t, name));
                 }
                 if found.is_empty() && !self.typed(&types) {
-                    self.fallback_member(name)
+                    self.fallback_member(file, name)
                 } else {
                     (how, found)
                 }
@@ -223,12 +235,12 @@ impl<'g> Resolver<'g> {
                     found.extend(self.members_of(*t, name));
                 }
                 if found.is_empty() && !self.typed(&receivers) {
-                    self.fallback_member(name)
+                    self.fallback_member(file, name)
                 } else {
                     (how, found)
                 }
             }
-            Recv::Unknown => self.fallback_member(name),
+            Recv::Unknown => self.fallback_member(file, name),
             Recv::ModulePath(keyword) => {
                 let path = self.g.interner.resolve(keyword).to_string();
                 let mut found = Targets::new();
@@ -305,6 +317,16 @@ impl<'g> Resolver<'g> {
         if !found.is_empty() {
             return (How::Exact, found);
         }
+        if config
+            .module_attributes
+            .iter()
+            .any(|m| m == self.g.interner.resolve(name))
+        {
+            return (
+                How::Exact,
+                smallvec::smallvec![EntityLoc { file, index: 0 }],
+            );
+        }
         if config.bare_names_as_modules {
             let path = self.g.interner.resolve(name).to_string();
             let found = self.resolve_module_path(file, &path);
@@ -367,12 +389,16 @@ impl<'g> Resolver<'g> {
         file: FileId,
         source: Option<u32>,
         type_name: Name,
-    ) -> (How, Targets) {
+    ) -> (How, Targets, bool) {
         let text = self.g.interner.resolve(type_name);
+        if text == EXTERNAL_TYPE {
+            return (How::Unresolved, Targets::new(), false);
+        }
         if self.config(file).self_names.iter().any(|s| s == text) {
             return (
                 How::Exact,
                 self.enclosing_type(file, source).into_iter().collect(),
+                false,
             );
         }
         let text = text.to_string();
@@ -381,7 +407,7 @@ impl<'g> Resolver<'g> {
         let rest: Vec<&str> = segments.collect();
         let Some(first_name) = self.g.interner.get(first) else {
             self.deps.push(Dep::Key(first.into()));
-            return (How::Unresolved, Targets::new());
+            return (How::Unresolved, Targets::new(), false);
         };
         // A type nested in an enclosing type is visible by its bare name.
         let mut found = Targets::new();
@@ -425,7 +451,7 @@ impl<'g> Resolver<'g> {
             .filter(|t| self.kind_of(*t).is_type() || self.kind_of(*t) == EntityKind::TypeAlias)
             .collect();
         if !types.is_empty() {
-            return (How::Exact, types);
+            return (How::Exact, types, false);
         }
         // A constructor function (`x := NewServer()`, `c = make_cart()`): members of what
         // it returns.
@@ -440,13 +466,15 @@ impl<'g> Resolver<'g> {
             })
             .collect();
         if !callables.is_empty() {
-            return (How::Exact, callables);
+            return (How::Exact, callables, false);
         }
+        let unknown = !found.is_empty();
         let last = rest.last().copied().unwrap_or(first);
-        match self.g.interner.get(last) {
+        let (how, types) = match self.g.interner.get(last) {
             Some(last) => self.fallback_named(last, |k| k.is_type()),
             None => (How::Unresolved, Targets::new()),
-        }
+        };
+        (how, types, unknown)
     }
 
     /// Workspace-wide lookup by name among entities whose kind passes `filter`.
@@ -471,7 +499,10 @@ impl<'g> Resolver<'g> {
         }
     }
 
-    fn fallback_member(&mut self, name: Name) -> (How, Targets) {
+    fn fallback_member(&mut self, file: FileId, name: Name) -> (How, Targets) {
+        if !self.config(file).member_name_fallback {
+            return (How::Unresolved, Targets::new());
+        }
         self.fallback_named(name, |k| k.is_member())
     }
 
@@ -695,9 +726,18 @@ impl<'g> Resolver<'g> {
                     Some(n) => {
                         deps.push(Dep::Name(n));
                         if let Some(found) = self.g.by_module.get(&n) {
+                            let found: SmallVec<[FileId; 2]> = if key.starts_with("py:") {
+                                found
+                                    .iter()
+                                    .copied()
+                                    .filter(|&m| self.python_import_root(m, k, &mut deps))
+                                    .collect()
+                            } else {
+                                found.iter().copied().collect()
+                            };
                             if !found.is_empty() {
                                 result.consumed = k;
-                                result.files.extend(found.iter().copied());
+                                result.files.extend(found);
                                 break 'outer;
                             }
                         }
@@ -712,6 +752,36 @@ impl<'g> Resolver<'g> {
         self.module_memo
             .insert((file, Box::from(path)), result.clone());
         (!result.files.is_empty()).then_some(result)
+    }
+
+    /// Python: whether `file` can be the module named by a dotted path of `segments`
+    /// segments, i.e. the folder above that path is not itself a package (with an
+    /// `__init__.py`). `import logging` inside a package `rich` means the standard
+    /// library, not `rich/logging.py`; `src/pkg/mod.py` is `pkg.mod` with `src` on the
+    /// path. The `__init__.py` keys looked at are dependencies.
+    fn python_import_root(&self, file: FileId, segments: usize, deps: &mut Vec<Dep>) -> bool {
+        let f = self.file(file);
+        let module = crate::modules::python_module(&f.rel);
+        if module.len() < segments {
+            return false;
+        }
+        let root = module[..module.len() - segments].join("/");
+        if root.is_empty() {
+            return true;
+        }
+        for init in ["__init__.py", "__init__.pyi"] {
+            let key = crate::modules::path_key(f.root, &format!("{root}/{init}"));
+            match self.g.interner.get(&key) {
+                Some(n) => {
+                    deps.push(Dep::Name(n));
+                    if self.g.by_module.get(&n).is_some_and(|v| !v.is_empty()) {
+                        return false;
+                    }
+                }
+                None => deps.push(Dep::Key(key.into())),
+            }
+        }
+        true
     }
 
     /// Names visible from outside a module file.
@@ -846,7 +916,7 @@ impl<'g> Resolver<'g> {
                     return Targets::new();
                 };
                 let source = entity.container.or(Some(loc.index));
-                let (_, types) = self.resolve_type_name(loc.file, source, type_name);
+                let (_, types, _) = self.resolve_type_name(loc.file, source, type_name);
                 let mut out = Targets::new();
                 for t in types {
                     out.extend(self.members_of(t, name));

@@ -58,6 +58,35 @@ pub struct LanguageConfig {
     /// and sibling modules are in scope without an import).
     #[serde(default)]
     pub bare_names_as_modules: bool,
+    /// Every binding declares (Python): a name's definitions are all its bindings in
+    /// its scope (locals, repeated `self.x =` fields, redefinitions), not only the one
+    /// that reaches the use; fields are not merged into their first assignment.
+    #[serde(default)]
+    pub all_declarations: bool,
+    /// Node kinds of literals (`string`, `list`, ...): a receiver or a local initialised
+    /// with one has a built-in type, so its members are not looked up by name.
+    #[serde(default)]
+    pub literal_kinds: Vec<String>,
+    /// `[node kind, field]` of a keyword argument's name in a call (`f(x=1)`): it names a
+    /// parameter of the callee.
+    #[serde(default)]
+    pub keyword_argument: Option<[String; 2]>,
+    /// Names every module has without defining them (`__name__`): they lead to the
+    /// module itself.
+    #[serde(default)]
+    pub module_attributes: Vec<String>,
+    /// A member of a receiver whose type is unknown resolves by member name across the
+    /// workspace (`inferred` when one type has it, `ambiguous` otherwise). Off, such
+    /// members stay unresolved.
+    #[serde(default = "yes")]
+    pub member_name_fallback: bool,
+    /// Definitions of an overloaded function or method are its implementation, not its
+    /// overload signatures (TypeScript).
+    #[serde(default)]
+    pub prefer_implementations: bool,
+    /// `new C()` leads to the class and its constructor.
+    #[serde(default)]
+    pub calls_include_constructors: bool,
     /// Calls without a receiver never name a local variable (Java: methods and
     /// variables live in separate namespaces).
     #[serde(default)]
@@ -105,6 +134,10 @@ pub struct LanguageConfig {
     /// Generic types that a receiver's type is unwrapped from (`Option<T>` -> `T`).
     #[serde(default)]
     pub type_wrappers: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn dot() -> String {

@@ -399,6 +399,15 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         TextRange::from_usize(node.byte_range())
     }
 
+    /// The type name of a `@type`/`@local.type` node: a literal's built-in type, or the
+    /// type expression reduced to a name.
+    fn type_of(&self, node: Node<'_>) -> Option<String> {
+        if self.config.literal_kinds.iter().any(|k| k == node.kind()) {
+            return Some(crate::EXTERNAL_TYPE.to_string());
+        }
+        normalize_type(self.text_of(node), &self.config.type_wrappers)
+    }
+
     fn is_comment(&self, node: Node<'_>) -> bool {
         self.config.comment_kinds.iter().any(|k| k == node.kind())
     }
@@ -491,6 +500,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     type_name,
                     owner,
                     import: None,
+                    has_body: false,
                 },
                 node: Some(node),
                 doc_node: doc,
@@ -532,8 +542,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut local_by_range: FxHashMap<TextRange, usize> = FxHashMap::default();
         for (node, ty) in local_defs {
             let range = Self::range_of(node);
-            let type_name =
-                ty.and_then(|t| normalize_type(self.text_of(t), &self.config.type_wrappers));
+            let type_name = ty.and_then(|t| self.type_of(t));
             if let Some(&i) = local_by_range.get(&range) {
                 if locals[i].type_name.is_none() {
                     locals[i].type_name = type_name;
@@ -562,18 +571,18 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     if by_selection.contains_key(&range)
                         || candidates
                             .iter()
-                            .any(|c| c.data.range.contains_range(range))
+                            .any(|c| c.pattern != usize::MAX && c.data.range.contains_range(range))
                     {
                         continue;
                     }
-                    let stmt = top_level_ancestor(node, self.root);
+                    let stmt = statement_of(node, self.root);
                     by_selection.insert(range, candidates.len());
                     candidates.push(EntityCandidate {
                         pattern: usize::MAX,
                         data: EntityData {
                             kind: EntityKind::Variable,
                             name: self.text_of(node).to_string(),
-                            range: Self::range_of(stmt),
+                            range,
                             selection: range,
                             container: None,
                             signature: String::new(),
@@ -581,6 +590,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                             type_name,
                             owner: None,
                             import: None,
+                            has_body: false,
                         },
                         node: Some(stmt),
                         doc_node: None,
@@ -624,17 +634,20 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             .iter()
             .filter(|e| e.kind != EntityKind::Impl)
             .map(|e| e.selection)
-            .chain(locals.iter().map(|l| l.range))
             .collect();
-        let excluded = |range: TextRange| {
+        let local_ranges: FxHashSet<TextRange> = locals.iter().map(|l| l.range).collect();
+        // A local binding can also be a member reference: `const { a } = obj` binds `a`
+        // and reads `obj.a`.
+        let excluded = |range: TextRange, member: bool| {
             def_ranges.contains(&range)
+                || (!member && local_ranges.contains(&range))
                 || claimed.iter().any(|c| c.contains_range(range))
                 || skips.iter().any(|s| s.contains_range(range))
         };
         let mut add_ref =
             |kind: RefKind, node: Node<'t>, name: Node<'t>, receiver: Option<Node<'t>>| {
                 let range = Self::range_of(name);
-                if range.is_empty() || excluded(range) {
+                if range.is_empty() || excluded(range, receiver.is_some()) {
                     return;
                 }
                 match ref_index.get(&range) {
@@ -698,13 +711,15 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             let mut local_target = None;
             if let Some(recv) = c.receiver {
                 let recv_text = self.text_of(recv).trim();
+                let literal = self.config.literal_kinds.iter().any(|k| k == recv.kind());
                 // Checked in this order: `parent()` walks down from the root.
                 let in_path = || {
                     recv.parent()
                         .is_some_and(|p| self.config.path_kinds.iter().any(|k| k == p.kind()))
                 };
-                receiver = if self.config.path_keywords.iter().any(|s| s == recv_text) && in_path()
-                {
+                receiver = if literal {
+                    Receiver::Type(crate::EXTERNAL_TYPE.to_string())
+                } else if self.config.path_keywords.iter().any(|s| s == recv_text) && in_path() {
                     Receiver::ModulePath(recv_text.to_string())
                 } else if self.config.self_names.iter().any(|s| s == recv_text) {
                     Receiver::SelfType
@@ -819,20 +834,22 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut def_nodes: Vec<Option<Node<'t>>> = Vec::with_capacity(candidates.len());
         let mut stack: Vec<usize> = Vec::new();
         let mut fields_seen: FxHashSet<(Option<u32>, String)> = FxHashSet::default();
+        let mut implicit_fields: Vec<bool> = Vec::with_capacity(candidates.len());
         for cand in candidates {
             let mut data = cand.data;
+            // Only strict containment makes a container: two definitions of one
+            // statement (`a, b = 1, 2`) are siblings.
             while let Some(&top) = stack.last() {
                 if out[top].range.contains_range(data.range) && out[top].range != data.range {
-                    break;
-                }
-                if out[top].range == data.range && out[top].selection.start < data.selection.start {
                     break;
                 }
                 stack.pop();
             }
             let mut container = stack.last().copied();
+            let mut implicit = false;
             if data.kind == EntityKind::Field {
                 // Fields belong to types, even when assigned in a method (`self.x = ...`).
+                implicit = container.is_some_and(|c| !out[c].kind.is_type());
                 while let Some(c) = container {
                     if out[c].kind.is_type() {
                         break;
@@ -842,7 +859,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 if container.is_none() && !stack.is_empty() {
                     continue;
                 }
-                if !fields_seen.insert((container.map(|c| c as u32), data.name.clone())) {
+                if !self.config.all_declarations
+                    && !fields_seen.insert((container.map(|c| c as u32), data.name.clone()))
+                {
                     continue;
                 }
             }
@@ -857,14 +876,61 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 if data.kind != EntityKind::Import && data.signature.is_empty() {
                     data.signature = signature_text(self.text, node, &self.config.body_fields);
                 }
+                data.has_body = self
+                    .config
+                    .body_fields
+                    .iter()
+                    .any(|f| node.child_by_field_name(f).is_some());
             }
             let index = out.len();
             out.push(data);
             doc_nodes.push(cand.doc_node);
             def_nodes.push(cand.node);
             slots.push(cand.import);
+            implicit_fields.push(implicit);
             if out[index].kind != EntityKind::Import {
                 stack.push(index);
+            }
+        }
+        if self.config.all_declarations {
+            // Every `self.x = ...` declares `x`, unless the type declares it itself (a
+            // class attribute, an annotation, a property): then those assignments use it.
+            let explicit: FxHashSet<(Option<u32>, &str)> = out
+                .iter()
+                .zip(&implicit_fields)
+                .filter(|(_, implicit)| !**implicit)
+                .map(|(e, _)| (e.container, e.name.as_str()))
+                .collect();
+            let drop: Vec<bool> = out
+                .iter()
+                .zip(&implicit_fields)
+                .map(|(e, implicit)| {
+                    *implicit && explicit.contains(&(e.container, e.name.as_str()))
+                })
+                .collect();
+            if drop.iter().any(|d| *d) {
+                let mut new_index = vec![0u32; out.len()];
+                let mut next = 0u32;
+                for (i, d) in drop.iter().enumerate() {
+                    new_index[i] = next;
+                    if !d {
+                        next += 1;
+                    }
+                }
+                fn keep<T>(v: &mut Vec<T>, drop: &[bool]) {
+                    let mut i = 0;
+                    v.retain(|_| {
+                        i += 1;
+                        !drop[i - 1]
+                    });
+                }
+                keep(&mut doc_nodes, &drop);
+                keep(&mut def_nodes, &drop);
+                keep(&mut slots, &drop);
+                keep(&mut out, &drop);
+                for e in &mut out {
+                    e.container = e.container.map(|c| new_index[c as usize]);
+                }
             }
         }
         // Standalone doc captures (docstrings) go to the innermost entity holding them.
@@ -1075,6 +1141,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     default: imp.default,
                     submodule: imp.submodule.is_some(),
                 }),
+                has_body: false,
             },
             node: None,
             doc_node: None,
@@ -1255,11 +1322,11 @@ impl<'a, 't> ScopeTree<'a, 't> {
     }
 }
 
-/// The statement at file level that holds `node`.
-fn top_level_ancestor<'t>(node: Node<'t>, root: Node<'t>) -> Node<'t> {
+/// The statement that holds `node`: its ancestor whose parent is the root or a block.
+fn statement_of<'t>(node: Node<'t>, root: Node<'t>) -> Node<'t> {
     let mut n = node;
     while let Some(p) = n.parent() {
-        if p.id() == root.id() {
+        if p.id() == root.id() || p.kind().ends_with("block") {
             return n;
         }
         n = p;

@@ -23,6 +23,10 @@ pub use typename::normalize_type;
 
 use std::time::Instant;
 
+/// The type name given to values whose type is built into the language (literals such
+/// as `[]`, `""`, `{}`): their members are never the workspace's.
+pub const EXTERNAL_TYPE: &str = "!";
+
 use codecontext_lang::Language;
 
 /// Parses and extracts a whole file (no tree is kept).
@@ -51,4 +55,40 @@ pub fn summarize(
         Some((deadline, limits.parse_budget.as_millis() as u64)),
     )?;
     Ok(FileSummary { chunks: summaries })
+}
+
+/// A keyword argument's name at an offset, and the name of the function it is passed
+/// to (`f` in `f(x=1)`, `m` in `a.m(x=1)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeywordArgument {
+    pub name: String,
+    pub callee: codecontext_text::TextRange,
+}
+
+/// The keyword argument whose name covers `offset`, if the language has them.
+pub fn keyword_argument_at(
+    lang: &Language,
+    text: &str,
+    offset: u32,
+    limits: &Limits,
+) -> Option<KeywordArgument> {
+    let [kind, field] = lang.config.keyword_argument.as_ref()?;
+    let tree = parse(lang, text, None, limits.parse_budget).ok()?;
+    let node = tree
+        .root_node()
+        .named_descendant_for_byte_range(offset as usize, offset as usize)?;
+    let arg = node.parent()?;
+    if arg.kind() != kind || arg.child_by_field_name(field)?.id() != node.id() {
+        return None;
+    }
+    let call = arg.parent()?.parent()?;
+    let function = call.child_by_field_name("function")?;
+    let callee = match function.child_by_field_name("attribute") {
+        Some(attribute) => attribute,
+        None => function,
+    };
+    Some(KeywordArgument {
+        name: text.get(node.byte_range())?.to_string(),
+        callee: codecontext_text::TextRange::from_usize(callee.byte_range()),
+    })
 }

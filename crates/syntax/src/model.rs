@@ -172,6 +172,8 @@ pub struct EntityData {
     pub owner: Option<String>,
     /// For imports: what is imported.
     pub import: Option<ImportData>,
+    /// The definition has a body (not an overload signature or abstract declaration).
+    pub has_body: bool,
 }
 
 /// How a reference is used.

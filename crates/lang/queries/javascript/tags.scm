@@ -144,3 +144,9 @@
 ((call_expression
   function: (identifier) @skip)
   (#eq? @skip "require"))
+
+;; `const { a, b } = obj`: each name is a binding, and also reads `obj.a`.
+(variable_declarator
+  name: (object_pattern
+    (shorthand_property_identifier_pattern) @name)
+  value: (_) @receiver) @reference.member

@@ -43,3 +43,14 @@
 (nonlocal_statement (identifier) @skip)
 
 (identifier) @local.reference
+
+;; Nested unpacking: `for key, (error, value) in items`, `[a, *rest] = ...`.
+(pattern_list (identifier) @local.definition)
+(tuple_pattern (identifier) @local.definition)
+(list_pattern (identifier) @local.definition)
+
+;; Literals give their variable a built-in type.
+(assignment
+  left: (identifier) @local.definition
+  right: [(string) (concatenated_string) (list) (dictionary) (set) (tuple) (integer) (float)
+          (list_comprehension) (dictionary_comprehension) (set_comprehension)] @local.type)

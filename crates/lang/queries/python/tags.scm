@@ -93,3 +93,11 @@
 
 ;; Keyword argument names belong to the callee's parameters, not to any scope here.
 (keyword_argument name: (identifier) @skip)
+
+;; Several instance attributes assigned at once: `self.a, self.b = ...`.
+(assignment
+  left: (pattern_list
+    (attribute
+      object: (identifier) @_self
+      attribute: (identifier) @name))
+  (#eq? @_self "self")) @definition.field
