@@ -297,30 +297,31 @@ impl<'a> Analysis<'a> {
                 targets,
             });
         }
-        if let Some(defs) = self.keyword_argument(file, offset) {
-            return Some(defs);
+        if let Some(locals) = self.local_bindings(file, offset) {
+            if let Some((range, def)) = locals
+                .uses
+                .iter()
+                .find(|(r, _)| r.contains_inclusive(offset))
+            {
+                return Some(Definitions {
+                    origin: *range,
+                    how: How::Exact,
+                    targets: self.local_targets(file, &locals, *def as usize),
+                });
+            }
+            if let Some(def) = locals
+                .defs
+                .iter()
+                .position(|d| d.range.contains_inclusive(offset))
+            {
+                return Some(Definitions {
+                    origin: locals.defs[def].range,
+                    how: How::Exact,
+                    targets: self.local_targets(file, &locals, def),
+                });
+            }
         }
-        let locals = self.local_bindings(file, offset)?;
-        if let Some((range, def)) = locals
-            .uses
-            .iter()
-            .find(|(r, _)| r.contains_inclusive(offset))
-        {
-            return Some(Definitions {
-                origin: *range,
-                how: How::Exact,
-                targets: self.local_targets(file, &locals, *def as usize),
-            });
-        }
-        let def = locals
-            .defs
-            .iter()
-            .position(|d| d.range.contains_inclusive(offset))?;
-        Some(Definitions {
-            origin: locals.defs[def].range,
-            how: How::Exact,
-            targets: self.local_targets(file, &locals, def),
-        })
+        self.keyword_argument(file, offset)
     }
 
     /// Language conventions for definition answers: an overload signature gives way to

@@ -1,0 +1,133 @@
+//! The `codecontext` binary, run as a user runs it: index a fixture, ask for definitions,
+//! references, callers and symbols, and check errors for bad input.
+
+use std::{path::PathBuf, process::Command};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "{args:?} failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn index_json_reports_files_languages_symbols_edges_and_skips() {
+    let path = fixture("python");
+    let report = json(&["index", path.to_str().unwrap(), "--json"]);
+    assert_eq!(report["files"], 8);
+    assert_eq!(report["languages"]["python"], 8);
+    assert!(report["symbols"].as_u64().unwrap() > 30);
+    let edges = &report["edges"];
+    assert!(edges["by_kind"]["calls"].as_u64().unwrap() > 10);
+    assert!(edges["by_kind"]["imports"].as_u64().unwrap() > 10);
+    assert!(edges["by_resolution"]["exact"].as_u64().unwrap() > 50);
+    assert_eq!(edges["by_kind_and_resolution"]["inherits"]["exact"], 1);
+    assert_eq!(report["skipped"], serde_json::json!([]));
+    assert!(report["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn definition_references_and_callers_by_position_and_name() {
+    let path = fixture("python");
+    let p = path.to_str().unwrap();
+    let def = json(&["definition", p, "main.py:8:12", "--json"]);
+    assert_eq!(def["how"], "exact");
+    assert_eq!(
+        def["targets"][0]["qualified_name"],
+        "shop.services.pricing.Cart"
+    );
+    assert_eq!(
+        def["targets"][0]["location"],
+        "shop/services/pricing.py:16:7"
+    );
+
+    let refs = json(&["references", p, "shop/util.py:6:5", "--json"]);
+    let places: Vec<&str> = refs["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["location"].as_str().unwrap())
+        .collect();
+    assert!(
+        places.contains(&"shop/models/product.py:12:22"),
+        "{places:?}"
+    );
+    assert!(
+        places.contains(&"shop/services/pricing.py:13:23"),
+        "{places:?}"
+    );
+
+    let callers = json(&["callers", p, "total_price", "--depth", "2", "--json"]);
+    let entries = callers[0]["callers"].as_array().unwrap();
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|c| c["entity"]["qualified_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"shop.services.pricing.Pricer.price"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"main.main"), "{names:?}");
+    // Depth 2: who calls Pricer.price.
+    assert!(entries.iter().any(|c| c["depth"] == 2));
+
+    let (code, stdout, _) = run(&["symbols", p, "totpri"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("shop.services.pricing.total_price"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn human_output_and_absolute_paths() {
+    let path = fixture("rust");
+    let file = path.join("src/lib.rs");
+    let spec = format!("{}:13:21", file.display());
+    let (code, stdout, stderr) = run(&["definition", path.to_str().unwrap(), &spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("src/model.rs:35:12"), "{stdout}");
+    assert!(
+        stdout.contains("mini_shop::model::Item::new [exact]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_nonzero_status() {
+    let path = fixture("python");
+    let p = path.to_str().unwrap();
+    let (code, _, stderr) = run(&["definition", p, "main.py:999:1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("line 999 is past its end"), "{stderr}");
+    let (code, _, stderr) = run(&["definition", p, "nope.py:1:1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not an indexed file"), "{stderr}");
+    let (code, _, stderr) = run(&["definition", p, "main.py"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("FILE:LINE:COL"), "{stderr}");
+    let (code, _, stderr) = run(&["index", "/definitely/not/here"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not a folder"), "{stderr}");
+    // No definition is not an error, just nothing found.
+    let (code, stdout, _) = run(&["definition", p, "main.py:1:1"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("no definition"), "{stdout}");
+}
