@@ -9,7 +9,7 @@ use std::{
     io::Write,
     path::Path,
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{bail, Context, Result};
@@ -60,8 +60,8 @@ pub fn run(dir: &Path, runs: usize) -> Result<()> {
 
         let start = Instant::now();
         let status = Command::new("ctags")
-            .args(["-f", "/dev/null", "--languages"])
-            .arg(languages.join(","))
+            .args(["-f", "/dev/null"])
+            .arg(format!("--languages={}", languages.join(",")))
             .arg("-L")
             .arg(&list.0)
             .stdout(Stdio::null())
@@ -74,6 +74,16 @@ pub fn run(dir: &Path, runs: usize) -> Result<()> {
         }
     }
     let report = report.expect("at least one run");
+    // The number of tags ctags finds, so that a misconfigured run cannot pass unnoticed.
+    let tags = Command::new("ctags")
+        .args(["-f", "-"])
+        .arg(format!("--languages={}", languages.join(",")))
+        .arg("-L")
+        .arg(&list.0)
+        .stderr(Stdio::null())
+        .output()
+        .context("running ctags")?;
+    let tag_count = String::from_utf8_lossy(&tags.stdout).lines().count();
     let (o, t) = (median(&ours), median(&theirs));
     println!(
         "corpus      {} ({} files, {} lines, {} bytes)",
@@ -87,7 +97,10 @@ pub fn run(dir: &Path, runs: usize) -> Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!("codecontext {:>9.1} ms median of {runs} (walk {} ms, parse+extract {} ms, resolve {} ms in the last run)", ms(o), report.timings.walk_ms, report.timings.parse_ms, report.timings.resolve_ms);
-    println!("ctags       {:>9.1} ms median of {runs} ({version})", ms(t));
+    println!(
+        "ctags       {:>9.1} ms median of {runs} ({version}, {tag_count} tags)",
+        ms(t)
+    );
     println!(
         "ratio       {:>9.2}x ctags's wall time",
         o.as_secs_f64() / t.as_secs_f64().max(1e-9)
@@ -118,9 +131,4 @@ fn tempfile_in_target(name: &str) -> Result<(std::path::PathBuf, std::fs::File)>
         std::env::temp_dir().join(format!("codecontext-bench-{}-{name}", std::process::id()));
     let file = std::fs::File::create(&path)?;
     Ok((path, file))
-}
-
-#[allow(dead_code)]
-fn total(d: &[Duration]) -> Duration {
-    d.iter().sum()
 }

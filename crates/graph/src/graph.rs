@@ -123,6 +123,8 @@ pub struct SymbolGraph {
     pub(crate) incoming: FxHashMap<EntityId, FileCounts>,
     pub(crate) search: SymbolIndex,
     pub(crate) star: Option<Name>,
+    /// Binding names of import entities, with counts.
+    pub(crate) import_names: FxHashMap<Name, u32>,
     pending_files: Vec<FileId>,
     pending_changed: FxHashSet<Name>,
 }
@@ -165,6 +167,32 @@ impl SymbolGraph {
 
     pub fn module_context(&self) -> &ModuleContext {
         &self.module_ctx
+    }
+
+    /// Sizes of the global indexes (for diagnostics).
+    pub fn index_stats(&self) -> String {
+        let dependents: usize = self.dependents.values().map(|v| v.len()).sum();
+        let incoming: usize = self.incoming.values().map(|v| v.len()).sum();
+        format!(
+            "entity_loc {} by_name {} members {} impls {} by_module {} dependents {} names / {} pairs, incoming {} targets / {} pairs, search {}",
+            self.entity_loc.len(),
+            self.by_name.len(),
+            self.members.len(),
+            self.impls.len(),
+            self.by_module.len(),
+            self.dependents.len(),
+            dependents,
+            self.incoming.len(),
+            incoming,
+            self.search.len()
+        )
+    }
+
+    /// True when some entity, or some import, anywhere binds this name.
+    pub(crate) fn name_is_bound(&self, name: Name) -> bool {
+        self.by_name.contains_key(&name)
+            || self.import_names.contains_key(&name)
+            || self.impls.contains_key(&name)
     }
 
     pub fn interner(&self) -> &Interner {
@@ -262,9 +290,17 @@ impl SymbolGraph {
             has_body: false,
             fact: 0,
         };
+        let scheme = codecontext_lang::language(lang).config.module_scheme;
+        let unit = self.interner.intern(&crate::modules::unit_key(
+            scheme,
+            &self.module_ctx,
+            root,
+            &rel,
+        ));
         self.files.push(Some(FileData {
             root,
             rel: rel.clone(),
+            unit,
             lang,
             line_index,
             skipped: None,
@@ -332,24 +368,27 @@ impl SymbolGraph {
         ids.sort();
         ids.dedup();
         let changed = std::mem::take(&mut self.pending_changed);
-        let results: Vec<(FileId, Resolved)> = ids
-            .par_iter()
-            .map(|&id| {
-                let mut resolver = Resolver::new(self);
-                let n = self.file_data(id).map_or(0, |f| f.refs.len()) as u32;
-                let out = (0..n)
-                    .map(|i| {
-                        let res = resolver.resolve(id, i);
-                        (i, res, std::mem::take(&mut resolver.deps))
-                    })
-                    .collect();
-                (id, out)
-            })
-            .collect();
+        // In batches, so that the resolutions waiting to be stored stay bounded.
         let mut total = 0;
-        for (id, out) in results {
-            total += out.len();
-            self.store_resolutions(id, out);
+        for batch in ids.chunks(128) {
+            let results: Vec<(FileId, Resolved)> = batch
+                .par_iter()
+                .map(|&id| {
+                    let mut resolver = Resolver::new(self);
+                    let n = self.file_data(id).map_or(0, |f| f.refs.len()) as u32;
+                    let out = (0..n)
+                        .map(|i| {
+                            let res = resolver.resolve(id, i);
+                            (i, res, resolver.take_deps())
+                        })
+                        .collect();
+                    (id, out)
+                })
+                .collect();
+            for (id, out) in results {
+                total += out.len();
+                self.store_resolutions(id, out);
+            }
         }
         let skip: FxHashSet<FileId> = ids.iter().copied().collect();
         total + self.propagate(&changed, &skip, None)
@@ -797,6 +836,7 @@ impl SymbolGraph {
         }
         let (eid, name, kind) = (e.id, e.name, e.kind);
         if kind == EntityKind::Import {
+            *self.import_names.entry(name).or_default() += 1;
             // Imports inside a module or function are bindings of that scope.
             if let Some(c) = e.container {
                 let cname = f.entities[c as usize].name;
@@ -842,6 +882,12 @@ impl SymbolGraph {
             return;
         }
         if e.kind == EntityKind::Import {
+            if let Some(n) = self.import_names.get_mut(&e.name) {
+                *n -= 1;
+                if *n == 0 {
+                    self.import_names.remove(&e.name);
+                }
+            }
             if let Some(c) = e.container {
                 let key = (f.entities[c as usize].name, e.name);
                 if let Some(list) = self.members.get_mut(&key) {
@@ -918,7 +964,7 @@ impl SymbolGraph {
             refs.into_iter()
                 .map(|i| {
                     let res = resolver.resolve(id, i);
-                    (i, res, std::mem::take(&mut resolver.deps))
+                    (i, res, resolver.take_deps())
                 })
                 .collect()
         };
@@ -1037,7 +1083,7 @@ impl SymbolGraph {
                         .iter()
                         .map(|&i| {
                             let res = resolver.resolve(*fid, i);
-                            (i, res, std::mem::take(&mut resolver.deps))
+                            (i, res, resolver.take_deps())
                         })
                         .collect();
                     (*fid, out)
@@ -1051,7 +1097,7 @@ impl SymbolGraph {
                         .iter()
                         .map(|&i| {
                             let res = resolver.resolve(*fid, i);
-                            (i, res, std::mem::take(&mut resolver.deps))
+                            (i, res, resolver.take_deps())
                         })
                         .collect();
                     (*fid, out)

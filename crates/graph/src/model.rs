@@ -196,6 +196,8 @@ pub struct FileData {
     pub skipped: Option<SkipReason>,
     pub package: Option<Name>,
     pub module_keys: Vec<Name>,
+    /// The compilation unit (crate, or root) the file belongs to.
+    pub unit: Name,
     /// `entities[0]` is the file entity; the rest are in chunk order.
     pub entities: Vec<Entity>,
     pub refs: Vec<Ref>,
@@ -233,14 +235,24 @@ impl FileData {
     pub(crate) fn base_refs(&self, index: u32) -> impl Iterator<Item = (u32, &Ref)> + '_ {
         let range = self.entities[index as usize].range;
         let start = self.refs.partition_point(|r| r.range.start < range.start);
+        // Bases are written in the header: the first reference belonging to something
+        // else (a member in the body) ends the search.
         self.refs[start..]
             .iter()
             .enumerate()
-            .take_while(move |(_, r)| r.range.start < range.end)
+            .take_while(move |(_, r)| r.range.start < range.end && r.source == Some(index))
             .filter(move |(_, r)| {
                 r.source == Some(index) && matches!(r.kind, RefKind::Inherits | RefKind::Implements)
             })
             .map(move |(i, r)| ((start + i) as u32, r))
+    }
+
+    /// Number of dependency sets and of names in them (for diagnostics).
+    pub fn dep_set_stats(&self) -> (usize, usize) {
+        (
+            self.dep_sets.len(),
+            self.dep_sets.iter().map(|s| s.len()).sum(),
+        )
     }
 
     /// Extra dependencies recorded for ref `index`.

@@ -112,6 +112,16 @@ pub(crate) fn python_module(rel: &str) -> Vec<String> {
     segs
 }
 
+/// The compilation unit of a file: its crate for Rust (`impl` blocks of a type live in
+/// the type's crate), its root otherwise. Members declared outside their type are only
+/// looked for within the type's unit.
+pub(crate) fn unit_key(scheme: ModuleScheme, ctx: &ModuleContext, root: u32, rel: &str) -> String {
+    match scheme {
+        ModuleScheme::Rust => format!("unit:rs:{}", rust_module(ctx, root, rel).0),
+        _ => format!("unit:{root}"),
+    }
+}
+
 /// Module keys a file registers under.
 pub(crate) fn file_module_keys(
     scheme: ModuleScheme,

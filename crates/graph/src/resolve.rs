@@ -36,6 +36,14 @@ type Targets = SmallVec<[EntityLoc; 2]>;
 /// The type name extraction gives values whose type is built in (literals).
 const EXTERNAL_TYPE: &str = codecontext_syntax::EXTERNAL_TYPE;
 
+/// Removes repeated targets, keeping the first of each.
+fn dedup(targets: &mut Targets) {
+    if targets.len() > 1 {
+        let mut seen: FxHashSet<EntityLoc> = FxHashSet::default();
+        targets.retain(|t| seen.insert(*t));
+    }
+}
+
 /// Limits recursion through import chains, bases and receivers.
 const MAX_DEPTH: u32 = 24;
 
@@ -51,7 +59,11 @@ pub(crate) struct ModulePrefix {
 pub(crate) struct Resolver<'g> {
     g: &'g SymbolGraph,
     module_memo: FxHashMap<(FileId, Box<str>), Rc<ModulePrefix>>,
-    pub(crate) deps: Vec<Dep>,
+    /// What the resolution in progress read: a set per memoized computation under way,
+    /// the outermost for the reference being resolved.
+    frames: Vec<FxHashSet<Dep>>,
+    /// Resolved bases per type, with the dependencies read to find them.
+    bases_memo: FxHashMap<EntityLoc, (Targets, Rc<[Dep]>)>,
     depth: u32,
     visiting: FxHashSet<(u32, u32, u8)>,
 }
@@ -61,24 +73,52 @@ impl<'g> Resolver<'g> {
         Resolver {
             g,
             module_memo: FxHashMap::default(),
-            deps: Vec::new(),
+            frames: vec![FxHashSet::default()],
+            bases_memo: FxHashMap::default(),
             depth: 0,
             visiting: FxHashSet::default(),
         }
     }
 
+    /// The dependencies of the last resolution.
+    pub(crate) fn take_deps(&mut self) -> Vec<Dep> {
+        self.frames.truncate(1);
+        self.frames[0].drain().collect()
+    }
+
+    fn record(&mut self, dep: Dep) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.insert(dep);
+        }
+    }
+
     fn dep(&mut self, name: Name) {
-        self.deps.push(Dep::Name(name));
+        self.record(Dep::Name(name));
+    }
+
+    /// Starts collecting the dependencies of a memoized computation on their own.
+    fn push_frame(&mut self) {
+        self.frames.push(FxHashSet::default());
+    }
+
+    /// Ends it: its dependencies, which also count for the computation around it.
+    fn pop_frame(&mut self) -> Rc<[Dep]> {
+        let frame = self.frames.pop().unwrap_or_default();
+        let deps: Rc<[Dep]> = frame.iter().cloned().collect();
+        if let Some(parent) = self.frames.last_mut() {
+            parent.extend(frame);
+        }
+        deps
     }
 
     fn dep_key(&mut self, key: &str) -> Option<Name> {
         match self.g.interner.get(key) {
             Some(n) => {
-                self.deps.push(Dep::Name(n));
+                self.record(Dep::Name(n));
                 Some(n)
             }
             None => {
-                self.deps.push(Dep::Key(key.into()));
+                self.record(Dep::Key(key.into()));
                 None
             }
         }
@@ -104,7 +144,10 @@ impl<'g> Resolver<'g> {
 
     /// Resolves reference `index` of `file`.
     pub(crate) fn resolve(&mut self, file: FileId, index: u32) -> Resolution {
-        self.deps.clear();
+        self.frames.truncate(1);
+        if let Some(frame) = self.frames.first_mut() {
+            frame.clear();
+        }
         self.visiting.clear();
         self.depth = 0;
         let (how, targets) = self.resolve_ref(file, index);
@@ -327,7 +370,12 @@ impl<'g> Resolver<'g> {
                 smallvec::smallvec![EntityLoc { file, index: 0 }],
             );
         }
-        if config.bare_names_as_modules {
+        let module_like = self
+            .g
+            .interner
+            .resolve(name)
+            .starts_with(|c: char| c.is_lowercase() || c == '_');
+        if config.bare_names_as_modules && module_like {
             let path = self.g.interner.resolve(name).to_string();
             let found = self.resolve_module_path(file, &path);
             if !found.is_empty() {
@@ -406,7 +454,7 @@ impl<'g> Resolver<'g> {
         let first = segments.next().unwrap_or("");
         let rest: Vec<&str> = segments.collect();
         let Some(first_name) = self.g.interner.get(first) else {
-            self.deps.push(Dep::Key(first.into()));
+            self.record(Dep::Key(first.into()));
             return (How::Unresolved, Targets::new(), false);
         };
         // A type nested in an enclosing type is visible by its bare name.
@@ -435,7 +483,7 @@ impl<'g> Resolver<'g> {
         // `pkg.Type`, `ns.Inner`: members of what the first segment names.
         for seg in &rest {
             let Some(seg_name) = self.g.interner.get(seg) else {
-                self.deps.push(Dep::Key((*seg).into()));
+                self.record(Dep::Key((*seg).into()));
                 found.clear();
                 break;
             };
@@ -510,6 +558,11 @@ impl<'g> Resolver<'g> {
     /// the package scope.
     pub(crate) fn resolve_name_in_file(&mut self, file: FileId, name: Name) -> Targets {
         self.dep(name);
+        // A name that nothing in the workspace defines or imports cannot be reached
+        // through any import or glob: skip the search (`Some`, `println`, ...).
+        if !self.g.name_is_bound(name) {
+            return Targets::new();
+        }
         let f = self.file(file);
         let mut out = Targets::new();
         if let Some(bindings) = f.top.get(&name) {
@@ -677,7 +730,7 @@ impl<'g> Resolver<'g> {
                 let name = match self.g.interner.get(seg) {
                     Some(n) => n,
                     None => {
-                        self.deps.push(Dep::Key(seg.as_str().into()));
+                        self.record(Dep::Key(seg.as_str().into()));
                         return Targets::new();
                     }
                 };
@@ -700,7 +753,9 @@ impl<'g> Resolver<'g> {
     fn module_prefix(&mut self, file: FileId, path: &str) -> Option<Rc<ModulePrefix>> {
         if let Some(hit) = self.module_memo.get(&(file, Box::<str>::from(path))) {
             let hit = hit.clone();
-            self.deps.extend(hit.deps.iter().cloned());
+            for d in hit.deps.iter() {
+                self.record(d.clone());
+            }
             return (!hit.files.is_empty()).then_some(hit);
         }
         let f = self.file(file);
@@ -748,7 +803,9 @@ impl<'g> Resolver<'g> {
         }
         result.deps = deps;
         let result = Rc::new(result);
-        self.deps.extend(result.deps.iter().cloned());
+        for d in result.deps.iter() {
+            self.record(d.clone());
+        }
         self.module_memo
             .insert((file, Box::from(path)), result.clone());
         (!result.files.is_empty()).then_some(result)
@@ -787,6 +844,9 @@ impl<'g> Resolver<'g> {
     /// Names visible from outside a module file.
     fn exported_name(&mut self, file: FileId, name: Name) -> Targets {
         self.dep(name);
+        if !self.g.name_is_bound(name) {
+            return Targets::new();
+        }
         let f = self.file(file);
         let exports_all = self.config(file).imports_are_exports;
         let mut out = Targets::new();
@@ -811,6 +871,21 @@ impl<'g> Resolver<'g> {
     /// The resolved bases of a type: its own `extends`/`implements` and those of the
     /// `impl Trait for Type` blocks of its name.
     fn bases_of(&mut self, loc: EntityLoc) -> Targets {
+        if let Some((targets, deps)) = self.bases_memo.get(&loc) {
+            let (targets, deps) = (targets.clone(), deps.clone());
+            for d in deps.iter() {
+                self.record(d.clone());
+            }
+            return targets;
+        }
+        self.push_frame();
+        let out = self.bases_of_uncached(loc);
+        let deps = self.pop_frame();
+        self.bases_memo.insert(loc, (out.clone(), deps));
+        out
+    }
+
+    fn bases_of_uncached(&mut self, loc: EntityLoc) -> Targets {
         let f = self.file(loc.file);
         let type_name = f.entities[loc.index as usize].name;
         let mut refs: SmallVec<[(FileId, u32); 4]> =
@@ -819,7 +894,7 @@ impl<'g> Resolver<'g> {
         if let Some(impls) = self.g.impls.get(&type_name) {
             for id in impls {
                 if let Some(&il) = self.g.entity_loc.get(id) {
-                    if il != loc {
+                    if il != loc && self.file(il.file).unit == f.unit {
                         refs.extend(
                             self.file(il.file)
                                 .base_refs(il.index)
@@ -833,6 +908,8 @@ impl<'g> Resolver<'g> {
         for (bf, bi) in refs {
             out.extend(self.resolve_ref(bf, bi).1);
         }
+        // Many `impl Trait for Type` blocks name the same trait.
+        dedup(&mut out);
         out
     }
 
@@ -843,7 +920,8 @@ impl<'g> Resolver<'g> {
             return Targets::new();
         }
         self.depth += 1;
-        let out = self.members_of_inner(loc, name);
+        let mut out = self.members_of_inner(loc, name);
+        dedup(&mut out);
         self.depth -= 1;
         self.visiting.remove(&(loc.file.0, loc.index, 2));
         out
@@ -884,16 +962,19 @@ impl<'g> Resolver<'g> {
                         let container = mf.entities[m.index as usize].container;
                         // Members declared in the type itself; in `impl` blocks of its
                         // name; or, asked of an `impl` block, in the type it implements.
+                        let same_unit = mf.unit == f.unit;
                         let owned = mf.entities[m.index as usize].owner.is_some()
-                            && (k.is_type() || k == EntityKind::TypeAlias);
+                            && (k.is_type() || k == EntityKind::TypeAlias)
+                            && same_unit;
                         let belongs = container == Some(loc.index) && m.file == loc.file
                             || owned
-                            || container.is_some_and(|c| {
-                                let ck = mf.entities[c as usize].kind;
-                                k.is_type()
-                                    && (ck == EntityKind::Impl
-                                        || (k == EntityKind::Impl && ck.is_type()))
-                            });
+                            || same_unit
+                                && container.is_some_and(|c| {
+                                    let ck = mf.entities[c as usize].kind;
+                                    k.is_type()
+                                        && (ck == EntityKind::Impl
+                                            || (k == EntityKind::Impl && ck.is_type()))
+                                });
                         if belongs {
                             out.push(m);
                         }

@@ -55,7 +55,8 @@ pub struct LanguageConfig {
     #[serde(default)]
     pub path_keywords: Vec<String>,
     /// A bare name that nothing in scope defines may name a module (Rust: extern crates
-    /// and sibling modules are in scope without an import).
+    /// and sibling modules are in scope without an import). Only names that start in
+    /// lowercase are tried: module names do.
     #[serde(default)]
     pub bare_names_as_modules: bool,
     /// Every binding declares (Python): a name's definitions are all its bindings in
