@@ -8,11 +8,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc: indexing allocates many small strings from several threads at once, where
-/// glibc's allocator spends a fifth of the time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let stdout = std::io::stdout();

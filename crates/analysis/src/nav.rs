@@ -236,7 +236,7 @@ impl<'a> Analysis<'a> {
             // A name imported from outside the workspace resolves to its import
             // statement in the graph; that is not its definition.
             let targets: Vec<NavTarget> = res
-                .targets
+                .targets()
                 .iter()
                 .filter_map(|t| self.nav_id(*t))
                 .filter(|t| t.kind != EntityKind::Import.as_str())
@@ -244,7 +244,7 @@ impl<'a> Analysis<'a> {
             let targets = self.refine(file, g.ref_kind(r), targets);
             return Some(Definitions {
                 origin: g.ref_range(r)?,
-                how: res.how,
+                how: res.how(),
                 targets,
             });
         }
@@ -412,7 +412,7 @@ impl<'a> Analysis<'a> {
         let arg = codecontext_syntax::keyword_argument_at(lang, &text, offset, self.host.limits())?;
         let callee = g.ref_at(file, arg.callee.start)?;
         let mut targets = Vec::new();
-        for id in &g.resolution(callee)?.targets {
+        for id in g.resolution(callee)?.targets() {
             let Some(loc) = g.locate(*id) else { continue };
             let Some(f) = g.file_data(loc.file) else {
                 continue;

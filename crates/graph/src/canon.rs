@@ -76,12 +76,12 @@ impl SymbolGraph {
             let _ = writeln!(out);
         }
         for (r, res) in f.refs.iter().zip(&f.res) {
-            let source = match r.source {
+            let source = match r.source.get() {
                 Some(s) => self.qualified_name(crate::EntityLoc { file: id, index: s }),
                 None => "<file>".to_string(),
             };
             let mut targets: Vec<String> = res
-                .targets
+                .targets()
                 .iter()
                 .map(|t| match self.locate(*t) {
                     Some(loc) => {
@@ -103,7 +103,7 @@ impl SymbolGraph {
                 r.kind,
                 self.name(r.name),
                 source,
-                res.how.as_str(),
+                res.how().as_str(),
                 targets.join(", ")
             );
         }

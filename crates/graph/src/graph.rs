@@ -21,7 +21,8 @@ use smallvec::SmallVec;
 use crate::{
     intern::{Interner, Name},
     model::{
-        ChunkInfo, Entity, EntityId, EntityLoc, FileData, FileId, ImportInfo, Recv, Ref, Resolution,
+        ChunkInfo, DepSets, Entity, EntityId, EntityLoc, FileData, FileId, ImportInfo, OptIdx,
+        Recv, Ref, Resolution,
     },
     modules::{display_module, file_module_keys, ModuleContext},
     resolve::{Dep, Resolver},
@@ -42,7 +43,7 @@ struct RefKey {
 
 fn ref_key(f: &FileData, index: usize) -> RefKey {
     let r = &f.refs[index];
-    let id = |i: Option<u32>| i.map(|i| f.entities[i as usize].id);
+    let id = |i: OptIdx| i.get().map(|i| f.entities[i as usize].id);
     let receiver = match r.receiver {
         Recv::None => (0, 0),
         Recv::SelfType => (1, 0),
@@ -188,6 +189,70 @@ impl SymbolGraph {
         )
     }
 
+    /// Estimated heap bytes held by the graph's parts (capacities times element sizes,
+    /// hash tables with one control byte per slot), largest first. A diagnosis aid: it
+    /// leaves out allocator overhead and the contents of strings inside elements.
+    pub fn memory_report(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        fn table<K, V>(m: &FxHashMap<K, V>) -> usize {
+            m.capacity() * (size_of::<(K, V)>() + 1)
+        }
+        fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
+            if v.spilled() {
+                v.capacity() * size_of::<A::Item>()
+            } else {
+                0
+            }
+        }
+        let mut parts = vec![0usize; 8];
+        for f in self.files.iter().flatten() {
+            parts[0] += f.refs.capacity() * size_of::<Ref>();
+            parts[1] += f.res.capacity() * size_of::<Resolution>()
+                + f.res.iter().map(Resolution::heap_size).sum::<usize>();
+            parts[2] += f.ref_deps.capacity() * 4 + f.dep_sets.heap_size();
+            parts[3] += f.entities.capacity() * size_of::<Entity>()
+                + f.entities
+                    .iter()
+                    .map(|e| {
+                        e.signature.len()
+                            + e.doc.as_ref().map_or(0, |d| d.len())
+                            + e.import.as_ref().map_or(0, |_| size_of::<ImportInfo>())
+                    })
+                    .sum::<usize>();
+            parts[4] += f.line_index.heap_size()
+                + f.chunks.capacity() * size_of::<ChunkInfo>()
+                + table(&f.top)
+                + f.errors.iter().map(|e| e.message.len() + 32).sum::<usize>();
+        }
+        fn counts<K>(m: &FxHashMap<K, FileCounts>) -> usize {
+            m.values().map(spilled).sum()
+        }
+        parts[5] = table(&self.dependents)
+            + counts(&self.dependents)
+            + table(&self.incoming)
+            + counts(&self.incoming);
+        parts[6] = table(&self.entity_loc)
+            + table(&self.by_name)
+            + table(&self.members)
+            + table(&self.impls)
+            + table(&self.by_module)
+            + table(&self.import_names);
+        parts[7] = self.search.heap_size() + self.interner.heap_size();
+        let names = [
+            "refs",
+            "resolutions",
+            "dependency sets",
+            "entities",
+            "line indexes, chunks, scopes, errors",
+            "dependents and incoming",
+            "name tables",
+            "search index and interner",
+        ];
+        let mut out: Vec<_> = names.into_iter().zip(parts).collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.1));
+        out
+    }
+
     /// True when some entity, or some import, anywhere binds this name.
     pub(crate) fn name_is_bound(&self, name: Name) -> bool {
         self.by_name.contains_key(&name)
@@ -310,8 +375,7 @@ impl SymbolGraph {
             refs: Vec::new(),
             res: Vec::new(),
             ref_deps: Vec::new(),
-            dep_sets: vec![Box::new([])],
-            dep_set_ids: FxHashMap::default(),
+            dep_sets: DepSets::default(),
             chunks: Vec::new(),
             errors: Vec::new(),
             top: FxHashMap::default(),
@@ -512,8 +576,7 @@ impl SymbolGraph {
         let li = f.line_index.clone();
         self.splice(id, li, 0, n, Vec::new(), 0, changed);
         if let Some(f) = self.files.get_mut(id.0 as usize).and_then(Option::as_mut) {
-            f.dep_sets.truncate(1);
-            f.dep_set_ids.clear();
+            f.dep_sets.clear();
             f.skipped = None;
         }
     }
@@ -654,9 +717,9 @@ impl SymbolGraph {
                     name: self.interner.intern(&r.name),
                     range: r.range,
                     receiver,
-                    source: r.source.map(|s| s + eb),
-                    local_target: r.local_target.map(|t| t + eb),
-                    import: r.import.map(|i| i + eb),
+                    source: r.source.map(|s| s + eb).into(),
+                    local_target: r.local_target.map(|t| t + eb).into(),
+                    import: r.import.map(|i| i + eb).into(),
                 });
             }
             new_errors.extend(chunk.errors);
@@ -678,8 +741,11 @@ impl SymbolGraph {
         }
         for r in &mut f.refs[r_end..] {
             r.range = r.range.shifted(shift);
-            let fix_e =
-                |x: Option<u32>| x.map(|v| if v as usize >= e_end { adj(v, de) } else { v });
+            let fix_e = |x: OptIdx| -> OptIdx {
+                x.get()
+                    .map(|v| if v as usize >= e_end { adj(v, de) } else { v })
+                    .into()
+            };
             r.source = fix_e(r.source);
             r.local_target = fix_e(r.local_target);
             r.import = fix_e(r.import);
@@ -944,7 +1010,7 @@ impl SymbolGraph {
                 counts_add(c, id, -1);
             }
         }
-        for t in &f.res[index].targets {
+        for t in f.res[index].targets() {
             if let Some(c) = self.incoming.get_mut(t) {
                 counts_add(c, id, -1);
                 if c.is_empty() {
@@ -989,26 +1055,27 @@ impl SymbolGraph {
                 })
                 .filter(|n| *n != own)
                 .collect();
-            let set = f.intern_dep_set(names);
+            let set = f.dep_sets.intern(names);
             let old_set = std::mem::replace(&mut f.ref_deps[i], set);
             if old_set != set {
-                for n in f.dep_sets[old_set as usize].iter() {
+                for n in f.dep_sets.get(old_set) {
                     *dep_delta.entry(*n).or_default() -= 1;
                 }
-                for n in f.dep_sets[set as usize].iter() {
+                for n in f.dep_sets.get(set) {
                     *dep_delta.entry(*n).or_default() += 1;
                 }
             }
             let old = std::mem::replace(&mut f.res[i], res);
-            if old.targets != f.res[i].targets {
-                for t in &old.targets {
+            if old.targets() != f.res[i].targets() {
+                for t in old.targets() {
                     *in_delta.entry(*t).or_default() -= 1;
                 }
-                for t in &f.res[i].targets {
+                for t in f.res[i].targets() {
                     *in_delta.entry(*t).or_default() += 1;
                 }
             }
         }
+        f.dep_sets.compact(&mut f.ref_deps);
         self.files[id.0 as usize] = Some(f);
         for (n, d) in dep_delta {
             if d != 0 {
@@ -1053,13 +1120,7 @@ impl SymbolGraph {
             .into_iter()
             .filter_map(|fid| {
                 let f = self.file_data(fid)?;
-                let hit_sets: FxHashSet<u32> = f
-                    .dep_sets
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, set)| set.iter().any(|n| changed.contains(n)))
-                    .map(|(i, _)| i as u32)
-                    .collect();
+                let hit_sets = f.dep_sets.sets_with(changed);
                 let refs: Vec<u32> = (0..f.refs.len() as u32)
                     .filter(|&i| {
                         if let Some((ff, done)) = &fresh {

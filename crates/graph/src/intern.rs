@@ -18,6 +18,14 @@ pub struct Interner {
 }
 
 impl Interner {
+    /// Approximate heap bytes held (for memory diagnostics).
+    pub fn heap_size(&self) -> usize {
+        let strings: usize = self.strings.iter().map(|s| s.len() + 16).sum();
+        self.map.capacity() * (std::mem::size_of::<(Arc<str>, Name)>() + 1)
+            + self.strings.capacity() * std::mem::size_of::<Arc<str>>()
+            + strings
+    }
+
     pub fn intern(&mut self, s: &str) -> Name {
         if let Some(&n) = self.map.get(s) {
             return n;

@@ -20,8 +20,8 @@ mod search;
 pub use graph::{FileInput, SymbolGraph, UpdateStats};
 pub use intern::{Interner, Name};
 pub use model::{
-    ChunkInfo, EdgeKind, Entity, EntityId, EntityLoc, FileData, FileId, How, ImportInfo, Recv, Ref,
-    Resolution,
+    ChunkInfo, EdgeKind, Entity, EntityId, EntityLoc, FileData, FileId, How, ImportInfo, OptIdx,
+    Recv, Ref, Resolution,
 };
 pub use modules::ModuleContext;
 pub use query::{CallStep, EdgeStats, RefLoc};

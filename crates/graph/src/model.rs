@@ -1,11 +1,15 @@
 //! The graph's own representation of files, entities, references and resolutions:
 //! compact, interned, and laid out flat per file so that a chunk can be spliced.
 
-use std::sync::Arc;
+use std::{
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
 
 use codecontext_lang::LanguageId;
 use codecontext_syntax::{EntityKind, RefKind, SkipReason, SyntaxError};
 use codecontext_text::{LineIndex, TextRange};
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -143,6 +147,37 @@ pub enum Recv {
     Unknown,
 }
 
+/// An optional index into a file's entities in four bytes (`Option<u32>` takes eight,
+/// and a graph holds one reference per identifier of the workspace).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptIdx(u32);
+
+impl OptIdx {
+    pub const NONE: OptIdx = OptIdx(u32::MAX);
+
+    pub fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
+    }
+}
+
+impl From<Option<u32>> for OptIdx {
+    fn from(index: Option<u32>) -> OptIdx {
+        match index {
+            Some(i) => {
+                debug_assert!(i != u32::MAX, "entity index out of range");
+                OptIdx(i)
+            }
+            None => OptIdx::NONE,
+        }
+    }
+}
+
+impl std::fmt::Debug for OptIdx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// A reference that may lead outside its function.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ref {
@@ -150,26 +185,63 @@ pub struct Ref {
     pub name: Name,
     pub range: TextRange,
     pub receiver: Recv,
-    /// Index of the innermost entity around the reference; `None` = the file.
-    pub source: Option<u32>,
+    /// Index of the innermost entity around the reference; none = the file.
+    pub source: OptIdx,
     /// Set when scopes already lead to an entity of this file.
-    pub local_target: Option<u32>,
+    pub local_target: OptIdx,
     /// The import entity, for import names and paths.
-    pub import: Option<u32>,
+    pub import: OptIdx,
 }
 
-/// Where a reference leads.
+/// Where a reference leads: how it was resolved and its targets (none when
+/// unresolved). Sixteen bytes, as the graph holds one per reference.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Resolution {
-    pub how: How,
-    pub targets: SmallVec<[EntityId; 1]>,
+pub struct Resolution(Res);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Res {
+    Unresolved,
+    One(How, EntityId),
+    // A thin pointer keeps the enum at sixteen bytes; `Box<[EntityId]>` would
+    // make every resolution 24 bytes for the 2% of references that need it.
+    #[allow(clippy::box_collection)]
+    Many(How, Box<Vec<EntityId>>),
 }
 
 impl Resolution {
     pub fn unresolved() -> Resolution {
-        Resolution {
-            how: How::Unresolved,
-            targets: SmallVec::new(),
+        Resolution(Res::Unresolved)
+    }
+
+    /// A resolution with these targets; none makes it unresolved whatever `how` says.
+    pub fn new(how: How, targets: &[EntityId]) -> Resolution {
+        Resolution(match targets {
+            [] => Res::Unresolved,
+            [one] => Res::One(how, *one),
+            many => Res::Many(how, Box::new(many.to_vec())),
+        })
+    }
+
+    pub fn how(&self) -> How {
+        match &self.0 {
+            Res::Unresolved => How::Unresolved,
+            Res::One(how, _) | Res::Many(how, _) => *how,
+        }
+    }
+
+    pub fn targets(&self) -> &[EntityId] {
+        match &self.0 {
+            Res::Unresolved => &[],
+            Res::One(_, id) => std::slice::from_ref(id),
+            Res::Many(_, ids) => ids,
+        }
+    }
+
+    /// Heap bytes held beyond the value itself.
+    pub(crate) fn heap_size(&self) -> usize {
+        match &self.0 {
+            Res::Many(_, ids) => 24 + ids.capacity() * std::mem::size_of::<EntityId>(),
+            _ => 0,
         }
     }
 }
@@ -202,12 +274,11 @@ pub struct FileData {
     pub entities: Vec<Entity>,
     pub refs: Vec<Ref>,
     pub res: Vec<Resolution>,
-    /// Per reference: the set (index into `dep_sets`) of extra names its resolution
-    /// read besides its own name. Set 0 is the empty set.
+    /// Per reference: the set (an id in `dep_sets`) of extra names its resolution
+    /// read besides its own name.
     pub(crate) ref_deps: Vec<u32>,
     /// Distinct dependency sets of this file; many references share one.
-    pub(crate) dep_sets: Vec<Box<[Name]>>,
-    pub(crate) dep_set_ids: rustc_hash::FxHashMap<Box<[Name]>, u32>,
+    pub(crate) dep_sets: DepSets,
     pub chunks: Vec<ChunkInfo>,
     pub errors: Vec<SyntaxError>,
     /// File-level bindings: name -> entity indices with no container.
@@ -240,41 +311,22 @@ impl FileData {
         self.refs[start..]
             .iter()
             .enumerate()
-            .take_while(move |(_, r)| r.range.start < range.end && r.source == Some(index))
+            .take_while(move |(_, r)| r.range.start < range.end && r.source.get() == Some(index))
             .filter(move |(_, r)| {
-                r.source == Some(index) && matches!(r.kind, RefKind::Inherits | RefKind::Implements)
+                r.source.get() == Some(index)
+                    && matches!(r.kind, RefKind::Inherits | RefKind::Implements)
             })
             .map(move |(i, r)| ((start + i) as u32, r))
     }
 
     /// Number of dependency sets and of names in them (for diagnostics).
     pub fn dep_set_stats(&self) -> (usize, usize) {
-        (
-            self.dep_sets.len(),
-            self.dep_sets.iter().map(|s| s.len()).sum(),
-        )
+        (self.dep_sets.spans.len(), self.dep_sets.pool.len())
     }
 
     /// Extra dependencies recorded for ref `index`.
     pub(crate) fn deps_of(&self, index: u32) -> &[Name] {
-        &self.dep_sets[self.ref_deps[index as usize] as usize]
-    }
-
-    /// The id of a dependency set, adding it if new.
-    pub(crate) fn intern_dep_set(&mut self, mut names: Vec<Name>) -> u32 {
-        names.sort_unstable();
-        names.dedup();
-        if names.is_empty() {
-            return 0;
-        }
-        let key: Box<[Name]> = names.into_boxed_slice();
-        if let Some(&id) = self.dep_set_ids.get(&key) {
-            return id;
-        }
-        let id = self.dep_sets.len() as u32;
-        self.dep_sets.push(key.clone());
-        self.dep_set_ids.insert(key, id);
-        id
+        self.dep_sets.get(self.ref_deps[index as usize])
     }
 
     /// Entity indices of the containers of `index`, innermost first.
@@ -285,6 +337,103 @@ impl FileData {
             next = self.entities[current as usize].container;
             Some(current)
         })
+    }
+}
+
+/// The distinct dependency sets of one file, in one pool. Id 0 is the empty set.
+///
+/// Sets replaced by re-resolution stay behind as garbage until [`DepSets::compact`]
+/// finds that they outnumber the live ones.
+#[derive(Clone, Debug)]
+pub(crate) struct DepSets {
+    pool: Vec<Name>,
+    /// Per set id: its range in `pool`.
+    spans: Vec<(u32, u32)>,
+    /// Hash of a set's names -> the first set with that hash (a set whose hash
+    /// collides is stored again, which costs room but never correctness).
+    ids: rustc_hash::FxHashMap<u64, u32>,
+    /// Number of sets after the last compaction.
+    compacted_at: u32,
+}
+
+impl Default for DepSets {
+    fn default() -> DepSets {
+        DepSets {
+            pool: Vec::new(),
+            spans: vec![(0, 0)],
+            ids: Default::default(),
+            compacted_at: 1,
+        }
+    }
+}
+
+impl DepSets {
+    pub(crate) fn get(&self, id: u32) -> &[Name] {
+        let (start, end) = self.spans[id as usize];
+        &self.pool[start as usize..end as usize]
+    }
+
+    /// Ids of the sets holding any of `names`.
+    pub(crate) fn sets_with(&self, names: &FxHashSet<Name>) -> FxHashSet<u32> {
+        (0..self.spans.len() as u32)
+            .filter(|&id| self.get(id).iter().any(|n| names.contains(n)))
+            .collect()
+    }
+
+    /// The id of the set of `names`, adding it if new.
+    pub(crate) fn intern(&mut self, mut names: Vec<Name>) -> u32 {
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            return 0;
+        }
+        let hash = {
+            let mut h = rustc_hash::FxHasher::default();
+            names.hash(&mut h);
+            h.finish()
+        };
+        if let Some(&id) = self.ids.get(&hash) {
+            if self.get(id) == names.as_slice() {
+                return id;
+            }
+        }
+        let id = self.spans.len() as u32;
+        let start = self.pool.len() as u32;
+        self.pool.extend_from_slice(&names);
+        self.spans.push((start, self.pool.len() as u32));
+        self.ids.entry(hash).or_insert(id);
+        id
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = DepSets::default();
+    }
+
+    /// Drops sets no reference uses once there are twice as many as after the last
+    /// compaction, renumbering `ref_deps` (amortised: each set is copied a bounded
+    /// number of times).
+    pub(crate) fn compact(&mut self, ref_deps: &mut [u32]) {
+        if (self.spans.len() as u32) < 2 * self.compacted_at + 64 {
+            return;
+        }
+        let mut fresh = DepSets::default();
+        let mut renumber: rustc_hash::FxHashMap<u32, u32> = Default::default();
+        for id in ref_deps.iter_mut() {
+            let old = *id;
+            *id = *renumber
+                .entry(old)
+                .or_insert_with(|| fresh.intern(self.get(old).to_vec()));
+        }
+        fresh.compacted_at = fresh.spans.len() as u32;
+        fresh.pool.shrink_to_fit();
+        fresh.spans.shrink_to_fit();
+        *self = fresh;
+    }
+
+    pub(crate) fn heap_size(&self) -> usize {
+        self.pool.capacity() * 4
+            + self.spans.capacity() * 8
+            + self.ids.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 }
 

@@ -135,7 +135,7 @@ impl SymbolGraph {
     /// The entity (or file code, index 0) a reference sits in.
     pub fn ref_source(&self, r: RefLoc) -> Option<EntityLoc> {
         let f = self.file_data(r.file)?;
-        let source = f.refs.get(r.index as usize)?.source.unwrap_or(0);
+        let source = f.refs.get(r.index as usize)?.source.get().unwrap_or(0);
         Some(EntityLoc {
             file: r.file,
             index: source,
@@ -153,7 +153,7 @@ impl SymbolGraph {
                 continue;
             };
             for (i, res) in f.res.iter().enumerate() {
-                if res.targets.contains(&id) {
+                if res.targets().contains(&id) {
                     out.push(RefLoc {
                         file,
                         index: i as u32,
@@ -189,7 +189,7 @@ impl SymbolGraph {
                 let Some(caller) = self.ref_source(r) else {
                     continue;
                 };
-                let how = self.resolution(r).map_or(How::Unresolved, |x| x.how);
+                let how = self.resolution(r).map_or(How::Unresolved, |x| x.how());
                 let entry = by_caller
                     .entry((caller.file, caller.index))
                     .or_insert((Vec::new(), how));
@@ -236,12 +236,12 @@ impl SymbolGraph {
                 if r.range.start >= range.end {
                     break;
                 }
-                if r.kind != RefKind::Call || r.source.unwrap_or(0) != caller.index {
+                if r.kind != RefKind::Call || r.source.get().unwrap_or(0) != caller.index {
                     continue;
                 }
                 let res = &f.res[lo + i];
-                for t in &res.targets {
-                    let entry = by_callee.entry(*t).or_insert((Vec::new(), res.how));
+                for t in res.targets() {
+                    let entry = by_callee.entry(*t).or_insert((Vec::new(), res.how()));
                     entry.0.push(RefLoc {
                         file: caller.file,
                         index: (lo + i) as u32,
@@ -291,18 +291,18 @@ impl SymbolGraph {
             let mut targets: Vec<EntityId> = Vec::new();
             let mut best_path: Option<usize> = None;
             for (j, r) in f.refs.iter().enumerate() {
-                if r.import != Some(i as u32) {
+                if r.import.get() != Some(i as u32) {
                     continue;
                 }
                 match r.kind {
-                    RefKind::ImportName => targets.extend(f.res[j].targets.iter().copied()),
+                    RefKind::ImportName => targets.extend(f.res[j].targets().iter().copied()),
                     RefKind::ImportPath => best_path = Some(j),
                     _ => {}
                 }
             }
             if targets.is_empty() {
                 if let Some(j) = best_path {
-                    targets.extend(f.res[j].targets.iter().copied());
+                    targets.extend(f.res[j].targets().iter().copied());
                 }
             }
             out.push((
@@ -361,7 +361,7 @@ impl SymbolGraph {
                 f.entities.len().saturating_sub(1) as u64,
             );
             for (r, res) in f.refs.iter().zip(&f.res) {
-                add(EdgeKind::of_ref(r.kind), res.how, 1);
+                add(EdgeKind::of_ref(r.kind), res.how(), 1);
             }
         }
         stats

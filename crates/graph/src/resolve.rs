@@ -33,6 +33,10 @@ pub(crate) enum Dep {
 
 type Targets = SmallVec<[EntityLoc; 2]>;
 
+/// The most candidates a name-based guess (`inferred`/`ambiguous`) keeps; see
+/// [`Resolver::fallback_named`].
+const MAX_GUESSES: usize = 16;
+
 /// The type name extraction gives values whose type is built in (literals).
 const EXTERNAL_TYPE: &str = codecontext_syntax::EXTERNAL_TYPE;
 
@@ -185,7 +189,7 @@ impl<'g> Resolver<'g> {
             (_, n) if n > 1 => How::Ambiguous,
             (how, _) => how,
         };
-        Resolution { how, targets: ids }
+        Resolution::new(how, &ids)
     }
 
     fn resolve_ref(&mut self, file: FileId, index: u32) -> (How, Targets) {
@@ -206,7 +210,7 @@ impl<'g> Resolver<'g> {
         self.dep(name);
         match r.kind {
             RefKind::ImportName => {
-                let Some(import) = r.import else {
+                let Some(import) = r.import.get() else {
                     return (How::Unresolved, Targets::new());
                 };
                 // The import entity is read by index: depend on its name, which is
@@ -220,7 +224,7 @@ impl<'g> Resolver<'g> {
             }
             _ => {}
         }
-        if let Some(target) = r.local_target {
+        if let Some(target) = r.local_target.get() {
             return (
                 How::Exact,
                 smallvec::smallvec![EntityLoc {
@@ -230,12 +234,12 @@ impl<'g> Resolver<'g> {
             );
         }
         match r.receiver {
-            Recv::None => self.resolve_bare(file, r.source, name, r.kind),
-            Recv::SelfType => match self.enclosing_type(file, r.source) {
+            Recv::None => self.resolve_bare(file, r.source.get(), name, r.kind),
+            Recv::SelfType => match self.enclosing_type(file, r.source.get()) {
                 Some(t) => (How::Exact, self.members_of(t, name)),
                 None => self.fallback_member(file, name),
             },
-            Recv::SuperType => match self.enclosing_type(file, r.source) {
+            Recv::SuperType => match self.enclosing_type(file, r.source.get()) {
                 Some(t) => {
                     let mut found = Targets::new();
                     for base in self.bases_of(t) {
@@ -246,7 +250,7 @@ impl<'g> Resolver<'g> {
                 None => self.fallback_member(file, name),
             },
             Recv::Type(type_name) => {
-                let (how, types, unknown) = self.resolve_type_name(file, r.source, type_name);
+                let (how, types, unknown) = self.resolve_type_name(file, r.source.get(), type_name);
                 if types.is_empty() {
                     // A declared type from outside the workspace has no members here; a
                     // workspace value without type information may have any.
@@ -383,7 +387,7 @@ impl<'g> Resolver<'g> {
             }
         }
         if config.bare_name_fallback {
-            return self.fallback_named(name, |k| !k.is_member());
+            return self.fallback_named(file, name, |k| !k.is_member());
         }
         (How::Unresolved, Targets::new())
     }
@@ -519,15 +523,21 @@ impl<'g> Resolver<'g> {
         let unknown = !found.is_empty();
         let last = rest.last().copied().unwrap_or(first);
         let (how, types) = match self.g.interner.get(last) {
-            Some(last) => self.fallback_named(last, |k| k.is_type()),
+            Some(last) => self.fallback_named(file, last, |k| k.is_type()),
             None => (How::Unresolved, Targets::new()),
         };
         (how, types, unknown)
     }
 
     /// Workspace-wide lookup by name among entities whose kind passes `filter`.
+    ///
+    /// A guess among more than [`MAX_GUESSES`] definitions keeps those of the
+    /// referencing file's own unit (crate, root); if that still leaves too many, the
+    /// name says nothing about which is meant (`new`, `fmt`, `len` in a big Rust
+    /// workspace) and the reference stays unresolved rather than pointing everywhere.
     fn fallback_named(
         &mut self,
+        file: FileId,
         name: Name,
         filter: impl Fn(EntityKind) -> bool,
     ) -> (How, Targets) {
@@ -535,11 +545,18 @@ impl<'g> Resolver<'g> {
         let Some(ids) = self.g.by_name.get(&name) else {
             return (How::Unresolved, Targets::new());
         };
-        let found: Targets = ids
+        let mut found: Targets = ids
             .iter()
             .filter_map(|id| self.g.entity_loc.get(id).copied())
             .filter(|loc| filter(self.kind_of(*loc)))
             .collect();
+        if found.len() > MAX_GUESSES {
+            let unit = self.file(file).unit;
+            found.retain(|t| self.file(t.file).unit == unit);
+            if found.len() > MAX_GUESSES {
+                return (How::Unresolved, Targets::new());
+            }
+        }
         match found.len() {
             0 => (How::Unresolved, found),
             1 => (How::Inferred, found),
@@ -551,7 +568,7 @@ impl<'g> Resolver<'g> {
         if !self.config(file).member_name_fallback {
             return (How::Unresolved, Targets::new());
         }
-        self.fallback_named(name, |k| k.is_member())
+        self.fallback_named(file, name, |k| k.is_member())
     }
 
     /// File-level bindings of `name` in `file`, imports chased; then glob imports and

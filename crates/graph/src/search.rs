@@ -60,6 +60,17 @@ pub struct NameMatch {
 }
 
 impl SymbolIndex {
+    /// Approximate heap bytes held (for memory diagnostics).
+    pub fn heap_size(&self) -> usize {
+        use std::mem::size_of;
+        let texts: usize = self.entries.iter().map(|e| e.text.len()).sum();
+        self.entries.capacity() * size_of::<NameEntry>()
+            + self.slot.capacity() * (size_of::<(Name, u32)>() + 1)
+            + self.lower.capacity() * (size_of::<(Box<str>, SmallVec<[Name; 1]>)>() + 1)
+            + self.sorted.len() * (size_of::<(Box<str>, Name)>() + 8)
+            + 3 * texts
+    }
+
     pub(crate) fn add_name(&mut self, name: Name, text: &str) {
         if self.slot.contains_key(&name) {
             return;

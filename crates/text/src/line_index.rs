@@ -110,6 +110,17 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// Approximate heap bytes held (for memory diagnostics).
+    pub fn heap_size(&self) -> usize {
+        self.line_starts.capacity() * 4
+            + self.wide_chars.capacity() * (std::mem::size_of::<(u32, Box<[WideChar]>)>() + 1)
+            + self
+                .wide_chars
+                .values()
+                .map(|w| w.len() * std::mem::size_of::<WideChar>())
+                .sum::<usize>()
+    }
+
     pub fn new(text: &str) -> LineIndex {
         let bytes = text.as_bytes();
         let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
