@@ -46,9 +46,10 @@ for c in syn:2.0.87 regex-automata:0.4.9 regex-syntax:0.8.5 winnow:0.6.20 clap_b
   crate "${c%%:*}" "${c##*:}"
 done
 
-echo "== Python: django (index), rich (accuracy)"
+echo "== Python: django (index), rich (accuracy), sympy (search, with everything else: >100k definitions)"
 wheel django 5.1.4 django
 wheel rich 13.9.4 rich
+wheel sympy 1.13.3 sympy
 
 echo "== TypeScript: rxjs sources (accuracy)"
 npm_src rxjs 7.8.1 rxjs

@@ -46,21 +46,34 @@ pub struct EdgeStats {
 impl SymbolGraph {
     /// Entities whose name matches `query`, best first.
     pub fn search_symbols(&self, query: &str, mode: SearchMode, limit: usize) -> Vec<EntityLoc> {
+        if limit == 0 {
+            return Vec::new();
+        }
         let names = self.search.search(query, mode, limit);
         let mut out = Vec::new();
         for m in names {
             let Some(ids) = self.by_name.get(&m.name) else {
                 continue;
             };
-            let mut locs: Vec<EntityLoc> = ids.iter().filter_map(|id| self.locate(*id)).collect();
-            locs.sort_by_key(|l| {
-                let kind = self.entity(*l).map(|e| e.kind);
-                let f = self.file_data(l.file);
-                (kind_rank(kind), f.map(|f| f.rel.clone()), l.index)
-            });
-            out.extend(locs);
+            // A common name (`new`, `__init__`) has thousands of definitions: rank
+            // them by borrowed keys and fully sort only the ones that fit the limit.
+            let mut keyed: Vec<_> = ids
+                .iter()
+                .filter_map(|id| self.locate(*id))
+                .map(|l| {
+                    let kind = self.entity(l).map(|e| e.kind);
+                    let rel = self.file_data(l.file).map(|f| &f.rel);
+                    ((kind_rank(kind), rel, l.index, l.file), l)
+                })
+                .collect();
+            let room = limit - out.len();
+            if keyed.len() > room {
+                keyed.select_nth_unstable_by(room, |a, b| a.0.cmp(&b.0));
+                keyed.truncate(room);
+            }
+            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            out.extend(keyed.into_iter().map(|(_, l)| l));
             if out.len() >= limit {
-                out.truncate(limit);
                 break;
             }
         }
