@@ -17,28 +17,8 @@ use std::{
 };
 
 use codecontext_analysis::{AnalysisHost, DocumentChange, PositionEncoding, WideLineCol};
-use codecontext_tests::fixtures_dir;
+use codecontext_tests::copy_fixture;
 use proptest::prelude::*;
-
-/// Copies a fixture into a fresh temporary folder.
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy_dir(&fixtures_dir().join(name), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 fn source_files(root: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();

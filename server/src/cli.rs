@@ -46,6 +46,16 @@ pub enum Command {
     Outline(FileArgs),
     /// A file's imports and the files that import it.
     Imports(FileArgs),
+    /// Run the language server over stdio (LSP).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Speak LSP over stdin and stdout (the default, and the only transport; accepted
+    /// because editors pass it).
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +139,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Callees(args) => calls(args, false, out),
         Command::Outline(args) => outline(args, out),
         Command::Imports(args) => imports(args, out),
+        Command::Serve(_) => bail!("`serve` owns stdout; main runs it before locking stdout"),
     }
 }
 

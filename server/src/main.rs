@@ -1,15 +1,20 @@
 //! The `codecontext` binary. Subcommands index a workspace and answer navigation
 //! queries from the command line; results go to stdout (human text, or JSON with
-//! `--json`), progress and logs to stderr.
-
-mod cli;
+//! `--json`), progress and logs to stderr. `codecontext serve` is the language server:
+//! stdout then carries only the protocol.
 
 use std::process::ExitCode;
+
+use codecontext_server::cli;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // The server owns stdout for the protocol; it must not be locked here.
+    if let cli::Command::Serve(_) = args.command {
+        return codecontext_server::lsp::run_stdio();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli::run(args, &mut out) {

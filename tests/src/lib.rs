@@ -11,6 +11,8 @@
 //! refs src/util.ts:3:17 =>  src/app.ts:12:9 src/cart.ts:4:10
 //! ```
 
+pub mod lsp;
+
 use std::path::{Path, PathBuf};
 
 use codecontext_analysis::{Analysis, AnalysisHost, FileId, PositionEncoding};
@@ -18,6 +20,26 @@ use codecontext_analysis::{Analysis, AnalysisHost, FileId, PositionEncoding};
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// Copies a fixture into a fresh temporary folder.
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&fixtures_dir().join(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }
 
 /// Indexes `fixtures/<name>`.

@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::{
-    workspace::{extend_module_context, rel_path, walk},
+    workspace::{extend_module_context, rel_path, walk, SourceFile, WalkResult},
     Analysis,
 };
 
@@ -107,14 +107,15 @@ pub struct HostConfig {
 /// The mutable side: the graph, workspace roots and open documents.
 pub struct AnalysisHost {
     pub(crate) graph: SymbolGraph,
-    pub(crate) roots: Vec<PathBuf>,
+    /// Indexed by the `root` of each file; a removed root leaves `None`.
+    pub(crate) roots: Vec<Option<PathBuf>>,
     pub(crate) docs: FxHashMap<FileId, Document>,
     pub(crate) config: HostConfig,
 }
 
 /// Files are parsed in batches of this many, so that summaries of the whole workspace
 /// never sit in memory at once.
-const BATCH: usize = 256;
+pub const BATCH: usize = 256;
 
 impl Default for AnalysisHost {
     fn default() -> Self {
@@ -141,19 +142,25 @@ impl AnalysisHost {
         &self.graph
     }
 
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
+    /// The workspace roots, in the order they were added.
+    pub fn roots(&self) -> impl Iterator<Item = &Path> + '_ {
+        self.roots.iter().flatten().map(PathBuf::as_path)
     }
 
     pub fn limits(&self) -> &Limits {
         &self.config.limits
     }
 
+    /// Limits for files loaded from now on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.config.limits = limits;
+    }
+
     fn root_index(&mut self, root: &Path) -> u32 {
-        match self.roots.iter().position(|r| r == root) {
+        match self.roots.iter().position(|r| r.as_deref() == Some(root)) {
             Some(i) => i as u32,
             None => {
-                self.roots.push(root.to_path_buf());
+                self.roots.push(Some(root.to_path_buf()));
                 (self.roots.len() - 1) as u32
             }
         }
@@ -162,6 +169,7 @@ impl AnalysisHost {
     /// The file id of an absolute or root-relative path.
     pub fn file_id(&self, path: &Path) -> Option<FileId> {
         for (i, root) in self.roots.iter().enumerate() {
+            let Some(root) = root else { continue };
             let rel = if path.is_absolute() {
                 match rel_path(root, path) {
                     Some(rel) => rel,
@@ -183,11 +191,16 @@ impl AnalysisHost {
     /// The absolute path of a file.
     pub fn path(&self, file: FileId) -> Option<PathBuf> {
         let f = self.graph.file_data(file)?;
-        Some(self.roots.get(f.root as usize)?.join(&*f.rel))
+        Some(self.roots.get(f.root as usize)?.as_ref()?.join(&*f.rel))
     }
 
     /// Indexes a workspace root: walks it, parses every file on all cores, and resolves
     /// the graph. `progress` is called from worker threads.
+    ///
+    /// This holds `&mut self` throughout. A server that must answer while indexing uses
+    /// the same steps with its lock taken only around the graph updates: [`walk`],
+    /// [`AnalysisHost::add_root`], [`load_batch`] (no host needed),
+    /// [`AnalysisHost::insert_batch`] and [`AnalysisHost::resolve_pending`].
     pub fn index_root(
         &mut self,
         root: &Path,
@@ -195,11 +208,8 @@ impl AnalysisHost {
     ) -> IndexReport {
         let start = Instant::now();
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        let root_index = self.root_index(&root);
         let found = walk(&root);
-        let mut ctx: ModuleContext = self.graph.module_context().clone();
-        extend_module_context(&mut ctx, root_index, &found);
-        self.graph.set_module_context(ctx);
+        let root_index = self.add_root(&root, &found);
         let walk_time = start.elapsed();
 
         let total = found.files.len();
@@ -209,42 +219,35 @@ impl AnalysisHost {
         let mut bytes = 0u64;
         // Parsing runs on the thread pool while this thread feeds finished batches into
         // the graph, so graph insertion overlaps with parsing.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(FileInput, u64)>>(2);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<LoadedBatch>(2);
         let files = &found.files;
         let done = &done;
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 for batch in files.chunks(BATCH) {
-                    let inputs: Vec<(FileInput, u64)> = batch
-                        .par_iter()
-                        .map(|file| {
-                            let input =
-                                load_file(root_index, &file.path, &file.rel, file.lang, &limits);
-                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            if let Some(p) = progress {
-                                p(Progress {
-                                    done: n,
-                                    total,
-                                    current: &file.rel,
-                                });
-                            }
-                            input
-                        })
-                        .collect();
-                    if sender.send(inputs).is_err() {
+                    let loaded = load_batch(root_index, batch, &limits, &|rel| {
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Some(p) = progress {
+                            p(Progress {
+                                done: n,
+                                total,
+                                current: rel,
+                            });
+                        }
+                    });
+                    if sender.send(loaded).is_err() {
                         break;
                     }
                 }
             });
-            for inputs in receiver {
-                bytes += inputs.iter().map(|(_, b)| *b).sum::<u64>();
-                self.graph
-                    .load_files_unresolved(inputs.into_iter().map(|(i, _)| i).collect());
+            for loaded in receiver {
+                bytes += loaded.bytes;
+                self.insert_batch(loaded);
             }
         });
         let parse_time = parse_start.elapsed();
         let resolve_start = Instant::now();
-        self.graph.resolve_pending();
+        self.resolve_pending();
         let resolve_time = resolve_start.elapsed();
         let mut report = self.report();
         report.bytes = bytes;
@@ -255,6 +258,62 @@ impl AnalysisHost {
             resolve_ms: ms(resolve_time),
         };
         report
+    }
+
+    /// Registers a walked root (or finds it again) and extends the module context with
+    /// what its walk found. Cheap: no file is read.
+    pub fn add_root(&mut self, root: &Path, found: &WalkResult) -> u32 {
+        let root_index = self.root_index(root);
+        let mut ctx: ModuleContext = self.graph.module_context().clone();
+        extend_module_context(&mut ctx, root_index, found);
+        self.graph.set_module_context(ctx);
+        root_index
+    }
+
+    /// Adds loaded files to the graph without resolving them (see
+    /// [`AnalysisHost::resolve_pending`]). A file open in the editor keeps the editor's
+    /// text: its copy from disk is dropped.
+    pub fn insert_batch(&mut self, batch: LoadedBatch) {
+        let inputs = batch
+            .inputs
+            .into_iter()
+            .filter(|input| {
+                // A root removed while its files were loading takes them with it.
+                matches!(self.roots.get(input.root as usize), Some(Some(_)))
+                    && self
+                        .graph
+                        .file_id(input.root, &input.rel)
+                        .is_none_or(|id| !self.docs.contains_key(&id))
+            })
+            .collect();
+        self.graph.load_files_unresolved(inputs);
+    }
+
+    /// Resolves the references of every file inserted since the last call, in parallel.
+    pub fn resolve_pending(&mut self) -> usize {
+        self.graph.resolve_pending()
+    }
+
+    /// Forgets a workspace root and every file under it (open documents included).
+    /// Returns how many files were dropped.
+    pub fn remove_root(&mut self, root: &Path) -> usize {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let Some(index) = self.roots.iter().position(|r| r.as_deref() == Some(&*root)) else {
+            return 0;
+        };
+        let files: Vec<FileId> = self
+            .graph
+            .files()
+            .filter(|(_, f)| f.root == index as u32)
+            .map(|(id, _)| id)
+            .collect();
+        for id in &files {
+            self.docs.remove(id);
+            self.graph.remove_file(*id);
+        }
+        // The slot stays, empty, so that the indices of the other roots do not move.
+        self.roots[index] = None;
+        files.len()
     }
 
     /// A summary of what the graph holds now.
@@ -306,12 +365,30 @@ impl AnalysisHost {
         Some(self.graph.remove_file(id))
     }
 
+    /// Drops every file at or under `path` (a deleted file or folder), except documents
+    /// open in the editor, which win over disk. Returns how many were dropped.
+    pub fn remove_under(&mut self, path: &Path) -> usize {
+        let doomed: Vec<FileId> = self
+            .graph
+            .files()
+            .filter(|(id, _)| !self.docs.contains_key(id))
+            .filter(|(id, _)| self.path(*id).is_some_and(|p| p.starts_with(path)))
+            .map(|(id, _)| id)
+            .collect();
+        for id in &doomed {
+            self.graph.remove_file(*id);
+        }
+        doomed.len()
+    }
+
     fn locate_path(&self, path: &Path) -> Option<(u32, String)> {
         self.roots
             .iter()
             .enumerate()
-            .filter_map(|(i, root)| Some((i as u32, rel_path(root, path)?)))
-            .max_by_key(|(i, _)| self.roots[*i as usize].as_os_str().len())
+            .filter_map(|(i, root)| Some((i, root.as_ref()?)))
+            .filter_map(|(i, root)| Some((i as u32, root, rel_path(root, path)?)))
+            .max_by_key(|(_, root, _)| root.as_os_str().len())
+            .map(|(i, _, rel)| (i, rel))
     }
 
     /// Opens a document with the editor's text; it wins over disk until closed.
@@ -388,6 +465,46 @@ pub enum ChangeError {
 
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
+}
+
+/// Files read and extracted, ready for [`AnalysisHost::insert_batch`].
+pub struct LoadedBatch {
+    inputs: Vec<FileInput>,
+    /// Bytes read from disk.
+    pub bytes: u64,
+}
+
+impl LoadedBatch {
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+}
+
+/// Reads and extracts files of a root on all cores, without touching the host, so a
+/// server can do it outside its lock. `done` is called with each file's relative path
+/// as it finishes, from worker threads.
+pub fn load_batch(
+    root_index: u32,
+    files: &[SourceFile],
+    limits: &Limits,
+    done: &(dyn Fn(&str) + Sync),
+) -> LoadedBatch {
+    let loaded: Vec<(FileInput, u64)> = files
+        .par_iter()
+        .map(|file| {
+            let input = load_file(root_index, &file.path, &file.rel, file.lang, limits);
+            done(&file.rel);
+            input
+        })
+        .collect();
+    LoadedBatch {
+        bytes: loaded.iter().map(|(_, b)| *b).sum(),
+        inputs: loaded.into_iter().map(|(i, _)| i).collect(),
+    }
 }
 
 /// Reads and extracts one file; never fails, a problem becomes a skip reason.

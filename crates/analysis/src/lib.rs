@@ -11,10 +11,13 @@ mod nav;
 pub mod workspace;
 
 pub use codecontext_graph::{EntityId, FileId, How, SearchMode};
-pub use codecontext_syntax::{DocumentChange, EntityKind, Limits, SkipReason, SyntaxError};
+pub use codecontext_syntax::{
+    DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,
+};
 pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
 pub use host::{
-    AnalysisHost, ChangeError, EdgesReport, HostConfig, IndexReport, Progress, Skipped, Timings,
+    load_batch, AnalysisHost, ChangeError, EdgesReport, HostConfig, IndexReport, LoadedBatch,
+    Progress, Skipped, Timings, BATCH,
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,

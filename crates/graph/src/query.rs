@@ -155,6 +155,45 @@ impl SymbolGraph {
         })
     }
 
+    /// Who makes a call: the entity the reference sits in, except that a call in a field
+    /// or variable defined inside a function (`self.price = clamp(...)` in `__init__`)
+    /// is made by that function.
+    pub fn call_source(&self, r: RefLoc) -> Option<EntityLoc> {
+        let f = self.file_data(r.file)?;
+        let source = self.ref_source(r)?;
+        let e = f.entities.get(source.index as usize)?;
+        if !matches!(
+            e.kind,
+            EntityKind::Field
+                | EntityKind::Variable
+                | EntityKind::Constant
+                | EntityKind::EnumMember
+        ) {
+            return Some(source);
+        }
+        let range = f.refs.get(r.index as usize)?.range;
+        let function = f
+            .entities
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, x)| {
+                matches!(
+                    x.kind,
+                    EntityKind::Function | EntityKind::Method | EntityKind::Constructor
+                ) && x.range.start <= range.start
+                    && range.end <= x.range.end
+            })
+            .max_by_key(|(_, x)| x.range.start);
+        Some(match function {
+            Some((i, _)) => EntityLoc {
+                file: r.file,
+                index: i as u32,
+            },
+            None => source,
+        })
+    }
+
     /// Every reference resolved to `id` (possibly among other candidates), in file order.
     pub fn references_to(&self, id: EntityId) -> Vec<RefLoc> {
         let Some(files) = self.incoming.get(&id) else {
@@ -199,7 +238,7 @@ impl SymbolGraph {
                 if self.ref_kind(r) != Some(RefKind::Call) {
                     continue;
                 }
-                let Some(caller) = self.ref_source(r) else {
+                let Some(caller) = self.call_source(r) else {
                     continue;
                 };
                 let how = self.resolution(r).map_or(How::Unresolved, |x| x.how());
@@ -249,7 +288,14 @@ impl SymbolGraph {
                 if r.range.start >= range.end {
                     break;
                 }
-                if r.kind != RefKind::Call || r.source.get().unwrap_or(0) != caller.index {
+                if r.kind != RefKind::Call {
+                    continue;
+                }
+                let here = RefLoc {
+                    file: caller.file,
+                    index: (lo + i) as u32,
+                };
+                if self.call_source(here).map(|s| s.index) != Some(caller.index) {
                     continue;
                 }
                 let res = &f.res[lo + i];

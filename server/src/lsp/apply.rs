@@ -1,0 +1,435 @@
+//! The applier thread applies every state-changing notification in the order it
+//! arrived; the indexer thread loads workspace folders in the background, taking the
+//! host's lock only to insert each finished batch, so requests keep being answered
+//! from what is indexed so far.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{atomic::Ordering, mpsc, Arc},
+    time::{Duration, Instant},
+};
+
+use codecontext_analysis::{
+    load_batch, workspace::walk, DocumentChange, FileId, PositionEncoding, WideLineCol,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tower_lsp_server::lsp_types::{
+    notification::Progress as ProgressNotification, request::WorkDoneProgressCreate,
+    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidChangeWorkspaceFoldersParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, FileChangeType, FileSystemWatcher,
+    GlobPattern, NumberOrString, ProgressParams, ProgressParamsValue, Registration,
+    WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressCreateParams, WorkDoneProgressEnd,
+    WorkDoneProgressReport,
+};
+use tracing::{debug, info, warn};
+
+use super::{
+    config::Settings,
+    convert::path_of,
+    diagnostics,
+    state::{OpenDocument, Shared, Work},
+};
+
+/// Files per batch while indexing in the server: small enough for smooth progress and
+/// short lock holds.
+const SERVER_BATCH: usize = 64;
+
+/// A folder walked and registered, waiting to be loaded.
+pub(crate) struct IndexJob {
+    root: PathBuf,
+    root_index: u32,
+    files: Vec<codecontext_analysis::workspace::SourceFile>,
+}
+
+pub(crate) fn spawn_applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>) {
+    let (jobs_tx, jobs_rx) = mpsc::channel::<IndexJob>();
+    let indexer_shared = shared.clone();
+    std::thread::Builder::new()
+        .name("codecontext-indexer".into())
+        .spawn(move || indexer(indexer_shared, jobs_rx))
+        .expect("spawn the indexer thread");
+    std::thread::Builder::new()
+        .name("codecontext-applier".into())
+        .spawn(move || applier(shared, work, jobs_tx))
+        .expect("spawn the applier thread");
+}
+
+fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<IndexJob>) {
+    // Folders from `initialize` are walked at once, so that documents opened right
+    // after find their folder; they are loaded once the client is `initialized`.
+    let mut waiting: Vec<IndexJob> = Vec::new();
+    for item in work {
+        match item {
+            Work::Stop => break,
+            Work::Folders(folders) => {
+                for folder in folders {
+                    if let Some(job) = register_folder(&shared, &folder) {
+                        waiting.push(job);
+                    }
+                }
+            }
+            Work::Notification {
+                seq,
+                method,
+                params,
+            } => {
+                let started = Instant::now();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    apply(&shared, &method, params, &mut waiting, &jobs)
+                }));
+                if outcome.is_err() {
+                    warn!("{method}: the change could not be applied (panic); serving goes on");
+                }
+                debug!("{method} applied in {:?}", started.elapsed());
+                shared.mark_applied(seq);
+            }
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(method: &str, params: Option<Value>) -> Option<T> {
+    match serde_json::from_value(params.unwrap_or(Value::Null)) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            warn!("{method}: invalid params, ignored: {e}");
+            None
+        }
+    }
+}
+
+fn apply(
+    shared: &Arc<Shared>,
+    method: &str,
+    params: Option<Value>,
+    waiting: &mut Vec<IndexJob>,
+    jobs: &mpsc::Sender<IndexJob>,
+) {
+    if !shared.session().initialized {
+        debug!("{method} before initialize, dropped");
+        return;
+    }
+    match method {
+        "initialized" => {
+            register_watchers(shared);
+            for job in waiting.drain(..) {
+                let _ = jobs.send(job);
+            }
+        }
+        "textDocument/didOpen" => {
+            let Some(p) = parse::<DidOpenTextDocumentParams>(method, params) else {
+                return;
+            };
+            let doc = p.text_document;
+            let Some(path) = path_of(&doc.uri) else {
+                info!("didOpen: {} is not a file, ignored", doc.uri.as_str());
+                return;
+            };
+            let opened = shared.write().open_document(&path, doc.text);
+            match opened {
+                Some(id) => {
+                    shared.documents().insert(
+                        id,
+                        OpenDocument {
+                            uri: doc.uri,
+                            version: doc.version,
+                            generation: 0,
+                        },
+                    );
+                    diagnostics::schedule(shared, id);
+                }
+                None => info!(
+                    "didOpen: {} is outside the workspace folders or not a supported language",
+                    path.display()
+                ),
+            }
+        }
+        "textDocument/didChange" => {
+            let Some(p) = parse::<DidChangeTextDocumentParams>(method, params) else {
+                return;
+            };
+            let Some(id) = file_of(shared, &p.text_document.uri) else {
+                warn!(
+                    "didChange for {}, which was never opened: ignored",
+                    p.text_document.uri.as_str()
+                );
+                return;
+            };
+            let changes: Vec<DocumentChange> = p
+                .content_changes
+                .into_iter()
+                .map(|c| DocumentChange {
+                    range: c.range.map(|r| {
+                        (
+                            WideLineCol {
+                                line: r.start.line,
+                                col: r.start.character,
+                            },
+                            WideLineCol {
+                                line: r.end.line,
+                                col: r.end.character,
+                            },
+                        )
+                    }),
+                    text: c.text,
+                })
+                .collect();
+            let encoding: PositionEncoding = shared.session().encoding;
+            let result = shared.write().change_document(id, &changes, encoding);
+            match result {
+                Ok(_) => {
+                    if let Some(d) = shared.documents().get_mut(&id) {
+                        d.version = p.text_document.version;
+                    }
+                    diagnostics::schedule(shared, id);
+                }
+                Err(e) => warn!(
+                    "didChange for {}: {e}; ignored",
+                    p.text_document.uri.as_str()
+                ),
+            }
+        }
+        "textDocument/didClose" => {
+            let Some(p) = parse::<DidCloseTextDocumentParams>(method, params) else {
+                return;
+            };
+            let Some(id) = file_of(shared, &p.text_document.uri) else {
+                return;
+            };
+            shared.write().close_document(id);
+            if let Some(doc) = shared.documents().remove(&id) {
+                diagnostics::clear(shared, doc.uri);
+            }
+        }
+        // The editor's text already won; the file on disk now says the same.
+        "textDocument/didSave" => {}
+        "workspace/didChangeWatchedFiles" => {
+            let Some(p) = parse::<DidChangeWatchedFilesParams>(method, params) else {
+                return;
+            };
+            for change in p.changes {
+                let Some(path) = path_of(&change.uri) else {
+                    continue;
+                };
+                changed_on_disk(shared, &path, change.typ == FileChangeType::DELETED);
+            }
+        }
+        "workspace/didChangeWorkspaceFolders" => {
+            let Some(p) = parse::<DidChangeWorkspaceFoldersParams>(method, params) else {
+                return;
+            };
+            for folder in p.event.removed {
+                if let Some(path) = path_of(&folder.uri) {
+                    let n = shared.write().remove_root(&path);
+                    info!("workspace folder {} removed ({n} files)", path.display());
+                }
+            }
+            for folder in p.event.added {
+                if let Some(path) = path_of(&folder.uri) {
+                    if let Some(job) = register_folder(shared, &path) {
+                        let _ = jobs.send(job);
+                    }
+                }
+            }
+        }
+        "workspace/didChangeConfiguration" => {
+            let Some(p) = parse::<DidChangeConfigurationParams>(method, params) else {
+                return;
+            };
+            match Settings::from_json(Some(&p.settings)) {
+                Ok(settings) => {
+                    shared.write().set_limits(settings.limits());
+                    shared.session().settings = settings;
+                    info!("configuration updated");
+                }
+                Err(e) => warn!("didChangeConfiguration: {e}; settings unchanged"),
+            }
+        }
+        other => debug!("{other}: nothing to apply"),
+    }
+}
+
+fn file_of(shared: &Shared, uri: &tower_lsp_server::lsp_types::Uri) -> Option<FileId> {
+    let path = path_of(uri)?;
+    shared.read().file_id(&path)
+}
+
+/// A file created, changed or deleted outside the editor. Open documents win.
+fn changed_on_disk(shared: &Shared, path: &Path, deleted: bool) {
+    let mut host = shared.write();
+    if deleted || !path.exists() {
+        let n = host.remove_under(path);
+        debug!("{} deleted: {n} files dropped", path.display());
+    } else if path.is_dir() {
+        drop(host);
+        // A folder appeared (a branch switch, an unpacked archive): load what is in it.
+        let found = walk(path);
+        for file in found.files {
+            shared.write().reload_file(&file.path);
+        }
+    } else {
+        host.reload_file(path);
+    }
+}
+
+/// Walks a folder and registers it as a root; loading happens on the indexer.
+fn register_folder(shared: &Shared, folder: &Path) -> Option<IndexJob> {
+    if !folder.is_dir() {
+        warn!(
+            "workspace folder {} does not exist or is not a folder; skipped",
+            folder.display()
+        );
+        return None;
+    }
+    let root = folder
+        .canonicalize()
+        .unwrap_or_else(|_| folder.to_path_buf());
+    let started = Instant::now();
+    let found = walk(&root);
+    let root_index = shared.write().add_root(&root, &found);
+    info!(
+        "{}: {} files found in {:?}",
+        root.display(),
+        found.files.len(),
+        started.elapsed()
+    );
+    Some(IndexJob {
+        root,
+        root_index,
+        files: found.files,
+    })
+}
+
+fn register_watchers(shared: &Arc<Shared>) {
+    if !shared.session().watch_dynamic {
+        info!(
+            "the client cannot watch files for us; changes on disk are seen when files are opened"
+        );
+        return;
+    }
+    let Some(client) = shared.client().cloned() else {
+        return;
+    };
+    let options = DidChangeWatchedFilesRegistrationOptions {
+        watchers: vec![FileSystemWatcher {
+            glob_pattern: GlobPattern::String("**/*".into()),
+            kind: None,
+        }],
+    };
+    let registration = Registration {
+        id: "codecontext-watched-files".into(),
+        method: "workspace/didChangeWatchedFiles".into(),
+        register_options: serde_json::to_value(options).ok(),
+    };
+    shared.spawn(async move {
+        if let Err(e) = client.register_capability(vec![registration]).await {
+            warn!("registering file watchers failed: {e}");
+        }
+    });
+}
+
+fn indexer(shared: Arc<Shared>, jobs: mpsc::Receiver<IndexJob>) {
+    let mut n = 0u64;
+    for job in jobs {
+        if shared.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        n += 1;
+        index_folder(&shared, job, n);
+    }
+}
+
+/// Work-done progress for one folder, if the client takes it.
+struct ProgressReporter<'a> {
+    shared: &'a Shared,
+    token: Option<NumberOrString>,
+}
+
+impl<'a> ProgressReporter<'a> {
+    fn begin(shared: &'a Shared, n: u64, title: &str, message: String) -> ProgressReporter<'a> {
+        let mut token = None;
+        if let (true, Some(client)) = (shared.session().progress, shared.client()) {
+            let t = NumberOrString::String(format!("codecontext/index/{n}"));
+            let created = shared.block_on(client.send_request::<WorkDoneProgressCreate>(
+                WorkDoneProgressCreateParams { token: t.clone() },
+            ));
+            if let Some(Ok(())) = created {
+                token = Some(t);
+            }
+        }
+        let p = ProgressReporter { shared, token };
+        p.send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+            title: title.into(),
+            cancellable: Some(false),
+            message: Some(message),
+            percentage: Some(0),
+        }));
+        p
+    }
+
+    fn send(&self, value: WorkDoneProgress) {
+        let (Some(token), Some(client)) = (&self.token, self.shared.client()) else {
+            return;
+        };
+        let client = client.clone();
+        let params = ProgressParams {
+            token: token.clone(),
+            value: ProgressParamsValue::WorkDone(value),
+        };
+        // Waits for the message to be queued, so progress reaches the client in order.
+        self.shared
+            .block_on(client.send_notification::<ProgressNotification>(params));
+    }
+
+    fn report(&self, message: String, percentage: u32) {
+        self.send(WorkDoneProgress::Report(WorkDoneProgressReport {
+            cancellable: Some(false),
+            message: Some(message),
+            percentage: Some(percentage),
+        }));
+    }
+
+    fn end(&self, message: String) {
+        self.send(WorkDoneProgress::End(WorkDoneProgressEnd {
+            message: Some(message),
+        }));
+    }
+}
+
+fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
+    let started = Instant::now();
+    let name = job
+        .root
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| job.root.display().to_string());
+    let total = job.files.len();
+    let progress = ProgressReporter::begin(shared, n, "Indexing", format!("{name}: {total} files"));
+    let limits = *shared.read().limits();
+    let mut done = 0usize;
+    let mut last_report = Instant::now();
+    for batch in job.files.chunks(SERVER_BATCH) {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let loaded = load_batch(job.root_index, batch, &limits, &|_| {});
+        shared.write().insert_batch(loaded);
+        done += batch.len();
+        if last_report.elapsed() >= Duration::from_millis(100) || done == total {
+            last_report = Instant::now();
+            let percentage = (done * 100 / total.max(1)) as u32;
+            progress.report(format!("{name}: {done}/{total} files"), percentage);
+        }
+    }
+    progress.report(format!("{name}: resolving references"), 100);
+    let resolve_started = Instant::now();
+    shared.write().resolve_pending();
+    let message = format!(
+        "{name}: {total} files in {} ms (resolve {} ms)",
+        started.elapsed().as_millis(),
+        resolve_started.elapsed().as_millis()
+    );
+    info!("indexed {message}");
+    progress.end(message);
+}

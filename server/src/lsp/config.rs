@@ -1,0 +1,74 @@
+//! Settings from `initializationOptions` and `workspace/didChangeConfiguration`, either
+//! flat or under a `codecontext` key.
+
+use std::time::Duration;
+
+use codecontext_analysis::Limits;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Settings {
+    /// Files larger than this many bytes are not parsed.
+    pub max_file_size: u64,
+    /// Time allowed to parse and extract one file, in milliseconds.
+    pub parse_budget_ms: u64,
+    /// At most this many results for `workspace/symbol`.
+    pub workspace_symbol_limit: usize,
+    /// Publish syntax diagnostics.
+    pub diagnostics: bool,
+    /// Wait this long after the last change before publishing diagnostics.
+    pub diagnostics_delay_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        let limits = Limits::default();
+        Settings {
+            max_file_size: limits.max_file_size,
+            parse_budget_ms: limits.parse_budget.as_millis() as u64,
+            workspace_symbol_limit: 256,
+            diagnostics: true,
+            diagnostics_delay_ms: 150,
+        }
+    }
+}
+
+impl Settings {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_file_size: self.max_file_size,
+            parse_budget: Duration::from_millis(self.parse_budget_ms.max(1)),
+        }
+    }
+
+    /// Settings from a client's JSON: `null` keeps the defaults, unknown keys and wrong
+    /// types are an error that names them.
+    pub fn from_json(value: Option<&Value>) -> Result<Settings, String> {
+        let value = match value {
+            None | Some(Value::Null) => return Ok(Settings::default()),
+            Some(v) => v.get("codecontext").unwrap_or(v),
+        };
+        Settings::deserialize(value).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_flat_or_nested_and_names_bad_keys() {
+        let s = Settings::from_json(Some(&json!({"maxFileSize": 10}))).unwrap();
+        assert_eq!(s.max_file_size, 10);
+        assert_eq!(s.workspace_symbol_limit, 256);
+        let s = Settings::from_json(Some(&json!({"codecontext": {"diagnostics": false}}))).unwrap();
+        assert!(!s.diagnostics);
+        let err = Settings::from_json(Some(&json!({"maxFileSise": 10}))).unwrap_err();
+        assert!(err.contains("maxFileSise"), "{err}");
+        let err = Settings::from_json(Some(&json!({"maxFileSize": "big"}))).unwrap_err();
+        assert!(err.contains("invalid type"), "{err}");
+    }
+}

@@ -1,0 +1,174 @@
+//! The language server: LSP over stdio with tower-lsp-server.
+//!
+//! Three kinds of work, three places:
+//! - state-changing notifications (`textDocument/did*`, `workspace/didChange*`,
+//!   `initialized`) are taken out of the message stream in arrival order by [`Ordered`]
+//!   and applied one by one on the applier thread ([`apply`]), whatever the concurrency
+//!   of the request handlers;
+//! - folders are indexed on the indexer thread, which holds the host's lock only to
+//!   insert each finished batch;
+//! - requests wait until every notification received before them is applied, then read
+//!   the host on tokio's blocking pool; a panic there becomes that request's error.
+
+mod apply;
+mod config;
+mod convert;
+mod diagnostics;
+mod framing;
+mod handlers;
+mod state;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    process::ExitCode,
+    sync::{atomic::Ordering, mpsc, Arc},
+    task::{Context, Poll},
+};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::{
+    jsonrpc::{Request, Response},
+    ExitedError, LspService, Server,
+};
+use tower_service::Service;
+use tracing::info;
+
+pub use config::Settings;
+use handlers::Backend;
+use state::{Shared, Work};
+
+/// Notifications that change state: applied strictly in arrival order.
+const ORDERED: &[&str] = &[
+    "initialized",
+    "textDocument/didOpen",
+    "textDocument/didChange",
+    "textDocument/didClose",
+    "textDocument/didSave",
+    "workspace/didChangeWatchedFiles",
+    "workspace/didChangeWorkspaceFolders",
+    "workspace/didChangeConfiguration",
+];
+
+/// Runs the server on stdin and stdout until `exit` (or until stdin closes). The exit
+/// code is 0 if `shutdown` came first, 1 otherwise, as the specification says.
+pub fn run_stdio() -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("codecontext-lsp")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // Background work (a long request, indexing) must not hold up the exit.
+    runtime.shutdown_background();
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Logs go to stderr (stdout is the protocol); `CODECONTEXT_LOG` filters them, as
+/// `RUST_LOG` would (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CODECONTEXT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
+/// Serves one client over a byte stream pair; returns whether `shutdown` preceded the
+/// end. Tests run it in-process over pipes.
+pub async fn serve<I, O>(input: I, output: O) -> bool
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let (work_tx, work_rx) = mpsc::channel();
+    let shared = Arc::new(Shared::new(work_tx));
+    let _ = shared.runtime.set(tokio::runtime::Handle::current());
+    apply::spawn_applier(shared.clone(), work_rx);
+    let (service, socket) = LspService::new(|client| {
+        let _ = shared.client.set(client.clone());
+        Backend::new(client, shared.clone())
+    });
+    let service = Ordered {
+        inner: service,
+        shared: shared.clone(),
+    };
+    // The client's bytes pass the framing guard; the service's frames and the guard's
+    // error replies share one writer.
+    let (guard_to_service, service_input) = tokio::io::duplex(1 << 20);
+    let (service_output, service_to_writer) = tokio::io::duplex(1 << 20);
+    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
+    let guard = tokio::spawn(framing::guard_input(
+        input,
+        guard_to_service,
+        frames_tx.clone(),
+    ));
+    let collect = tokio::spawn(framing::collect_output(service_to_writer, frames_tx));
+    let writer = tokio::spawn(framing::write_output(output, frames_rx));
+    Server::new(service_input, service_output, socket)
+        .serve(service)
+        .await;
+    // After `exit` the client may keep its end open: stop reading it, then let every
+    // frame already produced reach the client.
+    guard.abort();
+    let _ = guard.await;
+    let _ = collect.await;
+    let _ = writer.await;
+    shared.stopping.store(true, Ordering::SeqCst);
+    shared.send(Work::Stop);
+    let clean = shared.shutdown_requested.load(Ordering::SeqCst);
+    info!(
+        "exiting ({})",
+        if clean {
+            "after shutdown"
+        } else {
+            "without shutdown"
+        }
+    );
+    clean
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Takes state-changing notifications out of the stream, in the order they arrive, and
+/// hands everything else to the LSP service.
+struct Ordered<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Service<Request> for Ordered<S>
+where
+    S: Service<Request, Response = Option<Response>, Error = ExitedError>,
+    S::Future: Send + 'static,
+{
+    type Response = Option<Response>;
+    type Error = ExitedError;
+    type Future = BoxFuture<Result<Option<Response>, ExitedError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ExitedError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if req.id().is_none() && ORDERED.contains(&req.method()) {
+            let (method, _, params) = req.into_parts();
+            self.shared.enqueue(method.into_owned(), params);
+            return Box::pin(async { Ok(None) });
+        }
+        Box::pin(self.inner.call(req))
+    }
+}
