@@ -12,7 +12,12 @@ fn binary() -> &'static Path {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_over_stdio_and_exits_zero_after_shutdown() {
     let root = fixtures_dir().join("rust").canonicalize().unwrap();
-    let mut client = LspClient::spawn_binary(binary(), &[("CODECONTEXT_LOG", "warn")]);
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_str().unwrap();
+    let mut client = LspClient::spawn_binary(
+        binary(),
+        &[("CODECONTEXT_LOG", "warn"), ("CODECONTEXT_HOME", home_path)],
+    );
     let caps = client.initialize(&[&root], json!({})).await;
     assert_eq!(caps["serverInfo"]["name"], "codecontext");
     client.indexed().await;
@@ -44,7 +49,14 @@ async fn serves_over_stdio_and_exits_zero_after_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_without_shutdown_is_code_one() {
     let root = fixtures_dir().join("python");
-    let mut client = LspClient::spawn_binary(binary(), &[("CODECONTEXT_LOG", "warn")]);
+    let home = tempfile::tempdir().unwrap();
+    let mut client = LspClient::spawn_binary(
+        binary(),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+        ],
+    );
     client.initialize(&[&root], json!({})).await;
     client.notify("exit", Value::Null).await;
     assert_eq!(client.exit_code().await, Some(1));

@@ -35,6 +35,8 @@ pub struct LspClient {
     next_id: i64,
     server: Option<JoinHandle<bool>>,
     child: Option<tokio::process::Child>,
+    /// The index store of an in-process server, unless the test names its own.
+    store_home: Option<tempfile::TempDir>,
 }
 
 async fn write_frame(writer: &Writer, body: &[u8]) -> std::io::Result<()> {
@@ -106,6 +108,7 @@ impl LspClient {
             next_id: 1,
             server: None,
             child: None,
+            store_home: None,
         }
     }
 
@@ -117,6 +120,7 @@ impl LspClient {
         let (read, write) = tokio::io::split(client_side);
         let mut client = LspClient::start(read, write);
         client.server = Some(server);
+        client.store_home = Some(tempfile::tempdir().expect("temp dir"));
         client
     }
 
@@ -259,6 +263,9 @@ impl LspClient {
                 }
             }
         });
+        if let Some(home) = &self.store_home {
+            params["initializationOptions"] = json!({"storeHome": home.path()});
+        }
         merge(&mut params, extra);
         let result = self.request("initialize", params).await;
         self.notify("initialized", json!({})).await;

@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::{
+    persist::DiskStamp,
     workspace::{extend_module_context, rel_path, walk, SourceFile, WalkResult},
     Analysis,
 };
@@ -353,7 +354,14 @@ impl AnalysisHost {
         if !path.is_file() {
             return self.remove_file(path);
         }
-        let (input, _) = load_file(root_index, path, &rel, lang, &self.config.limits);
+        let (input, _, _) = load_file(
+            root_index,
+            path,
+            &rel,
+            lang,
+            &self.config.limits,
+            &|_, _| None,
+        );
         Some(self.graph.upsert_file(input).1)
     }
 
@@ -469,7 +477,9 @@ fn ms(d: Duration) -> u64 {
 
 /// Files read and extracted, ready for [`AnalysisHost::insert_batch`].
 pub struct LoadedBatch {
-    inputs: Vec<FileInput>,
+    pub(crate) inputs: Vec<FileInput>,
+    /// What each file was on disk when read (`None` when it could not be read).
+    pub(crate) stamps: Vec<Option<DiskStamp>>,
     /// Bytes read from disk.
     pub bytes: u64,
 }
@@ -484,6 +494,10 @@ impl LoadedBatch {
     }
 }
 
+/// Where a file's extraction may come from instead of a parse: given the relative path
+/// and the content hash just read, a stored extraction of that same content.
+pub type Reuse<'a> = &'a (dyn Fn(&str, u64) -> Option<FileInput> + Sync);
+
 /// Reads and extracts files of a root on all cores, without touching the host, so a
 /// server can do it outside its lock. `done` is called with each file's relative path
 /// as it finishes, from worker threads.
@@ -493,18 +507,37 @@ pub fn load_batch(
     limits: &Limits,
     done: &(dyn Fn(&str) + Sync),
 ) -> LoadedBatch {
-    let loaded: Vec<(FileInput, u64)> = files
+    load_batch_reusing(root_index, files, limits, done, &|_, _| None)
+}
+
+/// [`load_batch`], but a file whose content hash matches a stored extraction takes it
+/// from `reuse` instead of being parsed.
+pub fn load_batch_reusing(
+    root_index: u32,
+    files: &[SourceFile],
+    limits: &Limits,
+    done: &(dyn Fn(&str) + Sync),
+    reuse: Reuse<'_>,
+) -> LoadedBatch {
+    let loaded: Vec<(FileInput, u64, Option<DiskStamp>)> = files
         .par_iter()
         .map(|file| {
-            let input = load_file(root_index, &file.path, &file.rel, file.lang, limits);
+            let input = load_file(root_index, &file.path, &file.rel, file.lang, limits, reuse);
             done(&file.rel);
             input
         })
         .collect();
-    LoadedBatch {
-        bytes: loaded.iter().map(|(_, b)| *b).sum(),
-        inputs: loaded.into_iter().map(|(i, _)| i).collect(),
+    let mut batch = LoadedBatch {
+        inputs: Vec::with_capacity(loaded.len()),
+        stamps: Vec::with_capacity(loaded.len()),
+        bytes: 0,
+    };
+    for (input, bytes, stamp) in loaded {
+        batch.bytes += bytes;
+        batch.inputs.push(input);
+        batch.stamps.push(stamp);
     }
+    batch
 }
 
 /// Reads and extracts one file; never fails, a problem becomes a skip reason.
@@ -514,8 +547,9 @@ pub(crate) fn load_file(
     rel: &str,
     lang: &'static Language,
     limits: &Limits,
-) -> (FileInput, u64) {
-    let fail = |reason: SkipReason, size: u64| {
+    reuse: Reuse<'_>,
+) -> (FileInput, u64, Option<DiskStamp>) {
+    let fail = |reason: SkipReason, size: u64, stamp: Option<DiskStamp>| {
         (
             FileInput {
                 root,
@@ -525,10 +559,11 @@ pub(crate) fn load_file(
                 summary: Err(reason),
             },
             size,
+            stamp,
         )
     };
     // Check the size before reading, so a huge file is never loaded.
-    match std::fs::metadata(path) {
+    let meta = match std::fs::metadata(path) {
         Ok(meta) if meta.len() > limits.max_file_size => {
             return fail(
                 SkipReason::TooLarge {
@@ -536,18 +571,20 @@ pub(crate) fn load_file(
                     limit: limits.max_file_size,
                 },
                 0,
+                None,
             )
         }
-        Ok(_) => {}
+        Ok(meta) => meta,
         Err(e) => {
             return fail(
                 SkipReason::Io {
                     message: e.to_string(),
                 },
                 0,
+                None,
             )
         }
-    }
+    };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -556,13 +593,18 @@ pub(crate) fn load_file(
                     message: e.to_string(),
                 },
                 0,
+                None,
             )
         }
     };
     let size = bytes.len() as u64;
+    let stamp = DiskStamp::new(&meta, &bytes);
+    if let Some(input) = reuse(rel, stamp.hash) {
+        return (input, size, Some(stamp));
+    }
     let text = match check_source(&bytes, limits) {
         Ok(t) => t,
-        Err(reason) => return fail(reason, size),
+        Err(reason) => return fail(reason, size, Some(stamp)),
     };
     let line_index = LineIndex::new(text);
     let summary = summarize(lang, text, limits, ExtractOptions::default());
@@ -575,5 +617,6 @@ pub(crate) fn load_file(
             summary,
         },
         size,
+        Some(stamp),
     )
 }

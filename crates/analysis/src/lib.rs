@@ -8,16 +8,17 @@
 
 mod host;
 mod nav;
+pub mod persist;
 pub mod workspace;
 
-pub use codecontext_graph::{EntityId, FileId, How, SearchMode};
+pub use codecontext_graph::{EntityId, FileId, FileInput, How, SearchMode};
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,
 };
 pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
 pub use host::{
-    load_batch, AnalysisHost, ChangeError, EdgesReport, HostConfig, IndexReport, LoadedBatch,
-    Progress, Skipped, Timings, BATCH,
+    load_batch, load_batch_reusing, AnalysisHost, ChangeError, EdgesReport, HostConfig,
+    IndexReport, LoadedBatch, Progress, Reuse, Skipped, Timings, BATCH,
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,

@@ -2,10 +2,10 @@
 //! Nothing here refers to a syntax tree, so summaries outlive the trees they came from.
 
 use codecontext_text::TextRange;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The kinds of code entity the knowledge graph knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     File,
@@ -133,7 +133,7 @@ impl std::fmt::Display for EntityKind {
 }
 
 /// An import statement's meaning, for import entities.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ImportData {
     /// The module path as written (`..pkg.mod`, `./util`, `crate::a::b`, `fmt`).
     pub path: String,
@@ -150,7 +150,7 @@ pub struct ImportData {
 }
 
 /// A definition found in a chunk.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EntityData {
     pub kind: EntityKind,
     pub name: String,
@@ -177,7 +177,7 @@ pub struct EntityData {
 }
 
 /// How a reference is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefKind {
     /// A name that is read, written or passed along.
@@ -210,7 +210,7 @@ impl RefKind {
 }
 
 /// What the expression before a `.` or `::` is, as far as syntax alone can tell.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Receiver {
     /// No receiver: a bare name.
     None,
@@ -229,7 +229,7 @@ pub enum Receiver {
 }
 
 /// A use of a name that may lead outside its function.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RefData {
     pub kind: RefKind,
     pub name: String,
@@ -245,7 +245,7 @@ pub struct RefData {
 }
 
 /// A variable or parameter that lives inside a function or block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalDef {
     pub name: String,
     pub range: TextRange,
@@ -257,7 +257,7 @@ pub struct LocalDef {
 }
 
 /// Local bindings of a chunk and the uses that resolve to them; computed on demand.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalBindings {
     pub defs: Vec<LocalDef>,
     /// `(use range, index into defs)`, sorted by range.
@@ -265,14 +265,14 @@ pub struct LocalBindings {
 }
 
 /// A tree-sitter `ERROR` or `MISSING` node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyntaxError {
     pub range: TextRange,
     pub message: String,
 }
 
 /// Everything extracted from one chunk (a top-level item with its leading comments).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkSummary {
     pub range: TextRange,
     /// In document order; containers come before what they contain.
@@ -283,7 +283,6 @@ pub struct ChunkSummary {
     /// A package declaration found in this chunk (Java `package`, Go `package`).
     pub package: Option<String>,
     /// Present only when extraction was asked to keep local bindings.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub locals: Option<LocalBindings>,
 }
 
@@ -317,7 +316,7 @@ impl ChunkSummary {
 }
 
 /// All chunks of a file, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSummary {
     pub chunks: Vec<ChunkSummary>,
 }

@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 /// The unit in which a client counts columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum PositionEncoding {
@@ -71,7 +73,7 @@ impl std::fmt::Display for PositionError {
 impl std::error::Error for PositionError {}
 
 /// A multi-byte character inside a line, as byte columns `start..end`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct WideChar {
     start: u32,
     end: u32,
@@ -99,7 +101,7 @@ impl WideChar {
 }
 
 /// Line starts and multi-byte characters of one text.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LineIndex {
     /// Byte offset at which each line starts; always begins with 0.
     line_starts: Vec<u32>,

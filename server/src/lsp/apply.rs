@@ -4,14 +4,18 @@
 //! from what is indexed so far.
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::{atomic::Ordering, mpsc, Arc},
     time::{Duration, Instant},
 };
 
 use codecontext_analysis::{
-    load_batch, workspace::walk, DocumentChange, FileId, PositionEncoding, WideLineCol,
+    load_batch_reusing, persist,
+    workspace::{walk, SourceFile},
+    DocumentChange, FileId, LoadedBatch, PositionEncoding, WideLineCol,
 };
+use codecontext_store::{FileRecord, IndexStore, Opened, SqliteStore};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_lsp_server::lsp_types::{
@@ -36,11 +40,14 @@ use super::{
 /// short lock holds.
 const SERVER_BATCH: usize = 64;
 
+/// Stored files per batch: decoding is cheap, so batches can be larger.
+const STORE_BATCH: usize = 512;
+
 /// A folder walked and registered, waiting to be loaded.
 pub(crate) struct IndexJob {
     root: PathBuf,
     root_index: u32,
-    files: Vec<codecontext_analysis::workspace::SourceFile>,
+    files: Vec<SourceFile>,
 }
 
 pub(crate) fn spawn_applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>) {
@@ -397,6 +404,46 @@ impl<'a> ProgressReporter<'a> {
     }
 }
 
+/// The folder's store, if persistence is on and it opens; a store that cannot be
+/// opened costs the warm start, never the session.
+fn open_store(shared: &Shared, root: &Path) -> Option<SqliteStore> {
+    let settings = shared.session().settings.clone();
+    if !settings.persist {
+        return None;
+    }
+    let home = settings
+        .store_home
+        .map(PathBuf::from)
+        .unwrap_or_else(codecontext_store::store_home);
+    if let Err(e) = std::fs::create_dir_all(&home) {
+        warn!(
+            "cannot create the index store folder {}: {e}; not persisting",
+            home.display()
+        );
+        return None;
+    }
+    let path = codecontext_store::store_path(&home, root);
+    let fingerprint = persist::fingerprint();
+    match shared.block_on(SqliteStore::open(&path, &fingerprint))? {
+        Ok((store, opened)) => {
+            match opened {
+                Opened::Rebuilt(aside) => warn!(
+                    "index store {} was unusable: moved to {} and rebuilt",
+                    path.display(),
+                    aside.display()
+                ),
+                Opened::Fresh => info!("index store {} created", path.display()),
+                Opened::Reused => info!("index store {}", path.display()),
+            }
+            Some(store)
+        }
+        Err(e) => {
+            warn!("{e} ({}); indexing without persistence", path.display());
+            None
+        }
+    }
+}
+
 fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let started = Instant::now();
     let name = job
@@ -407,28 +454,122 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let total = job.files.len();
     let progress = ProgressReporter::begin(shared, n, "Indexing", format!("{name}: {total} files"));
     let limits = *shared.read().limits();
+    let store = open_store(shared, &job.root);
+    let stored: HashMap<String, FileRecord> = match &store {
+        Some(store) => match shared.block_on(store.load()) {
+            Some(Ok(records)) => records.into_iter().map(|r| (r.rel.clone(), r)).collect(),
+            Some(Err(e)) => {
+                warn!("{e}; reading every file");
+                HashMap::new()
+            }
+            None => HashMap::new(),
+        },
+        None => HashMap::new(),
+    };
+
+    // Files unchanged on disk (same size and mtime) come from the store first, so that
+    // symbols answer before anything is parsed.
+    let mut unchanged: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut to_read: Vec<&SourceFile> = Vec::new();
+    for file in &job.files {
+        let same = stored.get(&file.rel).is_some_and(|r| {
+            std::fs::metadata(&file.path)
+                .is_ok_and(|m| m.len() == r.size && persist::mtime_ns(&m) == r.mtime_ns)
+        });
+        if same {
+            unchanged.push((file.rel.clone(), stored[&file.rel].data.clone()));
+        } else {
+            to_read.push(file);
+        }
+    }
+    let by_rel: HashMap<&str, &SourceFile> =
+        job.files.iter().map(|f| (f.rel.as_str(), f)).collect();
     let mut done = 0usize;
     let mut last_report = Instant::now();
-    for batch in job.files.chunks(SERVER_BATCH) {
-        if shared.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let loaded = load_batch(job.root_index, batch, &limits, &|_| {});
-        shared.write().insert_batch(loaded);
-        done += batch.len();
-        if last_report.elapsed() >= Duration::from_millis(100) || done == total {
+    let mut report = |done: usize, force: bool| {
+        if force || last_report.elapsed() >= Duration::from_millis(100) {
             last_report = Instant::now();
             let percentage = (done * 100 / total.max(1)) as u32;
             progress.report(format!("{name}: {done}/{total} files"), percentage);
         }
+    };
+    let from_store = unchanged.len();
+    for chunk in unchanged.chunks(STORE_BATCH) {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let (batch, failed) = LoadedBatch::from_records(job.root_index, chunk);
+        shared.write().insert_batch(batch);
+        to_read.extend(
+            failed
+                .iter()
+                .filter_map(|rel| by_rel.get(rel.as_str()).copied()),
+        );
+        done += chunk.len();
+        report(done, false);
+    }
+
+    // The rest is read; a file whose content is what was stored (only its mtime moved)
+    // still is not parsed.
+    let reuse = |rel: &str, hash: u64| {
+        stored
+            .get(rel)
+            .filter(|r| r.hash == hash)
+            .and_then(|r| persist::decode(job.root_index, rel, &r.data))
+    };
+    let mut records: Vec<FileRecord> = Vec::new();
+    let to_read: Vec<SourceFile> = to_read.into_iter().cloned().collect();
+    for batch in to_read.chunks(SERVER_BATCH) {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let loaded = load_batch_reusing(job.root_index, batch, &limits, &|_| {}, &reuse);
+        if store.is_some() {
+            records.extend(
+                loaded
+                    .records()
+                    .into_iter()
+                    .map(|(rel, stamp, data)| FileRecord {
+                        rel,
+                        size: stamp.size,
+                        mtime_ns: stamp.mtime_ns,
+                        hash: stamp.hash,
+                        data,
+                    }),
+            );
+        }
+        shared.write().insert_batch(loaded);
+        done += batch.len();
+        report(done, done == total);
     }
     progress.report(format!("{name}: resolving references"), 100);
     let resolve_started = Instant::now();
     shared.write().resolve_pending();
+    let resolve_ms = resolve_started.elapsed().as_millis();
+
+    if let Some(store) = &store {
+        let present: std::collections::HashSet<&str> =
+            job.files.iter().map(|f| f.rel.as_str()).collect();
+        let gone: Vec<String> = stored
+            .keys()
+            .filter(|rel| !present.contains(rel.as_str()))
+            .cloned()
+            .collect();
+        let saved = records.len();
+        let result = shared.block_on(async {
+            store.save(records).await?;
+            store.remove(gone).await
+        });
+        if let Some(Err(e)) = result {
+            warn!("{e}; the next start will parse these files again");
+        } else {
+            debug!("{saved} records saved");
+        }
+        shared.block_on(store.close());
+    }
     let message = format!(
-        "{name}: {total} files in {} ms (resolve {} ms)",
+        "{name}: {total} files ({from_store} from the store) in {} ms (resolve {resolve_ms} ms)",
         started.elapsed().as_millis(),
-        resolve_started.elapsed().as_millis()
     );
     info!("indexed {message}");
     progress.end(message);

@@ -20,6 +20,11 @@ pub struct Settings {
     pub diagnostics: bool,
     /// Wait this long after the last change before publishing diagnostics.
     pub diagnostics_delay_ms: u64,
+    /// Keep the index between sessions (in SQLite, see `storeHome`).
+    pub persist: bool,
+    /// Where the index databases live; default `CODECONTEXT_HOME`, else the user's
+    /// cache directory.
+    pub store_home: Option<String>,
 }
 
 impl Default for Settings {
@@ -31,6 +36,8 @@ impl Default for Settings {
             workspace_symbol_limit: 256,
             diagnostics: true,
             diagnostics_delay_ms: 150,
+            persist: true,
+            store_home: None,
         }
     }
 }
