@@ -202,12 +202,20 @@ async fn hover_outline_symbols_hierarchy_and_implementations() {
         .request("workspace/symbol", json!({"query": "totpr"}))
         .await;
     assert_eq!(found[0]["name"], "total_price", "{found}");
+    // An empty query asks for all symbols (VS Code's Ctrl+T opens that way).
+    let all = client
+        .request("workspace/symbol", json!({"query": ""}))
+        .await;
+    assert!(all.as_array().unwrap().len() > 10, "{all}");
 
     // Hover on a use of `clamp`: signature, doc line, kind and counts.
     let (_, pos) = text_position(&root, "shop/models/product.py:12:22");
     let hover = client.request("textDocument/hover", pos).await;
     let text = hover["contents"]["value"].as_str().unwrap();
-    assert!(text.contains("def clamp(value, low, high)"), "{text}");
+    assert!(
+        text.starts_with("```python\ndef clamp(value, low, high)"),
+        "{text}"
+    );
     assert!(text.contains("Keep value within [low, high]."), "{text}");
     assert!(text.contains("3 references"), "{text}");
     assert!(text.contains("2 callers"), "{text}");

@@ -16,7 +16,7 @@ use codecontext_analysis::{AnalysisHost, DocumentChange, PositionEncoding, WideL
 
 use crate::stats::{percentile, us};
 
-fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+pub(crate) fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -15,14 +15,22 @@ pub struct LspClient {
     stdin: ChildStdin,
     reader: BufReader<ChildStdout>,
     next_id: i64,
+    /// Notifications received while waiting for something else.
+    pending: Vec<Value>,
 }
 
 impl LspClient {
     /// Starts `command` (run through `sh -c`).
     pub fn start(command: &str) -> Result<LspClient> {
+        LspClient::start_with_env(command, &[])
+    }
+
+    /// Starts `command` with extra environment variables.
+    pub fn start_with_env(command: &str, envs: &[(&str, &std::ffi::OsStr)]) -> Result<LspClient> {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -35,6 +43,7 @@ impl LspClient {
             stdin,
             reader: BufReader::new(stdout),
             next_id: 1,
+            pending: Vec::new(),
         })
     }
 
@@ -93,7 +102,44 @@ impl LspClient {
                 }
                 return Ok(message.get("result").cloned().unwrap_or(Value::Null));
             }
-            // A request from the server: answer so that it does not wait on us.
+            self.answer_or_keep(message)?;
+        }
+    }
+
+    /// Waits for a notification of `method` satisfying `pred` (earlier ones are kept).
+    pub fn notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|m| m["method"] == method && pred(&m["params"]))
+        {
+            return Ok(self.pending.remove(i)["params"].clone());
+        }
+        loop {
+            let message = self.receive()?;
+            if message.get("id").is_none()
+                && message["method"] == method
+                && pred(&message["params"])
+            {
+                return Ok(message["params"].clone());
+            }
+            self.answer_or_keep(message)?;
+        }
+    }
+
+    /// Whether a notification of `method` satisfying `pred` was already received
+    /// (without waiting for more).
+    pub fn received(&self, method: &str, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.pending
+            .iter()
+            .find(|m| m["method"] == method && pred(&m["params"]))
+            .map(|m| m["params"].clone())
+    }
+
+    /// Answers a request from the server (so that it does not wait on us); keeps a
+    /// notification for a later [`LspClient::notification`].
+    fn answer_or_keep(&mut self, message: Value) -> Result<()> {
+        {
             if let (Some(server_id), Some(m)) = (message.get("id"), message.get("method")) {
                 let result = match m.as_str() {
                     Some("workspace/configuration") => {
@@ -104,8 +150,14 @@ impl LspClient {
                 };
                 let reply = json!({ "jsonrpc": "2.0", "id": server_id, "result": result });
                 self.send(&reply)?;
+            } else if message.get("method").is_some() {
+                // Only what a wait may ask for is kept; diagnostics would pile up.
+                if message["method"] == "$/progress" {
+                    self.pending.push(message);
+                }
             }
         }
+        Ok(())
     }
 
     pub fn shutdown(mut self) {

@@ -15,6 +15,7 @@ mod keystroke;
 mod lsp;
 mod memory;
 mod search;
+mod server;
 mod stats;
 
 use std::path::PathBuf;
@@ -63,6 +64,28 @@ enum Command {
     /// Internal: index and report peak RSS (run by `memory`).
     #[command(hide = true)]
     MemoryChild { dirs: Vec<PathBuf> },
+    /// The language server over its stdio: startup cold and warm (to the first
+    /// workspace/symbol answer and to the end of indexing), then definition and
+    /// references latency while typing into an open ~300 KB file.
+    Server {
+        dir: PathBuf,
+        /// The `codecontext` binary.
+        #[arg(long, default_value = "target/release/codecontext")]
+        binary: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// What the first workspace/symbol asks for.
+        #[arg(long, default_value = "new")]
+        query: String,
+        /// Extension of the files the typed-into file is made of.
+        #[arg(long, default_value = "rs")]
+        ext: String,
+        #[arg(long, default_value_t = 400)]
+        keystrokes: usize,
+        /// Milliseconds between keystrokes.
+        #[arg(long, default_value_t = 30)]
+        pace: u64,
+    },
     /// Definition answers against a type-aware language server.
     Accuracy {
         dir: PathBuf,
@@ -100,5 +123,14 @@ fn main() -> Result<()> {
             positions,
             show,
         } => accuracy::run(&dir, &server, &lang, positions, show),
+        Command::Server {
+            dir,
+            binary,
+            runs,
+            query,
+            ext,
+            keystrokes,
+            pace,
+        } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
     }
 }

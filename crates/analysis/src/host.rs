@@ -8,7 +8,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_graph::{EdgeStats, FileId, FileInput, ModuleContext, SymbolGraph, UpdateStats};
+use codecontext_graph::{
+    EdgeStats, FileId, FileInput, ModuleContext, ResolveStep, SymbolGraph, UpdateStats,
+};
 use codecontext_lang::Language;
 use codecontext_syntax::{
     check_source, summarize, Document, DocumentChange, ExtractOptions, FileDelta, Limits,
@@ -293,6 +295,13 @@ impl AnalysisHost {
     /// Resolves the references of every file inserted since the last call, in parallel.
     pub fn resolve_pending(&mut self) -> usize {
         self.graph.resolve_pending()
+    }
+
+    /// Resolves pending files a slice of at most `max_files` at a time (see
+    /// [`SymbolGraph::resolve_pending_step`]); a server calls it with its lock taken
+    /// per slice so that requests are answered in between.
+    pub fn resolve_pending_step(&mut self, max_files: usize) -> ResolveStep {
+        self.graph.resolve_pending_step(max_files)
     }
 
     /// Forgets a workspace root and every file under it (open documents included).

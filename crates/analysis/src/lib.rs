@@ -11,7 +11,7 @@ mod nav;
 pub mod persist;
 pub mod workspace;
 
-pub use codecontext_graph::{EntityId, FileId, FileInput, How, SearchMode};
+pub use codecontext_graph::{EntityId, FileId, FileInput, How, ResolveStep, SearchMode};
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,
 };

@@ -103,6 +103,27 @@ pub struct FileInput {
     pub summary: Result<FileSummary, SkipReason>,
 }
 
+/// Pending files being resolved a slice at a time.
+#[derive(Clone, Default)]
+struct Round {
+    /// Files still to resolve, last first.
+    todo: Vec<FileId>,
+    done: FxHashSet<FileId>,
+    /// Names the new files defined or dropped.
+    changed: FxHashSet<Name>,
+}
+
+/// What a [`SymbolGraph::resolve_pending_step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolveStep {
+    /// Nothing was pending.
+    Idle,
+    /// Resolved this many references; more files are pending.
+    More(usize),
+    /// Resolved this many references; the round is complete.
+    Done(usize),
+}
+
 /// The code knowledge graph of a workspace.
 #[derive(Clone, Default)]
 pub struct SymbolGraph {
@@ -128,6 +149,8 @@ pub struct SymbolGraph {
     pub(crate) import_names: FxHashMap<Name, u32>,
     pending_files: Vec<FileId>,
     pending_changed: FxHashSet<Name>,
+    /// A resolution of pending files in progress (see `resolve_pending_step`).
+    round: Option<Round>,
 }
 
 /// What one update changed, for callers that report or test it.
@@ -428,13 +451,45 @@ impl SymbolGraph {
     /// [`SymbolGraph::load_files_unresolved`], in parallel, then re-resolves what older
     /// files read of the names those files defined.
     pub fn resolve_pending(&mut self) -> usize {
-        let mut ids = std::mem::take(&mut self.pending_files);
-        ids.sort();
-        ids.dedup();
-        let changed = std::mem::take(&mut self.pending_changed);
-        // In batches, so that the resolutions waiting to be stored stay bounded.
         let mut total = 0;
-        for batch in ids.chunks(128) {
+        loop {
+            match self.resolve_pending_step(usize::MAX) {
+                ResolveStep::Idle => return total,
+                ResolveStep::More(n) | ResolveStep::Done(n) => total += n,
+            }
+        }
+    }
+
+    /// [`SymbolGraph::resolve_pending`] a slice at a time: resolves the references of at
+    /// most `max_files` pending files, so that a caller holding a lock can let readers
+    /// in between slices. The last step re-resolves what older files read of the names
+    /// the new files defined. Edits between steps are safe: a file not yet resolved
+    /// simply has no resolutions for them to revisit.
+    pub fn resolve_pending_step(&mut self, max_files: usize) -> ResolveStep {
+        let mut round = match self.round.take() {
+            Some(round) => round,
+            None => {
+                let mut todo = std::mem::take(&mut self.pending_files);
+                todo.sort();
+                todo.dedup();
+                if todo.is_empty() && self.pending_changed.is_empty() {
+                    return ResolveStep::Idle;
+                }
+                // Last first, so that `pop` goes in file order.
+                todo.reverse();
+                Round {
+                    todo,
+                    done: FxHashSet::default(),
+                    changed: std::mem::take(&mut self.pending_changed),
+                }
+            }
+        };
+        let take = max_files.min(round.todo.len());
+        let mut slice: Vec<FileId> = round.todo.split_off(round.todo.len() - take);
+        slice.reverse();
+        let mut total = 0;
+        // In batches, so that the resolutions waiting to be stored stay bounded.
+        for batch in slice.chunks(128) {
             let results: Vec<(FileId, Resolved)> = batch
                 .par_iter()
                 .map(|&id| {
@@ -454,8 +509,14 @@ impl SymbolGraph {
                 self.store_resolutions(id, out);
             }
         }
-        let skip: FxHashSet<FileId> = ids.iter().copied().collect();
-        total + self.propagate(&changed, &skip, None)
+        round.done.extend(slice);
+        if round.todo.is_empty() {
+            total += self.propagate(&round.changed, &round.done, None);
+            ResolveStep::Done(total)
+        } else {
+            self.round = Some(round);
+            ResolveStep::More(total)
+        }
     }
 
     /// Replaces a whole file (or adds it).

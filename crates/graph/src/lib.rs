@@ -17,7 +17,7 @@ mod query;
 mod resolve;
 mod search;
 
-pub use graph::{FileInput, SymbolGraph, UpdateStats};
+pub use graph::{FileInput, ResolveStep, SymbolGraph, UpdateStats};
 pub use intern::{Interner, Name};
 pub use model::{
     ChunkInfo, EdgeKind, Entity, EntityId, EntityLoc, FileData, FileId, How, ImportInfo, OptIdx,

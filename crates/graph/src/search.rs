@@ -115,8 +115,24 @@ impl SymbolIndex {
     /// Names matching `query`, best first, at most `limit`.
     pub fn search(&self, query: &str, mode: SearchMode, limit: usize) -> Vec<NameMatch> {
         let query = query.trim();
-        if query.is_empty() || limit == 0 {
+        if limit == 0 {
             return Vec::new();
+        }
+        if query.is_empty() {
+            // "All symbols" (LSP clients open their symbol pickers this way): the
+            // first names in alphabetical order, up to the limit.
+            if mode == SearchMode::Exact {
+                return Vec::new();
+            }
+            return self
+                .sorted
+                .iter()
+                .take(limit)
+                .map(|(_, name)| NameMatch {
+                    score: 0,
+                    name: *name,
+                })
+                .collect();
         }
         let lower = query.to_lowercase();
         match mode {

@@ -13,7 +13,7 @@ use std::{
 use codecontext_analysis::{
     load_batch_reusing, persist,
     workspace::{walk, SourceFile},
-    DocumentChange, FileId, LoadedBatch, PositionEncoding, WideLineCol,
+    DocumentChange, FileId, LoadedBatch, PositionEncoding, ResolveStep, WideLineCol,
 };
 use codecontext_store::{FileRecord, IndexStore, Opened, SqliteStore};
 use serde::de::DeserializeOwned;
@@ -39,6 +39,9 @@ use super::{
 /// Files per batch while indexing in the server: small enough for smooth progress and
 /// short lock holds.
 const SERVER_BATCH: usize = 64;
+
+/// Files resolved per hold of the write lock (a few tens of milliseconds).
+const RESOLVE_SLICE: usize = 32;
 
 /// Stored files per batch: decoding is cheap, so batches can be larger.
 const STORE_BATCH: usize = 512;
@@ -544,7 +547,15 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     }
     progress.report(format!("{name}: resolving references"), 100);
     let resolve_started = Instant::now();
-    shared.write().resolve_pending();
+    // A slice of files at a time, so that requests get the lock in between.
+    while !matches!(
+        shared.write().resolve_pending_step(RESOLVE_SLICE),
+        ResolveStep::Idle | ResolveStep::Done(_)
+    ) {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+    }
     let resolve_ms = resolve_started.elapsed().as_millis();
 
     if let Some(store) = &store {

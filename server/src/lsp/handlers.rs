@@ -150,11 +150,14 @@ fn flatten(items: &[codecontext_analysis::OutlineItem], out: &mut Vec<NavTarget>
 
 fn hover_text(conv: &Conv<'_>, t: &NavTarget, how: How) -> String {
     let graph = conv.analysis.host().graph();
+    // Markdown code blocks are labelled by language name (`python`, not `py`), which
+    // is what editors map to a highlighter.
     let lang = conv
         .analysis
         .host()
         .path(t.file)
-        .and_then(|p| p.extension().map(|e| e.to_string_lossy().into_owned()))
+        .and_then(|p| codecontext_lang::language_for_path(&p))
+        .map(|l| l.name().to_string())
         .unwrap_or_default();
     let mut text = String::new();
     let head = t.signature.clone().unwrap_or_else(|| t.name.clone());
