@@ -1,0 +1,72 @@
+"""Fixtures: servers over fixtures/python (shared, read-only) or over a copy of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from harness import CONFIG, FIXTURE, SERVER, start
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not SERVER.is_file():
+        raise pytest.UsageError(
+            f"no server binary at {SERVER}: run `cargo build -p codecontext-server` "
+            "or set CODECONTEXT_BIN"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def codecontext_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the servers keep their indexes between sessions: a temporary folder, not
+    the user's cache. Shared by the session's servers, as by an editor's restarts."""
+    home = tmp_path_factory.mktemp("codecontext-home")
+    CONFIG.server_env["CODECONTEXT_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def fixture_root() -> Path:
+    return FIXTURE.resolve()
+
+
+@pytest.fixture
+def scratch_root(tmp_path: Path) -> Path:
+    """A copy of the fixture, for tests that edit documents."""
+    copy = tmp_path / "python"
+    shutil.copytree(FIXTURE, copy)
+    return copy.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG, scope="module")
+async def client(lsp_client: LanguageClient, fixture_root: Path):
+    """One server over fixtures/python, shared by a module's read-only tests."""
+    await start(lsp_client, fixture_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def scratch_client(lsp_client: LanguageClient, scratch_root: Path):
+    """A server of its own over a copy of fixtures/python."""
+    await start(lsp_client, scratch_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def utf8_client(lsp_client: LanguageClient, scratch_root: Path):
+    """A server over a copy of fixtures/python, asked for UTF-8 positions, which the
+    client prefers."""
+    await start(
+        lsp_client,
+        scratch_root,
+        position_encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16],
+    )
+    yield
+    await lsp_client.shutdown_session()
