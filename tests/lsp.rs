@@ -664,3 +664,53 @@ async fn folders_and_files_changed_outside_the_editor() {
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert!(client.shutdown_and_exit().await);
 }
+
+/// A client that cannot watch files: the server watches the folders itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_client_watching_the_server_sees_disk_changes_itself() {
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let mut client = LspClient::in_process();
+    client
+        .initialize(
+            &[&root],
+            json!({"capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": false}}}}),
+        )
+        .await;
+    client.indexed().await;
+    std::fs::write(
+        root.join("shop/late.py"),
+        "def appeared_on_disk():\n    return 2\n",
+    )
+    .unwrap();
+    // Nothing to wait on but the answer itself: ask until it shows (bounded).
+    let deadline = std::time::Instant::now() + codecontext_tests::lsp::PATIENCE;
+    loop {
+        let found = client
+            .request("workspace/symbol", json!({"query": "appeared_on_disk"}))
+            .await;
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new file was never seen"
+        );
+        tokio::task::yield_now().await;
+    }
+    std::fs::remove_file(root.join("shop/late.py")).unwrap();
+    loop {
+        let found = client
+            .request("workspace/symbol", json!({"query": "appeared_on_disk"}))
+            .await;
+        if found == json!([]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deleted file was never dropped"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(client.shutdown_and_exit().await);
+}

@@ -73,6 +73,11 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
     for item in work {
         match item {
             Work::Stop => break,
+            Work::Disk(paths) => {
+                for path in paths {
+                    changed_on_disk(&shared, &path, false);
+                }
+            }
             Work::Folders(folders) => {
                 for folder in folders {
                     if let Some(job) = register_folder(&shared, &folder) {
@@ -238,6 +243,7 @@ fn apply(
             for folder in p.event.added {
                 if let Some(path) = path_of(&folder.uri) {
                     if let Some(job) = register_folder(shared, &path) {
+                        watch_folder(shared, &job.root);
                         let _ = jobs.send(job);
                     }
                 }
@@ -311,11 +317,72 @@ fn register_folder(shared: &Shared, folder: &Path) -> Option<IndexJob> {
     })
 }
 
+/// Is a path inside a folder that is never indexed (`.git`, `target`, ...)?
+fn excluded(path: &Path) -> bool {
+    path.components().any(|c| {
+        codecontext_analysis::workspace::EXCLUDED_DIRS
+            .iter()
+            .any(|d| c.as_os_str() == *d)
+    })
+}
+
+/// Watches the workspace folders ourselves (inotify and friends, through `notify`) for
+/// clients that cannot watch files for us; changes join the applier's queue.
+fn start_own_watcher(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else {
+            return;
+        };
+        if !matches!(
+            event.kind,
+            notify::EventKind::Create(_)
+                | notify::EventKind::Modify(_)
+                | notify::EventKind::Remove(_)
+        ) {
+            return;
+        }
+        let paths: Vec<PathBuf> = event.paths.into_iter().filter(|p| !excluded(p)).collect();
+        if let (false, Some(shared)) = (paths.is_empty(), weak.upgrade()) {
+            shared.send(Work::Disk(paths));
+        }
+    });
+    match watcher {
+        Ok(watcher) => {
+            *shared
+                .watcher
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watcher);
+            let roots: Vec<PathBuf> = shared.read().roots().map(Path::to_path_buf).collect();
+            for root in roots {
+                watch_folder(shared, &root);
+            }
+        }
+        Err(e) => warn!("cannot watch files ({e}); changes on disk are seen when files are opened"),
+    }
+}
+
+fn watch_folder(shared: &Shared, root: &Path) {
+    use notify::Watcher;
+    let mut guard = shared
+        .watcher
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(watcher) = guard.as_mut() {
+        match watcher.watch(root, notify::RecursiveMode::Recursive) {
+            Ok(()) => info!("watching {} for changes", root.display()),
+            Err(e) => warn!(
+                "cannot watch {} ({e}); its changes on disk are seen when files are opened",
+                root.display()
+            ),
+        }
+    }
+}
+
 fn register_watchers(shared: &Arc<Shared>) {
     if !shared.session().watch_dynamic {
-        info!(
-            "the client cannot watch files for us; changes on disk are seen when files are opened"
-        );
+        info!("the client cannot watch files for us: watching them ourselves");
+        start_own_watcher(shared);
         return;
     }
     let Some(client) = shared.client().cloned() else {

@@ -59,6 +59,8 @@ pub(crate) enum Work {
     },
     /// Workspace folders from `initialize`: registered before any other message.
     Folders(Vec<PathBuf>),
+    /// Paths changed on disk, seen by our own watcher (for clients that cannot watch).
+    Disk(Vec<PathBuf>),
     Stop,
 }
 
@@ -78,6 +80,8 @@ pub(crate) struct Shared {
     /// Per open document: the URI, the version, and a counter that makes diagnostics
     /// wait until typing pauses.
     pub documents: Mutex<HashMap<FileId, OpenDocument>>,
+    /// Our own file watcher, when the client cannot watch files for us.
+    pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +104,7 @@ impl Shared {
             client: OnceLock::new(),
             runtime: OnceLock::new(),
             documents: Mutex::new(HashMap::new()),
+            watcher: Mutex::new(None),
         }
     }
 
