@@ -20,7 +20,7 @@ fn utf16_col(path: &Path, line: u32, col: u32) -> u32 {
 
 /// `rel:line:col` (1-based, characters) of an LSP location under `root`.
 fn lsp_place(root: &Path, location: &Value) -> String {
-    let path = uri_path(location["uri"].as_str().unwrap());
+    let path = uri_path(location["uri"].as_str().unwrap()).expect("a file URI");
     let root = root.canonicalize().unwrap();
     let rel = Path::new(&path)
         .strip_prefix(&root)
@@ -684,33 +684,26 @@ async fn without_client_watching_the_server_sees_disk_changes_itself() {
     )
     .unwrap();
     // Nothing to wait on but the answer itself: ask until it shows (bounded).
+    symbols_until(&mut client, "appeared_on_disk", |found| !found.is_empty()).await;
+    std::fs::remove_file(root.join("shop/late.py")).unwrap();
+    symbols_until(&mut client, "appeared_on_disk", |found| found.is_empty()).await;
+    assert!(client.shutdown_and_exit().await);
+}
+
+/// Asks `workspace/symbol` until its answer satisfies `done`, within the tests' patience.
+async fn symbols_until(client: &mut LspClient, query: &str, done: impl Fn(&[Value]) -> bool) {
     let deadline = std::time::Instant::now() + codecontext_tests::lsp::PATIENCE;
     loop {
         let found = client
-            .request("workspace/symbol", json!({"query": "appeared_on_disk"}))
+            .request("workspace/symbol", json!({ "query": query }))
             .await;
-        if found.as_array().is_some_and(|a| !a.is_empty()) {
-            break;
+        if done(found.as_array().map_or(&[], Vec::as_slice)) {
+            return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the new file was never seen"
+            "workspace/symbol {query:?} never gave the expected answer; last: {found}"
         );
         tokio::task::yield_now().await;
     }
-    std::fs::remove_file(root.join("shop/late.py")).unwrap();
-    loop {
-        let found = client
-            .request("workspace/symbol", json!({"query": "appeared_on_disk"}))
-            .await;
-        if found == json!([]) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the deleted file was never dropped"
-        );
-        tokio::task::yield_now().await;
-    }
-    assert!(client.shutdown_and_exit().await);
 }

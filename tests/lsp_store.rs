@@ -51,27 +51,21 @@ async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
 
     let (mut client, total, from_store) = start(&root, home.path()).await;
     assert_eq!(from_store, 0, "cold start");
+    // References of `clamp`, from every file.
+    let clamp_refs = json!({
+        "textDocument": {"uri": codecontext_tests::lsp::file_uri(&root.join("shop/util.py"))},
+        "position": {"line": 5, "character": 4},
+        "context": {"includeDeclaration": true}
+    });
     let cold_refs = client
-        .request(
-            "textDocument/references",
-            json!({"textDocument": {"uri": codecontext_tests::lsp::file_uri(&root.join("shop/util.py"))},
-                   "position": {"line": 5, "character": 4},
-                   "context": {"includeDeclaration": true}}),
-        )
+        .request("textDocument/references", clamp_refs.clone())
         .await;
     assert!(client.shutdown_and_exit().await);
 
     // Nothing changed: everything comes from the store, and answers are identical.
     let (mut client, total2, from_store) = start(&root, home.path()).await;
     assert_eq!((total2, from_store), (total, total));
-    let warm_refs = client
-        .request(
-            "textDocument/references",
-            json!({"textDocument": {"uri": codecontext_tests::lsp::file_uri(&root.join("shop/util.py"))},
-                   "position": {"line": 5, "character": 4},
-                   "context": {"includeDeclaration": true}}),
-        )
-        .await;
+    let warm_refs = client.request("textDocument/references", clamp_refs).await;
     assert_eq!(cold_refs, warm_refs);
     assert!(client.shutdown_and_exit().await);
 

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
 use serde_json::{json, Value};
 
-use crate::lsp::{path_of_uri, uri, LspClient};
+use crate::lsp::{uri, uri_path, LspClient};
 
 type Loc = (PathBuf, u32);
 
@@ -98,7 +98,7 @@ fn locations_of(result: &Value) -> Vec<Loc> {
             } else {
                 (item.get("uri")?, item.get("range")?)
             };
-            let path = path_of_uri(uri.as_str()?)?;
+            let path = std::path::PathBuf::from(uri_path(uri.as_str()?)?);
             let line = range["start"]["line"].as_u64()? as u32;
             Some((path, line))
         })

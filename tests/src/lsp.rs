@@ -342,9 +342,9 @@ pub fn file_uri(path: &Path) -> String {
     out
 }
 
-/// The path of a `file://` URI.
-pub fn uri_path(uri: &str) -> String {
-    let raw = uri.strip_prefix("file://").expect("a file URI");
+/// The path of a `file://` URI (`None` for another scheme or a path that is not UTF-8).
+pub fn uri_path(uri: &str) -> Option<String> {
+    let raw = uri.strip_prefix("file://")?;
     let bytes = raw.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -359,5 +359,5 @@ pub fn uri_path(uri: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8(out).expect("UTF-8 path")
+    String::from_utf8(out).ok()
 }

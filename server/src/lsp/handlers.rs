@@ -98,9 +98,32 @@ fn call_item(conv: &Conv<'_>, t: &NavTarget) -> Option<CallHierarchyItem> {
     })
 }
 
-fn entity_of(item: &CallHierarchyItem) -> Option<EntityId> {
-    let id = item.data.as_ref()?.get("entity")?.as_str()?.parse().ok()?;
-    Some(EntityId(id))
+/// The entity behind a call hierarchy item this server made.
+fn entity_of(item: &CallHierarchyItem) -> Result<EntityId> {
+    item.data
+        .as_ref()
+        .and_then(|d| d.get("entity")?.as_str()?.parse().ok())
+        .map(EntityId)
+        .ok_or_else(|| Error::invalid_params("the call hierarchy item was not made by this server"))
+}
+
+/// Callers or callees as LSP calls: the other end and the call sites.
+fn calls<T>(
+    conv: &Conv<'_>,
+    infos: Vec<codecontext_analysis::CallInfo>,
+    make: impl Fn(CallHierarchyItem, Vec<Range>) -> T,
+) -> Vec<T> {
+    infos
+        .iter()
+        .filter_map(|c| {
+            let sites = c
+                .sites
+                .iter()
+                .filter_map(|s| conv.range(s.file, s.range))
+                .collect();
+            Some(make(call_item(conv, &c.target)?, sites))
+        })
+        .collect()
 }
 
 #[allow(deprecated)] // `SymbolInformation::deprecated` and `DocumentSymbol::deprecated`
@@ -518,28 +541,13 @@ impl LanguageServer for Backend {
         &self,
         params: CallHierarchyIncomingCallsParams,
     ) -> Result<Option<Vec<CallHierarchyIncomingCall>>> {
-        let Some(id) = entity_of(&params.item) else {
-            return Err(Error::invalid_params(
-                "the call hierarchy item was not made by this server",
-            ));
-        };
+        let id = entity_of(&params.item)?;
         self.query("callHierarchy/incomingCalls", move |conv, _| {
-            let calls = conv.analysis.callers(id, 1);
-            Ok(Some(
-                calls
-                    .iter()
-                    .filter_map(|c| {
-                        Some(CallHierarchyIncomingCall {
-                            from: call_item(conv, &c.target)?,
-                            from_ranges: c
-                                .sites
-                                .iter()
-                                .filter_map(|s| conv.range(s.file, s.range))
-                                .collect(),
-                        })
-                    })
-                    .collect(),
-            ))
+            Ok(Some(calls(
+                conv,
+                conv.analysis.callers(id, 1),
+                |from, from_ranges| CallHierarchyIncomingCall { from, from_ranges },
+            )))
         })
         .await
     }
@@ -548,28 +556,13 @@ impl LanguageServer for Backend {
         &self,
         params: CallHierarchyOutgoingCallsParams,
     ) -> Result<Option<Vec<CallHierarchyOutgoingCall>>> {
-        let Some(id) = entity_of(&params.item) else {
-            return Err(Error::invalid_params(
-                "the call hierarchy item was not made by this server",
-            ));
-        };
+        let id = entity_of(&params.item)?;
         self.query("callHierarchy/outgoingCalls", move |conv, _| {
-            let calls = conv.analysis.callees(id, 1);
-            Ok(Some(
-                calls
-                    .iter()
-                    .filter_map(|c| {
-                        Some(CallHierarchyOutgoingCall {
-                            to: call_item(conv, &c.target)?,
-                            from_ranges: c
-                                .sites
-                                .iter()
-                                .filter_map(|s| conv.range(s.file, s.range))
-                                .collect(),
-                        })
-                    })
-                    .collect(),
-            ))
+            Ok(Some(calls(
+                conv,
+                conv.analysis.callees(id, 1),
+                |to, from_ranges| CallHierarchyOutgoingCall { to, from_ranges },
+            )))
         })
         .await
     }
