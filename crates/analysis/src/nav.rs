@@ -409,7 +409,17 @@ impl<'a> Analysis<'a> {
         let lang = codecontext_lang::language(g.file_data(file)?.lang);
         lang.config.keyword_argument.as_ref()?;
         let text = self.text(file)?;
-        let arg = codecontext_syntax::keyword_argument_at(lang, &text, offset, self.host.limits())?;
+        // Parsing is only worth it where the text looks like `name=` (not `==`).
+        if !looks_like_keyword_argument(&text, offset) {
+            return None;
+        }
+        let current = self.host.docs.get(&file).and_then(|d| d.current_tree());
+        let arg = match current {
+            Some(tree) => codecontext_syntax::keyword_argument_in(lang, tree, &text, offset)?,
+            None => {
+                codecontext_syntax::keyword_argument_at(lang, &text, offset, self.host.limits())?
+            }
+        };
         let callee = g.ref_at(file, arg.callee.start)?;
         let mut targets = Vec::new();
         for id in g.resolution(callee)?.targets() {
@@ -638,5 +648,35 @@ impl<'a> Analysis<'a> {
             .file_data(file)
             .map(|f| f.errors.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Whether the identifier at `offset` is followed by `=` (and not `==`), the one shape a
+/// keyword argument can have; a cheap test before parsing.
+fn looks_like_keyword_argument(text: &str, offset: u32) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = offset as usize;
+    while i < bytes.len()
+        && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+    {
+        i += 1;
+    }
+    while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+        i += 1;
+    }
+    bytes.get(i) == Some(&b'=') && bytes.get(i + 1) != Some(&b'=')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_keyword_argument;
+
+    #[test]
+    fn keyword_argument_shape() {
+        assert!(looks_like_keyword_argument("f(width=1)", 2));
+        assert!(looks_like_keyword_argument("f(width = 1)", 3));
+        assert!(!looks_like_keyword_argument("if width == 1:", 3));
+        assert!(!looks_like_keyword_argument("f(width)", 2));
+        assert!(looks_like_keyword_argument("f(größe=1)", 2));
     }
 }

@@ -459,8 +459,30 @@ impl Document {
     }
 
     /// The chunk around `offset` extracted again with its local bindings.
+    /// The syntax tree, if it is the current text's (no edit since the last reparse
+    /// took the fast path, which leaves the whole-file tree behind).
+    pub fn current_tree(&self) -> Option<&Tree> {
+        self.tree
+            .as_ref()
+            .filter(|_| !self.fresh.iter().any(|f| *f))
+    }
+
     pub fn locals_at(&self, offset: u32) -> Option<ChunkSummary> {
         let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
+        // No fast-path edit since the last reparse: the stored tree is the text's, and
+        // the chunk is extracted from it without parsing anything.
+        if let Some(tree) = self.current_tree() {
+            if let Ok(mut chunks) = extract_chunks(
+                self.lang,
+                tree.root_node(),
+                &self.text,
+                &[chunk],
+                ExtractOptions { keep_locals: true },
+                None,
+            ) {
+                return chunks.pop();
+            }
+        }
         let last = self.chunks.last() == Some(&chunk);
         if let Some(summary) = self.parse_chunk_alone(
             chunk,

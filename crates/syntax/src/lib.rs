@@ -72,8 +72,19 @@ pub fn keyword_argument_at(
     offset: u32,
     limits: &Limits,
 ) -> Option<KeywordArgument> {
-    let [kind, field] = lang.config.keyword_argument.as_ref()?;
+    lang.config.keyword_argument.as_ref()?;
     let tree = parse(lang, text, None, limits.parse_budget).ok()?;
+    keyword_argument_in(lang, &tree, text, offset)
+}
+
+/// [`keyword_argument_at`] with a tree of `text` already at hand.
+pub fn keyword_argument_in(
+    lang: &Language,
+    tree: &tree_sitter::Tree,
+    text: &str,
+    offset: u32,
+) -> Option<KeywordArgument> {
+    let [kind, field] = lang.config.keyword_argument.as_ref()?;
     let node = tree
         .root_node()
         .named_descendant_for_byte_range(offset as usize, offset as usize)?;

@@ -4,7 +4,7 @@
 //! from what is indexed so far.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     path::{Path, PathBuf},
     sync::{atomic::Ordering, mpsc, Arc},
     time::{Duration, Instant},
@@ -70,7 +70,8 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
     // Folders from `initialize` are walked at once, so that documents opened right
     // after find their folder; they are loaded once the client is `initialized`.
     let mut waiting: Vec<IndexJob> = Vec::new();
-    for item in work {
+    let mut queue: VecDeque<Work> = VecDeque::new();
+    while let Some(item) = queue.pop_front().or_else(|| work.recv().ok()) {
         match item {
             Work::Stop => break,
             Work::Disk(paths) => {
@@ -86,10 +87,13 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
                 }
             }
             Work::Notification {
-                seq,
+                mut seq,
                 method,
-                params,
+                mut params,
             } => {
+                if method == "textDocument/didChange" {
+                    seq = coalesce(&work, &mut queue, seq, &mut params);
+                }
                 let started = Instant::now();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     apply(&shared, &method, params, &mut waiting, &jobs)
@@ -102,6 +106,53 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
             }
         }
     }
+}
+
+/// Folds the `didChange`s of the same document already waiting behind this one into
+/// it: one reparse for a burst of keystrokes instead of one each (LSP applies the
+/// changes of one notification in order, so this is the same edit). Returns the
+/// sequence number of the last one folded in; anything else stays queued, in order.
+fn coalesce(
+    work: &mpsc::Receiver<Work>,
+    queue: &mut VecDeque<Work>,
+    mut seq: u64,
+    params: &mut Option<Value>,
+) -> u64 {
+    let Some(p) = params.as_mut() else {
+        return seq;
+    };
+    let uri = p["textDocument"]["uri"].clone();
+    if !queue.is_empty() {
+        return seq;
+    }
+    while let Ok(next) = work.try_recv() {
+        match next {
+            Work::Notification {
+                seq: next_seq,
+                method,
+                params: Some(next_params),
+            } if method == "textDocument/didChange"
+                && next_params["textDocument"]["uri"] == uri
+                && next_params["contentChanges"].is_array()
+                && p["contentChanges"].is_array() =>
+            {
+                let changes = next_params["contentChanges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(all) = p["contentChanges"].as_array_mut() {
+                    all.extend(changes);
+                }
+                p["textDocument"]["version"] = next_params["textDocument"]["version"].clone();
+                seq = next_seq;
+            }
+            other => {
+                queue.push_back(other);
+                break;
+            }
+        }
+    }
+    seq
 }
 
 fn parse<T: DeserializeOwned>(method: &str, params: Option<Value>) -> Option<T> {
