@@ -608,6 +608,25 @@ async fn folders_and_files_changed_outside_the_editor() {
         .await;
     assert_eq!(found, json!([]));
 
+    // A file the walk would have skipped (.gitignore) stays out when it appears.
+    std::fs::write(root_a.join(".gitignore"), "generated/\n").unwrap();
+    std::fs::create_dir_all(root_a.join("generated")).unwrap();
+    std::fs::write(
+        root_a.join("generated/gen.py"),
+        "def should_stay_hidden():\n    pass\n",
+    )
+    .unwrap();
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": file_uri(&root_a.join("generated/gen.py")), "type": 1}]}),
+        )
+        .await;
+    let found = client
+        .request("workspace/symbol", json!({"query": "should_stay_hidden"}))
+        .await;
+    assert_eq!(found, json!([]));
+
     // A folder added: indexed in the background with progress; then removed.
     client
         .notify(

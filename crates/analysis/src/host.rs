@@ -354,9 +354,15 @@ impl AnalysisHost {
     /// documents win over disk and are left alone.
     pub fn reload_file(&mut self, path: &Path) -> Option<UpdateStats> {
         let (root_index, rel) = self.locate_path(path)?;
-        if let Some(id) = self.graph.file_id(root_index, &rel) {
-            if self.docs.contains_key(&id) {
-                return None;
+        match self.graph.file_id(root_index, &rel) {
+            Some(id) if self.docs.contains_key(&id) => return None,
+            Some(_) => {}
+            // A file new to the graph is taken only if the walk would have taken it.
+            None => {
+                let root = self.roots.get(root_index as usize)?.as_ref()?;
+                if crate::workspace::is_ignored(root, path) {
+                    return None;
+                }
             }
         }
         let lang = codecontext_lang::language_for_path(path)?;

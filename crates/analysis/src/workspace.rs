@@ -62,6 +62,44 @@ pub(crate) fn rel_path(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Whether the walk of `root` would pass `path` over: a hidden or never-indexed folder
+/// or file on the way, or a `.gitignore` (of `root` or a folder between) that matches
+/// it. For files that appear after the walk (reported by a file watcher).
+pub fn is_ignored(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return true;
+    };
+    let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+    if parts.iter().any(|p| {
+        p.to_str()
+            .is_some_and(|n| n.starts_with('.') || EXCLUDED_DIRS.contains(&n))
+    }) {
+        return true;
+    }
+    // `.gitignore` files from the root down to the file's folder; a deeper one decides
+    // first (its whitelist can undo an ignore above it).
+    let mut dir = root.to_path_buf();
+    let mut chain = vec![dir.clone()];
+    for p in parts.iter().take(parts.len().saturating_sub(1)) {
+        dir.push(p);
+        chain.push(dir.clone());
+    }
+    let is_dir = path.is_dir();
+    for folder in chain.iter().rev() {
+        let file = folder.join(".gitignore");
+        if !file.is_file() {
+            continue;
+        }
+        let (matcher, _) = ignore::gitignore::Gitignore::new(&file);
+        match matcher.matched_path_or_any_parents(path, is_dir) {
+            ignore::Match::Ignore(_) => return true,
+            ignore::Match::Whitelist(_) => return false,
+            ignore::Match::None => {}
+        }
+    }
+    false
+}
+
 /// Walks `root`, in a stable order.
 pub fn walk(root: &Path) -> WalkResult {
     let mut result = WalkResult::default();
@@ -151,5 +189,30 @@ pub fn extend_module_context(ctx: &mut ModuleContext, root: u32, walk: &WalkResu
     }
     for (dir, module) in &walk.go_modules {
         ctx.go_modules.insert((root, dir.clone()), module.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ignored;
+
+    #[test]
+    fn files_the_walk_would_skip_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/gen")).unwrap();
+        std::fs::write(root.join(".gitignore"), "*.log\n/out.py\n").unwrap();
+        std::fs::write(root.join("src/.gitignore"), "gen/\n!keep.log\n").unwrap();
+        assert!(!is_ignored(root, &root.join("src/a.py")));
+        assert!(is_ignored(root, &root.join("out.py")));
+        assert!(is_ignored(root, &root.join("src/gen/x.py")));
+        assert!(is_ignored(root, &root.join("src/x.log")));
+        assert!(
+            !is_ignored(root, &root.join("src/keep.log")),
+            "a deeper whitelist wins"
+        );
+        assert!(is_ignored(root, &root.join("node_modules/m/index.js")));
+        assert!(is_ignored(root, &root.join(".hidden/a.py")));
+        assert!(is_ignored(root, std::path::Path::new("/elsewhere/a.py")));
     }
 }
