@@ -579,53 +579,23 @@ async fn folders_and_files_changed_outside_the_editor() {
         })
         .await;
 
-    // A file created on disk.
-    std::fs::write(
-        root_a.join("extra.py"),
-        "def brand_new_helper():\n    return 1\n",
-    )
-    .unwrap();
-    client
-        .notify(
-            "workspace/didChangeWatchedFiles",
-            json!({"changes": [{"uri": file_uri(&root_a.join("extra.py")), "type": 1}]}),
-        )
-        .await;
-    let found = client
-        .request("workspace/symbol", json!({"query": "brand_new_helper"}))
-        .await;
-    assert_eq!(found[0]["name"], "brand_new_helper");
-    // ... then deleted.
-    std::fs::remove_file(root_a.join("extra.py")).unwrap();
-    client
-        .notify(
-            "workspace/didChangeWatchedFiles",
-            json!({"changes": [{"uri": file_uri(&root_a.join("extra.py")), "type": 3}]}),
-        )
-        .await;
-    let found = client
-        .request("workspace/symbol", json!({"query": "brand_new_helper"}))
-        .await;
-    assert_eq!(found, json!([]));
+    // A file created on disk, then deleted.
+    let extra = root_a.join("extra.py");
+    std::fs::write(&extra, "def brand_new_helper():\n    return 1\n").unwrap();
+    disk_changed(&mut client, &extra, 1).await;
+    let found = names_of(&mut client, "brand_new_helper").await;
+    assert_eq!(found, ["brand_new_helper"]);
+    std::fs::remove_file(&extra).unwrap();
+    disk_changed(&mut client, &extra, 3).await;
+    assert!(names_of(&mut client, "brand_new_helper").await.is_empty());
 
     // A file the walk would have skipped (.gitignore) stays out when it appears.
     std::fs::write(root_a.join(".gitignore"), "generated/\n").unwrap();
     std::fs::create_dir_all(root_a.join("generated")).unwrap();
-    std::fs::write(
-        root_a.join("generated/gen.py"),
-        "def should_stay_hidden():\n    pass\n",
-    )
-    .unwrap();
-    client
-        .notify(
-            "workspace/didChangeWatchedFiles",
-            json!({"changes": [{"uri": file_uri(&root_a.join("generated/gen.py")), "type": 1}]}),
-        )
-        .await;
-    let found = client
-        .request("workspace/symbol", json!({"query": "should_stay_hidden"}))
-        .await;
-    assert_eq!(found, json!([]));
+    let generated = root_a.join("generated/gen.py");
+    std::fs::write(&generated, "def should_stay_hidden():\n    pass\n").unwrap();
+    disk_changed(&mut client, &generated, 1).await;
+    assert!(names_of(&mut client, "should_stay_hidden").await.is_empty());
 
     // A folder added: indexed in the background with progress; then removed.
     client
@@ -725,4 +695,28 @@ async fn symbols_until(client: &mut LspClient, query: &str, done: impl Fn(&[Valu
         );
         tokio::task::yield_now().await;
     }
+}
+
+/// Tells the server, as a watching client would, that a file was created (1), changed (2)
+/// or deleted (3).
+async fn disk_changed(client: &mut LspClient, path: &Path, change: u32) {
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": file_uri(path), "type": change}]}),
+        )
+        .await;
+}
+
+/// The names `workspace/symbol` answers for a query.
+async fn names_of(client: &mut LspClient, query: &str) -> Vec<String> {
+    let found = client
+        .request("workspace/symbol", json!({ "query": query }))
+        .await;
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
 }

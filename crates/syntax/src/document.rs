@@ -469,41 +469,30 @@ impl Document {
 
     pub fn locals_at(&self, offset: u32) -> Option<ChunkSummary> {
         let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
-        // No fast-path edit since the last reparse: the stored tree is the text's, and
-        // the chunk is extracted from it without parsing anything.
-        if let Some(tree) = self.current_tree() {
-            if let Ok(mut chunks) = extract_chunks(
+        let with_locals = ExtractOptions { keep_locals: true };
+        let from_tree = |tree: &Tree| {
+            extract_chunks(
                 self.lang,
                 tree.root_node(),
                 &self.text,
                 &[chunk],
-                ExtractOptions { keep_locals: true },
+                with_locals,
                 None,
-            ) {
-                return chunks.pop();
-            }
+            )
+            .ok()?
+            .pop()
+        };
+        // No fast-path edit since the last reparse: the stored tree is the text's, and
+        // the chunk is extracted from it without parsing anything.
+        if let Some(summary) = self.current_tree().and_then(from_tree) {
+            return Some(summary);
         }
         let last = self.chunks.last() == Some(&chunk);
-        if let Some(summary) = self.parse_chunk_alone(
-            chunk,
-            ExtractOptions { keep_locals: true },
-            Instant::now(),
-            last,
-        ) {
+        if let Some(summary) = self.parse_chunk_alone(chunk, with_locals, Instant::now(), last) {
             return Some(summary);
         }
         // A chunk with errors: parse the whole text (the stored tree may be stale).
-        let tree = parse(self.lang, &self.text, None, self.limits.parse_budget).ok()?;
-        extract_chunks(
-            self.lang,
-            tree.root_node(),
-            &self.text,
-            &[chunk],
-            ExtractOptions { keep_locals: true },
-            None,
-        )
-        .ok()?
-        .pop()
+        from_tree(&parse(self.lang, &self.text, None, self.limits.parse_budget).ok()?)
     }
 }
 
