@@ -156,6 +156,17 @@ async fn initialize_negotiates_encoding_and_advertises_what_is_implemented() {
     }
     assert!(client.shutdown_and_exit().await);
 
+    // Options meant for another server do not stop this one from starting.
+    let mut client = LspClient::in_process();
+    let result = client
+        .initialize(
+            &[&root],
+            json!({"initializationOptions": {"someOtherServer": {"enable": true}}}),
+        )
+        .await;
+    assert_eq!(result["serverInfo"]["name"], "codecontext");
+    assert!(client.shutdown_and_exit().await);
+
     // A client that offers UTF-8 gets it, and positions are then bytes: `é` is two.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.py"), "café = 1\nx = café\n").unwrap();

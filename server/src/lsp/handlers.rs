@@ -213,9 +213,14 @@ impl LanguageServer for Backend {
             .as_ref()
             .and_then(|g| g.position_encodings.as_ref())
             .is_some_and(|encs| encs.contains(&PositionEncodingKind::UTF8));
+        // Generic clients pass options meant for others; a server that refused to start
+        // over them would help nobody. Bad settings are named in the log, defaults used.
         let settings = match Settings::from_json(params.initialization_options.as_ref()) {
             Ok(s) => s,
-            Err(e) => return Err(Error::invalid_params(format!("initializationOptions: {e}"))),
+            Err(e) => {
+                tracing::warn!("initializationOptions: {e}; using the default settings");
+                Settings::default()
+            }
         };
         let text = caps.text_document.as_ref();
         {
