@@ -139,23 +139,19 @@ impl LspClient {
     /// Answers a request from the server (so that it does not wait on us); keeps a
     /// notification for a later [`LspClient::notification`].
     fn answer_or_keep(&mut self, message: Value) -> Result<()> {
-        {
-            if let (Some(server_id), Some(m)) = (message.get("id"), message.get("method")) {
-                let result = match m.as_str() {
-                    Some("workspace/configuration") => {
-                        let n = message["params"]["items"].as_array().map_or(0, |a| a.len());
-                        Value::Array(vec![Value::Null; n])
-                    }
-                    _ => Value::Null,
-                };
-                let reply = json!({ "jsonrpc": "2.0", "id": server_id, "result": result });
-                self.send(&reply)?;
-            } else if message.get("method").is_some() {
-                // Only what a wait may ask for is kept; diagnostics would pile up.
-                if message["method"] == "$/progress" {
-                    self.pending.push(message);
+        if let (Some(server_id), Some(m)) = (message.get("id"), message.get("method")) {
+            let result = match m.as_str() {
+                Some("workspace/configuration") => {
+                    let n = message["params"]["items"].as_array().map_or(0, |a| a.len());
+                    Value::Array(vec![Value::Null; n])
                 }
-            }
+                _ => Value::Null,
+            };
+            let reply = json!({ "jsonrpc": "2.0", "id": server_id, "result": result });
+            self.send(&reply)?;
+        } else if message["method"] == "$/progress" {
+            // Only what a wait may ask for is kept; diagnostics would pile up.
+            self.pending.push(message);
         }
         Ok(())
     }

@@ -395,12 +395,12 @@ impl<'a> Analysis<'a> {
     }
 
     /// The text of a file: the open document's, else the file on disk.
-    fn text(&self, file: FileId) -> Option<String> {
+    fn text(&self, file: FileId) -> Option<std::borrow::Cow<'a, str>> {
         if let Some(doc) = self.host.docs.get(&file) {
-            return Some(doc.text().to_string());
+            return Some(doc.text().into());
         }
         let bytes = std::fs::read(self.host.path(file)?).ok()?;
-        String::from_utf8(bytes).ok()
+        String::from_utf8(bytes).ok().map(Into::into)
     }
 
     /// A keyword argument's name (`f(width=1)`) leads to the callee's parameter.

@@ -576,7 +576,7 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let progress = ProgressReporter::begin(shared, n, "Indexing", format!("{name}: {total} files"));
     let limits = *shared.read().limits();
     let store = open_store(shared, &job.root);
-    let stored: HashMap<String, FileRecord> = match &store {
+    let mut stored: HashMap<String, FileRecord> = match &store {
         Some(store) => match shared.block_on(store.load()) {
             Some(Ok(records)) => records.into_iter().map(|r| (r.rel.clone(), r)).collect(),
             Some(Err(e)) => {
@@ -597,8 +597,10 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
             std::fs::metadata(&file.path)
                 .is_ok_and(|m| m.len() == r.size && persist::mtime_ns(&m) == r.mtime_ns)
         });
-        if same {
-            unchanged.push((file.rel.clone(), stored[&file.rel].data.clone()));
+        // Taken out of the map, not copied: only the files read below look records up
+        // again, and the ones gone from disk are found among what stays.
+        if let Some(record) = same.then(|| stored.remove(&file.rel)).flatten() {
+            unchanged.push((file.rel.clone(), record.data));
         } else {
             to_read.push(file);
         }

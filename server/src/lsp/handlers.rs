@@ -194,7 +194,7 @@ fn hover_text(conv: &Conv<'_>, t: &NavTarget, how: How) -> String {
     }
     if let Some(id) = t.entity {
         let refs = graph.references_to(id).len();
-        let callers = conv.analysis.callers(id, 1).len();
+        let callers = graph.callers(id, 1).len();
         facts.push(format!("{refs} references"));
         facts.push(format!("{callers} callers"));
     }
