@@ -430,17 +430,8 @@ async fn edits_apply_in_arrival_order_and_diagnostics_follow() {
             json!({"textDocument": {"uri": uri}}),
         )
         .await;
-    let found = client
-        .request("workspace/symbol", json!({"query": "freshly_typed"}))
-        .await;
-    assert!(
-        found
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["name"] != "freshly_typed"),
-        "{found}"
-    );
+    let names = client.symbol_names("freshly_typed").await;
+    assert!(!names.iter().any(|n| n == "freshly_typed"), "{names:?}");
     assert!(client.shutdown_and_exit().await);
 }
 
@@ -456,10 +447,12 @@ async fn bad_input_gets_an_error_and_the_server_keeps_serving() {
     let mut client = started(&root).await;
 
     async fn still_serving(client: &mut LspClient) {
-        let found = client
-            .request("workspace/symbol", json!({"query": "clamp"}))
-            .await;
-        assert_eq!(found[0]["name"], "clamp", "{found}");
+        let names = client.symbol_names("clamp").await;
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("clamp"),
+            "{names:?}"
+        );
     }
     still_serving(&mut client).await;
 
@@ -520,34 +513,14 @@ async fn bad_input_gets_an_error_and_the_server_keeps_serving() {
     // A 50 MB document: over the size limit, kept out of the graph, never parsed.
     let big_uri = file_uri(&root.join("big.py"));
     let big = "x = 1\n".repeat(50 * 1024 * 1024 / 6);
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": big_uri, "languageId": "python", "version": 1, "text": big}}),
-        )
-        .await;
-    let outline = client
-        .request(
-            "textDocument/documentSymbol",
-            json!({"textDocument": {"uri": big_uri}}),
-        )
-        .await;
+    let outline = client.open_and_outline(&big_uri, "python", &big).await;
     assert_eq!(outline, json!([]));
     still_serving(&mut client).await;
 
     // Binary content in an open document.
     let bin_uri = file_uri(&root.join("bin.py"));
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": bin_uri, "languageId": "python", "version": 1, "text": "\u{0}\u{1}\u{2}abc\u{0}"}}),
-        )
-        .await;
     let outline = client
-        .request(
-            "textDocument/documentSymbol",
-            json!({"textDocument": {"uri": bin_uri}}),
-        )
+        .open_and_outline(&bin_uri, "python", "\u{0}\u{1}\u{2}abc\u{0}")
         .await;
     assert_eq!(outline, json!([]));
 
@@ -568,10 +541,7 @@ async fn bad_input_gets_an_error_and_the_server_keeps_serving() {
             json!({"changes": [{"uri": file_uri(&root).to_string() + "/shop", "type": 3}]}),
         )
         .await;
-    let found = client
-        .request("workspace/symbol", json!({"query": "clamp"}))
-        .await;
-    assert_eq!(found, json!([]));
+    assert!(client.symbol_names("clamp").await.is_empty());
     assert!(client.shutdown_and_exit().await);
 }
 
@@ -594,11 +564,11 @@ async fn folders_and_files_changed_outside_the_editor() {
     let extra = root_a.join("extra.py");
     std::fs::write(&extra, "def brand_new_helper():\n    return 1\n").unwrap();
     disk_changed(&mut client, &extra, 1).await;
-    let found = names_of(&mut client, "brand_new_helper").await;
+    let found = client.symbol_names("brand_new_helper").await;
     assert_eq!(found, ["brand_new_helper"]);
     std::fs::remove_file(&extra).unwrap();
     disk_changed(&mut client, &extra, 3).await;
-    assert!(names_of(&mut client, "brand_new_helper").await.is_empty());
+    assert!(client.symbol_names("brand_new_helper").await.is_empty());
 
     // A file the walk would have skipped (.gitignore) stays out when it appears.
     std::fs::write(root_a.join(".gitignore"), "generated/\n").unwrap();
@@ -606,7 +576,7 @@ async fn folders_and_files_changed_outside_the_editor() {
     let generated = root_a.join("generated/gen.py");
     std::fs::write(&generated, "def should_stay_hidden():\n    pass\n").unwrap();
     disk_changed(&mut client, &generated, 1).await;
-    assert!(names_of(&mut client, "should_stay_hidden").await.is_empty());
+    assert!(client.symbol_names("should_stay_hidden").await.is_empty());
 
     // A folder added: indexed in the background with progress; then removed.
     client
@@ -717,17 +687,4 @@ async fn disk_changed(client: &mut LspClient, path: &Path, change: u32) {
             json!({"changes": [{"uri": file_uri(path), "type": change}]}),
         )
         .await;
-}
-
-/// The names `workspace/symbol` answers for a query.
-async fn names_of(client: &mut LspClient, query: &str) -> Vec<String> {
-    let found = client
-        .request("workspace/symbol", json!({ "query": query }))
-        .await;
-    found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect()
 }

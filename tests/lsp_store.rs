@@ -31,18 +31,6 @@ async fn start(root: &Path, home: &Path) -> (LspClient, usize, usize) {
     (client, total, from_store)
 }
 
-async fn names(client: &mut LspClient, query: &str) -> Vec<String> {
-    let found = client
-        .request("workspace/symbol", json!({"query": query}))
-        .await;
-    found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
     let dir = copy_fixture("python");
@@ -84,18 +72,19 @@ async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
     let (mut client, total3, from_store) = start(&root, home.path()).await;
     assert_eq!(total3, total + 1);
     assert_eq!(from_store, total - 2, "util.py and main.py were read again");
-    assert_eq!(names(&mut client, "with_vat").await, ["with_vat"]);
-    assert!(!names(&mut client, "with_tax")
+    assert_eq!(client.symbol_names("with_vat").await, ["with_vat"]);
+    assert!(!client
+        .symbol_names("with_tax")
         .await
         .contains(&"with_tax".to_string()));
-    assert_eq!(names(&mut client, "added_later").await, ["added_later"]);
+    assert_eq!(client.symbol_names("added_later").await, ["added_later"]);
     assert!(client.shutdown_and_exit().await);
 
     // A deleted file leaves the store too.
     std::fs::remove_file(root.join("extra.py")).unwrap();
     let (mut client, total4, from_store) = start(&root, home.path()).await;
     assert_eq!((total4, from_store), (total, total));
-    assert!(names(&mut client, "added_later").await.is_empty());
+    assert!(client.symbol_names("added_later").await.is_empty());
     assert!(client.shutdown_and_exit().await);
 }
 
@@ -110,7 +99,7 @@ async fn a_damaged_store_is_moved_aside_and_rebuilt() {
     let (mut client, total, from_store) = start(&root, home.path()).await;
     assert!(total > 0);
     assert_eq!(from_store, 0);
-    assert_eq!(names(&mut client, "clamp").await, ["clamp"]);
+    assert_eq!(client.symbol_names("clamp").await, ["clamp"]);
     assert!(client.shutdown_and_exit().await);
     let aside: Vec<_> = std::fs::read_dir(home.path())
         .unwrap()

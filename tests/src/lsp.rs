@@ -201,6 +201,34 @@ impl LspClient {
         msg["result"].clone()
     }
 
+    /// The names `workspace/symbol` answers for a query.
+    pub async fn symbol_names(&mut self, query: &str) -> Vec<String> {
+        let found = self
+            .request("workspace/symbol", json!({ "query": query }))
+            .await;
+        found
+            .as_array()
+            .expect("a symbol list")
+            .iter()
+            .map(|s| s["name"].as_str().expect("a name").to_string())
+            .collect()
+    }
+
+    /// Opens a document with the given text and returns its outline
+    /// (`textDocument/documentSymbol`).
+    pub async fn open_and_outline(&mut self, uri: &str, language: &str, text: &str) -> Value {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
+        )
+        .await;
+        self.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await
+    }
+
     /// Sends a request and returns its `error`; panics if it succeeded.
     pub async fn request_error(&mut self, method: &str, params: Value) -> Value {
         let id = self.send_request(method, params).await;
