@@ -8,6 +8,12 @@ use serde_json::{json, Value};
 /// Starts a server on `root` with its store in `home`; returns the client and how many
 /// files came from the store, as the end of the indexing progress reports it.
 async fn start(root: &Path, home: &Path) -> (LspClient, usize, usize) {
+    let (client, total, from_store, _) = start_restoring(root, home).await;
+    (client, total, from_store)
+}
+
+/// [`start`], also telling whether saved resolutions were restored.
+async fn start_restoring(root: &Path, home: &Path) -> (LspClient, usize, usize, bool) {
     let mut client = LspClient::in_process();
     client
         .initialize(
@@ -28,7 +34,8 @@ async fn start(root: &Path, home: &Path) -> (LspClient, usize, usize) {
     };
     let total = number_before(" files (");
     let from_store = number_before(" from the store");
-    (client, total, from_store)
+    let restored = message.contains("resolutions restored");
+    (client, total, from_store, restored)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,8 +44,8 @@ async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
     let root = dir.path().canonicalize().unwrap();
     let home = tempfile::tempdir().unwrap();
 
-    let (mut client, total, from_store) = start(&root, home.path()).await;
-    assert_eq!(from_store, 0, "cold start");
+    let (mut client, total, from_store, restored) = start_restoring(&root, home.path()).await;
+    assert_eq!((from_store, restored), (0, false), "cold start");
     // References of `clamp`, from every file.
     let clamp_refs = json!({
         "textDocument": {"uri": codecontext_tests::lsp::file_uri(&root.join("shop/util.py"))},
@@ -51,8 +58,8 @@ async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
     assert!(client.shutdown_and_exit().await);
 
     // Nothing changed: everything comes from the store, and answers are identical.
-    let (mut client, total2, from_store) = start(&root, home.path()).await;
-    assert_eq!((total2, from_store), (total, total));
+    let (mut client, total2, from_store, restored) = start_restoring(&root, home.path()).await;
+    assert_eq!((total2, from_store, restored), (total, total, true));
     let warm_refs = client.request("textDocument/references", clamp_refs).await;
     assert_eq!(cold_refs, warm_refs);
     assert!(client.shutdown_and_exit().await);
@@ -69,7 +76,11 @@ async fn a_warm_start_reads_only_what_changed_and_answers_the_same() {
     file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
 
-    let (mut client, total3, from_store) = start(&root, home.path()).await;
+    let (mut client, total3, from_store, restored) = start_restoring(&root, home.path()).await;
+    assert!(
+        restored,
+        "the saved resolutions still describe the stored records"
+    );
     assert_eq!(total3, total + 1);
     assert_eq!(from_store, total - 2, "util.py and main.py were read again");
     assert_eq!(client.symbol_names("with_vat").await, ["with_vat"]);

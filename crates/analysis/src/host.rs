@@ -114,6 +114,8 @@ pub struct AnalysisHost {
     pub(crate) roots: Vec<Option<PathBuf>>,
     pub(crate) docs: FxHashMap<FileId, Document>,
     pub(crate) config: HostConfig,
+    /// Disk versions of open documents met while restoring (see `finish_restore`).
+    pub(crate) held: Vec<FileInput>,
 }
 
 /// Files are parsed in batches of this many, so that summaries of the whole workspace
@@ -133,6 +135,7 @@ impl AnalysisHost {
             roots: Vec::new(),
             docs: FxHashMap::default(),
             config,
+            held: Vec::new(),
         }
     }
 

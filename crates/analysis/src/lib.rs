@@ -9,6 +9,7 @@
 mod host;
 mod nav;
 pub mod persist;
+mod restore;
 pub mod workspace;
 
 pub use codecontext_graph::{EntityId, FileId, FileInput, How, ResolveStep, SearchMode};
@@ -23,3 +24,4 @@ pub use host::{
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,
 };
+pub use restore::{decode_snapshot, encode_snapshot, snapshot_key};

@@ -34,9 +34,14 @@ impl DiskStamp {
         DiskStamp {
             size: bytes.len() as u64,
             mtime_ns: mtime_ns(meta),
-            hash: xxhash_rust::xxh3::xxh3_64(bytes),
+            hash: content_hash(bytes),
         }
     }
+}
+
+/// The content hash of [`DiskStamp::hash`].
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// A file's modification time in nanoseconds since the epoch (0 if unknown).
@@ -124,6 +129,21 @@ impl LoadedBatch {
             }
         }
         (batch, failed)
+    }
+
+    /// Drops the files read whose content `unchanged` says is already in the graph
+    /// (given the relative path and the content hash just read).
+    pub fn drop_unchanged(&mut self, unchanged: impl Fn(&str, u64) -> bool) {
+        let keep: Vec<bool> = self
+            .inputs
+            .iter()
+            .zip(&self.stamps)
+            .map(|(input, stamp)| !stamp.is_some_and(|s| unchanged(&input.rel, s.hash)))
+            .collect();
+        let mut flags = keep.iter().copied();
+        self.inputs.retain(|_| flags.next().unwrap_or(true));
+        let mut flags = keep.iter().copied();
+        self.stamps.retain(|_| flags.next().unwrap_or(true));
     }
 
     /// Records for the freshly read files of this batch that were extracted: relative

@@ -71,7 +71,7 @@ struct Spliced {
 }
 
 /// Fresh resolutions of some references of one file, with what each read.
-type Resolved = Vec<(u32, Resolution, Vec<Dep>)>;
+pub(crate) type Resolved = Vec<(u32, Resolution, Vec<Dep>)>;
 
 /// A sorted small map from file to a count, used for reverse indexes.
 pub(crate) type FileCounts = SmallVec<[(FileId, u32); 2]>;
@@ -105,7 +105,7 @@ pub struct FileInput {
 
 /// Pending files being resolved a slice at a time.
 #[derive(Clone, Default)]
-struct Round {
+pub(crate) struct Round {
     /// Files still to resolve, last first.
     todo: Vec<FileId>,
     done: FxHashSet<FileId>,
@@ -147,10 +147,14 @@ pub struct SymbolGraph {
     pub(crate) star: Option<Name>,
     /// Binding names of import entities, with counts.
     pub(crate) import_names: FxHashMap<Name, u32>,
-    pending_files: Vec<FileId>,
-    pending_changed: FxHashSet<Name>,
+    pub(crate) pending_files: Vec<FileId>,
+    pub(crate) pending_changed: FxHashSet<Name>,
     /// A resolution of pending files in progress (see `resolve_pending_step`).
-    round: Option<Round>,
+    pub(crate) round: Option<Round>,
+    /// Files restored with stored resolutions, until `finish_restore`.
+    pub(crate) restore: Option<crate::restore::Restore>,
+    /// Bumped by every change of a file's contents or resolutions.
+    pub(crate) revision: u64,
 }
 
 /// What one update changed, for callers that report or test it.
@@ -352,7 +356,7 @@ impl SymbolGraph {
 
     // ---- Loading and updating -------------------------------------------------------
 
-    fn alloc_file(
+    pub(crate) fn alloc_file(
         &mut self,
         root: u32,
         rel: &str,
@@ -552,6 +556,7 @@ impl SymbolGraph {
             return UpdateStats::default();
         }
         self.clear_file(id, &mut changed);
+        self.revision += 1;
         // Unregister the file entity and module keys.
         let f = self.files[id.0 as usize].take().expect("checked above");
         self.entity_loc.remove(&f.entities[0].id);
@@ -629,7 +634,7 @@ impl SymbolGraph {
     }
 
     /// Removes all chunks of a file (keeping the file entity and its keys).
-    fn clear_file(&mut self, id: FileId, changed: &mut FxHashSet<Name>) {
+    pub(crate) fn clear_file(&mut self, id: FileId, changed: &mut FxHashSet<Name>) {
         let Some(f) = self.file_data(id) else {
             return;
         };
@@ -642,7 +647,7 @@ impl SymbolGraph {
         }
     }
 
-    fn install_summary(
+    pub(crate) fn install_summary(
         &mut self,
         id: FileId,
         line_index: LineIndex,
@@ -679,6 +684,11 @@ impl SymbolGraph {
         changed: &mut FxHashSet<Name>,
     ) -> Option<Spliced> {
         let mut f = self.files.get_mut(id.0 as usize)?.take()?;
+        self.revision += 1;
+        if let Some(restore) = &mut self.restore {
+            // Changed since restored: no longer as the saved resolutions saw it.
+            restore.forget(id);
+        }
         let removed = removed.min(f.chunks.len().saturating_sub(first));
         let e_start = f.chunk_entity_start(first);
         let r_start = f.chunk_ref_start(first);
@@ -1099,12 +1109,13 @@ impl SymbolGraph {
     }
 
     /// Writes resolutions and their dependencies, keeping reverse indexes in step.
-    fn store_resolutions(&mut self, id: FileId, out: Resolved) {
+    pub(crate) fn store_resolutions(&mut self, id: FileId, out: Resolved) {
         let mut dep_delta: FxHashMap<Name, i64> = FxHashMap::default();
         let mut in_delta: FxHashMap<EntityId, i64> = FxHashMap::default();
         let Some(mut f) = self.files.get_mut(id.0 as usize).and_then(Option::take) else {
             return;
         };
+        self.revision += 1;
         for (i, res, deps) in out {
             let i = i as usize;
             let own = f.refs[i].name;
@@ -1160,7 +1171,7 @@ impl SymbolGraph {
 
     /// Re-resolves, in every file that depends on a changed name, the references that
     /// read one. `fresh` names refs that were just resolved and need no second pass.
-    fn propagate(
+    pub(crate) fn propagate(
         &mut self,
         changed: &FxHashSet<Name>,
         skip_files: &FxHashSet<FileId>,

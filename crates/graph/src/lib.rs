@@ -15,6 +15,7 @@ mod model;
 mod modules;
 mod query;
 mod resolve;
+mod restore;
 mod search;
 
 pub use graph::{FileInput, ResolveStep, SymbolGraph, UpdateStats};

@@ -3,8 +3,9 @@
 //! What is stored is one [`FileRecord`] per file of a workspace folder: the file's size,
 //! mtime and content hash when it was extracted, and the extraction (an opaque blob the
 //! analysis crate encodes). A warm start compares size and mtime (then the hash) with the
-//! disk and re-parses only what changed; resolution is recomputed from the records, so
-//! the store never holds anything that could disagree with the code.
+//! disk and re-parses only what changed. Next to the records sits one blob of saved
+//! resolutions, keyed by the records it was computed from, so that a start whose records
+//! all still hold skips resolving too; with any other key it is ignored.
 //!
 //! [`SqliteStore`] is the embedded default: one SQLite database (WAL) per workspace
 //! folder in the user's cache directory. A server backend (PostgreSQL) is another
@@ -26,6 +27,9 @@ use sqlx::{
 use tracing::{info, warn};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Saved resolutions: the key of the records they belong to, and the blob.
+pub type Resolved = (u64, Vec<u8>);
 
 /// One file as it was extracted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +63,10 @@ pub trait IndexStore: Send + Sync {
     fn save(&self, records: Vec<FileRecord>) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Forgets files (deleted from the folder).
     fn remove(&self, rels: Vec<String>) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The saved resolutions of the folder, with the key of the records they belong to.
+    fn load_resolved(&self) -> BoxFuture<'_, Result<Option<Resolved>, StoreError>>;
+    /// Replaces the saved resolutions.
+    fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 /// The hash stored in [`FileRecord::hash`].
@@ -214,6 +222,9 @@ impl SqliteStore {
             }
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM files").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM resolved")
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO meta (key, value) VALUES ('fingerprint', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -297,6 +308,29 @@ impl IndexStore for SqliteStore {
             Ok(())
         })
     }
+
+    fn load_resolved(&self) -> BoxFuture<'_, Result<Option<Resolved>, StoreError>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT key, data FROM resolved WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.map(|row| (row.get::<i64, _>(0) as u64, row.get(1))))
+        })
+    }
+
+    fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO resolved (id, key, data) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET key = excluded.key, data = excluded.data",
+            )
+            .bind(key as i64)
+            .bind(data)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -329,11 +363,21 @@ mod tests {
         let (store, opened) = SqliteStore::open(&path, "v1").await.unwrap();
         assert_eq!(opened, Opened::Reused);
         assert_eq!(store.load().await.unwrap(), vec![record("a.rs", 7)]);
+        assert_eq!(store.load_resolved().await.unwrap(), None);
+        store.save_resolved(1, vec![1]).await.unwrap();
+        store.save_resolved(u64::MAX, vec![2, 3]).await.unwrap();
+        store.close().await;
+        let (store, _) = SqliteStore::open(&path, "v1").await.unwrap();
+        assert_eq!(
+            store.load_resolved().await.unwrap(),
+            Some((u64::MAX, vec![2, 3]))
+        );
         store.close().await;
         // Another extractor version: the rows are dropped, not misread.
         let (store, opened) = SqliteStore::open(&path, "v2").await.unwrap();
         assert_eq!(opened, Opened::Fresh);
         assert!(store.load().await.unwrap().is_empty());
+        assert_eq!(store.load_resolved().await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -11,9 +11,9 @@ use std::{
 };
 
 use codecontext_analysis::{
-    load_batch_reusing, persist,
+    decode_snapshot, encode_snapshot, load_batch_reusing, persist,
     workspace::{walk, SourceFile},
-    DocumentChange, FileId, LoadedBatch, PositionEncoding, ResolveStep, WideLineCol,
+    AnalysisHost, DocumentChange, FileId, LoadedBatch, PositionEncoding, ResolveStep, WideLineCol,
 };
 use codecontext_store::{FileRecord, IndexStore, Opened, SqliteStore};
 use serde::de::DeserializeOwned;
@@ -565,6 +565,66 @@ fn open_store(shared: &Shared, root: &Path) -> Option<SqliteStore> {
     }
 }
 
+/// What the store held for a folder when its indexing started.
+struct Stored {
+    records: HashMap<String, FileRecord>,
+    /// Relative path -> content hash of every record.
+    hashes: HashMap<String, u64>,
+    /// Saved resolutions, when they belong to exactly these records.
+    resolved: Option<HashMap<String, Vec<u8>>>,
+}
+
+fn load_stored(shared: &Shared, store: Option<&SqliteStore>, job: &IndexJob) -> Stored {
+    let mut stored = Stored {
+        records: HashMap::new(),
+        hashes: HashMap::new(),
+        resolved: None,
+    };
+    let Some(store) = store else {
+        return stored;
+    };
+    match shared.block_on(store.load()) {
+        Some(Ok(records)) => {
+            stored.hashes = records.iter().map(|r| (r.rel.clone(), r.hash)).collect();
+            stored.records = records.into_iter().map(|r| (r.rel.clone(), r)).collect();
+        }
+        Some(Err(e)) => {
+            warn!("{e}; reading every file");
+            return stored;
+        }
+        None => return stored,
+    }
+    let saved = match shared.block_on(store.load_resolved()) {
+        Some(Ok(saved)) => saved,
+        Some(Err(e)) => {
+            warn!("{e}; resolving every file");
+            None
+        }
+        None => None,
+    };
+    if let Some((key, data)) = saved {
+        let host = shared.read();
+        let usable =
+            host.root_count() == 1 && key == snapshot_key(job.root_index, &host, &stored.hashes);
+        drop(host);
+        if usable {
+            stored.resolved = decode_snapshot(&data);
+        } else {
+            debug!("saved resolutions are for other records; resolving");
+        }
+    }
+    stored
+}
+
+fn snapshot_key(root: u32, host: &AnalysisHost, hashes: &HashMap<String, u64>) -> u64 {
+    codecontext_analysis::snapshot_key(
+        root,
+        &host.module_context_key(),
+        host.limits(),
+        hashes.iter().map(|(rel, hash)| (rel.as_str(), *hash)),
+    )
+}
+
 fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let started = Instant::now();
     let name = job
@@ -576,20 +636,16 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let progress = ProgressReporter::begin(shared, n, "Indexing", format!("{name}: {total} files"));
     let limits = *shared.read().limits();
     let store = open_store(shared, &job.root);
-    let mut stored: HashMap<String, FileRecord> = match &store {
-        Some(store) => match shared.block_on(store.load()) {
-            Some(Ok(records)) => records.into_iter().map(|r| (r.rel.clone(), r)).collect(),
-            Some(Err(e)) => {
-                warn!("{e}; reading every file");
-                HashMap::new()
-            }
-            None => HashMap::new(),
-        },
-        None => HashMap::new(),
-    };
+    let Stored {
+        records: mut stored,
+        hashes: mut disk,
+        resolved,
+    } = load_stored(shared, store.as_ref(), &job);
+    let restoring = resolved.is_some();
 
     // Files unchanged on disk (same size and mtime) come from the store first, so that
-    // symbols answer before anything is parsed.
+    // symbols answer before anything is parsed. With saved resolutions every stored
+    // file comes back as it was saved, resolved; what changed since is applied after.
     let mut unchanged: Vec<(String, Vec<u8>)> = Vec::new();
     let mut to_read: Vec<&SourceFile> = Vec::new();
     for file in &job.files {
@@ -597,12 +653,33 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
             std::fs::metadata(&file.path)
                 .is_ok_and(|m| m.len() == r.size && persist::mtime_ns(&m) == r.mtime_ns)
         });
-        // Taken out of the map, not copied: only the files read below look records up
-        // again, and the ones gone from disk are found among what stays.
-        if let Some(record) = same.then(|| stored.remove(&file.rel)).flatten() {
-            unchanged.push((file.rel.clone(), record.data));
+        if same {
+            // Taken out of the map, not copied: only the files read below look records
+            // up again, and the ones gone from disk are found among what stays.
+            if let Some(record) = stored.remove(&file.rel) {
+                unchanged.push((file.rel.clone(), record.data));
+            }
         } else {
+            if restoring {
+                if let Some(record) = stored.get(&file.rel) {
+                    unchanged.push((file.rel.clone(), record.data.clone()));
+                }
+            }
             to_read.push(file);
+        }
+    }
+    let present: std::collections::HashSet<&str> =
+        job.files.iter().map(|f| f.rel.as_str()).collect();
+    let gone: Vec<String> = stored
+        .keys()
+        .filter(|rel| !present.contains(rel.as_str()))
+        .cloned()
+        .collect();
+    if restoring {
+        for rel in &gone {
+            if let Some(record) = stored.get(rel) {
+                unchanged.push((rel.clone(), record.data.clone()));
+            }
         }
     }
     let by_rel: HashMap<&str, &SourceFile> =
@@ -616,24 +693,45 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
             progress.report(format!("{name}: {done}/{total} files"), percentage);
         }
     };
-    let from_store = unchanged.len();
+    // What the graph holds from the store, by content hash.
+    let mut in_graph = if restoring {
+        disk.clone()
+    } else {
+        HashMap::new()
+    };
+    let mut resolved = resolved;
     for chunk in unchanged.chunks(STORE_BATCH) {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
         let (batch, failed) = LoadedBatch::from_records(job.root_index, chunk);
-        shared.write().insert_batch(batch);
+        match &mut resolved {
+            Some(saved) => shared.write().restore_batch(batch, saved),
+            None => shared.write().insert_batch(batch),
+        }
+        for rel in &failed {
+            in_graph.remove(rel);
+        }
         to_read.extend(
             failed
                 .iter()
                 .filter_map(|rel| by_rel.get(rel.as_str()).copied()),
         );
-        done += chunk.len();
+        done = (done + chunk.len()).min(total);
         report(done, false);
+    }
+    if restoring {
+        let n = shared.write().finish_restore();
+        debug!("restore re-resolved {n} references");
+        // Files deleted since are dropped like any deletion (open documents stay).
+        let mut host = shared.write();
+        for rel in &gone {
+            host.remove_under(&job.root.join(rel));
+        }
     }
 
     // The rest is read; a file whose content is what was stored (only its mtime moved)
-    // still is not parsed.
+    // still is not parsed, and when restoring it is not even reloaded.
     let reuse = |rel: &str, hash: u64| {
         stored
             .get(rel)
@@ -641,12 +739,13 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
             .and_then(|r| persist::decode(job.root_index, rel, &r.data))
     };
     let mut records: Vec<FileRecord> = Vec::new();
+    let mut changed = !gone.is_empty();
     let to_read: Vec<SourceFile> = to_read.into_iter().cloned().collect();
     for batch in to_read.chunks(SERVER_BATCH) {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let loaded = load_batch_reusing(job.root_index, batch, &limits, &|_| {}, &reuse);
+        let mut loaded = load_batch_reusing(job.root_index, batch, &limits, &|_| {}, &reuse);
         if store.is_some() {
             records.extend(
                 loaded
@@ -661,8 +760,10 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
                     }),
             );
         }
+        loaded.drop_unchanged(|rel, hash| in_graph.get(rel) == Some(&hash));
+        changed |= !loaded.is_empty();
         shared.write().insert_batch(loaded);
-        done += batch.len();
+        done = (done + batch.len()).min(total);
         report(done, done == total);
     }
     progress.report(format!("{name}: resolving references"), 100);
@@ -677,19 +778,43 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         }
     }
     let resolve_ms = resolve_started.elapsed().as_millis();
+    let from_store = total.saturating_sub(to_read.len());
 
+    let store_started = Instant::now();
     if let Some(store) = &store {
-        let present: std::collections::HashSet<&str> =
-            job.files.iter().map(|f| f.rel.as_str()).collect();
-        let gone: Vec<String> = stored
-            .keys()
-            .filter(|rel| !present.contains(rel.as_str()))
-            .cloned()
-            .collect();
+        // Files read that yielded no record (now skipped) lose their stale one.
+        let mut forget = gone;
+        let recorded: std::collections::HashSet<&str> =
+            records.iter().map(|r| r.rel.as_str()).collect();
+        forget.extend(
+            to_read
+                .iter()
+                .filter(|f| !recorded.contains(f.rel.as_str()) && disk.contains_key(&f.rel))
+                .map(|f| f.rel.clone()),
+        );
+        for rel in &forget {
+            disk.remove(rel);
+        }
+        for r in &records {
+            disk.insert(r.rel.clone(), r.hash);
+        }
+        // Resolutions are saved unless the ones saved are still right.
+        let snapshot = (!restoring || changed)
+            .then(|| {
+                let host = shared.read();
+                let files = host.export_root(job.root_index, &disk)?;
+                Some((snapshot_key(job.root_index, &host, &disk), files))
+            })
+            .flatten()
+            .and_then(|(key, files)| Some((key, encode_snapshot(files)?)));
         let saved = records.len();
         let result = shared.block_on(async {
             store.save(records).await?;
-            store.remove(gone).await
+            store.remove(forget).await?;
+            if let Some((key, data)) = snapshot {
+                store.save_resolved(key, data).await?;
+            }
+            Ok::<_, codecontext_store::StoreError>(())
         });
         if let Some(Err(e)) = result {
             warn!("{e}; the next start will parse these files again");
@@ -699,8 +824,14 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         shared.block_on(store.close());
     }
     let message = format!(
-        "{name}: {total} files ({from_store} from the store) in {} ms (resolve {resolve_ms} ms)",
+        "{name}: {total} files ({from_store} from the store{}) in {} ms (resolve {resolve_ms} ms, store {} ms)",
+        if restoring {
+            ", resolutions restored"
+        } else {
+            ""
+        },
         started.elapsed().as_millis(),
+        store_started.elapsed().as_millis(),
     );
     info!("indexed {message}");
     progress.end(message);
