@@ -215,10 +215,18 @@ fn typing(
     initialize(&mut client, &ws)?;
     client.notification("$/progress", |p| p["value"]["kind"] == "end")?;
     let doc = uri(&big_path);
+    let opened = Instant::now();
     client.notify(
         "textDocument/didOpen",
         json!({"textDocument": {"uri": doc, "languageId": ext, "version": 1, "text": big}}),
     )?;
+    // Typing starts once the file is open (a request waits for the open to be
+    // applied), so that the latencies below are those of typing, not of opening.
+    client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": doc}}),
+    )?;
+    let open_ms = ms(opened.elapsed());
     // Type into a line in the middle of a body, a word at a time, then delete it.
     let lines: Vec<&str> = big.lines().collect();
     let typing_line = (lines.len() / 2..lines.len())
@@ -283,6 +291,7 @@ fn typing(
         lines.len(),
         files.len() + 1
     );
+    println!("open        {open_ms:.1} ms (didOpen and a first documentSymbol)");
     for (name, v) in [("definition", &defs), ("references", &refs)] {
         println!(
             "{name:<11} p50 {:>8.1} us   p99 {:>8.1} us   ({} requests)",

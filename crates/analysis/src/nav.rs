@@ -230,6 +230,17 @@ impl<'a> Analysis<'a> {
     /// The definitions of the name at a position. A definition's own name answers
     /// itself; a local variable answers its binding.
     pub fn definitions(&self, file: FileId, offset: u32) -> Option<Definitions> {
+        self.definitions_and_locals(file, offset)
+            .map(|(defs, _)| defs)
+    }
+
+    /// [`Analysis::definitions`], with the local bindings of the chunk when the answer
+    /// came from them (so that references need not extract them again).
+    fn definitions_and_locals(
+        &self,
+        file: FileId,
+        offset: u32,
+    ) -> Option<(Definitions, Option<LocalBindings>)> {
         let g = self.graph();
         if let Some(r) = g.ref_at(file, offset) {
             let res = g.resolution(r)?;
@@ -242,11 +253,12 @@ impl<'a> Analysis<'a> {
                 .filter(|t| t.kind != EntityKind::Import.as_str())
                 .collect();
             let targets = self.refine(file, g.ref_kind(r), targets);
-            return Some(Definitions {
+            let defs = Definitions {
                 origin: g.ref_range(r)?,
                 how: res.how(),
                 targets,
-            });
+            };
+            return Some((defs, None));
         }
         if let Some(loc) = g.entity_at(file, offset) {
             let nav = self.nav(loc)?;
@@ -258,15 +270,17 @@ impl<'a> Analysis<'a> {
                         targets.iter().filter_map(|t| self.nav_id(*t)).collect();
                     // An import of something outside the workspace has no definition
                     // here.
-                    return Some(Definitions {
+                    let how = if targets.is_empty() {
+                        How::Unresolved
+                    } else {
+                        How::Exact
+                    };
+                    let defs = Definitions {
                         origin: nav.focus,
-                        how: if targets.is_empty() {
-                            How::Unresolved
-                        } else {
-                            How::Exact
-                        },
+                        how,
                         targets,
-                    });
+                    };
+                    return Some((defs, None));
                 }
             }
             // A definition's own name: itself, or where every binding declares, all
@@ -291,11 +305,12 @@ impl<'a> Analysis<'a> {
             } else {
                 self.refine(file, None, vec![nav.clone()])
             };
-            return Some(Definitions {
+            let defs = Definitions {
                 origin: nav.focus,
                 how: How::Exact,
                 targets,
-            });
+            };
+            return Some((defs, None));
         }
         if let Some(locals) = self.local_bindings(file, offset) {
             if let Some((range, def)) = locals
@@ -303,25 +318,27 @@ impl<'a> Analysis<'a> {
                 .iter()
                 .find(|(r, _)| r.contains_inclusive(offset))
             {
-                return Some(Definitions {
+                let defs = Definitions {
                     origin: *range,
                     how: How::Exact,
                     targets: self.local_targets(file, &locals, *def as usize),
-                });
+                };
+                return Some((defs, Some(locals)));
             }
             if let Some(def) = locals
                 .defs
                 .iter()
                 .position(|d| d.range.contains_inclusive(offset))
             {
-                return Some(Definitions {
+                let defs = Definitions {
                     origin: locals.defs[def].range,
                     how: How::Exact,
                     targets: self.local_targets(file, &locals, def),
-                });
+                };
+                return Some((defs, Some(locals)));
             }
         }
-        self.keyword_argument(file, offset)
+        self.keyword_argument(file, offset).map(|defs| (defs, None))
     }
 
     /// Language conventions for definition answers: an overload signature gives way to
@@ -413,9 +430,18 @@ impl<'a> Analysis<'a> {
         if !looks_like_keyword_argument(&text, offset) {
             return None;
         }
-        let current = self.host.docs.get(&file).and_then(|d| d.current_tree());
-        let arg = match current {
-            Some(tree) => codecontext_syntax::keyword_argument_in(lang, tree, &text, offset)?,
+        let arg = match self.host.docs.get(&file) {
+            Some(doc) => {
+                let view = doc.chunk_view(offset)?;
+                let mut arg = codecontext_syntax::keyword_argument_in(
+                    lang,
+                    &view.tree,
+                    view.text,
+                    offset - view.base,
+                )?;
+                arg.callee = arg.callee.shifted(view.base as i64);
+                arg
+            }
             None => {
                 codecontext_syntax::keyword_argument_at(lang, &text, offset, self.host.limits())?
             }
@@ -494,7 +520,7 @@ impl<'a> Analysis<'a> {
         offset: u32,
         include_declaration: bool,
     ) -> Option<References> {
-        let defs = self.definitions(file, offset)?;
+        let (defs, known) = self.definitions_and_locals(file, offset)?;
         let mut locations = Vec::new();
         let mut targets = Vec::new();
         for t in defs.targets {
@@ -511,7 +537,16 @@ impl<'a> Analysis<'a> {
                     }
                 }
                 None => {
-                    if let Some(locals) = self.local_bindings(t.file, t.focus.start) {
+                    // The bindings the definition came from, else those around it.
+                    let computed;
+                    let locals = match &known {
+                        Some(locals) if t.file == file => Some(locals),
+                        _ => {
+                            computed = self.local_bindings(t.file, t.focus.start);
+                            computed.as_ref()
+                        }
+                    };
+                    if let Some(locals) = locals {
                         if let Some(def) = locals.defs.iter().position(|d| d.range == t.focus) {
                             for (range, d) in &locals.uses {
                                 if *d as usize == def {

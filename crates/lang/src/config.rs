@@ -135,6 +135,13 @@ pub struct LanguageConfig {
     /// Generic types that a receiver's type is unwrapped from (`Option<T>` -> `T`).
     #[serde(default)]
     pub type_wrappers: Vec<String>,
+    /// Node kinds whose local bindings are self-contained: nothing around them binds a
+    /// name their body can see as a local (Python functions: class bodies are not
+    /// scopes). A query about a local reads only the outermost such node around it,
+    /// not its whole chunk (a large class). Leave empty where an enclosing item binds
+    /// locals (Rust `impl<T>`, Java and TypeScript class type parameters).
+    #[serde(default)]
+    pub local_roots: Vec<String>,
 }
 
 fn yes() -> bool {

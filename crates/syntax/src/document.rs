@@ -468,32 +468,83 @@ impl Document {
     }
 
     pub fn locals_at(&self, offset: u32) -> Option<ChunkSummary> {
-        let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
-        let with_locals = ExtractOptions { keep_locals: true };
-        let from_tree = |tree: &Tree| {
-            extract_chunks(
-                self.lang,
-                tree.root_node(),
-                &self.text,
-                &[chunk],
-                with_locals,
-                None,
-            )
-            .ok()?
-            .pop()
-        };
-        // No fast-path edit since the last reparse: the stored tree is the text's, and
-        // the chunk is extracted from it without parsing anything.
-        if let Some(summary) = self.current_tree().and_then(from_tree) {
-            return Some(summary);
-        }
-        let last = self.chunks.last() == Some(&chunk);
-        if let Some(summary) = self.parse_chunk_alone(chunk, with_locals, Instant::now(), last) {
-            return Some(summary);
-        }
-        // A chunk with errors: parse the whole text (the stored tree may be stale).
-        from_tree(&parse(self.lang, &self.text, None, self.limits.parse_budget).ok()?)
+        let view = self.chunk_view(offset)?;
+        let mut summary = extract_chunks(
+            self.lang,
+            view.tree.root_node(),
+            view.text,
+            &[view.range],
+            ExtractOptions { keep_locals: true },
+            None,
+        )
+        .ok()?
+        .pop()?;
+        summary.shift(view.base as i64);
+        Some(summary)
     }
+
+    /// A syntax tree around `offset`, for queries about locals and arguments: the
+    /// whole-file tree when it is the current text's, else the part parsed alone. The
+    /// part is the chunk, or in a language with `local_roots` the outermost such node
+    /// around `offset` (a method, not its whole class), located in the stored tree,
+    /// which every edit keeps in step even when it is not reparsed. This keeps a
+    /// query's cost to its part while typing (reparsing the whole file, even
+    /// incrementally, costs tens of milliseconds on a large one). A part with syntax
+    /// errors is taken as tree-sitter recovers it alone, which for queries is as good
+    /// as in context.
+    pub fn chunk_view(&self, offset: u32) -> Option<ChunkView<'_>> {
+        let chunk = *self.chunks.iter().find(|c| c.contains_inclusive(offset))?;
+        let range = self.local_root(offset, chunk).unwrap_or(chunk);
+        if let Some(tree) = self.current_tree() {
+            return Some(ChunkView {
+                tree: std::borrow::Cow::Borrowed(tree),
+                text: &self.text,
+                range,
+                base: 0,
+            });
+        }
+        let text = self.text.get(range.as_usize())?;
+        let tree = parse(self.lang, text, None, self.limits.parse_budget).ok()?;
+        Some(ChunkView {
+            tree: std::borrow::Cow::Owned(tree),
+            text,
+            range: TextRange::new(0, range.len()),
+            base: range.start,
+        })
+    }
+
+    /// The outermost node of a `local_roots` kind around `offset` within `chunk`.
+    fn local_root(&self, offset: u32, chunk: TextRange) -> Option<TextRange> {
+        let kinds = &self.lang.config.local_roots;
+        if kinds.is_empty() {
+            return None;
+        }
+        let tree = self.tree.as_ref()?;
+        let mut node = tree
+            .root_node()
+            .descendant_for_byte_range(offset as usize, offset as usize);
+        let mut found = None;
+        while let Some(n) = node {
+            let range = TextRange::from_usize(n.byte_range());
+            if range.start < chunk.start || range.end > chunk.end {
+                break;
+            }
+            if kinds.iter().any(|k| k == n.kind()) && range.contains_inclusive(offset) {
+                found = Some(range);
+            }
+            node = n.parent();
+        }
+        found
+    }
+}
+
+/// See [`Document::chunk_view`]: `tree` is a tree of `text`, which starts at `base` in
+/// the document; `range` is the part to read, in `text`.
+pub struct ChunkView<'a> {
+    pub tree: std::borrow::Cow<'a, Tree>,
+    pub text: &'a str,
+    pub range: TextRange,
+    pub base: u32,
 }
 
 fn point(index: &LineIndex, offset: u32) -> Point {
@@ -523,5 +574,93 @@ pub fn apply_delta(chunks: &mut Vec<ChunkSummary>, delta: FileDelta) {
         }
         FileDelta::Skipped(_) => chunks.clear(),
         FileDelta::Full(summary) => *chunks = summary.chunks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codecontext_text::WideLineCol;
+
+    const ADMIN: &str = "class Admin:\n    limit = 3\n\n    def first(self, a):\n        b = a\n        return b\n\n    def second(self, items):\n        total = 0\n        for item in items:\n            total += item\n        return total\n";
+
+    fn python() -> &'static Language {
+        codecontext_lang::language_by_name("python").expect("python")
+    }
+
+    /// The local definition (name and range) the name at `offset` leads to.
+    fn local_def(summary: &ChunkSummary, offset: u32) -> Option<(String, TextRange)> {
+        let locals = summary.locals.as_ref()?;
+        let def = locals
+            .uses
+            .iter()
+            .find(|(r, _)| r.contains_inclusive(offset))
+            .map(|(_, d)| *d as usize)
+            .or_else(|| {
+                locals
+                    .defs
+                    .iter()
+                    .position(|d| d.range.contains_inclusive(offset))
+            })?;
+        let d = &locals.defs[def];
+        Some((d.name.clone(), d.range))
+    }
+
+    /// The same, from the whole chunk of a fresh parse of `text` (what queries read
+    /// before local roots).
+    fn local_def_in_whole_chunk(text: &str, offset: u32) -> Option<(String, TextRange)> {
+        let tree = parse(python(), text, None, std::time::Duration::from_secs(1)).expect("parse");
+        let chunk = chunk_ranges(&tree, &python().config)
+            .into_iter()
+            .find(|c| c.contains_inclusive(offset))?;
+        let summary = extract_chunks(
+            python(),
+            tree.root_node(),
+            text,
+            &[chunk],
+            ExtractOptions { keep_locals: true },
+            None,
+        )
+        .ok()?
+        .pop()?;
+        local_def(&summary, offset)
+    }
+
+    #[test]
+    fn locals_while_typing_elsewhere_in_a_class_answer_as_a_fresh_parse() {
+        let (mut doc, _) = Document::open(python(), ADMIN.to_string(), Limits::default());
+        // A keystroke in `first` takes the fast path: the stored tree is stale after it.
+        let at = WideLineCol { line: 4, col: 8 };
+        doc.edit(
+            &[DocumentChange {
+                range: Some((at, at)),
+                text: "x".into(),
+            }],
+            PositionEncoding::Utf16,
+        )
+        .expect("edit");
+        assert!(doc.current_tree().is_none(), "the test needs the fast path");
+        let text = doc.text().to_string();
+        let mut answered = 0;
+        for needle in [
+            "total += item",
+            "item\n",
+            "items:",
+            "total\n",
+            "xb = a",
+            "a\n",
+            "b\n",
+        ] {
+            let offset = text.find(needle).expect(needle) as u32;
+            let expected = local_def_in_whole_chunk(&text, offset);
+            let got = doc.locals_at(offset).and_then(|s| local_def(&s, offset));
+            assert_eq!(got, expected, "at {needle:?}");
+            answered += usize::from(got.is_some());
+        }
+        assert!(answered >= 5, "the needles must name locals");
+        // Reading only the method around the offset, not the class.
+        let offset = text.find("total += item").expect("needle") as u32;
+        let view = doc.chunk_view(offset).expect("view");
+        assert!(view.text.starts_with("def second"), "{:?}", view.text);
     }
 }

@@ -12,7 +12,7 @@ mod model;
 mod source;
 mod typename;
 
-pub use document::{apply_delta, Document, DocumentChange, DocumentError, FileDelta};
+pub use document::{apply_delta, ChunkView, Document, DocumentChange, DocumentError, FileDelta};
 pub use extract::{chunk_ranges, extract_chunks, module_binding_name, ExtractOptions};
 pub use model::{
     ChunkSummary, EntityData, EntityKind, FileSummary, ImportData, LocalBindings, LocalDef,

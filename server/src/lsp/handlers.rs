@@ -1,7 +1,10 @@
 //! Request handlers: each waits until the notifications received before it are applied,
 //! then answers from the analysis on tokio's blocking pool.
 
-use std::sync::{atomic::Ordering, Arc};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Instant,
+};
 
 use codecontext_analysis::{EntityId, How, NavTarget, PositionEncoding, SearchMode};
 use serde_json::json;
@@ -10,7 +13,7 @@ use tower_lsp_server::{
     lsp_types::*,
     Client, LanguageServer,
 };
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use super::{
     config::Settings,
@@ -33,20 +36,29 @@ impl Backend {
         T: Send + 'static,
         F: FnOnce(&Conv<'_>, &Settings) -> Result<T> + Send + 'static,
     {
+        let received = Instant::now();
         self.shared.caught_up().await;
+        let caught_up = received.elapsed();
         let shared = self.shared.clone();
         let job = tokio::task::spawn_blocking(move || {
             let (encoding, settings) = {
                 let s = shared.session();
                 (s.encoding, s.settings.clone())
             };
+            let started = Instant::now();
             let host = shared.read();
+            let locked = started.elapsed();
             let analysis = host.analysis();
             let conv = Conv {
                 analysis: &analysis,
                 encoding,
             };
-            f(&conv, &settings)
+            let result = f(&conv, &settings);
+            debug!(
+                "{method}: {:?} (waited {caught_up:?} for earlier changes, {locked:?} for the lock)",
+                received.elapsed()
+            );
+            result
         });
         match job.await {
             Ok(result) => result,
