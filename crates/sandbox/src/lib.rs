@@ -1,0 +1,148 @@
+//! Sandboxes: run a command against a throw-away view of the workspace, within limits,
+//! and say how it ended.
+//!
+//! [`Sandbox`] is the seam: [`LocalSandbox`] builds one from Linux namespaces, cgroups
+//! and an overlay of the workspace; a Docker implementation is another. Requests and
+//! outcomes ([`RunSpec`], [`RunOutcome`]) are plain data, the same for every
+//! implementation. The user's files are never written: the workspace is the read-only
+//! lower layer of an overlay whose upper layer is thrown away with the run.
+
+use std::{future::Future, path::PathBuf, pin::Pin};
+
+use serde::{Deserialize, Serialize};
+
+mod init;
+mod local;
+
+pub use init::helper_main;
+pub use local::{LocalSandbox, HELPER_ARG};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a run may use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Limits {
+    /// Wall-clock time.
+    pub timeout_ms: u64,
+    /// CPU time, all processes together (enforced per process by `RLIMIT_CPU`).
+    pub cpu_ms: u64,
+    pub memory_bytes: u64,
+    pub processes: u64,
+    /// Bytes kept of stdout and of stderr each; more ends the run (`output_limit`).
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout_ms: 10_000,
+            cpu_ms: 10_000,
+            memory_bytes: 512 << 20,
+            processes: 128,
+            output_bytes: 1 << 20,
+        }
+    }
+}
+
+/// One command to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    /// Program and arguments; the program is looked up in `PATH` inside the sandbox.
+    pub argv: Vec<String>,
+    /// A host folder shown, writable but never written, at [`WORK_DIR`].
+    pub workspace: Option<PathBuf>,
+    /// Files added to [`WORK_DIR`] (relative path, contents).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Working directory inside, relative to [`WORK_DIR`].
+    pub cwd: String,
+    /// Environment variables beyond the sandbox's own minimal set.
+    pub env: Vec<(String, String)>,
+    pub stdin: Vec<u8>,
+    /// Host folders visible read-only at the same path (toolchains, dependency caches).
+    pub readonly: Vec<PathBuf>,
+    /// Folders prepended to `PATH` inside.
+    pub path: Vec<PathBuf>,
+    /// Allow network access (a new, empty network namespace otherwise).
+    pub network: bool,
+    pub limits: Limits,
+}
+
+/// Where the workspace appears inside a sandbox.
+pub const WORK_DIR: &str = "/work";
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exited with status 0.
+    Ok,
+    /// Exited with another status, or was killed by a signal of its own doing.
+    Error,
+    TimedOut,
+    MemoryLimit,
+    OutputLimit,
+    /// The sandbox itself failed; `message` says why.
+    SandboxError,
+}
+
+/// How the workspace was made available.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotKind {
+    /// An overlay: creating it costs the same whatever the workspace's size.
+    Overlay,
+    /// A copy, where overlays are unavailable.
+    Copy,
+}
+
+/// How resource limits were enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// Memory and processes by cgroups for the whole run, plus rlimits.
+    Cgroups,
+    /// Rlimits only, per process (cgroups were not writable).
+    Rlimits,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunOutcome {
+    pub status: Status,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub peak_memory_bytes: u64,
+    /// The process limit was reached at least once.
+    pub process_limit_hit: bool,
+    pub snapshot: Option<SnapshotKind>,
+    pub enforcement: Enforcement,
+    /// Why the sandbox failed, or what it had to do differently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "the local sandbox needs Linux user namespaces, which this system does not offer \
+         ({0}); use the Docker sandbox instead (sandbox = \"docker\")"
+    )]
+    Unsupported(String),
+    #[error("sandbox: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs commands in isolation.
+pub trait Sandbox: Send + Sync {
+    /// Runs one command. A failure of the sandbox itself is an outcome with status
+    /// [`Status::SandboxError`], not an `Err`, so that callers report it like any other.
+    fn run(&self, spec: RunSpec) -> BoxFuture<'_, RunOutcome>;
+}

@@ -1,0 +1,431 @@
+//! [`LocalSandbox`]: the Linux sandbox, from namespaces, cgroups and an overlay.
+//!
+//! Per run: a scratch folder (the overlay's upper layer, the new root's mount point,
+//! the helper's spec and result), cgroups for memory and processes where the cgroup
+//! tree is writable, and the helper process ([`crate::helper_main`]) that builds the
+//! sandbox. This side feeds stdin, reads stdout and stderr up to the cap, enforces the
+//! wall-clock timeout by killing the helper (which takes the sandbox's PID namespace
+//! with it), and reads back the helper's result and the cgroups' counters.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    process::Command,
+    sync::Semaphore,
+};
+use tracing::{debug, warn};
+
+use crate::{
+    init::{HelperResult, HelperSpec},
+    BoxFuture, Enforcement, RunOutcome, RunSpec, Sandbox, SandboxError, Status, WORK_DIR,
+};
+
+/// The first argument that makes a binary run [`crate::helper_main`].
+pub const HELPER_ARG: &str = "__codecontext-sandbox-helper";
+
+/// Where cgroup (v1) controllers are mounted; a v2-only tree falls back to rlimits.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// The local sandbox. Runs beyond `concurrency` wait for a free slot.
+pub struct LocalSandbox {
+    helper: PathBuf,
+    permits: Arc<Semaphore>,
+}
+
+impl LocalSandbox {
+    /// A sandbox whose helper is `helper` run with [`HELPER_ARG`] (the server's own
+    /// binary, or any binary calling [`crate::helper_main`] for that argument). Fails
+    /// with a message naming the Docker sandbox where Linux namespaces are missing.
+    pub fn new(helper: PathBuf, concurrency: usize) -> Result<LocalSandbox, SandboxError> {
+        check_platform()?;
+        Ok(LocalSandbox {
+            helper,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        })
+    }
+
+    async fn run_inner(&self, spec: RunSpec) -> RunOutcome {
+        let started = Instant::now();
+        let _permit = self.permits.acquire().await;
+        match self.run_in_scratch(spec, started).await {
+            Ok(outcome) => outcome,
+            Err(e) => failed(format!("{e}"), started),
+        }
+    }
+
+    async fn run_in_scratch(
+        &self,
+        spec: RunSpec,
+        started: Instant,
+    ) -> Result<RunOutcome, SandboxError> {
+        let scratch = tempfile::Builder::new()
+            .prefix("codecontext-sandbox-")
+            .tempdir()?;
+        let dir = scratch.path();
+        let (upper, overlay_work, root) = (dir.join("upper"), dir.join("work"), dir.join("root"));
+        for d in [&upper, &overlay_work, &root] {
+            std::fs::create_dir_all(d)?;
+        }
+        for (rel, bytes) in &spec.files {
+            let path = upper.join(rel.trim_start_matches('/'));
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, bytes)?;
+        }
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let cgroups = Cgroups::create(&format!("{}-{n}", std::process::id()), &spec.limits);
+        let enforcement = if cgroups.memory.is_some() && cgroups.pids.is_some() {
+            Enforcement::Cgroups
+        } else {
+            Enforcement::Rlimits
+        };
+        let mut path: Vec<String> = spec.path.iter().map(|p| p.display().to_string()).collect();
+        path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
+        let mut env = vec![
+            ("PATH".to_string(), path.join(":")),
+            ("HOME".to_string(), WORK_DIR.to_string()),
+            ("TMPDIR".to_string(), "/tmp".to_string()),
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+            ("TERM".to_string(), "dumb".to_string()),
+        ];
+        for (k, v) in &spec.env {
+            env.retain(|(key, _)| key != k);
+            env.push((k.clone(), v.clone()));
+        }
+        let result_path = dir.join("result.json");
+        let helper_spec = HelperSpec {
+            argv: spec.argv.clone(),
+            env,
+            cwd: Path::new(WORK_DIR)
+                .join(spec.cwd.trim_start_matches('/'))
+                .display()
+                .to_string(),
+            lower: spec.workspace.clone(),
+            upper,
+            overlay_work,
+            root,
+            readonly: spec.readonly.clone(),
+            network: spec.network,
+            limits: spec.limits.clone(),
+            cgroups: cgroups.dirs(),
+            rlimit_memory: cgroups.memory.is_none(),
+            result: result_path.clone(),
+        };
+        let spec_path = dir.join("spec.json");
+        std::fs::write(
+            &spec_path,
+            serde_json::to_vec(&helper_spec).map_err(std::io::Error::other)?,
+        )?;
+
+        let mut child = Command::new(&self.helper)
+            .arg(HELPER_ARG)
+            .arg(&spec_path)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut stdin = child.stdin.take();
+        let input = spec.stdin.clone();
+        let feed = async move {
+            if let Some(stdin) = stdin.as_mut() {
+                // A command that does not read its input is not an error.
+                let _ = stdin.write_all(&input).await;
+            }
+            drop(stdin);
+        };
+        let cap = spec.limits.output_bytes;
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let timeout = Duration::from_millis(spec.limits.timeout_ms);
+        let (mut out, mut err) = (Capture::new(cap), Capture::new(cap));
+        // Past the cap, the run is ended rather than drained: killing the helper takes
+        // the sandbox with it, which closes the other stream too.
+        let helper = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
+        let end = || {
+            if let Some(pid) = helper {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        };
+        let outcome = tokio::time::timeout(timeout, async {
+            tokio::join!(
+                feed,
+                read_capped(stdout, &mut out, &end),
+                read_capped(stderr, &mut err, &end)
+            );
+            child.wait().await
+        })
+        .await;
+        let timed_out = outcome.is_err();
+        if timed_out {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+        cgroups.kill_all();
+        let wall_ms = started.elapsed().as_millis() as u64;
+        let result: HelperResult = match std::fs::read(&result_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(_) if timed_out || out.over || err.over => HelperResult::default(),
+            Err(e) => {
+                return Ok(failed(
+                    format!(
+                        "the sandbox helper ended without a result ({e}); stderr: {}",
+                        err.text()
+                    ),
+                    started,
+                ))
+            }
+        };
+        let counters = cgroups.counters();
+        cgroups.remove();
+        let status = if let Some(error) = &result.error {
+            return Ok(RunOutcome {
+                message: Some(error.clone()),
+                ..failed(String::new(), started)
+            });
+        } else if out.over || err.over {
+            Status::OutputLimit
+        } else if timed_out || matches!(result.signal, Some(s) if s == libc_signal::SIGXCPU) {
+            Status::TimedOut
+        } else if counters.oom_kills > 0
+            || (enforcement == Enforcement::Rlimits && err.text().contains("MemoryError"))
+        {
+            Status::MemoryLimit
+        } else if result.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Error
+        };
+        let message = (!result.notes.is_empty()).then(|| result.notes.join("; "));
+        debug!("sandbox run {n}: {status:?} in {wall_ms} ms");
+        Ok(RunOutcome {
+            status,
+            exit_code: result.exit_code,
+            signal: result.signal,
+            stdout_truncated: out.over,
+            stderr_truncated: err.over,
+            stdout: out.text(),
+            stderr: err.text(),
+            wall_ms,
+            cpu_ms: result.cpu_ms,
+            peak_memory_bytes: counters.peak_memory.unwrap_or(result.max_rss_bytes),
+            process_limit_hit: counters.pids_max_hits > 0,
+            snapshot: result.snapshot,
+            enforcement,
+            message,
+        })
+    }
+}
+
+/// Signal numbers the outcome needs (Linux).
+mod libc_signal {
+    pub const SIGXCPU: i32 = 24;
+}
+
+impl Sandbox for LocalSandbox {
+    fn run(&self, spec: RunSpec) -> BoxFuture<'_, RunOutcome> {
+        Box::pin(self.run_inner(spec))
+    }
+}
+
+fn failed(message: String, started: Instant) -> RunOutcome {
+    RunOutcome {
+        status: Status::SandboxError,
+        exit_code: None,
+        signal: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        wall_ms: started.elapsed().as_millis() as u64,
+        cpu_ms: 0,
+        peak_memory_bytes: 0,
+        process_limit_hit: false,
+        snapshot: None,
+        enforcement: Enforcement::Rlimits,
+        message: (!message.is_empty()).then_some(message),
+    }
+}
+
+/// Does this system have what the local sandbox needs?
+fn check_platform() -> Result<(), SandboxError> {
+    if !cfg!(target_os = "linux") {
+        return Err(SandboxError::Unsupported("not Linux".into()));
+    }
+    if !Path::new("/proc/self/ns/user").exists() {
+        return Err(SandboxError::Unsupported("no user namespaces".into()));
+    }
+    let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
+    if max.trim() == "0" {
+        return Err(SandboxError::Unsupported(
+            "user namespaces are disabled (user.max_user_namespaces = 0)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Output kept up to a cap.
+struct Capture {
+    bytes: Vec<u8>,
+    cap: usize,
+    over: bool,
+}
+
+impl Capture {
+    fn new(cap: usize) -> Capture {
+        Capture {
+            bytes: Vec::new(),
+            cap,
+            over: false,
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Reads a stream into `capture`, calling `over` once it passes the cap.
+async fn read_capped<R: AsyncRead + Unpin>(
+    stream: Option<R>,
+    capture: &mut Capture,
+    over: &(dyn Fn() + Sync),
+) {
+    let Some(mut stream) = stream else {
+        return;
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let room = capture.cap - capture.bytes.len();
+                capture.bytes.extend_from_slice(&buf[..n.min(room)]);
+                if n > room {
+                    capture.over = true;
+                    over();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The run's cgroups (v1 `memory` and `pids`), where the tree is writable.
+struct Cgroups {
+    memory: Option<PathBuf>,
+    pids: Option<PathBuf>,
+}
+
+#[derive(Default)]
+struct Counters {
+    peak_memory: Option<u64>,
+    oom_kills: u64,
+    pids_max_hits: u64,
+}
+
+impl Cgroups {
+    fn create(name: &str, limits: &crate::Limits) -> Cgroups {
+        let make = |controller: &str, settings: &[(&str, String)]| -> Option<PathBuf> {
+            let dir = Path::new(CGROUP_ROOT)
+                .join(controller)
+                .join("codecontext")
+                .join(name);
+            std::fs::create_dir_all(&dir).ok()?;
+            for (file, value) in settings {
+                if let Err(e) = std::fs::write(dir.join(file), value) {
+                    // memsw exists only with swap accounting; the rest must work.
+                    if !file.contains("memsw") {
+                        warn!("cgroup {}: {file}: {e}", dir.display());
+                        let _ = std::fs::remove_dir(&dir);
+                        return None;
+                    }
+                }
+            }
+            Some(dir)
+        };
+        let memory = make(
+            "memory",
+            &[
+                ("memory.limit_in_bytes", limits.memory_bytes.to_string()),
+                (
+                    "memory.memsw.limit_in_bytes",
+                    limits.memory_bytes.to_string(),
+                ),
+            ],
+        );
+        let pids = make("pids", &[("pids.max", limits.processes.to_string())]);
+        Cgroups { memory, pids }
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        self.memory.iter().chain(&self.pids).cloned().collect()
+    }
+
+    fn counters(&self) -> Counters {
+        let read = |dir: &Option<PathBuf>, file: &str| {
+            dir.as_ref()
+                .and_then(|d| std::fs::read_to_string(d.join(file)).ok())
+        };
+        let mut c = Counters {
+            peak_memory: read(&self.memory, "memory.max_usage_in_bytes")
+                .and_then(|s| s.trim().parse().ok()),
+            ..Counters::default()
+        };
+        if let Some(oom) = read(&self.memory, "memory.oom_control") {
+            c.oom_kills = oom
+                .lines()
+                .find_map(|l| l.strip_prefix("oom_kill "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+        }
+        if let Some(events) = read(&self.pids, "pids.events") {
+            c.pids_max_hits = events
+                .lines()
+                .find_map(|l| l.strip_prefix("max "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+        }
+        c
+    }
+
+    /// Kills whatever is left in the cgroups (processes that escaped the PID
+    /// namespace's end cannot exist, but a helper killed mid-setup may leave one).
+    fn kill_all(&self) {
+        for dir in self.dirs() {
+            if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+    }
+
+    fn remove(&self) {
+        for dir in self.dirs() {
+            // A cgroup goes once its last process is reaped; retry briefly.
+            for _ in 0..50 {
+                if std::fs::remove_dir(&dir).is_ok() {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+}
