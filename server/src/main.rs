@@ -10,6 +10,11 @@ use codecontext_server::cli;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The sandbox helper runs before anything else: it must stay single-threaded.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(codecontext_sandbox::HELPER_ARG) {
+        std::process::exit(codecontext_sandbox::helper_main(&argv[2..]));
+    }
     let args = cli::Cli::parse();
     // The server owns stdout for the protocol; it must not be locked here.
     if let cli::Command::Serve(_) = args.command {

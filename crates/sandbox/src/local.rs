@@ -49,6 +49,7 @@ impl LocalSandbox {
     /// with a message naming the Docker sandbox where Linux namespaces are missing.
     pub fn new(helper: PathBuf, concurrency: usize) -> Result<LocalSandbox, SandboxError> {
         check_platform()?;
+        remove_orphan_cgroups();
         Ok(LocalSandbox {
             helper,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -190,7 +191,7 @@ impl LocalSandbox {
             }
         };
         let counters = cgroups.counters();
-        cgroups.remove();
+        drop(cgroups);
         let status = if let Some(error) = &result.error {
             return Ok(RunOutcome {
                 message: Some(error.clone()),
@@ -416,15 +417,54 @@ impl Cgroups {
             }
         }
     }
+}
 
-    fn remove(&self) {
-        for dir in self.dirs() {
-            // A cgroup goes once its last process is reaped; retry briefly.
-            for _ in 0..50 {
-                if std::fs::remove_dir(&dir).is_ok() {
-                    break;
+/// A run dropped midway (its request cancelled) leaves nothing behind either. A
+/// cgroup can only go once its last process is reaped, which for a killed run may take
+/// a moment: a background thread retries.
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        self.kill_all();
+        let dirs: Vec<PathBuf> = self
+            .dirs()
+            .into_iter()
+            .filter(|dir| std::fs::remove_dir(dir).is_err())
+            .collect();
+        if dirs.is_empty() {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("codecontext-cgroup-cleanup".into())
+            .spawn(move || {
+                for _ in 0..500 {
+                    if dirs
+                        .iter()
+                        .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists())
+                    {
+                        return;
+                    }
+                    // Retrying a cleanup, not synchronising anything.
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                std::thread::yield_now();
+                warn!("cgroups {dirs:?} could not be removed");
+            });
+    }
+}
+
+/// Removes the cgroups of runs whose server is gone (crashed before cleaning up).
+fn remove_orphan_cgroups() {
+    for controller in ["memory", "pids"] {
+        let parent = Path::new(CGROUP_ROOT).join(controller).join("codecontext");
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(owner) = name.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists() {
+                let _ = std::fs::remove_dir(entry.path());
             }
         }
     }

@@ -18,19 +18,27 @@ use tracing::{debug, error, info};
 use super::{
     config::Settings,
     convert::{path_of, symbol_kind, Conv},
+    execute,
     state::{Shared, Work},
 };
 
 pub(crate) struct Backend {
     shared: Arc<Shared>,
+    client: Client,
 }
 
 impl Backend {
-    pub fn new(_client: Client, shared: Arc<Shared>) -> Backend {
-        Backend { shared }
+    pub fn new(client: Client, shared: Arc<Shared>) -> Backend {
+        Backend { shared, client }
     }
 
     /// Answers a request from the analysis once it has caught up with the client.
+    /// `codecontext/execute` (and `codecontext.execute` through executeCommand).
+    pub async fn execute_request(&self, params: LSPAny) -> Result<LSPAny> {
+        let progress = self.shared.session().progress;
+        execute::execute(&self.client, progress, params).await
+    }
+
     async fn query<T, F>(&self, method: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -305,6 +313,11 @@ impl LanguageServer for Backend {
                 implementation_provider: Some(ImplementationProviderCapability::Simple(true)),
                 call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![execute::EXECUTE_COMMAND.into()],
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
+                experimental: Some(serde_json::json!({ execute::EXECUTE_REQUEST: true })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
@@ -319,6 +332,24 @@ impl LanguageServer for Backend {
                 version: Some(env!("CARGO_PKG_VERSION").into()),
             }),
         })
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        match params.command.as_str() {
+            execute::EXECUTE_COMMAND => {
+                let [argument] = <[LSPAny; 1]>::try_from(params.arguments).map_err(|_| Error {
+                    code: ErrorCode::InvalidParams,
+                    message: "codecontext.execute takes one argument: {language, code, ...}".into(),
+                    data: None,
+                })?;
+                self.execute_request(argument).await.map(Some)
+            }
+            other => Err(Error {
+                code: ErrorCode::InvalidParams,
+                message: format!("unknown command `{other}`").into(),
+                data: None,
+            }),
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {

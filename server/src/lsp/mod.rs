@@ -14,6 +14,7 @@ mod apply;
 mod config;
 mod convert;
 mod diagnostics;
+mod execute;
 mod framing;
 mod handlers;
 mod state;
@@ -98,10 +99,12 @@ where
     let shared = Arc::new(Shared::new(work_tx));
     let _ = shared.runtime.set(tokio::runtime::Handle::current());
     apply::spawn_applier(shared.clone(), work_rx);
-    let (service, socket) = LspService::new(|client| {
+    let (service, socket) = LspService::build(|client| {
         let _ = shared.client.set(client.clone());
         Backend::new(client, shared.clone())
-    });
+    })
+    .custom_method(execute::EXECUTE_REQUEST, Backend::execute_request)
+    .finish();
     let service = Ordered {
         inner: service,
         shared: shared.clone(),

@@ -1,0 +1,214 @@
+//! `codecontext.execute`: run a snippet in the sandbox, as `workspace/executeCommand`
+//! and as the custom request `codecontext/execute` (see docs/protocol.md).
+//!
+//! A request is turned into a [`RunSpec`] per language (the snippet becomes a file in
+//! the sandbox's `/work`; Rust is compiled there first), run by the session's
+//! [`Sandbox`], and answered with the [`RunOutcome`]. Cancelling the request drops the
+//! run, which kills the sandbox.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+};
+
+use codecontext_sandbox::{LocalSandbox, RunOutcome, RunSpec, Sandbox};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower_lsp_server::{
+    jsonrpc::{Error, ErrorCode, Result},
+    lsp_types::{
+        notification::Progress, request::WorkDoneProgressCreate, NumberOrString, ProgressParams,
+        ProgressParamsValue, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressCreateParams,
+        WorkDoneProgressEnd,
+    },
+    Client,
+};
+use tracing::{info, warn};
+
+/// The command name in `workspace/executeCommand`.
+pub(crate) const EXECUTE_COMMAND: &str = "codecontext.execute";
+/// The custom request.
+pub(crate) const EXECUTE_REQUEST: &str = "codecontext/execute";
+
+/// Runs at once; more wait their turn.
+const CONCURRENCY: usize = 4;
+
+/// What to run.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ExecuteParams {
+    pub language: String,
+    pub code: String,
+    #[serde(default)]
+    pub stdin: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The answer: the run's outcome and the language it ran as.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExecuteResult {
+    pub language: &'static str,
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+}
+
+/// The most a request may ask for.
+const MAX_TIMEOUT_MS: u64 = 120_000;
+
+fn invalid(message: String) -> Error {
+    Error {
+        code: ErrorCode::InvalidParams,
+        message: message.into(),
+        data: None,
+    }
+}
+
+/// The sandbox of this process, made on first use.
+fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
+    static SANDBOX: OnceLock<std::result::Result<Arc<dyn Sandbox>, String>> = OnceLock::new();
+    SANDBOX
+        .get_or_init(|| {
+            // The helper is this binary, unless told otherwise (tests, packaging).
+            let helper = std::env::var_os("CODECONTEXT_SANDBOX_HELPER")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_exe().ok())
+                .ok_or_else(|| "cannot find the sandbox helper binary".to_string())?;
+            let sandbox = LocalSandbox::new(helper, CONCURRENCY).map_err(|e| e.to_string())?;
+            Ok(Arc::new(sandbox) as Arc<dyn Sandbox>)
+        })
+        .clone()
+}
+
+/// A toolchain folder from the environment or the home folder.
+fn toolchain_dir(var: &str, home_default: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_default)))
+        .filter(|p| p.is_dir())
+}
+
+/// The run for a snippet.
+fn spec_for(params: ExecuteParams) -> Result<(&'static str, RunSpec)> {
+    let mut spec = RunSpec::default();
+    let language = params.language.to_ascii_lowercase();
+    let (language, file, mut argv): (&'static str, &str, Vec<String>) = match language.as_str() {
+        "python" | "python3" | "py" => ("python", "main.py", vec!["python3".into(), "main.py".into()]),
+        "javascript" | "js" | "node" => ("javascript", "main.js", vec!["node".into(), "main.js".into()]),
+        "shell" | "sh" => ("shell", "main.sh", vec!["sh".into(), "main.sh".into()]),
+        "bash" => ("bash", "main.sh", vec!["bash".into(), "main.sh".into()]),
+        "rust" | "rs" => {
+            let cargo = toolchain_dir("CARGO_HOME", ".cargo");
+            let rustup = toolchain_dir("RUSTUP_HOME", ".rustup");
+            for (var, dir) in [("CARGO_HOME", &cargo), ("RUSTUP_HOME", &rustup)] {
+                if let Some(dir) = dir {
+                    spec.readonly.push(dir.clone());
+                    spec.env.push((var.into(), dir.display().to_string()));
+                }
+            }
+            if let Some(cargo) = &cargo {
+                spec.path.push(cargo.join("bin"));
+            }
+            (
+                "rust",
+                "main.rs",
+                vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "rustc --edition 2021 -o /tmp/main main.rs && exec /tmp/main \"$@\"".into(),
+                    "main".into(),
+                ],
+            )
+        }
+        other => {
+            return Err(invalid(format!(
+                "codecontext.execute: unknown language `{other}` (python, javascript, rust, shell, bash)"
+            )))
+        }
+    };
+    argv.extend(params.args);
+    spec.argv = argv;
+    spec.files = vec![(file.to_string(), params.code.into_bytes())];
+    spec.stdin = params.stdin.unwrap_or_default().into_bytes();
+    if let Some(ms) = params.timeout_ms {
+        if ms == 0 || ms > MAX_TIMEOUT_MS {
+            return Err(invalid(format!(
+                "codecontext.execute: timeoutMs must be 1..={MAX_TIMEOUT_MS}"
+            )));
+        }
+        spec.limits.timeout_ms = ms;
+        spec.limits.cpu_ms = ms;
+    }
+    Ok((language, spec))
+}
+
+/// Runs a snippet; `params` is the request's JSON.
+pub(crate) async fn execute(client: &Client, progress: bool, params: Value) -> Result<Value> {
+    let params: ExecuteParams =
+        serde_json::from_value(params).map_err(|e| invalid(format!("codecontext.execute: {e}")))?;
+    let (language, spec) = spec_for(params)?;
+    let sandbox = sandbox().map_err(|message| Error {
+        code: ErrorCode::InternalError,
+        message: format!("codecontext.execute: {message}").into(),
+        data: None,
+    })?;
+    let token = if progress {
+        begin_progress(client, &format!("Running {language}")).await
+    } else {
+        None
+    };
+    let outcome = sandbox.run(spec).await;
+    info!(
+        "execute {language}: {:?} in {} ms",
+        outcome.status, outcome.wall_ms
+    );
+    if let Some(token) = token {
+        end_progress(client, token, format!("{:?}", outcome.status)).await;
+    }
+    serde_json::to_value(ExecuteResult { language, outcome }).map_err(|e| Error {
+        code: ErrorCode::InternalError,
+        message: e.to_string().into(),
+        data: None,
+    })
+}
+
+async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = NumberOrString::String(format!("codecontext/execute/{n}"));
+    if let Err(e) = client
+        .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+            token: token.clone(),
+        })
+        .await
+    {
+        warn!("work done progress refused: {e}");
+        return None;
+    }
+    client
+        .send_notification::<Progress>(ProgressParams {
+            token: token.clone(),
+            value: ProgressParamsValue::WorkDone(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+                title: title.into(),
+                cancellable: Some(true),
+                message: None,
+                percentage: None,
+            })),
+        })
+        .await;
+    Some(token)
+}
+
+async fn end_progress(client: &Client, token: NumberOrString, message: String) {
+    client
+        .send_notification::<Progress>(ProgressParams {
+            token,
+            value: ProgressParamsValue::WorkDone(WorkDoneProgress::End(WorkDoneProgressEnd {
+                message: Some(message),
+            })),
+        })
+        .await;
+}

@@ -1,0 +1,175 @@
+//! `codecontext.execute` end to end: the real binary (which is also its own sandbox
+//! helper) runs snippets in the local sandbox, through the custom request and through
+//! `workspace/executeCommand`.
+
+use std::path::Path;
+
+use codecontext_tests::{fixtures_dir, lsp::LspClient};
+use serde_json::{json, Value};
+
+async fn server() -> (LspClient, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let mut client = LspClient::spawn_binary(
+        Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+            ("CODECONTEXT_FAKE_SECRET", "hunter2"),
+        ],
+    );
+    let root = fixtures_dir().join("python").canonicalize().unwrap();
+    let caps = client
+        .initialize(
+            &[&root],
+            json!({"capabilities": {"window": {"workDoneProgress": true}}}),
+        )
+        .await;
+    assert_eq!(
+        caps["capabilities"]["executeCommandProvider"]["commands"],
+        json!(["codecontext.execute"])
+    );
+    assert_eq!(
+        caps["capabilities"]["experimental"]["codecontext/execute"],
+        true
+    );
+    client.indexed().await;
+    (client, home)
+}
+
+async fn execute(client: &mut LspClient, params: Value) -> Value {
+    client.request("codecontext/execute", params).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snippets_run_in_each_language_with_their_outcome() {
+    let (mut client, _home) = server().await;
+    let out = execute(
+        &mut client,
+        json!({"language": "python", "code": "import sys, os\nprint(sys.stdin.read().upper(), sys.argv[1:], os.environ.get('CODECONTEXT_FAKE_SECRET'))", "stdin": "hi", "args": ["a", "b"]}),
+    )
+    .await;
+    assert_eq!(out["status"], "ok", "{out}");
+    assert_eq!(out["language"], "python");
+    assert_eq!(
+        out["stdout"], "HI ['a', 'b'] None\n",
+        "the server's secret stays out"
+    );
+    assert_eq!(out["exitCode"], 0);
+    for key in ["wallMs", "cpuMs", "peakMemoryBytes"] {
+        assert!(out[key].is_u64(), "{key}: {out}");
+    }
+
+    let out = execute(
+        &mut client,
+        json!({"language": "shell", "code": "echo to-err >&2; exit 4"}),
+    )
+    .await;
+    assert_eq!(
+        (out["status"].as_str(), out["exitCode"].as_i64()),
+        (Some("error"), Some(4)),
+        "{out}"
+    );
+    assert_eq!(out["stderr"], "to-err\n");
+
+    let out = execute(
+        &mut client,
+        json!({"language": "javascript", "code": "console.log([1,2,3].map(x => x * 2).join(','))"}),
+    )
+    .await;
+    assert_eq!(
+        (out["status"].as_str(), out["stdout"].as_str()),
+        (Some("ok"), Some("2,4,6\n")),
+        "{out}"
+    );
+
+    let out = execute(
+        &mut client,
+        json!({"language": "rust", "code": "fn main() { let v: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect(); println!(\"{}\", v.iter().sum::<u64>()); }", "args": ["20", "22"], "timeoutMs": 60000}),
+    )
+    .await;
+    assert_eq!(
+        (out["status"].as_str(), out["stdout"].as_str()),
+        (Some("ok"), Some("42\n")),
+        "{out}"
+    );
+
+    let out = execute(
+        &mut client,
+        json!({"language": "python", "code": "while True: pass", "timeoutMs": 500}),
+    )
+    .await;
+    assert_eq!(out["status"], "timed_out", "{out}");
+    let progress = client.pending_notifications("$/progress");
+    assert!(
+        progress
+            .iter()
+            .any(|p| p["value"]["kind"] == "begin" && p["value"]["title"] == "Running python"),
+        "{progress:?}"
+    );
+    assert!(client.shutdown_and_exit().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_form_and_bad_requests() {
+    let (mut client, _home) = server().await;
+    let out = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codecontext.execute", "arguments": [{"language": "sh", "code": "echo $((6 * 7))"}]}),
+        )
+        .await;
+    assert_eq!(
+        (out["status"].as_str(), out["stdout"].as_str()),
+        (Some("ok"), Some("42\n")),
+        "{out}"
+    );
+
+    let err = client
+        .request_error(
+            "codecontext/execute",
+            json!({"language": "cobol", "code": "x"}),
+        )
+        .await;
+    assert_eq!(err["code"], -32602, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("cobol"));
+    let err = client
+        .request_error("codecontext/execute", json!({"language": "python"}))
+        .await;
+    assert_eq!(err["code"], -32602, "{err}");
+    let err = client
+        .request_error(
+            "workspace/executeCommand",
+            json!({"command": "codecontext.nope", "arguments": []}),
+        )
+        .await;
+    assert_eq!(err["code"], -32602, "{err}");
+    // Still serving.
+    assert_eq!(client.symbol_names("clamp").await, ["clamp"]);
+    assert!(client.shutdown_and_exit().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_answers_at_once_and_the_server_goes_on() {
+    let (mut client, _home) = server().await;
+    let id = client
+        .send_request(
+            "codecontext/execute",
+            json!({"language": "shell", "code": "sleep 60", "timeoutMs": 60000}),
+        )
+        .await;
+    let started = std::time::Instant::now();
+    client.notify("$/cancelRequest", json!({"id": id})).await;
+    let response = client.response(id).await;
+    assert_eq!(response["error"]["code"], -32800, "{response}");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "answered without waiting for the run"
+    );
+    let out = execute(
+        &mut client,
+        json!({"language": "shell", "code": "echo next"}),
+    )
+    .await;
+    assert_eq!(out["stdout"], "next\n", "{out}");
+    assert!(client.shutdown_and_exit().await);
+}
