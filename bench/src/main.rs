@@ -14,6 +14,7 @@ mod index;
 mod keystroke;
 mod lsp;
 mod memory;
+mod sandbox;
 mod search;
 mod server;
 mod stats;
@@ -102,9 +103,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         show: usize,
     },
+    /// Sandbox start overhead against a plain spawn and bwrap; snapshot cost by size.
+    Sandbox {
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
 }
 
 fn main() -> Result<()> {
+    // This binary is also the sandbox's helper (see `codecontext-bench sandbox`).
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(codecontext_sandbox::HELPER_ARG) {
+        std::process::exit(codecontext_sandbox::helper_main(&argv[2..]));
+    }
     match Cli::parse().command {
         Command::Index { dir, runs } => index::run(&dir, runs),
         Command::Keystroke {
@@ -132,5 +143,6 @@ fn main() -> Result<()> {
             keystrokes,
             pace,
         } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
+        Command::Sandbox { runs } => sandbox::run(runs),
     }
 }

@@ -15,7 +15,7 @@ mod init;
 mod local;
 
 pub use init::helper_main;
-pub use local::{LocalSandbox, HELPER_ARG};
+pub use local::{LocalSandbox, HELPER_ARG, HELPER_BINARY};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

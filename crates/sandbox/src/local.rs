@@ -32,6 +32,9 @@ use crate::{
 /// The first argument that makes a binary run [`crate::helper_main`].
 pub const HELPER_ARG: &str = "__codecontext-sandbox-helper";
 
+/// The name of the helper binary of this crate.
+pub const HELPER_BINARY: &str = "codecontext-sandbox-helper";
+
 /// Where cgroup (v1) controllers are mounted; a v2-only tree falls back to rlimits.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -54,6 +57,15 @@ impl LocalSandbox {
             helper,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
         })
+    }
+
+    /// The helper to use for a program: the small `codecontext-sandbox-helper` binary
+    /// beside it when there is one (it starts faster than a large program), else the
+    /// program itself, which must then call [`crate::helper_main`] for [`HELPER_ARG`].
+    pub fn default_helper() -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        let beside = exe.with_file_name(HELPER_BINARY);
+        Some(if beside.is_file() { beside } else { exe })
     }
 
     async fn run_inner(&self, spec: RunSpec) -> RunOutcome {

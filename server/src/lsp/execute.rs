@@ -72,10 +72,11 @@ fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
     static SANDBOX: OnceLock<std::result::Result<Arc<dyn Sandbox>, String>> = OnceLock::new();
     SANDBOX
         .get_or_init(|| {
-            // The helper is this binary, unless told otherwise (tests, packaging).
+            // The small helper beside this binary, else this binary, unless told
+            // otherwise (packaging).
             let helper = std::env::var_os("CODECONTEXT_SANDBOX_HELPER")
                 .map(PathBuf::from)
-                .or_else(|| std::env::current_exe().ok())
+                .or_else(LocalSandbox::default_helper)
                 .ok_or_else(|| "cannot find the sandbox helper binary".to_string())?;
             let sandbox = LocalSandbox::new(helper, CONCURRENCY).map_err(|e| e.to_string())?;
             Ok(Arc::new(sandbox) as Arc<dyn Sandbox>)
