@@ -30,6 +30,8 @@ pub struct LspClient {
     incoming: mpsc::UnboundedReceiver<Value>,
     /// Notifications received and not yet taken by a wait.
     pending: Vec<Value>,
+    /// Responses that arrived while another was awaited (requests answered out of order).
+    early: Vec<Value>,
     /// Requests the server sent us (method and params), in order.
     pub server_requests: Arc<Mutex<Vec<Value>>>,
     next_id: i64,
@@ -104,6 +106,7 @@ impl LspClient {
             writer,
             incoming: rx,
             pending: Vec::new(),
+            early: Vec::new(),
             server_requests: requests,
             next_id: 1,
             server: None,
@@ -180,6 +183,9 @@ impl LspClient {
     /// Waits for the response with this id (its whole object: `result` or `error`).
     pub async fn response(&mut self, id: impl Into<Value>) -> Value {
         let id = id.into();
+        if let Some(i) = self.early.iter().position(|m| m["id"] == id) {
+            return self.early.remove(i);
+        }
         loop {
             let msg = self.next().await;
             if msg.get("method").is_none() && msg["id"] == id {
@@ -187,6 +193,8 @@ impl LspClient {
             }
             if msg.get("method").is_some() {
                 self.pending.push(msg);
+            } else {
+                self.early.push(msg);
             }
         }
     }

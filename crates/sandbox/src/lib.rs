@@ -52,8 +52,11 @@ pub struct RunSpec {
     pub argv: Vec<String>,
     /// A host folder shown, writable but never written, at [`WORK_DIR`].
     pub workspace: Option<PathBuf>,
-    /// Files added to [`WORK_DIR`] (relative path, contents).
+    /// Files added to [`WORK_DIR`] (relative path, contents), over the workspace's.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Files under [`WORK_DIR`] the run writes and the caller wants back (reports:
+    /// JUnit XML and the like), relative paths. Read after the run, up to the output cap.
+    pub collect: Vec<String>,
     /// Working directory inside, relative to [`WORK_DIR`].
     pub cwd: String,
     /// Environment variables beyond the sandbox's own minimal set.
@@ -127,6 +130,9 @@ pub struct RunOutcome {
     /// Why the sandbox failed, or what it had to do differently.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The files of [`RunSpec::collect`] the run wrote.
+    #[serde(skip)]
+    pub collected: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]

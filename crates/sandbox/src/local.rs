@@ -223,6 +223,16 @@ impl LocalSandbox {
             Status::Error
         };
         let message = (!result.notes.is_empty()).then(|| result.notes.join("; "));
+        // What the run wrote to /work is in the overlay's upper layer.
+        let collected = spec
+            .collect
+            .iter()
+            .filter_map(|rel| {
+                let path = helper_spec.upper.join(rel.trim_start_matches('/'));
+                let bytes = std::fs::read(path).ok()?;
+                (bytes.len() <= spec.limits.output_bytes).then(|| (rel.clone(), bytes))
+            })
+            .collect();
         debug!("sandbox run {n}: {status:?} in {wall_ms} ms");
         Ok(RunOutcome {
             status,
@@ -239,6 +249,7 @@ impl LocalSandbox {
             snapshot: result.snapshot,
             enforcement,
             message,
+            collected,
         })
     }
 }
@@ -270,6 +281,7 @@ fn failed(message: String, started: Instant) -> RunOutcome {
         snapshot: None,
         enforcement: Enforcement::Rlimits,
         message: (!message.is_empty()).then_some(message),
+        collected: Vec::new(),
     }
 }
 

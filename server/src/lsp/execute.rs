@@ -68,7 +68,7 @@ fn invalid(message: String) -> Error {
 }
 
 /// The sandbox of this process, made on first use.
-fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
+pub(crate) fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
     static SANDBOX: OnceLock<std::result::Result<Arc<dyn Sandbox>, String>> = OnceLock::new();
     SANDBOX
         .get_or_init(|| {
@@ -176,7 +176,7 @@ pub(crate) async fn execute(client: &Client, progress: bool, params: Value) -> R
     })
 }
 
-async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> {
+pub(crate) async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let token = NumberOrString::String(format!("codecontext/execute/{n}"));
@@ -203,7 +203,7 @@ async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> 
     Some(token)
 }
 
-async fn end_progress(client: &Client, token: NumberOrString, message: String) {
+pub(crate) async fn end_progress(client: &Client, token: NumberOrString, message: String) {
     client
         .send_notification::<Progress>(ProgressParams {
             token,

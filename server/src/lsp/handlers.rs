@@ -20,6 +20,7 @@ use super::{
     convert::{path_of, symbol_kind, Conv},
     execute,
     state::{Shared, Work},
+    verify,
 };
 
 pub(crate) struct Backend {
@@ -37,6 +38,11 @@ impl Backend {
     pub async fn execute_request(&self, params: LSPAny) -> Result<LSPAny> {
         let progress = self.shared.session().progress;
         execute::execute(&self.client, progress, params).await
+    }
+
+    /// `codecontext/verify` (and `codecontext.verify` through executeCommand).
+    pub async fn verify_request(&self, params: LSPAny) -> Result<LSPAny> {
+        verify::verify(&self.shared, &self.client, params).await
     }
 
     async fn query<T, F>(&self, method: &'static str, f: F) -> Result<T>
@@ -314,10 +320,16 @@ impl LanguageServer for Backend {
                 call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: vec![execute::EXECUTE_COMMAND.into()],
+                    commands: vec![
+                        execute::EXECUTE_COMMAND.into(),
+                        verify::VERIFY_COMMAND.into(),
+                    ],
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
-                experimental: Some(serde_json::json!({ execute::EXECUTE_REQUEST: true })),
+                experimental: Some(serde_json::json!({
+                    execute::EXECUTE_REQUEST: true,
+                    verify::VERIFY_REQUEST: true,
+                })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
@@ -343,6 +355,14 @@ impl LanguageServer for Backend {
                     data: None,
                 })?;
                 self.execute_request(argument).await.map(Some)
+            }
+            verify::VERIFY_COMMAND => {
+                let [argument] = <[LSPAny; 1]>::try_from(params.arguments).map_err(|_| Error {
+                    code: ErrorCode::InvalidParams,
+                    message: "codecontext.verify takes one argument: {edit, tests?, ...}".into(),
+                    data: None,
+                })?;
+                self.verify_request(argument).await.map(Some)
             }
             other => Err(Error {
                 code: ErrorCode::InvalidParams,

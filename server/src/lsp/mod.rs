@@ -18,6 +18,7 @@ mod execute;
 mod framing;
 mod handlers;
 mod state;
+mod verify;
 
 use std::{
     future::Future,
@@ -104,6 +105,7 @@ where
         Backend::new(client, shared.clone())
     })
     .custom_method(execute::EXECUTE_REQUEST, Backend::execute_request)
+    .custom_method(verify::VERIFY_REQUEST, Backend::verify_request)
     .finish();
     let service = Ordered {
         inner: service,

@@ -1,0 +1,166 @@
+//! Edits to verify, as whole new file contents ([`FileChange`]), and unified diffs
+//! turned into them against the workspace's files.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A file's content after the edit (`None`: deleted), by path relative to the root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: String,
+    pub content: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    #[error("the diff does not parse: {0}")]
+    Parse(String),
+    #[error("the diff does not apply to {path}: {reason}")]
+    Apply { path: String, reason: String },
+    #[error("{0} is outside the workspace")]
+    Outside(String),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+}
+
+/// A path from a diff header, without `a/`/`b/` prefixes; `None` for `/dev/null`.
+fn header_path(line: &str) -> Option<String> {
+    let path = line.split('\t').next()?.trim();
+    if path == "/dev/null" {
+        return None;
+    }
+    let path = path
+        .strip_prefix("a/")
+        .or_else(|| path.strip_prefix("b/"))
+        .unwrap_or(path);
+    Some(path.to_string())
+}
+
+/// Checks a relative path stays inside the workspace.
+pub(crate) fn checked(path: &str) -> Result<String, EditError> {
+    let p = Path::new(path);
+    let inside = !p.is_absolute()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if inside && !path.is_empty() {
+        Ok(path.to_string())
+    } else {
+        Err(EditError::Outside(path.to_string()))
+    }
+}
+
+/// Applies a unified diff (one or more files, `git diff` or `diff -u` style) to the
+/// files under `root`, returning their new contents. Nothing is written.
+pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, EditError> {
+    // Split into per-file patches at each `--- ` header followed by `+++ `.
+    let lines: Vec<&str> = diff.split_inclusive('\n').collect();
+    let mut starts = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("--- ") && lines.get(i + 1).is_some_and(|l| l.starts_with("+++ ")) {
+            starts.push(i);
+        }
+    }
+    if starts.is_empty() {
+        return Err(EditError::Parse("no `---`/`+++` file headers".into()));
+    }
+    let mut changes = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let text: String = lines[start..end].concat();
+        let old = header_path(&lines[start][4..]);
+        let new = header_path(&lines[start + 1][4..]);
+        let patch = diffy::Patch::from_str(&text).map_err(|e| EditError::Parse(e.to_string()))?;
+        let original = match &old {
+            Some(path) => {
+                let path = checked(path)?;
+                std::fs::read_to_string(root.join(&path)).map_err(|e| EditError::Read {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => String::new(),
+        };
+        let target = new
+            .clone()
+            .or(old.clone())
+            .ok_or_else(|| EditError::Parse("a diff from /dev/null to /dev/null".into()))?;
+        let target = checked(&target)?;
+        let content = match new {
+            None => None,
+            Some(_) => Some(
+                diffy::apply(&original, &patch).map_err(|e| EditError::Apply {
+                    path: target.clone(),
+                    reason: e.to_string(),
+                })?,
+            ),
+        };
+        changes.push(FileChange {
+            path: target,
+            content,
+        });
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_git_diff_applies_to_several_files_and_creates_and_deletes() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("src")).unwrap();
+        std::fs::write(root.path().join("src/a.rs"), "fn a() {\n    1\n}\n").unwrap();
+        std::fs::write(root.path().join("old.txt"), "bye\n").unwrap();
+        let diff = "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,3 +1,3 @@\n fn a() {\n-    1\n+    2\n }\n\
+                    --- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hello\n\
+                    --- a/old.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n";
+        let changes = apply_unified_diff(root.path(), diff).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                FileChange {
+                    path: "src/a.rs".into(),
+                    content: Some("fn a() {\n    2\n}\n".into())
+                },
+                FileChange {
+                    path: "new.txt".into(),
+                    content: Some("hello\n".into())
+                },
+                FileChange {
+                    path: "old.txt".into(),
+                    content: None
+                },
+            ]
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("src/a.rs")).unwrap(),
+            "fn a() {\n    1\n}\n"
+        );
+    }
+
+    #[test]
+    fn bad_diffs_are_clear_errors() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.txt"), "x\n").unwrap();
+        assert!(matches!(
+            apply_unified_diff(root.path(), "nothing"),
+            Err(EditError::Parse(_))
+        ));
+        let wrong = "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-y\n+z\n";
+        assert!(matches!(
+            apply_unified_diff(root.path(), wrong),
+            Err(EditError::Apply { .. })
+        ));
+        let outside = "--- a/../etc/passwd\n+++ b/../etc/passwd\n@@ -1 +1 @@\n-y\n+z\n";
+        assert!(matches!(
+            apply_unified_diff(root.path(), outside),
+            Err(EditError::Outside(_))
+        ));
+    }
+}

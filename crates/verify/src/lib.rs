@@ -1,0 +1,193 @@
+//! Verification of a proposed edit: the edit is applied to a throw-away snapshot of the
+//! workspace (the sandbox's overlay: the user's files are never written), the project's
+//! build and tests run in the sandbox, and the answer is a [`Verdict`] with every test's
+//! outcome and where it failed.
+//!
+//! - [`edit`]: edits as whole new file contents, or a unified diff applied here.
+//! - [`project`]: what kind of project a folder is, and how its tests run.
+//! - [`results`]: test results from `cargo test` output and JUnit XML (pytest).
+
+pub mod edit;
+pub mod project;
+pub mod results;
+
+use std::path::Path;
+
+use codecontext_sandbox::{RunOutcome, Sandbox, SnapshotKind, Status};
+use serde::{Deserialize, Serialize};
+
+pub use edit::{apply_unified_diff, EditError, FileChange};
+pub use project::{detect, ProjectKind};
+pub use results::{TestOutcome, TestResult};
+
+/// Which tests to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TestSelection {
+    /// `"all"` or `"affected"`.
+    Mode(String),
+    /// Test names as the runner reports them (`module::test`, `file.py::test`).
+    Names(Vec<String>),
+}
+
+impl Default for TestSelection {
+    fn default() -> TestSelection {
+        TestSelection::Mode("all".into())
+    }
+}
+
+/// The verdict's headline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictKind {
+    Passed,
+    Failed,
+    BuildFailed,
+    TimedOut,
+    ResourceLimit,
+    SandboxError,
+}
+
+/// What a verification found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub verdict: VerdictKind,
+    pub project: Option<ProjectKind>,
+    /// The command that ran, and why these tests.
+    pub command: Vec<String>,
+    pub selection: String,
+    /// Files the edit changed (relative to the workspace root).
+    pub changed_files: Vec<String>,
+    pub tests: Vec<TestResult>,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub peak_memory_bytes: u64,
+    pub snapshot: Option<SnapshotKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("no build or test command known for {0} (a Cargo, Python, Node or Go project)")]
+    UnknownProject(String),
+}
+
+/// The last `n` bytes of a text, on a character boundary.
+fn tail(text: &str, n: usize) -> String {
+    if text.len() <= n {
+        return text.to_string();
+    }
+    let mut start = text.len() - n;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_string()
+}
+
+/// Bytes of stdout and stderr kept in a verdict.
+const TAIL: usize = 8 * 1024;
+
+/// Verifies `changes` (already applied to file contents) on the workspace at `root`.
+pub async fn verify(
+    sandbox: &dyn Sandbox,
+    root: &Path,
+    changes: Vec<FileChange>,
+    tests: &TestSelection,
+    timeout_ms: Option<u64>,
+) -> Result<Verdict, VerifyError> {
+    let kind =
+        detect(root).ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
+    let (names, selection) = match tests {
+        TestSelection::Names(names) => (names.clone(), format!("the {} named tests", names.len())),
+        TestSelection::Mode(mode) if mode == "affected" => (
+            Vec::new(),
+            "all tests: selecting the affected ones through the knowledge graph is not done yet"
+                .to_string(),
+        ),
+        TestSelection::Mode(_) => (Vec::new(), "all tests".to_string()),
+    };
+    let plan = project::plan(kind, root, &names);
+    let mut spec = plan.spec;
+    let changed_files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
+    let mut deleted = Vec::new();
+    for change in changes {
+        match change.content {
+            Some(text) => spec.files.push((change.path, text.into_bytes())),
+            None => deleted.push(change.path),
+        }
+    }
+    if !deleted.is_empty() {
+        // Deleting inside the snapshot happens first, in the sandbox itself.
+        let quoted: Vec<String> = deleted
+            .iter()
+            .map(|d| format!("'{}'", d.replace('\'', "'\\''")))
+            .collect();
+        let script = format!("rm -f -- {} && exec \"$@\"", quoted.join(" "));
+        let mut argv = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            script,
+            "verify".to_string(),
+        ];
+        argv.extend(spec.argv);
+        spec.argv = argv;
+    }
+    spec.workspace = Some(root.to_path_buf());
+    if let Some(ms) = timeout_ms {
+        spec.limits.timeout_ms = ms;
+        spec.limits.cpu_ms = ms;
+    }
+    let command = plan.command;
+    let outcome = sandbox.run(spec).await;
+    Ok(judge(kind, command, selection, changed_files, outcome))
+}
+
+fn judge(
+    kind: ProjectKind,
+    command: Vec<String>,
+    selection: String,
+    changed_files: Vec<String>,
+    outcome: RunOutcome,
+) -> Verdict {
+    let parsed = results::parse(kind, &outcome);
+    let verdict = match outcome.status {
+        Status::TimedOut => VerdictKind::TimedOut,
+        Status::MemoryLimit | Status::OutputLimit => VerdictKind::ResourceLimit,
+        Status::SandboxError => VerdictKind::SandboxError,
+        Status::Ok | Status::Error => {
+            if parsed.build_failed {
+                VerdictKind::BuildFailed
+            } else if outcome.status == Status::Ok
+                && parsed
+                    .tests
+                    .iter()
+                    .all(|t| t.outcome != TestOutcome::Failed)
+            {
+                VerdictKind::Passed
+            } else {
+                VerdictKind::Failed
+            }
+        }
+    };
+    Verdict {
+        verdict,
+        project: Some(kind),
+        command,
+        selection,
+        changed_files,
+        tests: parsed.tests,
+        stdout_tail: tail(&outcome.stdout, TAIL),
+        stderr_tail: tail(&outcome.stderr, TAIL),
+        wall_ms: outcome.wall_ms,
+        cpu_ms: outcome.cpu_ms,
+        peak_memory_bytes: outcome.peak_memory_bytes,
+        snapshot: outcome.snapshot,
+        message: outcome.message,
+    }
+}
