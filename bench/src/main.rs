@@ -18,6 +18,7 @@ mod sandbox;
 mod search;
 mod server;
 mod stats;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -108,6 +109,12 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// End-to-end verification of a project against running its tests directly.
+    Verify {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -144,5 +151,6 @@ fn main() -> Result<()> {
             pace,
         } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
         Command::Sandbox { runs } => sandbox::run(runs),
+        Command::Verify { dir, runs } => verify::run(&dir, runs),
     }
 }

@@ -31,7 +31,7 @@ use nix::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Limits, SnapshotKind, WORK_DIR};
+use crate::{Limits, SnapshotKind};
 
 /// The user and group the command runs as inside.
 pub(crate) const INSIDE_ID: u32 = 1000;
@@ -44,6 +44,8 @@ pub(crate) struct HelperSpec {
     /// Absolute, inside.
     pub cwd: String,
     pub lower: Option<PathBuf>,
+    /// Where the workspace appears inside (absolute).
+    pub work: PathBuf,
     pub upper: PathBuf,
     pub overlay_work: PathBuf,
     pub root: PathBuf,
@@ -360,7 +362,7 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
     let files = [
         (
             "passwd",
-            format!("root:x:0:0::/:/bin/sh\nsandbox:x:{INSIDE_ID}:{INSIDE_ID}::{WORK_DIR}:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"),
+            format!("root:x:0:0::/:/bin/sh\nsandbox:x:{INSIDE_ID}:{INSIDE_ID}::{}:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n", spec.work.display()),
         ),
         (
             "group",
@@ -393,8 +395,21 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
         }
     }
 
+    // /tmp first: a workspace under /tmp is mounted inside it.
+    let tmp = root.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let size = format!("size={},mode=1777", spec.limits.memory_bytes.max(16 << 20));
+    mount(
+        Some("tmpfs"),
+        &tmp,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(size.as_str()),
+    )
+    .map_err(errno("tmpfs", &tmp))?;
+
     // The workspace: an overlay over it, else a copy of it.
-    let work = root.join(WORK_DIR.trim_start_matches('/'));
+    let work = root.join(spec.work.strip_prefix("/").unwrap_or(&spec.work));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let snapshot = match &spec.lower {
         Some(lower) => {
@@ -428,18 +443,6 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
             SnapshotKind::Overlay
         }
     };
-
-    let tmp = root.join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let size = format!("size={},mode=1777", spec.limits.memory_bytes.max(16 << 20));
-    mount(
-        Some("tmpfs"),
-        &tmp,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some(size.as_str()),
-    )
-    .map_err(errno("tmpfs", &tmp))?;
 
     let dev = root.join("dev");
     std::fs::create_dir_all(&dev).map_err(|e| e.to_string())?;

@@ -57,7 +57,11 @@ pub struct RunSpec {
     /// Files under [`WORK_DIR`] the run writes and the caller wants back (reports:
     /// JUnit XML and the like), relative paths. Read after the run, up to the output cap.
     pub collect: Vec<String>,
-    /// Working directory inside, relative to [`WORK_DIR`].
+    /// Where the workspace and `files` appear inside; [`WORK_DIR`] by default.
+    /// Verification mounts a project where it is on the host, so that build caches
+    /// keyed by absolute paths (Cargo's) stay valid and reported paths are the user's.
+    pub mount_at: Option<PathBuf>,
+    /// Working directory inside, relative to the workspace's mount point.
     pub cwd: String,
     /// Environment variables beyond the sandbox's own minimal set.
     pub env: Vec<(String, String)>,

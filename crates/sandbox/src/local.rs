@@ -106,9 +106,13 @@ impl LocalSandbox {
         };
         let mut path: Vec<String> = spec.path.iter().map(|p| p.display().to_string()).collect();
         path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
+        let work_dir = spec
+            .mount_at
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(WORK_DIR));
         let mut env = vec![
             ("PATH".to_string(), path.join(":")),
-            ("HOME".to_string(), WORK_DIR.to_string()),
+            ("HOME".to_string(), work_dir.display().to_string()),
             ("TMPDIR".to_string(), "/tmp".to_string()),
             ("LANG".to_string(), "C.UTF-8".to_string()),
             ("TERM".to_string(), "dumb".to_string()),
@@ -121,11 +125,12 @@ impl LocalSandbox {
         let helper_spec = HelperSpec {
             argv: spec.argv.clone(),
             env,
-            cwd: Path::new(WORK_DIR)
+            cwd: work_dir
                 .join(spec.cwd.trim_start_matches('/'))
                 .display()
                 .to_string(),
             lower: spec.workspace.clone(),
+            work: work_dir.clone(),
             upper,
             overlay_work,
             root,

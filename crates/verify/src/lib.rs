@@ -139,13 +139,25 @@ pub async fn verify(
         spec.argv = argv;
     }
     spec.workspace = Some(root.to_path_buf());
+    // Where it is on the host: Cargo's build cache (keyed by absolute paths) stays warm,
+    // and the paths runners print are the user's.
+    spec.mount_at = Some(root.to_path_buf());
     if let Some(ms) = timeout_ms {
         spec.limits.timeout_ms = ms;
         spec.limits.cpu_ms = ms;
     }
     let command = plan.command;
     let outcome = sandbox.run(spec).await;
-    Ok(judge(kind, command, selection, changed_files, outcome))
+    let mut verdict = judge(kind, command, selection, changed_files, outcome);
+    let prefix = format!("{}/", root.display());
+    for test in &mut verdict.tests {
+        if let Some(location) = &mut test.location {
+            if let Some(rel) = location.file.strip_prefix(&prefix) {
+                location.file = rel.to_string();
+            }
+        }
+    }
+    Ok(verdict)
 }
 
 fn judge(

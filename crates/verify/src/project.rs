@@ -118,7 +118,7 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
         ProjectKind::Python => {
             let venv = root.join(".venv/bin/python");
             let python = if venv.exists() {
-                "/work/.venv/bin/python".to_string()
+                venv.display().to_string()
             } else {
                 "python3".to_string()
             };
@@ -150,7 +150,10 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 .unwrap_or_else(|| "node --test".to_string());
             let command = vec!["npm".to_string(), "test".to_string()];
             spec.argv = sh(
-                format!("PATH=/work/node_modules/.bin:$PATH; {script} \"$@\""),
+                format!(
+                    "PATH={}/node_modules/.bin:$PATH; {script} \"$@\"",
+                    root.display()
+                ),
                 names,
             );
             Plan { spec, command }
