@@ -18,7 +18,8 @@ use serde_json::Value;
 use tower_lsp_server::{
     jsonrpc::{Error, ErrorCode, Result},
     lsp_types::{
-        DocumentChangeOperation, DocumentChanges, OneOf, ResourceOp, TextEdit, Uri, WorkspaceEdit,
+        AnnotatedTextEdit, DocumentChangeOperation, DocumentChanges, OneOf, ResourceOp, TextEdit,
+        Uri, WorkspaceEdit,
     },
     Client,
 };
@@ -112,6 +113,17 @@ fn current_text(shared: &Shared, path: &Path) -> std::result::Result<String, Str
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The text edits of a `TextDocumentEdit` (annotations dropped).
+fn text_edits(edits: Vec<OneOf<TextEdit, AnnotatedTextEdit>>) -> Vec<TextEdit> {
+    edits
+        .into_iter()
+        .map(|e| match e {
+            OneOf::Left(e) => e,
+            OneOf::Right(a) => a.text_edit,
+        })
+        .collect()
+}
+
 /// The changes of a `WorkspaceEdit`, as absolute paths and new contents.
 fn workspace_changes(
     shared: &Shared,
@@ -138,30 +150,14 @@ fn workspace_changes(
     match edit.document_changes {
         Some(DocumentChanges::Edits(edits)) => {
             for e in edits {
-                let edits: Vec<TextEdit> = e
-                    .edits
-                    .into_iter()
-                    .map(|e| match e {
-                        OneOf::Left(e) => e,
-                        OneOf::Right(a) => a.text_edit,
-                    })
-                    .collect();
-                edit_file(&e.text_document.uri, &edits, &mut out)?;
+                edit_file(&e.text_document.uri, &text_edits(e.edits), &mut out)?;
             }
         }
         Some(DocumentChanges::Operations(ops)) => {
             for op in ops {
                 match op {
                     DocumentChangeOperation::Edit(e) => {
-                        let edits: Vec<TextEdit> = e
-                            .edits
-                            .into_iter()
-                            .map(|e| match e {
-                                OneOf::Left(e) => e,
-                                OneOf::Right(a) => a.text_edit,
-                            })
-                            .collect();
-                        edit_file(&e.text_document.uri, &edits, &mut out)?;
+                        edit_file(&e.text_document.uri, &text_edits(e.edits), &mut out)?;
                     }
                     DocumentChangeOperation::Op(ResourceOp::Create(c)) => {
                         let path = path_of(&c.uri).ok_or("not a file URI")?;
