@@ -131,6 +131,50 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         "{adds}"
     );
 
+    // The failures in the edited file are published as diagnostics, until it changes.
+    let lib_uri = codecontext_tests::lsp::file_uri(&root.join("src/lib.rs"));
+    let is_verify = |d: &Value| d["source"] == "codecontext-verify";
+    let published = client
+        .notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == lib_uri.as_str()
+                && p["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(is_verify))
+        })
+        .await;
+    let adds_diag = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("tests::adds"))
+        .unwrap_or_else(|| panic!("{published}"));
+    assert_eq!(adds_diag["range"]["start"]["line"], 16, "{adds_diag}");
+    let text = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let lines = text.lines().count();
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": lib_uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": lib_uri, "version": 2}, "contentChanges": [{
+                "range": {"start": {"line": lines, "character": 0}, "end": {"line": lines, "character": 0}},
+                "text": "// edited\n"}]}),
+        )
+        .await;
+    client
+        .notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == lib_uri.as_str()
+                && p["version"] == 2
+                && p["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| !d.iter().any(is_verify))
+        })
+        .await;
+
     let broken = client
         .request(
             "codecontext/verify",

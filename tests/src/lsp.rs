@@ -263,6 +263,8 @@ impl LspClient {
             }
             if msg.get("method").is_some() {
                 self.pending.push(msg);
+            } else {
+                self.early.push(msg);
             }
         }
     }

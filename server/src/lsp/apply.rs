@@ -248,6 +248,7 @@ fn apply(
                     if let Some(d) = shared.documents().get_mut(&id) {
                         d.version = p.text_document.version;
                     }
+                    diagnostics::forget_verified(shared, id);
                     diagnostics::schedule(shared, id);
                 }
                 Err(e) => warn!(

@@ -13,7 +13,10 @@ use std::{
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
 use serde_json::Value;
 use tokio::sync::watch;
-use tower_lsp_server::{lsp_types::Uri, Client};
+use tower_lsp_server::{
+    lsp_types::{Diagnostic, Uri},
+    Client,
+};
 
 use super::config::Settings;
 
@@ -80,6 +83,7 @@ pub(crate) struct Shared {
     /// Per open document: the URI, the version, and a counter that makes diagnostics
     /// wait until typing pauses.
     pub documents: Mutex<HashMap<FileId, OpenDocument>>,
+    verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -104,6 +108,7 @@ impl Shared {
             client: OnceLock::new(),
             runtime: OnceLock::new(),
             documents: Mutex::new(HashMap::new()),
+            verify_diagnostics: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
     }
@@ -121,6 +126,13 @@ impl Shared {
 
     pub fn session(&self) -> MutexGuard<'_, Session> {
         self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Test failures of the last verification, by file, until the file next changes.
+    pub fn verify_diagnostics(&self) -> MutexGuard<'_, HashMap<PathBuf, Vec<Diagnostic>>> {
+        self.verify_diagnostics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn documents(&self) -> MutexGuard<'_, HashMap<FileId, OpenDocument>> {

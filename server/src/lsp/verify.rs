@@ -25,7 +25,7 @@ use tower_lsp_server::{
 };
 use tracing::info;
 
-use super::{convert::path_of, execute, state::Shared};
+use super::{convert::path_of, diagnostics, execute, state::Shared};
 
 pub(crate) const VERIFY_COMMAND: &str = "codecontext.verify";
 pub(crate) const VERIFY_REQUEST: &str = "codecontext/verify";
@@ -265,6 +265,7 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
         verdict.tests.len(),
         verdict.wall_ms
     );
+    diagnostics::publish_verified(shared, client, &root, &verdict).await;
     if let Some(token) = token {
         execute::end_progress(client, token, format!("{:?}", verdict.verdict)).await;
     }
