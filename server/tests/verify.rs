@@ -249,6 +249,18 @@ async fn a_python_project_through_an_edit_and_a_diff() {
         .await;
     assert_eq!(broken["verdict"], "build_failed", "{broken}");
 
+    // A URI that climbs out of the folder is refused, not written anywhere.
+    let outside = format!("{}/../escape.py", codecontext_tests::lsp::file_uri(&root));
+    let climbing = json!({"changes": {outside: [{
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+        "newText": "x = 1\n"
+    }]}});
+    let err = client
+        .request_error("codecontext/verify", json!({"edit": climbing}))
+        .await;
+    assert_eq!(err["code"], -32602, "{err}");
+    assert!(!root.parent().unwrap().join("escape.py").exists());
+
     let err = client
         .request_error(
             "codecontext/verify",

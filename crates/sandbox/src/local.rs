@@ -91,7 +91,17 @@ impl LocalSandbox {
             std::fs::create_dir_all(d)?;
         }
         for (rel, bytes) in &spec.files {
-            let path = upper.join(rel.trim_start_matches('/'));
+            // Only plain relative paths: `..` would write outside the scratch folder.
+            let relative = Path::new(rel.trim_start_matches('/'));
+            if !relative
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(SandboxError::Io(std::io::Error::other(format!(
+                    "file {rel:?} is not a plain relative path"
+                ))));
+            }
+            let path = upper.join(relative);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }

@@ -216,3 +216,16 @@ async fn ten_runs_at_once_get_separate_outcomes() {
     }
     let _ = Duration::ZERO;
 }
+
+#[tokio::test]
+async fn files_may_not_climb_out_of_the_snapshot() {
+    let marker = format!("codecontext-escape-{}.txt", std::process::id());
+    let out = run(RunSpec {
+        files: vec![(format!("../../{marker}"), b"x".to_vec())],
+        ..sh("true")
+    })
+    .await;
+    assert_eq!(out.status, Status::SandboxError, "{out:?}");
+    assert!(out.message.unwrap().contains("not a plain relative path"));
+    assert!(!std::env::temp_dir().join(&marker).exists());
+}

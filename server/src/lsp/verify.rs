@@ -208,9 +208,17 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
             };
             let mut relative = Vec::with_capacity(changes.len());
             for (path, content) in changes {
-                let rel = path.strip_prefix(&root).map_err(|_| {
-                    invalid(format!("{} is outside {}", path.display(), root.display()))
-                })?;
+                // `..` in a URI must not lead out of the folder.
+                let rel = path
+                    .strip_prefix(&root)
+                    .ok()
+                    .filter(|rel| {
+                        rel.components()
+                            .all(|c| matches!(c, std::path::Component::Normal(_)))
+                    })
+                    .ok_or_else(|| {
+                        invalid(format!("{} is outside {}", path.display(), root.display()))
+                    })?;
                 relative.push(FileChange {
                     path: rel.to_string_lossy().replace('\\', "/"),
                     content,
