@@ -93,6 +93,18 @@ async fn snippets_run_in_each_language_with_their_outcome() {
         "{out}"
     );
 
+    // Of Cargo's home, only the toolchain proxies are visible (it may hold credentials).
+    let out = execute(
+        &mut client,
+        json!({"language": "rust", "code": "fn main() { match std::env::var(\"CARGO_HOME\") { Ok(h) => for e in std::fs::read_dir(h).unwrap() { println!(\"{}\", e.unwrap().file_name().to_string_lossy()) }, Err(_) => println!(\"bin\") } }", "timeoutMs": 60000}),
+    )
+    .await;
+    assert_eq!(
+        (out["status"].as_str(), out["stdout"].as_str()),
+        (Some("ok"), Some("bin\n")),
+        "{out}"
+    );
+
     let out = execute(
         &mut client,
         json!({"language": "python", "code": "while True: pass", "timeoutMs": 500}),

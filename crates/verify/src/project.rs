@@ -95,7 +95,10 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 .to_string();
             spec.argv = sh(script, &command);
             if let Some(cargo) = &cargo {
-                spec.readonly.push(cargo.clone());
+                // Not the whole home: it may hold credentials.
+                for sub in ["bin", "registry", "git"] {
+                    spec.readonly.push(cargo.join(sub));
+                }
                 spec.path.push(cargo.join("bin"));
                 spec.env
                     .push(("HOST_CARGO_HOME".into(), cargo.display().to_string()));

@@ -104,14 +104,16 @@ fn spec_for(params: ExecuteParams) -> Result<(&'static str, RunSpec)> {
         "rust" | "rs" => {
             let cargo = toolchain_dir("CARGO_HOME", ".cargo");
             let rustup = toolchain_dir("RUSTUP_HOME", ".rustup");
-            for (var, dir) in [("CARGO_HOME", &cargo), ("RUSTUP_HOME", &rustup)] {
-                if let Some(dir) = dir {
-                    spec.readonly.push(dir.clone());
-                    spec.env.push((var.into(), dir.display().to_string()));
-                }
-            }
+            // Of Cargo's home only `bin` (rustup's proxies): the rest may hold
+            // credentials.
             if let Some(cargo) = &cargo {
+                spec.readonly.push(cargo.join("bin"));
                 spec.path.push(cargo.join("bin"));
+                spec.env.push(("CARGO_HOME".into(), cargo.display().to_string()));
+            }
+            if let Some(rustup) = &rustup {
+                spec.readonly.push(rustup.clone());
+                spec.env.push(("RUSTUP_HOME".into(), rustup.display().to_string()));
             }
             (
                 "rust",
