@@ -1,7 +1,7 @@
 //! The local sandbox, for real: what runs inside, what it can see and reach, and how
 //! its limits end it. These need Linux user namespaces (CI has them).
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use codecontext_sandbox::{
     Enforcement, LocalSandbox, RunOutcome, RunSpec, Sandbox, SnapshotKind, Status,
@@ -214,7 +214,6 @@ async fn ten_runs_at_once_get_separate_outcomes() {
         assert_eq!(out.stdout, format!("{i}\n"), "{out:?}");
         assert_eq!(out.exit_code, Some(i % 3));
     }
-    let _ = Duration::ZERO;
 }
 
 #[tokio::test]
