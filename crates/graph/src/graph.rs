@@ -433,17 +433,7 @@ impl SymbolGraph {
         let mut ids = Vec::with_capacity(inputs.len());
         let mut changed = std::mem::take(&mut self.pending_changed);
         for input in inputs {
-            let existing = self.file_id(input.root, &input.rel);
-            let id = match existing {
-                Some(id) => {
-                    self.clear_file(id, &mut changed);
-                    id
-                }
-                None => {
-                    self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone())
-                }
-            };
-            self.install_summary(id, input.line_index, input.summary, &mut changed);
+            let id = self.put_file(input, &mut changed);
             ids.push(id);
         }
         self.pending_changed = changed;
@@ -526,14 +516,7 @@ impl SymbolGraph {
     /// Replaces a whole file (or adds it).
     pub fn upsert_file(&mut self, input: FileInput) -> (FileId, UpdateStats) {
         let mut changed = FxHashSet::default();
-        let id = match self.file_id(input.root, &input.rel) {
-            Some(id) => {
-                self.clear_file(id, &mut changed);
-                id
-            }
-            None => self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone()),
-        };
-        self.install_summary(id, input.line_index, input.summary, &mut changed);
+        let id = self.put_file(input, &mut changed);
         let n = self.file_data(id).map_or(0, |f| f.refs.len()) as u32;
         let mut stats = UpdateStats {
             resolved_new: n as usize,
@@ -631,6 +614,20 @@ impl SymbolGraph {
             re_resolved,
             changed_names: changed.len(),
         }
+    }
+
+    /// Puts a file's extraction in place of what the graph held of it (or adds the
+    /// file), resolving nothing; the names it changed go to `changed`.
+    pub(crate) fn put_file(&mut self, input: FileInput, changed: &mut FxHashSet<Name>) -> FileId {
+        let id = match self.file_id(input.root, &input.rel) {
+            Some(id) => {
+                self.clear_file(id, changed);
+                id
+            }
+            None => self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone()),
+        };
+        self.install_summary(id, input.line_index, input.summary, changed);
+        id
     }
 
     /// Removes all chunks of a file (keeping the file entity and its keys).

@@ -159,16 +159,7 @@ impl SymbolGraph {
         let mut unfit = Vec::new();
         let mut loaded = Vec::with_capacity(inputs.len());
         for (input, blob) in inputs {
-            let id = match self.file_id(input.root, &input.rel) {
-                Some(id) => {
-                    self.clear_file(id, &mut restore.changed);
-                    id
-                }
-                None => {
-                    self.alloc_file(input.root, &input.rel, input.lang, input.line_index.clone())
-                }
-            };
-            self.install_summary(id, input.line_index, input.summary, &mut restore.changed);
+            let id = self.put_file(input, &mut restore.changed);
             loaded.push((id, blob));
         }
         let refs: Vec<usize> = loaded

@@ -202,7 +202,6 @@ impl LocalSandbox {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }
-        cgroups.kill_all();
         let wall_ms = started.elapsed().as_millis() as u64;
         let result: HelperResult = match std::fs::read(&result_path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -425,20 +424,16 @@ impl Cgroups {
                 .and_then(|s| s.trim().parse().ok()),
             ..Counters::default()
         };
-        if let Some(oom) = read(&self.memory, "memory.oom_control") {
-            c.oom_kills = oom
-                .lines()
-                .find_map(|l| l.strip_prefix("oom_kill "))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0);
-        }
-        if let Some(events) = read(&self.pids, "pids.events") {
-            c.pids_max_hits = events
-                .lines()
-                .find_map(|l| l.strip_prefix("max "))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0);
-        }
+        // Counter files are `key value` lines.
+        let count = |text: Option<String>, key: &str| {
+            text.and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+        };
+        c.oom_kills = count(read(&self.memory, "memory.oom_control"), "oom_kill");
+        c.pids_max_hits = count(read(&self.pids, "pids.events"), "max");
         c
     }
 

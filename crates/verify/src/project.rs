@@ -1,6 +1,6 @@
 //! What kind of project a folder is, and how its build and tests run in a sandbox.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use codecontext_sandbox::RunSpec;
 use serde::{Deserialize, Serialize};
@@ -54,13 +54,6 @@ pub(crate) struct Plan {
     pub command: Vec<String>,
 }
 
-fn home_dir(var: &str, default: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(default)))
-        .filter(|p| p.is_dir())
-}
-
 fn sh(script: String, args: &[String]) -> Vec<String> {
     let mut argv = vec!["sh".into(), "-c".into(), script, "verify".into()];
     argv.extend(args.iter().cloned());
@@ -78,8 +71,8 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
     spec.limits.output_bytes = 8 << 20;
     match kind {
         ProjectKind::Cargo => {
-            let cargo = home_dir("CARGO_HOME", ".cargo");
-            let rustup = home_dir("RUSTUP_HOME", ".rustup");
+            let cargo = codecontext_sandbox::toolchain_dir("CARGO_HOME", ".cargo");
+            let rustup = codecontext_sandbox::toolchain_dir("RUSTUP_HOME", ".rustup");
             let mut command: Vec<String> = ["cargo", "test", "--offline", "--no-fail-fast"]
                 .map(String::from)
                 .to_vec();
@@ -181,7 +174,7 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 ]
                 .map(|(k, v)| (k.to_string(), v.to_string())),
             );
-            if let Some(gopath) = home_dir("GOPATH", "go") {
+            if let Some(gopath) = codecontext_sandbox::toolchain_dir("GOPATH", "go") {
                 spec.readonly.push(gopath.clone());
                 spec.env
                     .push(("GOPATH".into(), gopath.display().to_string()));

@@ -84,14 +84,6 @@ pub(crate) fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
         .clone()
 }
 
-/// A toolchain folder from the environment or the home folder.
-fn toolchain_dir(var: &str, home_default: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_default)))
-        .filter(|p| p.is_dir())
-}
-
 /// The run for a snippet.
 fn spec_for(params: ExecuteParams) -> Result<(&'static str, RunSpec)> {
     let mut spec = RunSpec::default();
@@ -102,8 +94,8 @@ fn spec_for(params: ExecuteParams) -> Result<(&'static str, RunSpec)> {
         "shell" | "sh" => ("shell", "main.sh", vec!["sh".into(), "main.sh".into()]),
         "bash" => ("bash", "main.sh", vec!["bash".into(), "main.sh".into()]),
         "rust" | "rs" => {
-            let cargo = toolchain_dir("CARGO_HOME", ".cargo");
-            let rustup = toolchain_dir("RUSTUP_HOME", ".rustup");
+            let cargo = codecontext_sandbox::toolchain_dir("CARGO_HOME", ".cargo");
+            let rustup = codecontext_sandbox::toolchain_dir("RUSTUP_HOME", ".rustup");
             // Of Cargo's home only `bin` (rustup's proxies): the rest may hold
             // credentials.
             if let Some(cargo) = &cargo {
