@@ -1,12 +1,20 @@
 //! Verification of a proposed edit: the edit is applied to a throw-away snapshot of the
 //! workspace (the sandbox's overlay: the user's files are never written), the project's
 //! build and tests run in the sandbox, and the answer is a [`Verdict`] with every test's
-//! outcome and where it failed.
+//! outcome and where it failed, and when the code does not build, the compiler's errors
+//! ([`BuildError`]) and where they point.
 //!
+//! - [`config`]: the `[verify]` table of `codecontext.toml`: a build command run first,
+//!   a test command instead of the detected one, the results parser, defaults.
 //! - [`edit`]: edits as whole new file contents, or a unified diff applied here.
-//! - [`project`]: what kind of project a folder is, and how its tests run.
-//! - [`results`]: test results from `cargo test` output and JUnit XML (pytest).
+//! - [`project`]: what kind of project a folder is, and how its build and tests run.
+//! - [`results`]: test results from `cargo test` output, JUnit XML (pytest), TAP and
+//!   `go test -json`; build errors from rustc, Go and Python (collection errors).
+//!
+//! A folder that is not a known kind of project can still be verified with a `test`
+//! command in `codecontext.toml`: its verdict's `project` is `None`.
 
+pub mod config;
 pub mod edit;
 pub mod project;
 pub mod results;
@@ -16,9 +24,10 @@ use std::path::Path;
 use codecontext_sandbox::{RunOutcome, Sandbox, SnapshotKind, Status};
 use serde::{Deserialize, Serialize};
 
+pub use config::{ConfigError, VerifyConfig};
 pub use edit::{apply_unified_diff, EditError, FileChange};
 pub use project::{detect, ProjectKind};
-pub use results::{TestOutcome, TestResult};
+pub use results::{BuildError, Location, ResultsParser, TestOutcome, TestResult};
 
 /// Which tests to run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +62,7 @@ pub enum VerdictKind {
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub verdict: VerdictKind,
+    /// `None` for a folder verified only through `codecontext.toml`'s `test` command.
     pub project: Option<ProjectKind>,
     /// The command that ran, and why these tests.
     pub command: Vec<String>,
@@ -60,6 +70,10 @@ pub struct Verdict {
     /// Files the edit changed (relative to the workspace root).
     pub changed_files: Vec<String>,
     pub tests: Vec<TestResult>,
+    /// The compiler's errors (rustc, Go, Python's import-time errors), paths relative to
+    /// the workspace root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_errors: Vec<BuildError>,
     pub stdout_tail: String,
     pub stderr_tail: String,
     pub wall_ms: u64,
@@ -74,8 +88,14 @@ pub struct Verdict {
 pub enum VerifyError {
     #[error(transparent)]
     Edit(#[from] EditError),
-    #[error("no build or test command known for {0} (a Cargo, Python, Node or Go project)")]
+    #[error(
+        "no build or test command known for {0} (a Cargo, Python, Node or Go project, \
+         or a `test` command in the [verify] table of codecontext.toml)"
+    )]
     UnknownProject(String),
+    /// `codecontext.toml` does not parse or its `[verify]` table is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// The last `n` bytes of a text, on a character boundary.
@@ -101,8 +121,8 @@ pub async fn verify(
     tests: &TestSelection,
     timeout_ms: Option<u64>,
 ) -> Result<Verdict, VerifyError> {
-    let kind =
-        detect(root).ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
+    let config = config::load(root)?;
+    let kind = detect(root);
     let (names, selection) = match tests {
         TestSelection::Names(names) => (names.clone(), format!("the {} named tests", names.len())),
         TestSelection::Mode(mode) if mode == "affected" => (
@@ -112,7 +132,8 @@ pub async fn verify(
         ),
         TestSelection::Mode(_) => (Vec::new(), "all tests".to_string()),
     };
-    let plan = project::plan(kind, root, &names);
+    let plan = project::plan(kind, root, &names, &config)
+        .ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
     let mut spec = plan.spec;
     let changed_files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
     let mut deleted = Vec::new();
@@ -142,32 +163,40 @@ pub async fn verify(
     // Where it is on the host: Cargo's build cache (keyed by absolute paths) stays warm,
     // and the paths runners print are the user's.
     spec.mount_at = Some(root.to_path_buf());
-    if let Some(ms) = timeout_ms {
+    if let Some(ms) = timeout_ms.or(config.timeout_ms) {
         spec.limits.timeout_ms = ms;
         spec.limits.cpu_ms = ms;
     }
     let command = plan.command;
     let outcome = sandbox.run(spec).await;
-    let mut verdict = judge(kind, command, selection, changed_files, outcome);
+    let mut verdict = judge(
+        kind,
+        &plan.reading,
+        command,
+        selection,
+        changed_files,
+        outcome,
+    );
     let prefix = format!("{}/", root.display());
-    for test in &mut verdict.tests {
-        if let Some(location) = &mut test.location {
-            if let Some(rel) = location.file.strip_prefix(&prefix) {
-                location.file = rel.to_string();
-            }
+    let locations = verdict.tests.iter_mut().map(|t| &mut t.location);
+    let locations = locations.chain(verdict.build_errors.iter_mut().map(|e| &mut e.location));
+    for location in locations.flatten() {
+        if let Some(rel) = location.file.strip_prefix(&prefix) {
+            location.file = rel.to_string();
         }
     }
     Ok(verdict)
 }
 
 fn judge(
-    kind: ProjectKind,
+    kind: Option<ProjectKind>,
+    reading: &results::Reading,
     command: Vec<String>,
     selection: String,
     changed_files: Vec<String>,
     outcome: RunOutcome,
 ) -> Verdict {
-    let parsed = results::parse(kind, &outcome);
+    let parsed = results::parse(reading, &outcome);
     let verdict = match outcome.status {
         Status::TimedOut => VerdictKind::TimedOut,
         Status::MemoryLimit | Status::OutputLimit => VerdictKind::ResourceLimit,
@@ -189,11 +218,12 @@ fn judge(
     };
     Verdict {
         verdict,
-        project: Some(kind),
+        project: kind,
         command,
         selection,
         changed_files,
         tests: parsed.tests,
+        build_errors: parsed.build_errors,
         stdout_tail: tail(&outcome.stdout, TAIL),
         stderr_tail: tail(&outcome.stderr, TAIL),
         wall_ms: outcome.wall_ms,

@@ -1,9 +1,16 @@
-//! What kind of project a folder is, and how its build and tests run in a sandbox.
+//! What kind of project a folder is, and how its build and tests run in a sandbox: the
+//! detected project's test command, or the commands of `codecontext.toml`'s `[verify]`
+//! table (a build run first, a test command instead), and which parser reads the output.
 
 use std::path::Path;
 
 use codecontext_sandbox::RunSpec;
 use serde::{Deserialize, Serialize};
+
+use crate::{
+    config::VerifyConfig,
+    results::{Reading, ResultsParser, BUILD_FAILED},
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +59,25 @@ pub(crate) struct Plan {
     pub spec: RunSpec,
     /// The command as a user would type it.
     pub command: Vec<String>,
+    /// How to read what it prints.
+    pub reading: Reading,
+}
+
+/// How a detected project's tests run.
+struct Detected {
+    /// Shell lines run first, whatever runs next (Cargo's writable home, say).
+    prelude: Option<String>,
+    test: TestStep,
+    /// The test command as a user would type it.
+    command: Vec<String>,
+}
+
+/// The test step of a run.
+enum TestStep {
+    /// A program and its arguments.
+    Argv(Vec<String>),
+    /// A shell script that takes the names of the selected tests as `"$@"`.
+    Script { script: String, names: Vec<String> },
 }
 
 fn sh(script: String, args: &[String]) -> Vec<String> {
@@ -60,8 +86,41 @@ fn sh(script: String, args: &[String]) -> Vec<String> {
     argv
 }
 
-/// How to build and test a project of `kind`, running only `names` if any.
-pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
+/// `word` quoted for `sh` when it needs to be.
+pub(crate) fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn shell_line(argv: &[String]) -> String {
+    argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs the configured `build` in its own shell (an `exit` or a syntax error in it stays
+/// there); if it fails, says so on stderr with [`BUILD_FAILED`] and ends the run.
+fn build_step(build: &str) -> String {
+    format!(
+        "sh -c {} || {{ status=$?; printf '\\n%s %s\\n' '{BUILD_FAILED}' \"$status\" >&2; exit \"$status\"; }}",
+        quote(build)
+    )
+}
+
+/// How to build and test the workspace at `root` (a project of `kind`, if detected),
+/// running only `names` if any, as `config` says. `None` when there is nothing to run:
+/// no project detected and no `test` command configured.
+pub(crate) fn plan(
+    kind: Option<ProjectKind>,
+    root: &Path,
+    names: &[String],
+    config: &VerifyConfig,
+) -> Option<Plan> {
     let mut spec = RunSpec::default();
     // Builds need more room than snippets.
     spec.limits.timeout_ms = 300_000;
@@ -69,6 +128,97 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
     spec.limits.memory_bytes = 4 << 30;
     spec.limits.processes = 1024;
     spec.limits.output_bytes = 8 << 20;
+    spec.network = config.network;
+    let detected = kind.map(|kind| detected(kind, root, names, &mut spec));
+    let prelude = detected.as_ref().and_then(|d| d.prelude.clone());
+    // The test step, and the test command as a shell line and as an argv.
+    let (test, test_line, test_command) = match (&config.test, detected) {
+        (Some(test), _) => {
+            let mut line = test.clone();
+            for name in names {
+                line.push(' ');
+                line.push_str(&quote(name));
+            }
+            let step = TestStep::Script {
+                script: format!("{test} \"$@\""),
+                names: names.to_vec(),
+            };
+            let argv = vec!["sh".to_string(), "-c".to_string(), line.clone()];
+            (step, line, argv)
+        }
+        (None, Some(detected)) => (
+            detected.test,
+            shell_line(&detected.command),
+            detected.command,
+        ),
+        (None, None) => return None,
+    };
+    let command = match &config.build {
+        Some(build) => vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            format!("{build} && {test_line}"),
+        ],
+        None => test_command,
+    };
+    spec.argv = compose(prelude.as_deref(), config.build.as_deref(), test);
+    let pytest = kind == Some(ProjectKind::Python) && config.test.is_none();
+    let report = config
+        .results
+        .clone()
+        .or_else(|| pytest.then(|| JUNIT.to_string()));
+    spec.collect = report.iter().cloned().collect();
+    let parser = if config.results.is_some() {
+        ResultsParser::Junit
+    } else {
+        config
+            .parser
+            .or(kind.map(ResultsParser::of))
+            .unwrap_or(ResultsParser::ExitStatus)
+    };
+    let reading = Reading {
+        parser,
+        report,
+        pytest,
+        build: config.build.is_some(),
+    };
+    Some(Plan {
+        spec,
+        command,
+        reading,
+    })
+}
+
+/// The argv that runs `prelude`, then `build` (see [`build_step`]), then the tests;
+/// a plain argv when there is only that.
+fn compose(prelude: Option<&str>, build: Option<&str>, test: TestStep) -> Vec<String> {
+    let mut script = String::new();
+    if let Some(prelude) = prelude {
+        script.push_str(prelude);
+        script.push('\n');
+    }
+    if let Some(build) = build {
+        script.push_str(&build_step(build));
+        script.push('\n');
+    }
+    match test {
+        TestStep::Argv(argv) if script.is_empty() => argv,
+        TestStep::Argv(argv) => {
+            script.push_str("exec \"$@\"");
+            sh(script, &argv)
+        }
+        TestStep::Script {
+            script: test,
+            names,
+        } => {
+            script.push_str(&test);
+            sh(script, &names)
+        }
+    }
+}
+
+/// How the tests of a detected project run, with its toolchain shown in `spec`.
+fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec) -> Detected {
     match kind {
         ProjectKind::Cargo => {
             let cargo = codecontext_sandbox::toolchain_dir("CARGO_HOME", ".cargo");
@@ -82,11 +232,10 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
             }
             // Cargo locks and writes its home: a writable one inside, linking the
             // host's registry and git checkouts (read-only) for offline builds.
-            let script = "mkdir -p /tmp/cargo-home && for d in registry git; do \
-                          if [ -e \"$HOST_CARGO_HOME/$d\" ]; then ln -s \"$HOST_CARGO_HOME/$d\" /tmp/cargo-home/$d; fi; \
-                          done; exec \"$@\""
+            let prelude = "mkdir -p /tmp/cargo-home && for d in registry git; do \
+                           if [ -e \"$HOST_CARGO_HOME/$d\" ]; then ln -s \"$HOST_CARGO_HOME/$d\" /tmp/cargo-home/$d; fi; \
+                           done"
                 .to_string();
-            spec.argv = sh(script, &command);
             if let Some(cargo) = &cargo {
                 // Not the whole home: it may hold credentials.
                 for sub in ["bin", "registry", "git"] {
@@ -109,7 +258,11 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 ]
                 .map(|(k, v)| (k.to_string(), v.to_string())),
             );
-            Plan { spec, command }
+            Detected {
+                prelude: Some(prelude),
+                test: TestStep::Argv(command.clone()),
+                command,
+            }
         }
         ProjectKind::Python => {
             let venv = root.join(".venv/bin/python");
@@ -130,11 +283,13 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 format!("--junitxml={JUNIT}"),
             ];
             command.extend(names.iter().cloned());
-            spec.argv = command.clone();
-            spec.collect = vec![JUNIT.to_string()];
             spec.env
                 .push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
-            Plan { spec, command }
+            Detected {
+                prelude: None,
+                test: TestStep::Argv(command.clone()),
+                command,
+            }
         }
         ProjectKind::Node => {
             // What `npm test` runs, without needing npm: the `test` script, with the
@@ -144,15 +299,15 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .and_then(|v| v["scripts"]["test"].as_str().map(String::from))
                 .unwrap_or_else(|| "node --test".to_string());
-            let command = vec!["npm".to_string(), "test".to_string()];
-            spec.argv = sh(
-                format!(
-                    "PATH={}/node_modules/.bin:$PATH; {script} \"$@\"",
-                    root.display()
-                ),
-                names,
-            );
-            Plan { spec, command }
+            let bin = root.join("node_modules/.bin");
+            Detected {
+                prelude: Some(format!("PATH={}:$PATH", quote(&bin.display().to_string()))),
+                test: TestStep::Script {
+                    script: format!("{script} \"$@\""),
+                    names: names.to_vec(),
+                },
+                command: vec!["npm".to_string(), "test".to_string()],
+            }
         }
         ProjectKind::Go => {
             let mut command: Vec<String> = ["go", "test", "-json"].map(String::from).to_vec();
@@ -165,7 +320,6 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                     "./...".to_string(),
                 ]);
             }
-            spec.argv = command.clone();
             spec.env.extend(
                 [
                     ("GOCACHE", "/tmp/go-cache"),
@@ -179,7 +333,163 @@ pub(crate) fn plan(kind: ProjectKind, root: &Path, names: &[String]) -> Plan {
                 spec.env
                     .push(("GOPATH".into(), gopath.display().to_string()));
             }
-            Plan { spec, command }
+            Detected {
+                prelude: None,
+                test: TestStep::Argv(command.clone()),
+                command,
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn without_configuration_a_detected_project_runs_its_own_command() {
+        let root = Path::new("/home/me/calc");
+        let planned = plan(
+            Some(ProjectKind::Cargo),
+            root,
+            &[],
+            &VerifyConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            planned.command,
+            ["cargo", "test", "--offline", "--no-fail-fast"]
+        );
+        assert_eq!(planned.spec.argv[..2], ["sh", "-c"]);
+        assert!(planned.spec.argv[2].starts_with("mkdir -p /tmp/cargo-home"));
+        assert!(planned.spec.argv[2].ends_with("done\nexec \"$@\""));
+        assert_eq!(
+            planned.spec.argv[3..],
+            ["verify", "cargo", "test", "--offline", "--no-fail-fast"]
+        );
+        assert_eq!(
+            planned.reading,
+            Reading {
+                parser: ResultsParser::Cargo,
+                report: None,
+                pytest: false,
+                build: false,
+            }
+        );
+        assert!(!planned.spec.network);
+
+        let planned = plan(
+            Some(ProjectKind::Python),
+            root,
+            &names(&["tests/test_calc.py::test_add"]),
+            &VerifyConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(planned.spec.argv, planned.command);
+        assert_eq!(planned.spec.argv[0], "python3");
+        assert_eq!(
+            planned.spec.argv.last().unwrap(),
+            "tests/test_calc.py::test_add"
+        );
+        assert_eq!(planned.spec.collect, [JUNIT]);
+        assert_eq!(planned.reading.report.as_deref(), Some(JUNIT));
+        assert!(planned.reading.pytest);
+    }
+
+    #[test]
+    fn nothing_to_run_without_a_project_or_a_test_command() {
+        let config = VerifyConfig {
+            build: Some("make".into()),
+            ..VerifyConfig::default()
+        };
+        assert!(plan(None, Path::new("/x"), &[], &config).is_none());
+    }
+
+    #[test]
+    fn a_test_command_takes_the_selected_names_as_arguments() {
+        let config = VerifyConfig {
+            test: Some("make check".into()),
+            network: true,
+            ..VerifyConfig::default()
+        };
+        let planned = plan(None, Path::new("/x"), &names(&["adds up", "subs"]), &config).unwrap();
+        assert_eq!(planned.command, ["sh", "-c", "make check 'adds up' subs"]);
+        assert_eq!(
+            planned.spec.argv,
+            ["sh", "-c", "make check \"$@\"", "verify", "adds up", "subs"]
+        );
+        assert_eq!(planned.reading.parser, ResultsParser::ExitStatus);
+        assert!(planned.spec.collect.is_empty());
+        assert!(planned.spec.network);
+    }
+
+    #[test]
+    fn a_build_command_runs_first_then_the_detected_tests() {
+        let config = VerifyConfig {
+            build: Some("cargo build --features fast".into()),
+            ..VerifyConfig::default()
+        };
+        let planned = plan(Some(ProjectKind::Cargo), Path::new("/x"), &[], &config).unwrap();
+        assert_eq!(
+            planned.command,
+            [
+                "sh",
+                "-c",
+                "cargo build --features fast && cargo test --offline --no-fail-fast"
+            ]
+        );
+        let script = &planned.spec.argv[2];
+        let lines: Vec<&str> = script.lines().collect();
+        assert!(lines[0].starts_with("mkdir -p /tmp/cargo-home"), "{script}");
+        assert!(
+            lines.contains(&"sh -c 'cargo build --features fast' || { status=$?; printf '\\n%s %s\\n' 'codecontext-verify: the build command failed, exit status' \"$status\" >&2; exit \"$status\"; }"),
+            "{script}"
+        );
+        assert_eq!(lines.last(), Some(&"exec \"$@\""));
+        assert_eq!(
+            planned.spec.argv[3..],
+            ["verify", "cargo", "test", "--offline", "--no-fail-fast"]
+        );
+        assert!(planned.reading.build);
+        assert_eq!(planned.reading.parser, ResultsParser::Cargo);
+    }
+
+    #[test]
+    fn a_results_file_is_collected_and_read_as_junit() {
+        let config = VerifyConfig {
+            test: Some("pytest -x --junitxml=out/junit.xml".into()),
+            results: Some("out/junit.xml".into()),
+            ..VerifyConfig::default()
+        };
+        let planned = plan(Some(ProjectKind::Python), Path::new("/x"), &[], &config).unwrap();
+        assert_eq!(planned.spec.collect, ["out/junit.xml"]);
+        assert_eq!(
+            planned.reading,
+            Reading {
+                parser: ResultsParser::Junit,
+                report: Some("out/junit.xml".into()),
+                pytest: false,
+                build: false,
+            }
+        );
+        // A detected project's parser is the default for a configured test command.
+        let config = VerifyConfig {
+            test: Some("go test -json -race ./...".into()),
+            ..VerifyConfig::default()
+        };
+        let planned = plan(Some(ProjectKind::Go), Path::new("/x"), &[], &config).unwrap();
+        assert_eq!(planned.reading.parser, ResultsParser::GoJson);
+    }
+
+    #[test]
+    fn quoting_for_sh() {
+        assert_eq!(quote("src/lib.rs"), "src/lib.rs");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote("^(A|B)$"), "'^(A|B)$'");
+        assert_eq!(quote(""), "''");
     }
 }
