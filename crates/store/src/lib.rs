@@ -7,6 +7,8 @@
 //! resolutions, keyed by the records it was computed from, so that a start whose records
 //! all still hold skips resolving too; with any other key it is ignored.
 //!
+//! Beside the index, [`RunLog`] keeps the history of executions and verifications.
+//!
 //! [`SqliteStore`] is the embedded default: one SQLite database (WAL) per workspace
 //! folder in the user's cache directory. A server backend (PostgreSQL) is another
 //! implementation of the same trait.
@@ -25,6 +27,10 @@ use sqlx::{
     Row, SqlitePool,
 };
 use tracing::{info, warn};
+
+mod runs;
+
+pub use runs::{RunKind, RunLog, RunRecord, Subject};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -111,7 +117,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// The embedded store: SQLite in WAL mode, safe for several servers on one folder
 /// (SQLite's locking; writers wait for each other up to a timeout).
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     path: PathBuf,
 }
 
