@@ -3,16 +3,18 @@
 //! [`AnalysisHost`] owns the knowledge graph and the open documents; it is the one
 //! place where changes are applied, in the order they arrive. [`Analysis`] is a
 //! read-only view that answers queries: symbol search, definitions, references, call
-//! hierarchies, outlines, imports and dependents. The LSP server, the CLI and later the
+//! hierarchies, outlines, imports, dependents, and the tests an edit can affect. The LSP server, the CLI and later the
 //! MCP server are thin adapters over these two types.
 
+mod affected;
 mod host;
 mod nav;
 pub mod persist;
 mod restore;
 pub mod workspace;
 
-pub use codecontext_graph::{EntityId, FileId, FileInput, How, ResolveStep, SearchMode};
+pub use affected::{Affected, AffectedTest, EditScope};
+pub use codecontext_graph::{EntityId, EntityLoc, FileId, FileInput, How, ResolveStep, SearchMode};
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,
 };

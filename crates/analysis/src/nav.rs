@@ -93,7 +93,7 @@ impl<'a> Analysis<'a> {
         self.host
     }
 
-    fn graph(&self) -> &'a codecontext_graph::SymbolGraph {
+    pub(crate) fn graph(&self) -> &'a codecontext_graph::SymbolGraph {
         &self.host.graph
     }
 
@@ -412,7 +412,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// The text of a file: the open document's, else the file on disk.
-    fn text(&self, file: FileId) -> Option<std::borrow::Cow<'a, str>> {
+    pub(crate) fn text(&self, file: FileId) -> Option<std::borrow::Cow<'a, str>> {
         if let Some(doc) = self.host.docs.get(&file) {
             return Some(doc.text().into());
         }
