@@ -93,6 +93,7 @@ pub fn run(dir: &Path, runs: usize) -> Result<()> {
             vec![change],
             &TestSelection::default(),
             None,
+            None,
         ))?;
         anyhow::ensure!(
             verdict.verdict == VerdictKind::Passed,

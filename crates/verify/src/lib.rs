@@ -10,6 +10,8 @@
 //! - [`project`]: what kind of project a folder is, and how its build and tests run.
 //! - [`results`]: test results from `cargo test` output, JUnit XML (pytest), TAP and
 //!   `go test -json`; build errors from rustc, Go and Python (collection errors).
+//! - [`select`]: which tests run; `"affected"` takes the tests the knowledge graph found
+//!   reaching the edit ([`GraphAnswer`]), in the names the runner takes.
 //!
 //! A folder that is not a known kind of project can still be verified with a `test`
 //! command in `codecontext.toml`: its verdict's `project` is `None`.
@@ -18,6 +20,7 @@ pub mod config;
 pub mod edit;
 pub mod project;
 pub mod results;
+pub mod select;
 
 use std::path::Path;
 
@@ -28,6 +31,7 @@ pub use config::{ConfigError, VerifyConfig};
 pub use edit::{apply_unified_diff, EditError, FileChange};
 pub use project::{detect, ProjectKind};
 pub use results::{BuildError, Location, ResultsParser, TestOutcome, TestResult};
+pub use select::{ChosenTest, GraphAnswer, ReachedTest};
 
 /// Which tests to run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +71,9 @@ pub struct Verdict {
     /// The command that ran, and why these tests.
     pub command: Vec<String>,
     pub selection: String,
+    /// For `"affected"`: each test chosen, and how it reaches the edit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<ChosenTest>,
     /// Files the edit changed (relative to the workspace root).
     pub changed_files: Vec<String>,
     pub tests: Vec<TestResult>,
@@ -114,24 +121,22 @@ fn tail(text: &str, n: usize) -> String {
 const TAIL: usize = 8 * 1024;
 
 /// Verifies `changes` (already applied to file contents) on the workspace at `root`.
+/// `graph` is what the knowledge graph says about the edit, for `"affected"`.
 pub async fn verify(
     sandbox: &dyn Sandbox,
     root: &Path,
     changes: Vec<FileChange>,
     tests: &TestSelection,
+    graph: Option<&GraphAnswer>,
     timeout_ms: Option<u64>,
 ) -> Result<Verdict, VerifyError> {
     let config = config::load(root)?;
     let kind = detect(root);
-    let (names, selection) = match tests {
-        TestSelection::Names(names) => (names.clone(), format!("the {} named tests", names.len())),
-        TestSelection::Mode(mode) if mode == "affected" => (
-            Vec::new(),
-            "all tests: selecting the affected ones through the knowledge graph is not done yet"
-                .to_string(),
-        ),
-        TestSelection::Mode(_) => (Vec::new(), "all tests".to_string()),
-    };
+    let select::Selection {
+        names,
+        description: mut selection,
+        chosen,
+    } = select::select(tests, graph, kind, &config);
     let plan = project::plan(kind, root, &names, &config)
         .ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
     let mut spec = plan.spec;
@@ -169,14 +174,21 @@ pub async fn verify(
     }
     let command = plan.command;
     let outcome = sandbox.run(spec).await;
-    let mut verdict = judge(
-        kind,
-        &plan.reading,
-        command,
-        selection,
-        changed_files,
-        outcome,
-    );
+    let mut verdict = judge(kind, &plan.reading, command, changed_files, outcome);
+    if !names.is_empty() {
+        let missing = names
+            .iter()
+            .filter(|n| !verdict.tests.iter().any(|t| runs_as(&t.name, n)))
+            .count();
+        if missing > 0 {
+            selection.push_str(&format!(
+                " ({missing} of the {} selected were not reported by the runner)",
+                names.len()
+            ));
+        }
+    }
+    verdict.selection = selection;
+    verdict.affected = chosen;
     let prefix = format!("{}/", root.display());
     let locations = verdict.tests.iter_mut().map(|t| &mut t.location);
     let locations = locations.chain(verdict.build_errors.iter_mut().map(|e| &mut e.location));
@@ -188,11 +200,15 @@ pub async fn verify(
     Ok(verdict)
 }
 
+/// Whether a reported test is the one selected as `name` (Node selects files).
+fn runs_as(reported: &str, name: &str) -> bool {
+    reported == name || reported.ends_with(&format!("::{name}")) || name.ends_with(".js")
+}
+
 fn judge(
     kind: Option<ProjectKind>,
     reading: &results::Reading,
     command: Vec<String>,
-    selection: String,
     changed_files: Vec<String>,
     outcome: RunOutcome,
 ) -> Verdict {
@@ -220,7 +236,8 @@ fn judge(
         verdict,
         project: kind,
         command,
-        selection,
+        selection: String::new(),
+        affected: Vec::new(),
         changed_files,
         tests: parsed.tests,
         build_errors: parsed.build_errors,

@@ -320,7 +320,18 @@ impl JunitReport {
                 let test = get("name").unwrap_or_default();
                 let file = get("file");
                 let full = match (&file, get("classname")) {
-                    (Some(f), _) => format!("{f}::{test}"),
+                    // pytest's node id: the file, then the classes the module path
+                    // in `classname` does not cover.
+                    (Some(f), Some(c)) => {
+                        let module = f.trim_end_matches(".py").replace('/', ".");
+                        match c.strip_prefix(&module).and_then(|r| r.strip_prefix('.')) {
+                            Some(classes) if !classes.is_empty() => {
+                                format!("{f}::{}::{test}", classes.replace('.', "::"))
+                            }
+                            _ => format!("{f}::{test}"),
+                        }
+                    }
+                    (Some(f), None) => format!("{f}::{test}"),
                     (None, Some(c)) if !c.is_empty() => format!("{c}::{test}"),
                     _ => test,
                 };
@@ -881,7 +892,7 @@ error: could not compile `broken` (lib) due to 3 previous errors; 1 warning emit
 
     #[test]
     fn junit_from_pytest_gives_names_durations_and_failure_lines() {
-        let xml = r#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="1" skipped="0" tests="2" time="0.03"><testcase classname="tests.test_calc" name="test_add" file="tests/test_calc.py" line="3" time="0.001" /><testcase classname="tests.test_calc" name="test_sub" file="tests/test_calc.py" line="6" time="0.002"><failure message="assert 1 == 2">def test_sub():
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="1" skipped="0" tests="2" time="0.03"><testcase classname="tests.test_calc" name="test_add" file="tests/test_calc.py" line="3" time="0.001" /><testcase classname="tests.test_calc.TestCalc" name="test_in_class" file="tests/test_calc.py" line="12" time="0.001" /><testcase classname="tests.test_calc" name="test_sub" file="tests/test_calc.py" line="6" time="0.002"><failure message="assert 1 == 2">def test_sub():
 &gt;       assert sub(3, 1) == 3
 E       assert 2 == 3
 
@@ -890,15 +901,20 @@ tests/test_calc.py:8: AssertionError</failure></testcase></testsuite></testsuite
         assert!(!parsed.build_failed);
         assert_eq!(parsed.build_errors, []);
         let tests = parsed.tests;
-        assert_eq!(tests.len(), 2);
+        assert_eq!(tests.len(), 3);
         assert_eq!(
             (tests[0].name.as_str(), tests[0].outcome),
             ("tests/test_calc.py::test_add", TestOutcome::Passed)
         );
-        assert_eq!(tests[1].outcome, TestOutcome::Failed);
-        assert_eq!(tests[1].location, at("tests/test_calc.py", 8, None));
-        assert_eq!(tests[1].message.as_deref(), Some("assert 1 == 2"));
-        assert_eq!(tests[1].duration_ms, Some(2.0));
+        // A method of a test class has the class in its node id.
+        assert_eq!(
+            tests[1].name.as_str(),
+            "tests/test_calc.py::TestCalc::test_in_class"
+        );
+        assert_eq!(tests[2].outcome, TestOutcome::Failed);
+        assert_eq!(tests[2].location, at("tests/test_calc.py", 8, None));
+        assert_eq!(tests[2].message.as_deref(), Some("assert 1 == 2"));
+        assert_eq!(tests[2].duration_ms, Some(2.0));
     }
 
     /// pytest 7's JUnit report (xunit1) of a module with a syntax error in what it

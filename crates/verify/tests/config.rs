@@ -110,7 +110,7 @@ async fn a_failing_build_command_is_a_failed_build_with_the_compilers_errors() {
         ("tests.sh", "echo ran >&2\n"),
     ]);
     let sandbox = HostShell::default();
-    let verdict = verify(&sandbox, dir.path(), Vec::new(), &all(), None)
+    let verdict = verify(&sandbox, dir.path(), Vec::new(), &all(), None, None)
         .await
         .unwrap();
     assert_eq!(verdict.verdict, VerdictKind::BuildFailed);
@@ -143,9 +143,16 @@ async fn an_exit_or_a_syntax_error_in_the_build_is_still_a_failed_build() {
             "codecontext.toml",
             &format!("[verify]\nbuild = {build:?}\ntest = \"true\"\n"),
         )]);
-        let verdict = verify(&HostShell::default(), dir.path(), Vec::new(), &all(), None)
-            .await
-            .unwrap();
+        let verdict = verify(
+            &HostShell::default(),
+            dir.path(),
+            Vec::new(),
+            &all(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let expected = if build.starts_with("false") {
             VerdictKind::Passed
         } else {
@@ -170,7 +177,7 @@ async fn a_test_command_gets_the_selected_names_and_its_report_is_read() {
     ]);
     let sandbox = HostShell::default();
     let names = TestSelection::Names(vec!["adds".into(), "breaks".into()]);
-    let verdict = verify(&sandbox, dir.path(), Vec::new(), &names, None)
+    let verdict = verify(&sandbox, dir.path(), Vec::new(), &names, None, None)
         .await
         .unwrap();
     assert_eq!(
@@ -200,7 +207,7 @@ async fn a_test_command_gets_the_selected_names_and_its_report_is_read() {
 
     // The request's timeout wins over the file's.
     let names = TestSelection::Names(vec!["adds".into()]);
-    let verdict = verify(&sandbox, dir.path(), Vec::new(), &names, Some(9_000))
+    let verdict = verify(&sandbox, dir.path(), Vec::new(), &names, None, Some(9_000))
         .await
         .unwrap();
     assert_eq!(
@@ -216,9 +223,16 @@ async fn a_test_command_gets_the_selected_names_and_its_report_is_read() {
 #[tokio::test]
 async fn without_a_parser_only_the_exit_status_counts() {
     let dir = workspace(&[("codecontext.toml", "[verify]\ntest = \"exit 1\"\n")]);
-    let verdict = verify(&HostShell::default(), dir.path(), Vec::new(), &all(), None)
-        .await
-        .unwrap();
+    let verdict = verify(
+        &HostShell::default(),
+        dir.path(),
+        Vec::new(),
+        &all(),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(verdict.verdict, VerdictKind::Failed);
     assert_eq!(verdict.tests, []);
 }
@@ -229,9 +243,16 @@ async fn a_bad_file_is_an_error_and_no_file_no_project_is_unknown() {
         "codecontext.toml",
         "[verify]\ntest = \"make\"\ntests = \"x\"\n",
     )]);
-    let err = verify(&HostShell::default(), dir.path(), Vec::new(), &all(), None)
-        .await
-        .unwrap_err();
+    let err = verify(
+        &HostShell::default(),
+        dir.path(),
+        Vec::new(),
+        &all(),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, VerifyError::Config(_)), "{err:?}");
     let message = err.to_string();
     assert!(
@@ -244,9 +265,16 @@ async fn a_bad_file_is_an_error_and_no_file_no_project_is_unknown() {
     );
 
     let dir = workspace(&[("notes.txt", "")]);
-    let err = verify(&HostShell::default(), dir.path(), Vec::new(), &all(), None)
-        .await
-        .unwrap_err();
+    let err = verify(
+        &HostShell::default(),
+        dir.path(),
+        Vec::new(),
+        &all(),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, VerifyError::UnknownProject(_)), "{err:?}");
 }
 
@@ -265,9 +293,16 @@ async fn the_build_runs_on_the_edited_files() {
         content: content.map(String::from),
     };
     let changes = vec![edit("build.sh", Some(FAILING_BUILD))];
-    let verdict = verify(&HostShell::default(), dir.path(), changes, &all(), None)
-        .await
-        .unwrap();
+    let verdict = verify(
+        &HostShell::default(),
+        dir.path(),
+        changes,
+        &all(),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(verdict.verdict, VerdictKind::BuildFailed);
     assert_eq!(verdict.build_errors.len(), 1);
     assert_eq!(verdict.changed_files, ["build.sh"]);
@@ -277,6 +312,7 @@ async fn the_build_runs_on_the_edited_files() {
         dir.path(),
         vec![edit("ready", None)],
         &all(),
+        None,
         None,
     )
     .await
