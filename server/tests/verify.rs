@@ -11,11 +11,16 @@ use serde_json::{json, Value};
 
 async fn server(root: &Path) -> (LspClient, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
+    let client = server_with_home(root, home.path()).await;
+    (client, home)
+}
+
+async fn server_with_home(root: &Path, home: &Path) -> LspClient {
     let mut client = LspClient::spawn_binary(
         Path::new(env!("CARGO_BIN_EXE_codecontext")),
         &[
             ("CODECONTEXT_LOG", "warn"),
-            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+            ("CODECONTEXT_HOME", home.to_str().unwrap()),
         ],
     );
     let caps = client.initialize(&[root], json!({})).await;
@@ -24,7 +29,7 @@ async fn server(root: &Path) -> (LspClient, tempfile::TempDir) {
         .unwrap()
         .contains(&json!("codecontext.verify")));
     client.indexed().await;
-    (client, home)
+    client
 }
 
 /// Every file under `root` and its bytes.
@@ -96,10 +101,39 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         outcomes(&green),
         [
             ("tests::adds".into(), "passed".into()),
-            ("tests::doubles".into(), "passed".into())
+            ("tests::doubles".into(), "passed".into()),
+            ("tests::negates".into(), "passed".into())
         ]
     );
     assert_eq!(green["changedFiles"], json!(["src/lib.rs"]));
+
+    // Only the tests that reach `add` through the graph run, and the verdict says how.
+    let affected = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "src/lib.rs", "a + b", "b + a"), "tests": "affected"}),
+        )
+        .await;
+    assert_eq!(affected["verdict"], "passed", "{affected}");
+    assert_eq!(
+        outcomes(&affected),
+        [
+            ("tests::adds".into(), "passed".into()),
+            ("tests::doubles".into(), "passed".into())
+        ]
+    );
+    assert_eq!(
+        affected["affected"][1]["via"],
+        json!(["calc::tests::doubles", "calc::double", "calc::add"]),
+        "{affected}"
+    );
+    assert!(
+        affected["selection"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 affected tests"),
+        "{affected}"
+    );
 
     let red = client
         .request(
@@ -112,7 +146,8 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         outcomes(&red),
         [
             ("tests::adds".into(), "failed".into()),
-            ("tests::doubles".into(), "failed".into())
+            ("tests::doubles".into(), "failed".into()),
+            ("tests::negates".into(), "passed".into())
         ]
     );
     let adds = red["tests"]
@@ -123,7 +158,7 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         .unwrap();
     assert_eq!(
         adds["location"],
-        json!({"file": "src/lib.rs", "line": 17}),
+        json!({"file": "src/lib.rs", "line": 21, "column": 9}),
         "{adds}"
     );
     assert!(
@@ -148,7 +183,7 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         .iter()
         .find(|d| d["message"].as_str().unwrap().contains("tests::adds"))
         .unwrap_or_else(|| panic!("{published}"));
-    assert_eq!(adds_diag["range"]["start"]["line"], 16, "{adds_diag}");
+    assert_eq!(adds_diag["range"]["start"]["line"], 20, "{adds_diag}");
     let text = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
     let lines = text.lines().count();
     client
@@ -186,6 +221,20 @@ async fn a_cargo_project_passes_fails_and_fails_to_build() {
         broken["stderrTail"].as_str().unwrap().contains("error[E"),
         "{broken}"
     );
+    // The compiler's error, where it points, also as a diagnostic.
+    let error = &broken["buildErrors"][0];
+    assert_eq!(error["location"]["file"], "src/lib.rs", "{broken}");
+    assert_eq!(error["location"]["line"], 4, "{broken}");
+    let message = error["message"].as_str().unwrap().to_string();
+    client
+        .notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == lib_uri.as_str()
+                && p["diagnostics"].as_array().is_some_and(|d| {
+                    d.iter()
+                        .any(|d| is_verify(d) && d["message"] == message.as_str())
+                })
+        })
+        .await;
 
     assert!(client.shutdown_and_exit().await);
     assert!(
@@ -212,7 +261,11 @@ async fn a_python_project_through_an_edit_and_a_diff() {
         outcomes(&red),
         [
             ("tests/test_calc.py::test_adds".into(), "failed".into()),
-            ("tests/test_calc.py::test_doubles".into(), "failed".into())
+            ("tests/test_calc.py::test_doubles".into(), "failed".into()),
+            (
+                "tests/test_negate.py::TestNegate::test_negates".into(),
+                "passed".into()
+            )
         ]
     );
     let adds = &red["tests"]
@@ -239,6 +292,36 @@ async fn a_python_project_through_an_edit_and_a_diff() {
     assert_eq!(
         outcomes(&green),
         [("tests/test_calc.py::test_doubles".into(), "passed".into())]
+    );
+
+    let negate = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "return -a", "return 0 - a"), "tests": "affected"}),
+        )
+        .await;
+    assert_eq!(
+        outcomes(&negate),
+        [(
+            "tests/test_negate.py::TestNegate::test_negates".into(),
+            "passed".into()
+        )],
+        "{negate}"
+    );
+    // An edit the graph cannot see into runs everything, and says why.
+    let config = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "pytest.ini", "[pytest]", "[pytest]\n"), "tests": "affected"}),
+        )
+        .await;
+    assert_eq!(outcomes(&config).len(), 3, "{config}");
+    assert!(
+        config["selection"]
+            .as_str()
+            .unwrap()
+            .contains("pytest.ini is not in the knowledge graph"),
+        "{config}"
     );
 
     let broken = client
@@ -296,6 +379,18 @@ async fn a_node_project_names_its_failing_test() {
         .unwrap_or_else(|| panic!("{red}"));
     assert_eq!(adds["outcome"], "failed");
     assert_eq!(adds["location"]["file"], "test/calc.test.js", "{adds}");
+    let negate = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.js", "return -a", "return 0 - a"), "tests": "affected"}),
+        )
+        .await;
+    assert_eq!(negate["verdict"], "passed", "{negate}");
+    assert_eq!(
+        outcomes(&negate),
+        [("negates".into(), "passed".into())],
+        "{negate}"
+    );
     assert!(client.shutdown_and_exit().await);
 }
 
@@ -324,5 +419,100 @@ async fn ten_verifications_at_once_get_their_own_verdicts() {
             "{i}: {response}"
         );
     }
+    assert!(client.shutdown_and_exit().await);
+}
+
+/// The runs a history request lists: (kind, status, symbols).
+async fn history(client: &mut LspClient, params: Value) -> Vec<(String, String, Value)> {
+    let answer = client.request("codecontext/history", params).await;
+    answer["runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["symbols"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_recorded_listed_and_shown_on_hover() {
+    let dir = copy_fixture("verify/python");
+    let root = dir.path().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut client = server_with_home(&root, home.path()).await;
+
+    let red = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "a + b", "a * b")}),
+        )
+        .await;
+    assert_eq!(red["verdict"], "failed", "{red}");
+    assert_eq!(red["edit"]["symbols"], json!(["calc.add"]), "{red}");
+    assert!(red["runId"].is_i64(), "{red}");
+    let green = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "return -a", "return 0 - a")}),
+        )
+        .await;
+    assert_eq!(green["verdict"], "passed", "{green}");
+    let ran = client
+        .request(
+            "codecontext/execute",
+            json!({"language": "python", "code": "print(1)"}),
+        )
+        .await;
+    assert_eq!(ran["status"], "ok", "{ran}");
+
+    assert_eq!(
+        history(&mut client, json!({"symbol": "calc.add"})).await,
+        [("verify".into(), "failed".into(), json!(["calc.add"]))]
+    );
+    assert_eq!(
+        history(&mut client, json!({"symbol": "negate"})).await,
+        [("verify".into(), "passed".into(), json!(["calc.negate"]))]
+    );
+    let calc_uri = codecontext_tests::lsp::file_uri(&root.join("calc.py"));
+    let by_file = history(&mut client, json!({"file": calc_uri})).await;
+    assert_eq!(
+        by_file.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["passed", "failed"],
+        "newest first"
+    );
+    assert_eq!(
+        history(&mut client, json!({"file": "calc.py"})).await,
+        by_file
+    );
+    let all = history(&mut client, json!({})).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].0, "execute");
+    let err = client
+        .request_error("codecontext/history", json!({"symbol": 3}))
+        .await;
+    assert_eq!(err["code"], -32602, "{err}");
+
+    // Hover on a use of `add` shows its last verification.
+    let test_uri = codecontext_tests::lsp::file_uri(&root.join("tests/test_calc.py"));
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": test_uri}, "position": {"line": 4, "character": 12}}),
+        )
+        .await;
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(text.contains("Last verified"), "{hover}");
+    assert!(text.contains("**failed**"), "{hover}");
+    assert!(text.contains("test_adds"), "{hover}");
+    assert!(client.shutdown_and_exit().await);
+
+    // The history outlives the session.
+    let mut client = server_with_home(&root, home.path()).await;
+    assert_eq!(history(&mut client, json!({})).await, all);
     assert!(client.shutdown_and_exit().await);
 }

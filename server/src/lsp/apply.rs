@@ -289,6 +289,7 @@ fn apply(
             for folder in p.event.removed {
                 if let Some(path) = path_of(&folder.uri) {
                     let n = shared.write().remove_root(&path);
+                    shared.drop_store(&path);
                     info!("workspace folder {} removed ({n} files)", path.display());
                 }
             }
@@ -527,8 +528,12 @@ impl<'a> ProgressReporter<'a> {
 }
 
 /// The folder's store, if persistence is on and it opens; a store that cannot be
-/// opened costs the warm start, never the session.
-fn open_store(shared: &Shared, root: &Path) -> Option<SqliteStore> {
+/// opened costs the warm start and the run history, never the session. Once open, it
+/// stays open for the session.
+pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<SqliteStore>> {
+    if let Some(store) = shared.store(root) {
+        return Some(store);
+    }
     let settings = shared.session().settings.clone();
     if !settings.persist {
         return None;
@@ -546,7 +551,7 @@ fn open_store(shared: &Shared, root: &Path) -> Option<SqliteStore> {
     }
     let path = codecontext_store::store_path(&home, root);
     let fingerprint = persist::fingerprint();
-    match shared.block_on(SqliteStore::open(&path, &fingerprint))? {
+    match SqliteStore::open(&path, &fingerprint).await {
         Ok((store, opened)) => {
             match opened {
                 Opened::Rebuilt(aside) => warn!(
@@ -557,7 +562,7 @@ fn open_store(shared: &Shared, root: &Path) -> Option<SqliteStore> {
                 Opened::Fresh => info!("index store {} created", path.display()),
                 Opened::Reused => info!("index store {}", path.display()),
             }
-            Some(store)
+            Some(shared.keep_store(root, store))
         }
         Err(e) => {
             warn!("{e} ({}); indexing without persistence", path.display());
@@ -575,7 +580,7 @@ struct Stored {
     resolved: Option<HashMap<String, Vec<u8>>>,
 }
 
-fn load_stored(shared: &Shared, store: Option<&SqliteStore>, job: &IndexJob) -> Stored {
+fn load_stored(shared: &Shared, store: Option<&Arc<SqliteStore>>, job: &IndexJob) -> Stored {
     let mut stored = Stored {
         records: HashMap::new(),
         hashes: HashMap::new(),
@@ -636,7 +641,7 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
     let total = job.files.len();
     let progress = ProgressReporter::begin(shared, n, "Indexing", format!("{name}: {total} files"));
     let limits = *shared.read().limits();
-    let store = open_store(shared, &job.root);
+    let store = shared.block_on(open_store(shared, &job.root)).flatten();
     let Stored {
         records: mut stored,
         hashes: mut disk,
@@ -822,7 +827,6 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         } else {
             debug!("{saved} records saved");
         }
-        shared.block_on(store.close());
     }
     let message = format!(
         "{name}: {total} files ({from_store} from the store{}) in {} ms (resolve {resolve_ms} ms, store {} ms)",

@@ -1,11 +1,17 @@
 //! Syntax diagnostics (tree-sitter's error and missing nodes), published once typing
-//! pauses for the configured delay, together with the test failures the last
-//! verification found in the file (source `codecontext-verify`) until it next changes.
+//! pauses for the configured delay, together with the build errors and test failures
+//! the last verification found in the file (source `codecontext-verify`) until it next
+//! changes.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use codecontext_analysis::FileId;
-use codecontext_verify::{TestOutcome, Verdict};
+use codecontext_verify::{Location, TestOutcome, Verdict};
 use tower_lsp_server::{
     lsp_types::{Diagnostic, DiagnosticSeverity, Position, Range, Uri},
     Client, UriExt,
@@ -94,50 +100,76 @@ pub(crate) fn forget_verified(shared: &Shared, file: FileId) {
     }
 }
 
-/// Publishes the failures of a verification on the files its edit touched (each file's
-/// earlier verification failures are replaced), with the file's syntax diagnostics.
+/// A verification's diagnostic at a runner's location: from its column (or the line's
+/// start) to the end of the line.
+fn at_location(location: &Location, message: String) -> Diagnostic {
+    let line = location.line.saturating_sub(1);
+    let column = location.column.map_or(0, |c| c.saturating_sub(1));
+    Diagnostic {
+        range: Range::new(Position::new(line, column), Position::new(line + 1, 0)),
+        severity: Some(DiagnosticSeverity::ERROR),
+        source: Some("codecontext-verify".into()),
+        message,
+        ..Diagnostic::default()
+    }
+}
+
+/// Publishes what a verification found: its build errors wherever they are, and its
+/// failed tests located in files the edit touched. They replace what the previous
+/// verification published, and stay with the file's syntax diagnostics until it
+/// changes.
 pub(crate) async fn publish_verified(
     shared: &Shared,
     client: &Client,
     root: &Path,
     verdict: &Verdict,
 ) {
-    for rel in &verdict.changed_files {
-        let path = root.join(rel);
-        let failures: Vec<Diagnostic> = verdict
-            .tests
-            .iter()
-            .filter(|t| t.outcome == TestOutcome::Failed)
-            .filter_map(|t| {
-                let at = t.location.as_ref().filter(|l| l.file == *rel)?;
-                let line = at.line.saturating_sub(1);
-                Some(Diagnostic {
-                    range: Range::new(Position::new(line, 0), Position::new(line + 1, 0)),
-                    severity: Some(DiagnosticSeverity::ERROR),
-                    source: Some("codecontext-verify".into()),
-                    message: match &t.message {
-                        Some(m) if !m.is_empty() => format!("test {} failed: {m}", t.name),
-                        _ => format!("test {} failed", t.name),
-                    },
-                    ..Diagnostic::default()
-                })
-            })
-            .collect();
-        let had = shared.verify_diagnostics().contains_key(&path);
-        if failures.is_empty() && !had {
+    let mut found: HashMap<PathBuf, Vec<Diagnostic>> = HashMap::new();
+    for error in &verdict.build_errors {
+        if let Some(at) = &error.location {
+            found
+                .entry(root.join(&at.file))
+                .or_default()
+                .push(at_location(at, error.message.clone()));
+        }
+    }
+    for t in verdict
+        .tests
+        .iter()
+        .filter(|t| t.outcome == TestOutcome::Failed)
+    {
+        let Some(at) = &t.location else {
+            continue;
+        };
+        if !verdict.changed_files.contains(&at.file) {
             continue;
         }
+        let message = match &t.message {
+            Some(m) if !m.is_empty() => format!("test {} failed: {m}", t.name),
+            _ => format!("test {} failed", t.name),
+        };
+        found
+            .entry(root.join(&at.file))
+            .or_default()
+            .push(at_location(at, message));
+    }
+    let before: Vec<PathBuf> = {
+        let mut held = shared.verify_diagnostics();
+        let before = held.keys().cloned().collect();
+        *held = found.clone();
+        before
+    };
+    let mut paths: Vec<PathBuf> = before;
+    paths.extend(found.keys().cloned());
+    paths.sort();
+    paths.dedup();
+    for path in paths {
         let file = shared.read().file_id(&path);
         let mut all = match file {
             Some(file) if shared.documents().contains_key(&file) => syntax(shared, file),
             _ => Vec::new(),
         };
-        all.extend(failures.iter().cloned());
-        if failures.is_empty() {
-            shared.verify_diagnostics().remove(&path);
-        } else {
-            shared.verify_diagnostics().insert(path.clone(), failures);
-        }
+        all.extend(found.remove(&path).unwrap_or_default());
         if let Some(uri) = Uri::from_file_path(&path) {
             client.publish_diagnostics(uri, all, None).await;
         }

@@ -7,11 +7,12 @@
 //! run, which kills the sandbox.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, OnceLock},
 };
 
 use codecontext_sandbox::{LocalSandbox, RunOutcome, RunSpec, Sandbox};
+use codecontext_store::{RunKind, RunRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_lsp_server::{
@@ -24,6 +25,8 @@ use tower_lsp_server::{
     Client,
 };
 use tracing::{info, warn};
+
+use super::{history, state::Shared};
 
 /// The command name in `workspace/executeCommand`.
 pub(crate) const EXECUTE_COMMAND: &str = "codecontext.execute";
@@ -141,9 +144,12 @@ fn spec_for(params: ExecuteParams) -> Result<(&'static str, RunSpec)> {
 }
 
 /// Runs a snippet; `params` is the request's JSON.
-pub(crate) async fn execute(client: &Client, progress: bool, params: Value) -> Result<Value> {
+pub(crate) async fn execute(shared: &Shared, client: &Client, params: Value) -> Result<Value> {
     let params: ExecuteParams =
         serde_json::from_value(params).map_err(|e| invalid(format!("codecontext.execute: {e}")))?;
+    let progress = shared.session().progress;
+    let code = params.code.clone();
+    let started = history::now_ms();
     let (language, spec) = spec_for(params)?;
     let sandbox = sandbox().map_err(|message| Error {
         code: ErrorCode::InternalError,
@@ -163,11 +169,43 @@ pub(crate) async fn execute(client: &Client, progress: bool, params: Value) -> R
     if let Some(token) = token {
         end_progress(client, token, format!("{:?}", outcome.status)).await;
     }
-    serde_json::to_value(ExecuteResult { language, outcome }).map_err(|e| Error {
-        code: ErrorCode::InternalError,
-        message: e.to_string().into(),
-        data: None,
-    })
+    let mut answer =
+        serde_json::to_value(ExecuteResult { language, outcome }).map_err(|e| Error {
+            code: ErrorCode::InternalError,
+            message: e.to_string().into(),
+            data: None,
+        })?;
+    // Recorded in the first folder's store: a snippet belongs to no file.
+    let root = shared.read().roots().next().map(Path::to_path_buf);
+    if let Some(root) = root {
+        let run = RunRecord {
+            id: 0,
+            at_ms: started,
+            kind: RunKind::Execute,
+            status: answer["status"].as_str().unwrap_or("").to_string(),
+            edit_hash: Some(format!(
+                "{:016x}",
+                codecontext_store::content_hash(code.as_bytes())
+            )),
+            diff: None,
+            symbols: Vec::new(),
+            files: Vec::new(),
+            wall_ms: answer["wallMs"].as_u64().unwrap_or(0),
+            cpu_ms: answer["cpuMs"].as_u64().unwrap_or(0),
+            peak_memory_bytes: answer["peakMemoryBytes"].as_u64().unwrap_or(0),
+            passed: 0,
+            failed: 0,
+            detail: serde_json::json!({
+                "language": language,
+                "code": history::capped(&code),
+                "result": answer.clone(),
+            }),
+        };
+        if let Some(id) = history::record(shared, &root, run).await {
+            answer["runId"] = id.into();
+        }
+    }
+    Ok(answer)
 }
 
 pub(crate) async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> {

@@ -18,7 +18,7 @@ use tracing::{debug, error, info};
 use super::{
     config::Settings,
     convert::{path_of, symbol_kind, Conv},
-    execute,
+    execute, history,
     state::{Shared, Work},
     verify,
 };
@@ -36,8 +36,12 @@ impl Backend {
     /// Answers a request from the analysis once it has caught up with the client.
     /// `codecontext/execute` (and `codecontext.execute` through executeCommand).
     pub async fn execute_request(&self, params: LSPAny) -> Result<LSPAny> {
-        let progress = self.shared.session().progress;
-        execute::execute(&self.client, progress, params).await
+        execute::execute(&self.shared, &self.client, params).await
+    }
+
+    /// `codecontext/history` (and `codecontext.history` through executeCommand).
+    pub async fn history_request(&self, params: LSPAny) -> Result<LSPAny> {
+        history::history(&self.shared, params).await
     }
 
     /// `codecontext/verify` (and `codecontext.verify` through executeCommand).
@@ -323,12 +327,14 @@ impl LanguageServer for Backend {
                     commands: vec![
                         execute::EXECUTE_COMMAND.into(),
                         verify::VERIFY_COMMAND.into(),
+                        history::HISTORY_COMMAND.into(),
                     ],
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
                 experimental: Some(serde_json::json!({
                     execute::EXECUTE_REQUEST: true,
                     verify::VERIFY_REQUEST: true,
+                    history::HISTORY_REQUEST: true,
                 })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
@@ -363,6 +369,21 @@ impl LanguageServer for Backend {
                     data: None,
                 })?;
                 self.verify_request(argument).await.map(Some)
+            }
+            history::HISTORY_COMMAND => {
+                let argument =
+                    match <[LSPAny; 1]>::try_from(params.arguments) {
+                        Ok([argument]) => argument,
+                        Err(none) if none.is_empty() => LSPAny::Null,
+                        Err(_) => return Err(Error {
+                            code: ErrorCode::InvalidParams,
+                            message:
+                                "codecontext.history takes at most one argument: {symbol} or {file}"
+                                    .into(),
+                            data: None,
+                        }),
+                    };
+                self.history_request(argument).await.map(Some)
             }
             other => Err(Error {
                 code: ErrorCode::InvalidParams,
@@ -509,37 +530,61 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        self.query("textDocument/hover", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                return Ok(None);
-            };
-            let Some(defs) = conv.analysis.definitions(file, offset) else {
-                return Ok(None);
-            };
-            let Some(first) = defs.targets.first() else {
-                return Ok(None);
-            };
-            let mut value = hover_text(conv, first, defs.how);
-            if defs.targets.len() > 1 {
-                value.push_str(&format!(
-                    "\n\n{} candidates: {}",
-                    defs.targets.len(),
-                    defs.targets
-                        .iter()
-                        .map(|t| format!("`{}`", t.qualified_name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            Ok(Some(Hover {
-                contents: HoverContents::Markup(MarkupContent {
-                    kind: MarkupKind::Markdown,
+        let answer = self
+            .query("textDocument/hover", move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                    return Ok(None);
+                };
+                let Some(defs) = conv.analysis.definitions(file, offset) else {
+                    return Ok(None);
+                };
+                let Some(first) = defs.targets.first() else {
+                    return Ok(None);
+                };
+                let mut value = hover_text(conv, first, defs.how);
+                if defs.targets.len() > 1 {
+                    value.push_str(&format!(
+                        "\n\n{} candidates: {}",
+                        defs.targets.len(),
+                        defs.targets
+                            .iter()
+                            .map(|t| format!("`{}`", t.qualified_name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                // The folder of the symbol, to look up its last verification.
+                let host = conv.analysis.host();
+                let root = host.path(first.file).and_then(|path| {
+                    host.roots()
+                        .filter(|r| path.starts_with(r))
+                        .max_by_key(|r| r.as_os_str().len())
+                        .map(|r| r.to_path_buf())
+                });
+                let symbol = (first.entity.is_some()).then(|| first.qualified_name.clone());
+                Ok(Some((
                     value,
-                }),
-                range: conv.range(file, defs.origin),
-            }))
-        })
-        .await
+                    conv.range(file, defs.origin),
+                    root.zip(symbol),
+                )))
+            })
+            .await?;
+        let Some((mut value, range, subject)) = answer else {
+            return Ok(None);
+        };
+        if let Some((root, symbol)) = subject {
+            if let Some(line) = history::last_verification(&self.shared, &root, &symbol).await {
+                value.push_str("\n\n---\n\n");
+                value.push_str(&line);
+            }
+        }
+        Ok(Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value,
+            }),
+            range,
+        }))
     }
 
     async fn goto_implementation(

@@ -17,6 +17,7 @@ mod diagnostics;
 mod execute;
 mod framing;
 mod handlers;
+mod history;
 mod state;
 mod verify;
 
@@ -106,6 +107,7 @@ where
     })
     .custom_method(execute::EXECUTE_REQUEST, Backend::execute_request)
     .custom_method(verify::VERIFY_REQUEST, Backend::verify_request)
+    .custom_method(history::HISTORY_REQUEST, Backend::history_request)
     .finish();
     let service = Ordered {
         inner: service,

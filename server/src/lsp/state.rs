@@ -3,14 +3,16 @@
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        mpsc, Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard,
+        RwLockWriteGuard,
     },
 };
 
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
+use codecontext_store::SqliteStore;
 use serde_json::Value;
 use tokio::sync::watch;
 use tower_lsp_server::{
@@ -84,6 +86,8 @@ pub(crate) struct Shared {
     /// wait until typing pauses.
     pub documents: Mutex<HashMap<FileId, OpenDocument>>,
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
+    /// The open store of each workspace folder (index and run history).
+    stores: Mutex<HashMap<PathBuf, Arc<SqliteStore>>>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -109,6 +113,7 @@ impl Shared {
             runtime: OnceLock::new(),
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
+            stores: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
     }
@@ -133,6 +138,28 @@ impl Shared {
         self.verify_diagnostics
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store of a workspace folder, if it is open.
+    pub fn store(&self, root: &Path) -> Option<Arc<SqliteStore>> {
+        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores.get(root).cloned()
+    }
+
+    /// Keeps a folder's store open for the session; a store opened meanwhile by
+    /// someone else wins, so that there is one per folder.
+    pub fn keep_store(&self, root: &Path, store: SqliteStore) -> Arc<SqliteStore> {
+        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores
+            .entry(root.to_path_buf())
+            .or_insert_with(|| Arc::new(store))
+            .clone()
+    }
+
+    /// Closes a removed folder's store (when its last user lets go).
+    pub fn drop_store(&self, root: &Path) {
+        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores.remove(root);
     }
 
     pub fn documents(&self) -> MutexGuard<'_, HashMap<FileId, OpenDocument>> {

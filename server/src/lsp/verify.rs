@@ -11,10 +11,11 @@
 use std::path::{Path, PathBuf};
 
 use codecontext_analysis::{PositionEncoding, WideLineCol};
+use codecontext_store::{RunKind, RunRecord};
 use codecontext_text::LineIndex;
-use codecontext_verify::{FileChange, TestSelection};
+use codecontext_verify::{FileChange, GraphAnswer, ReachedTest, TestOutcome, TestSelection};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower_lsp_server::{
     jsonrpc::{Error, ErrorCode, Result},
     lsp_types::{
@@ -25,7 +26,7 @@ use tower_lsp_server::{
 };
 use tracing::info;
 
-use super::{convert::path_of, diagnostics, execute, state::Shared};
+use super::{convert::path_of, diagnostics, execute, history, state::Shared};
 
 pub(crate) const VERIFY_COMMAND: &str = "codecontext.verify";
 pub(crate) const VERIFY_REQUEST: &str = "codecontext/verify";
@@ -104,7 +105,7 @@ fn apply_text_edits(
 }
 
 /// What `path` holds now for the session: the open document's text, else the disk's.
-fn current_text(shared: &Shared, path: &Path) -> std::result::Result<String, String> {
+pub(crate) fn current_text(shared: &Shared, path: &Path) -> std::result::Result<String, String> {
     let host = shared.read();
     if let Some(doc) = host.file_id(path).and_then(|id| host.document(id)) {
         return Ok(doc.text().to_string());
@@ -239,6 +240,8 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
             (root, changes)
         }
     };
+    let started = history::now_ms();
+    let facts = history::edit_facts(shared, &root, &changes);
     let sandbox = execute::sandbox().map_err(|message| Error {
         code: ErrorCode::InternalError,
         message: format!("codecontext.verify: {message}").into(),
@@ -249,11 +252,29 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
     } else {
         None
     };
+    let graph = GraphAnswer {
+        edited: facts.affected.edited.clone(),
+        tests: facts
+            .affected
+            .tests
+            .iter()
+            .map(|t| ReachedTest {
+                path: t.path.clone(),
+                language: t.language.clone(),
+                name: t.name.clone(),
+                containers: t.containers.clone(),
+                via: t.via.clone(),
+                how: t.how.as_str().to_string(),
+            })
+            .collect(),
+        unknown: facts.affected.unknown.clone(),
+    };
     let result = codecontext_verify::verify(
         sandbox.as_ref(),
         &root,
         changes,
         &params.tests,
+        Some(&graph),
         params.timeout_ms,
     )
     .await;
@@ -277,9 +298,40 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
     if let Some(token) = token {
         execute::end_progress(client, token, format!("{:?}", verdict.verdict)).await;
     }
-    serde_json::to_value(verdict).map_err(|e| Error {
+    let mut answer = serde_json::to_value(&verdict).map_err(|e| Error {
         code: ErrorCode::InternalError,
         message: e.to_string().into(),
         data: None,
-    })
+    })?;
+    answer["edit"] = json!({
+        "hash": facts.hash,
+        "symbols": facts.affected.edited,
+    });
+    let count = |outcome: TestOutcome| {
+        verdict
+            .tests
+            .iter()
+            .filter(|t| t.outcome == outcome)
+            .count()
+    };
+    let run = RunRecord {
+        id: 0,
+        at_ms: started,
+        kind: RunKind::Verify,
+        status: answer["verdict"].as_str().unwrap_or("").to_string(),
+        edit_hash: Some(facts.hash.clone()),
+        diff: Some(history::capped(&facts.diff)),
+        symbols: facts.affected.edited.clone(),
+        files: verdict.changed_files.clone(),
+        wall_ms: verdict.wall_ms,
+        cpu_ms: verdict.cpu_ms,
+        peak_memory_bytes: verdict.peak_memory_bytes,
+        passed: count(TestOutcome::Passed) as u32,
+        failed: count(TestOutcome::Failed) as u32,
+        detail: answer.clone(),
+    };
+    if let Some(id) = history::record(shared, &root, run).await {
+        answer["runId"] = id.into();
+    }
+    Ok(answer)
 }
