@@ -26,7 +26,11 @@ async fn server() -> (LspClient, tempfile::TempDir) {
         .await;
     assert_eq!(
         caps["capabilities"]["executeCommandProvider"]["commands"],
-        json!(["codecontext.execute", "codecontext.verify", "codecontext.history"])
+        json!([
+            "codecontext.execute",
+            "codecontext.verify",
+            "codecontext.history"
+        ])
     );
     assert_eq!(
         caps["capabilities"]["experimental"]["codecontext/execute"],
