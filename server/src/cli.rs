@@ -48,6 +48,18 @@ pub enum Command {
     Imports(FileArgs),
     /// Run the language server over stdio (LSP).
     Serve(ServeArgs),
+    /// Check every configured backend (PostgreSQL, Bolt, Redis, InfluxDB): its state,
+    /// its version and the latency of a round trip. Exits 1 if one is down.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The workspace folder whose `codecontext.toml` counts (default: the current one).
+    pub path: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -140,7 +152,72 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Outline(args) => outline(args, out),
         Command::Imports(args) => imports(args, out),
         Command::Serve(_) => bail!("`serve` owns stdout; main runs it before locking stdout"),
+        Command::Doctor(args) => doctor(args, out),
     }
+}
+
+fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    use codecontext_team::doctor::State;
+    let root = match args.path {
+        Some(path) => path,
+        None => std::env::current_dir()?,
+    };
+    let config = codecontext_config::load(Some(&root), None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let checks = runtime.block_on(codecontext_team::doctor::check_all(&config));
+    let down = checks.iter().any(|c| matches!(c.state, State::Down(_)));
+    let store = codecontext_store::store_home();
+    if args.json {
+        let backends: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| {
+                let (state, error) = match &c.state {
+                    State::Ok => ("ok", None),
+                    State::Down(why) => ("down", Some(why.clone())),
+                    State::NotConfigured => ("not_configured", None),
+                };
+                json!({
+                    "backend": c.backend,
+                    "target": c.target,
+                    "state": state,
+                    "error": error,
+                    "latencyMs": c.latency.map(|l| l.as_secs_f64() * 1000.0),
+                    "version": c.detail,
+                })
+            })
+            .collect();
+        let answer = json!({"embeddedStore": store.display().to_string(), "backends": backends});
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+    } else {
+        writeln!(out, "{:<15} ok       {}", "embedded store", store.display())?;
+        for c in &checks {
+            match &c.state {
+                State::Ok => writeln!(
+                    out,
+                    "{:<15} ok       {}  {:.1} ms  {}",
+                    c.backend,
+                    c.target,
+                    c.latency.unwrap_or_default().as_secs_f64() * 1000.0,
+                    c.detail.as_deref().unwrap_or("")
+                )?,
+                State::Down(why) => {
+                    writeln!(out, "{:<15} DOWN     {}: {why}", c.backend, c.target)?
+                }
+                State::NotConfigured => writeln!(
+                    out,
+                    "{:<15} -        not configured (the embedded store serves)",
+                    c.backend
+                )?,
+            }
+        }
+    }
+    Ok(if down {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load(path: &Path, progress: bool) -> Result<(AnalysisHost, IndexReport)> {
