@@ -155,3 +155,18 @@ pub fn check_expectations(host: &AnalysisHost, name: &str) -> Vec<String> {
     assert!(checked > 0, "{} has no expectations", path.display());
     failures
 }
+
+/// The URL of a team service for the tests that need it, from its test variable
+/// (`CODECONTEXT_TEST_POSTGRES_URL`, ...: `.ci/run` sets them from what `.ci/services`
+/// started, and keeps the server's own variables unset so that other tests use the
+/// embedded store). Unset, the test is not run here, unless
+/// `CODECONTEXT_REQUIRE_SERVICES` is set (as in CI), where that is a failure.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CODECONTEXT_REQUIRE_SERVICES").is_some() => {
+            panic!("{var} is not set: run `source .ci/services` first")
+        }
+        _ => None,
+    }
+}

@@ -28,8 +28,10 @@ use sqlx::{
 };
 use tracing::{info, warn};
 
+mod pg;
 mod runs;
 
+pub use pg::{project_key, PgStore};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -73,6 +75,25 @@ pub trait IndexStore: Send + Sync {
     fn load_resolved(&self) -> BoxFuture<'_, Result<Option<Resolved>, StoreError>>;
     /// Replaces the saved resolutions.
     fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Everything a workspace folder's store does: the index and the run history. The
+/// embedded [`SqliteStore`] and the shared [`PgStore`] both are one.
+pub trait Store: IndexStore + RunLog {
+    /// Where it is, for the log (credentials left out).
+    fn describe(&self) -> String;
+}
+
+impl Store for SqliteStore {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+impl Store for PgStore {
+    fn describe(&self) -> String {
+        format!("PostgreSQL, project {}", self.project_key())
+    }
 }
 
 /// The hash stored in [`FileRecord::hash`].

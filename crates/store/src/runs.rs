@@ -15,14 +15,14 @@ pub enum RunKind {
 }
 
 impl RunKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunKind::Execute => "execute",
             RunKind::Verify => "verify",
         }
     }
 
-    fn parse(s: &str) -> RunKind {
+    pub(crate) fn parse(s: &str) -> RunKind {
         if s == "execute" {
             RunKind::Execute
         } else {
@@ -84,7 +84,7 @@ pub trait RunLog: Send + Sync {
 }
 
 /// The last segment of a qualified name, whatever its separator.
-fn short_name(qualified: &str) -> &str {
+pub(crate) fn short_name(qualified: &str) -> &str {
     qualified
         .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
         .find(|s| !s.is_empty())

@@ -15,7 +15,7 @@ use codecontext_analysis::{
     workspace::{walk, SourceFile},
     AnalysisHost, DocumentChange, FileId, LoadedBatch, PositionEncoding, ResolveStep, WideLineCol,
 };
-use codecontext_store::{FileRecord, IndexStore, Opened, SqliteStore};
+use codecontext_store::{FileRecord, Opened, PgStore, SqliteStore, Store};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_lsp_server::lsp_types::{
@@ -527,16 +527,69 @@ impl<'a> ProgressReporter<'a> {
     }
 }
 
-/// The folder's store, if persistence is on and it opens; a store that cannot be
+/// Tells the user, once per session, that a configured backend is down (the log says
+/// it every time).
+async fn backend_down(shared: &Shared, message: String) {
+    warn!("{message}");
+    if shared.backend_down_told.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if let Some(client) = shared.client() {
+        client
+            .show_message(tower_lsp_server::lsp_types::MessageType::WARNING, message)
+            .await;
+    }
+}
+
+/// The folder's store, if persistence is on and it opens: the shared PostgreSQL store
+/// when one is configured and answers, else the embedded one. A store that cannot be
 /// opened costs the warm start and the run history, never the session. Once open, it
 /// stays open for the session.
-pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<SqliteStore>> {
+pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn Store>> {
     if let Some(store) = shared.store(root) {
         return Some(store);
     }
     let settings = shared.session().settings.clone();
     if !settings.persist {
         return None;
+    }
+    let fingerprint = persist::fingerprint();
+    let options = settings
+        .storage
+        .as_ref()
+        .map(|storage| serde_json::json!({ "storage": storage }));
+    let config = match codecontext_config::load(Some(root), options.as_ref()) {
+        Ok(config) => config,
+        Err(e) => {
+            backend_down(
+                shared,
+                format!("codecontext: the configuration is wrong ({e}); using the embedded store"),
+            )
+            .await;
+            Default::default()
+        }
+    };
+    if let Some(url) = &config.postgres_url {
+        let key = codecontext_store::project_key(root);
+        match PgStore::open(&url.value, &key, &fingerprint).await {
+            Ok((store, opened)) => {
+                info!(
+                    "shared store {} for project {key} ({opened:?})",
+                    url.shown()
+                );
+                return Some(shared.keep_store(root, Arc::new(store)));
+            }
+            Err(e) => {
+                backend_down(
+                    shared,
+                    format!(
+                    "codecontext: PostgreSQL at {} is unavailable ({e}); using the embedded store",
+                    url.shown()
+                ),
+                )
+                .await
+            }
+        }
     }
     let home = settings
         .store_home
@@ -550,7 +603,6 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<Sqlit
         return None;
     }
     let path = codecontext_store::store_path(&home, root);
-    let fingerprint = persist::fingerprint();
     match SqliteStore::open(&path, &fingerprint).await {
         Ok((store, opened)) => {
             match opened {
@@ -562,7 +614,7 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<Sqlit
                 Opened::Fresh => info!("index store {} created", path.display()),
                 Opened::Reused => info!("index store {}", path.display()),
             }
-            Some(shared.keep_store(root, store))
+            Some(shared.keep_store(root, Arc::new(store)))
         }
         Err(e) => {
             warn!("{e} ({}); indexing without persistence", path.display());
@@ -580,7 +632,7 @@ struct Stored {
     resolved: Option<HashMap<String, Vec<u8>>>,
 }
 
-fn load_stored(shared: &Shared, store: Option<&Arc<SqliteStore>>, job: &IndexJob) -> Stored {
+fn load_stored(shared: &Shared, store: Option<&Arc<dyn Store>>, job: &IndexJob) -> Stored {
     let mut stored = Stored {
         records: HashMap::new(),
         hashes: HashMap::new(),

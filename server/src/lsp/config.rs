@@ -25,6 +25,9 @@ pub struct Settings {
     /// Where the index databases live; default `CODECONTEXT_HOME`, else the user's
     /// cache directory.
     pub store_home: Option<String>,
+    /// The team backends (see docs/configuration.md); read by `codecontext-config`
+    /// together with the environment and the config files.
+    pub storage: Option<Value>,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Default for Settings {
             diagnostics_delay_ms: 150,
             persist: true,
             store_home: None,
+            storage: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use codecontext_analysis::{Affected, EditScope, FileId};
-use codecontext_store::{RunKind, RunLog, RunRecord, Subject};
+use codecontext_store::{RunKind, RunRecord, Subject};
 use codecontext_verify::FileChange;
 use serde::Deserialize;
 use serde_json::{json, Value};

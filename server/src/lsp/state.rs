@@ -12,7 +12,7 @@ use std::{
 };
 
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
-use codecontext_store::SqliteStore;
+use codecontext_store::Store;
 use serde_json::Value;
 use tokio::sync::watch;
 use tower_lsp_server::{
@@ -87,7 +87,9 @@ pub(crate) struct Shared {
     pub documents: Mutex<HashMap<FileId, OpenDocument>>,
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
     /// The open store of each workspace folder (index and run history).
-    stores: Mutex<HashMap<PathBuf, Arc<SqliteStore>>>,
+    stores: Mutex<HashMap<PathBuf, Arc<dyn Store>>>,
+    /// A configured backend was found down; the user has been told once.
+    pub backend_down_told: AtomicBool,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -114,6 +116,7 @@ impl Shared {
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
+            backend_down_told: AtomicBool::new(false),
             watcher: Mutex::new(None),
         }
     }
@@ -141,19 +144,16 @@ impl Shared {
     }
 
     /// The store of a workspace folder, if it is open.
-    pub fn store(&self, root: &Path) -> Option<Arc<SqliteStore>> {
+    pub fn store(&self, root: &Path) -> Option<Arc<dyn Store>> {
         let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
         stores.get(root).cloned()
     }
 
     /// Keeps a folder's store open for the session; a store opened meanwhile by
     /// someone else wins, so that there is one per folder.
-    pub fn keep_store(&self, root: &Path, store: SqliteStore) -> Arc<SqliteStore> {
+    pub fn keep_store(&self, root: &Path, store: Arc<dyn Store>) -> Arc<dyn Store> {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores
-            .entry(root.to_path_buf())
-            .or_insert_with(|| Arc::new(store))
-            .clone()
+        stores.entry(root.to_path_buf()).or_insert(store).clone()
     }
 
     /// Closes a removed folder's store (when its last user lets go).
