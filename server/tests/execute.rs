@@ -29,7 +29,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
         json!([
             "codecontext.execute",
             "codecontext.verify",
-            "codecontext.history"
+            "codecontext.history",
+            "codecontext.perfHistory"
         ])
     );
     assert_eq!(

@@ -16,6 +16,10 @@ async fn server(root: &Path) -> (LspClient, tempfile::TempDir) {
 }
 
 async fn server_with_home(root: &Path, home: &Path) -> LspClient {
+    server_with_options(root, home, json!({})).await
+}
+
+async fn server_with_options(root: &Path, home: &Path, extra: Value) -> LspClient {
     let mut client = LspClient::spawn_binary(
         Path::new(env!("CARGO_BIN_EXE_codecontext")),
         &[
@@ -23,7 +27,7 @@ async fn server_with_home(root: &Path, home: &Path) -> LspClient {
             ("CODECONTEXT_HOME", home.to_str().unwrap()),
         ],
     );
-    let caps = client.initialize(&[root], json!({})).await;
+    let caps = client.initialize(&[root], extra).await;
     assert!(caps["capabilities"]["executeCommandProvider"]["commands"]
         .as_array()
         .unwrap()
@@ -497,6 +501,26 @@ async fn runs_are_recorded_listed_and_shown_on_hover() {
         .await;
     assert_eq!(err["code"], -32602, "{err}");
 
+    // Performance history: the verification of `calc.add`, and test durations.
+    let perf = client
+        .request("codecontext/perfHistory", json!({"symbol": "calc.add"}))
+        .await;
+    let points = perf["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{perf}");
+    assert_eq!(points[0]["tags"]["verdict"], "failed");
+    assert!(points[0]["fields"]["wall_ms"].as_f64().unwrap() > 0.0);
+    let perf = client
+        .request(
+            "codecontext/perfHistory",
+            json!({"test": "tests/test_negate.py::TestNegate::test_negates"}),
+        )
+        .await;
+    let points = perf["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "both verifications ran it: {perf}");
+    assert!(points[0]["atMs"].as_i64() >= points[1]["atMs"].as_i64());
+    assert!(points[0]["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(points[0]["tags"]["file"], "tests/test_negate.py");
+
     // Hover on a use of `add` shows its last verification.
     let test_uri = codecontext_tests::lsp::file_uri(&root.join("tests/test_calc.py"));
     let hover = client
@@ -514,5 +538,52 @@ async fn runs_are_recorded_listed_and_shown_on_hover() {
     // The history outlives the session.
     let mut client = server_with_home(&root, home.path()).await;
     assert_eq!(history(&mut client, json!({})).await, all);
+    assert!(client.shutdown_and_exit().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performance_series_go_to_influxdb_when_configured() {
+    let (Some(url), Some(db)) = (
+        codecontext_tests::service_url("CODECONTEXT_TEST_INFLUX_URL"),
+        codecontext_tests::service_url("CODECONTEXT_TEST_INFLUX_DB"),
+    ) else {
+        return;
+    };
+    let dir = copy_fixture("verify/python");
+    let root = dir.path().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let options = json!({"initializationOptions": {"storage": {"influxUrl": url, "influxDb": db}}});
+    let mut client = server_with_options(&root, home.path(), options).await;
+    let green = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "return -a", "return 0 - a")}),
+        )
+        .await;
+    assert_eq!(green["verdict"], "passed", "{green}");
+    // Read back through the server, and straight from InfluxDB: the same points.
+    let perf = client
+        .request("codecontext/perfHistory", json!({"symbol": "calc.negate"}))
+        .await;
+    let points = perf["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{perf}");
+    let project = points[0]["tags"]["project"].as_str().unwrap().to_string();
+    assert_eq!(project, root.display().to_string());
+    let influx = codecontext_team::influx::InfluxSeries::new(&url, &db).unwrap();
+    use codecontext_store::SeriesLog;
+    let stored = influx
+        .points(codecontext_store::SeriesQuery {
+            measurement: "verify".into(),
+            tags: vec![("project".into(), project)],
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].tag("symbol"), Some("calc.negate"));
+    assert_eq!(
+        stored[0].field("wall_ms"),
+        points[0]["fields"]["wall_ms"].as_f64()
+    );
     assert!(client.shutdown_and_exit().await);
 }

@@ -30,9 +30,11 @@ use tracing::{info, warn};
 
 mod pg;
 mod runs;
+mod series;
 
 pub use pg::{project_key, PgStore};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
+pub use series::{Point, SeriesLog, SeriesQuery};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -77,9 +79,10 @@ pub trait IndexStore: Send + Sync {
     fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
-/// Everything a workspace folder's store does: the index and the run history. The
+/// Everything a workspace folder's store does: the index, the run history and the
+/// performance series. The
 /// embedded [`SqliteStore`] and the shared [`PgStore`] both are one.
-pub trait Store: IndexStore + RunLog {
+pub trait Store: IndexStore + RunLog + SeriesLog {
     /// Where it is, for the log (credentials left out).
     fn describe(&self) -> String;
 }

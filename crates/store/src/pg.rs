@@ -21,8 +21,8 @@ const BATCH: usize = 500;
 
 /// One project's view of a shared PostgreSQL database.
 pub struct PgStore {
-    pool: PgPool,
-    project: i64,
+    pub(crate) pool: PgPool,
+    pub(crate) project: i64,
     key: String,
 }
 

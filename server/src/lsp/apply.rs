@@ -541,6 +541,31 @@ async fn backend_down(shared: &Shared, message: String) {
     }
 }
 
+/// The team backends' configuration for a folder (initializationOptions, environment,
+/// `codecontext.toml`, user file); a wrong one is reported and nothing is configured.
+pub(crate) async fn storage_config(
+    shared: &Shared,
+    root: &Path,
+) -> codecontext_config::StorageConfig {
+    let options = shared
+        .session()
+        .settings
+        .storage
+        .as_ref()
+        .map(|storage| serde_json::json!({ "storage": storage }));
+    match codecontext_config::load(Some(root), options.as_ref()) {
+        Ok(config) => config,
+        Err(e) => {
+            backend_down(
+                shared,
+                format!("codecontext: the configuration is wrong ({e}); using the embedded store"),
+            )
+            .await;
+            Default::default()
+        }
+    }
+}
+
 /// The folder's store, if persistence is on and it opens: the shared PostgreSQL store
 /// when one is configured and answers, else the embedded one. A store that cannot be
 /// opened costs the warm start and the run history, never the session. Once open, it
@@ -554,21 +579,7 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn S
         return None;
     }
     let fingerprint = persist::fingerprint();
-    let options = settings
-        .storage
-        .as_ref()
-        .map(|storage| serde_json::json!({ "storage": storage }));
-    let config = match codecontext_config::load(Some(root), options.as_ref()) {
-        Ok(config) => config,
-        Err(e) => {
-            backend_down(
-                shared,
-                format!("codecontext: the configuration is wrong ({e}); using the embedded store"),
-            )
-            .await;
-            Default::default()
-        }
-    };
+    let config = storage_config(shared, root).await;
     if let Some(url) = &config.postgres_url {
         let key = codecontext_store::project_key(root);
         match PgStore::open(&url.value, &key, &fingerprint).await {
@@ -891,5 +902,17 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         store_started.elapsed().as_millis(),
     );
     info!("indexed {message}");
+    let point = codecontext_store::Point {
+        at_ms: super::history::now_ms(),
+        measurement: "index".into(),
+        tags: vec![("project".into(), codecontext_store::project_key(&job.root))],
+        fields: vec![
+            ("files".into(), total as f64),
+            ("from_store".into(), from_store as f64),
+            ("ms".into(), started.elapsed().as_secs_f64() * 1000.0),
+            ("resolve_ms".into(), resolve_ms as f64),
+        ],
+    };
+    shared.block_on(super::perf::record(shared, &job.root, vec![point]));
     progress.end(message);
 }

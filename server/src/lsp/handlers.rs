@@ -18,7 +18,7 @@ use tracing::{debug, error, info};
 use super::{
     config::Settings,
     convert::{path_of, symbol_kind, Conv},
-    execute, history,
+    execute, history, perf,
     state::{Shared, Work},
     verify,
 };
@@ -37,6 +37,11 @@ impl Backend {
     /// `codecontext/execute` (and `codecontext.execute` through executeCommand).
     pub async fn execute_request(&self, params: LSPAny) -> Result<LSPAny> {
         execute::execute(&self.shared, &self.client, params).await
+    }
+
+    /// `codecontext/perfHistory` (and `codecontext.perfHistory` through executeCommand).
+    pub async fn perf_request(&self, params: LSPAny) -> Result<LSPAny> {
+        perf::perf_history(&self.shared, params).await
     }
 
     /// `codecontext/history` (and `codecontext.history` through executeCommand).
@@ -328,6 +333,7 @@ impl LanguageServer for Backend {
                         execute::EXECUTE_COMMAND.into(),
                         verify::VERIFY_COMMAND.into(),
                         history::HISTORY_COMMAND.into(),
+                        perf::PERF_COMMAND.into(),
                     ],
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
@@ -335,6 +341,7 @@ impl LanguageServer for Backend {
                     execute::EXECUTE_REQUEST: true,
                     verify::VERIFY_REQUEST: true,
                     history::HISTORY_REQUEST: true,
+                    perf::PERF_REQUEST: true,
                 })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
@@ -384,6 +391,15 @@ impl LanguageServer for Backend {
                         }),
                     };
                 self.history_request(argument).await.map(Some)
+            }
+            perf::PERF_COMMAND => {
+                let [argument] = <[LSPAny; 1]>::try_from(params.arguments).map_err(|_| Error {
+                    code: ErrorCode::InvalidParams,
+                    message: "codecontext.perfHistory takes one argument: {symbol} or {test}"
+                        .into(),
+                    data: None,
+                })?;
+                self.perf_request(argument).await.map(Some)
             }
             other => Err(Error {
                 code: ErrorCode::InvalidParams,

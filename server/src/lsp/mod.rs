@@ -18,6 +18,7 @@ mod execute;
 mod framing;
 mod handlers;
 mod history;
+mod perf;
 mod state;
 mod verify;
 
@@ -108,6 +109,7 @@ where
     .custom_method(execute::EXECUTE_REQUEST, Backend::execute_request)
     .custom_method(verify::VERIFY_REQUEST, Backend::verify_request)
     .custom_method(history::HISTORY_REQUEST, Backend::history_request)
+    .custom_method(perf::PERF_REQUEST, Backend::perf_request)
     .finish();
     let service = Ordered {
         inner: service,

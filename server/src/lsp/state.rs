@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
     /// The open store of each workspace folder (index and run history).
     stores: Mutex<HashMap<PathBuf, Arc<dyn Store>>>,
+    /// Where each folder's performance series go (InfluxDB, else its store).
+    pub series: Mutex<HashMap<PathBuf, Arc<super::perf::SeriesSink>>>,
     /// A configured backend was found down; the user has been told once.
     pub backend_down_told: AtomicBool,
     /// Our own file watcher, when the client cannot watch files for us.
@@ -117,6 +119,7 @@ impl Shared {
             verify_diagnostics: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
             backend_down_told: AtomicBool::new(false),
+            series: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
     }

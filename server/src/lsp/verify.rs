@@ -26,7 +26,7 @@ use tower_lsp_server::{
 };
 use tracing::info;
 
-use super::{convert::path_of, diagnostics, execute, history, state::Shared};
+use super::{convert::path_of, diagnostics, execute, history, perf, state::Shared};
 
 pub(crate) const VERIFY_COMMAND: &str = "codecontext.verify";
 pub(crate) const VERIFY_REQUEST: &str = "codecontext/verify";
@@ -333,5 +333,7 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
     if let Some(id) = history::record(shared, &root, run).await {
         answer["runId"] = id.into();
     }
+    let points = perf::verification_points(&root, started, &facts.affected.edited, &verdict);
+    perf::record(shared, &root, points).await;
     Ok(answer)
 }

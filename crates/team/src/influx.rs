@@ -1,0 +1,206 @@
+//! InfluxDB 1.x as a [`SeriesLog`]: points written in line protocol over HTTP
+//! (`/write`, millisecond precision), read back with InfluxQL (`/query`, epoch ms).
+
+use std::time::Duration;
+
+use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, StoreError};
+
+pub struct InfluxSeries {
+    client: reqwest::Client,
+    base: String,
+    db: String,
+}
+
+fn error(message: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(std::io::Error::other(format!("InfluxDB: {message}")))
+}
+
+/// Escapes a measurement name (commas, spaces) or, with `equals`, a tag key or value.
+fn escape(text: &str, equals: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == ',' || c == ' ' || (equals && c == '=') || c == '\\' {
+            out.push('\\');
+        }
+        // Line protocol has no escape for a newline: it ends the point.
+        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
+    }
+    out
+}
+
+/// One point as a line: `measurement,tag=v field=1.5 <ms>`.
+pub fn line(point: &Point) -> String {
+    let mut out = escape(&point.measurement, false);
+    let mut tags: Vec<&(String, String)> =
+        point.tags.iter().filter(|(_, v)| !v.is_empty()).collect();
+    tags.sort();
+    for (k, v) in tags {
+        out.push(',');
+        out.push_str(&escape(k, true));
+        out.push('=');
+        out.push_str(&escape(v, true));
+    }
+    let fields: Vec<String> = point
+        .fields
+        .iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(k, v)| format!("{}={v:?}", escape(k, true)))
+        .collect();
+    out.push(' ');
+    out.push_str(&fields.join(","));
+    out.push(' ');
+    out.push_str(&point.at_ms.to_string());
+    out
+}
+
+/// An InfluxQL identifier or string literal.
+fn quote(text: &str, mark: char) -> String {
+    let mut out = String::from(mark);
+    for c in text.chars() {
+        if c == mark || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push(mark);
+    out
+}
+
+impl InfluxSeries {
+    pub fn new(url: &str, db: &str) -> Result<InfluxSeries, StoreError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(error)?;
+        Ok(InfluxSeries {
+            client,
+            base: url.trim_end_matches('/').to_string(),
+            db: db.to_string(),
+        })
+    }
+}
+
+impl SeriesLog for InfluxSeries {
+    fn write_points(&self, points: Vec<Point>) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let body: Vec<String> = points
+                .iter()
+                .filter(|p| p.fields.iter().any(|(_, v)| v.is_finite()))
+                .map(line)
+                .collect();
+            if body.is_empty() {
+                return Ok(());
+            }
+            let response = self
+                .client
+                .post(format!("{}/write", self.base))
+                .query(&[("db", self.db.as_str()), ("precision", "ms")])
+                .body(body.join("\n"))
+                .send()
+                .await
+                .map_err(error)?;
+            if !response.status().is_success() {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                return Err(error(format!("/write answered {status}: {text}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn points(&self, query: SeriesQuery) -> BoxFuture<'_, Result<Vec<Point>, StoreError>> {
+        Box::pin(async move {
+            let conditions: Vec<String> = query
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{} = {}", quote(k, '"'), quote(v, '\'')))
+                .collect();
+            let filter = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", conditions.join(" AND "))
+            };
+            let q = format!(
+                "SELECT * FROM {}{filter} ORDER BY time DESC LIMIT {}",
+                quote(&query.measurement, '"'),
+                query.limit
+            );
+            let response = self
+                .client
+                .get(format!("{}/query", self.base))
+                .query(&[("db", self.db.as_str()), ("epoch", "ms"), ("q", q.as_str())])
+                .send()
+                .await
+                .map_err(error)?;
+            let status = response.status();
+            let answer: serde_json::Value = response.json().await.map_err(error)?;
+            if !status.is_success() {
+                return Err(error(format!("/query answered {status}: {answer}")));
+            }
+            if let Some(message) = answer["results"][0]["error"].as_str() {
+                return Err(error(message));
+            }
+            let mut out = Vec::new();
+            let Some(series) = answer["results"][0]["series"].as_array() else {
+                return Ok(out);
+            };
+            for s in series {
+                let columns: Vec<&str> = s["columns"]
+                    .as_array()
+                    .map(|c| c.iter().filter_map(|c| c.as_str()).collect())
+                    .unwrap_or_default();
+                // Tags and fields share the columns: strings are tags, numbers fields.
+                for row in s["values"].as_array().into_iter().flatten() {
+                    let mut point = Point {
+                        at_ms: 0,
+                        measurement: query.measurement.clone(),
+                        tags: Vec::new(),
+                        fields: Vec::new(),
+                    };
+                    for (column, value) in columns.iter().zip(row.as_array().into_iter().flatten())
+                    {
+                        match (*column, value) {
+                            ("time", v) => point.at_ms = v.as_i64().unwrap_or(0),
+                            (_, serde_json::Value::Null) => {}
+                            (c, serde_json::Value::String(v)) => {
+                                point.tags.push((c.to_string(), v.clone()))
+                            }
+                            (c, v) => {
+                                if let Some(v) = v.as_f64() {
+                                    point.fields.push((c.to_string(), v));
+                                }
+                            }
+                        }
+                    }
+                    point.tags.sort();
+                    out.push(point);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_escape_what_line_protocol_needs() {
+        let point = Point {
+            at_ms: 1_700_000_000_123,
+            measurement: "test".into(),
+            tags: vec![
+                ("test".into(), "tests/a b.py::test_x[a=1,2]".into()),
+                ("project".into(), "p".into()),
+                ("empty".into(), String::new()),
+            ],
+            fields: vec![("duration_ms".into(), 1.5), ("nan".into(), f64::NAN)],
+        };
+        assert_eq!(
+            line(&point),
+            r"test,project=p,test=tests/a\ b.py::test_x[a\=1\,2] duration_ms=1.5 1700000000123"
+        );
+        assert_eq!(quote("it's", '\''), r"'it\'s'");
+    }
+}

@@ -1,0 +1,302 @@
+//! Performance history: index timings, verifications and per-test durations written as
+//! time series (to the team's InfluxDB when configured, else to the folder's store), and
+//! `codecontext.perfHistory {symbol | test}` to read them back. Writes happen in the
+//! background: a slow or dead backend never delays an answer.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, PoisonError},
+};
+
+use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
+use codecontext_team::influx::InfluxSeries;
+use codecontext_verify::Verdict;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tracing::{info, warn};
+
+use super::{
+    apply::{open_store, storage_config},
+    state::Shared,
+};
+
+pub(crate) const PERF_COMMAND: &str = "codecontext.perfHistory";
+pub(crate) const PERF_REQUEST: &str = "codecontext/perfHistory";
+
+/// A folder's store as a series log.
+struct StoreSeries(Arc<dyn Store>);
+
+impl SeriesLog for StoreSeries {
+    fn write_points(
+        &self,
+        points: Vec<Point>,
+    ) -> BoxFuture<'_, std::result::Result<(), StoreError>> {
+        self.0.write_points(points)
+    }
+
+    fn points(
+        &self,
+        query: SeriesQuery,
+    ) -> BoxFuture<'_, std::result::Result<Vec<Point>, StoreError>> {
+        self.0.points(query)
+    }
+}
+
+/// A folder's series: writes go through one queue, in order, written by one task; a
+/// reader first waits for what was queued before it.
+pub(crate) struct SeriesSink {
+    log: Arc<dyn SeriesLog>,
+    queue: tokio::sync::mpsc::UnboundedSender<Queued>,
+}
+
+enum Queued {
+    Write(Vec<Point>),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl SeriesSink {
+    fn new(log: Arc<dyn SeriesLog>) -> SeriesSink {
+        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let writer = log.clone();
+        tokio::spawn(async move {
+            while let Some(item) = rx.recv().await {
+                match item {
+                    Queued::Write(points) => {
+                        if let Err(e) = writer.write_points(points).await {
+                            warn!("performance points not written: {e}");
+                        }
+                    }
+                    Queued::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        SeriesSink { log, queue }
+    }
+
+    /// Waits until everything queued so far is written.
+    async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.queue.send(Queued::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// Where a folder's series go: InfluxDB when configured, else the folder's store.
+async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
+    let cached = shared
+        .series
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(root)
+        .cloned();
+    if let Some(series) = cached {
+        return Some(series);
+    }
+    let config = storage_config(shared, root).await;
+    let series: Arc<dyn SeriesLog> = match &config.influx_url {
+        Some(url) => {
+            let db = config
+                .influx_db
+                .as_ref()
+                .map_or("codecontext", |d| d.value.as_str());
+            match InfluxSeries::new(&url.value, db) {
+                Ok(influx) => {
+                    info!("performance series go to {} ({db})", url.shown());
+                    Arc::new(influx)
+                }
+                Err(e) => {
+                    warn!("{e}; performance series stay in the folder's store");
+                    Arc::new(StoreSeries(open_store(shared, root).await?))
+                }
+            }
+        }
+        None => Arc::new(StoreSeries(open_store(shared, root).await?)),
+    };
+    let mut all = shared.series.lock().unwrap_or_else(PoisonError::into_inner);
+    Some(
+        all.entry(root.to_path_buf())
+            .or_insert_with(|| Arc::new(SeriesSink::new(series)))
+            .clone(),
+    )
+}
+
+/// Queues points; they are written in the background, in order.
+pub(crate) async fn record(shared: &Shared, root: &Path, points: Vec<Point>) {
+    if points.is_empty() {
+        return;
+    }
+    if let Some(series) = series_for(shared, root).await {
+        let _ = series.queue.send(Queued::Write(points));
+    }
+}
+
+/// The points of a verification: one `verify` per symbol the edit changed (or one with
+/// no symbol), and one `test` per test whose duration the runner reported.
+pub(crate) fn verification_points(
+    root: &Path,
+    at_ms: i64,
+    symbols: &[String],
+    verdict: &Verdict,
+) -> Vec<Point> {
+    let project = codecontext_store::project_key(root);
+    let status = serde_json::to_value(verdict.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let count = |outcome| {
+        verdict
+            .tests
+            .iter()
+            .filter(|t| t.outcome == outcome)
+            .count() as f64
+    };
+    let fields = vec![
+        ("wall_ms".to_string(), verdict.wall_ms as f64),
+        ("cpu_ms".to_string(), verdict.cpu_ms as f64),
+        (
+            "peak_memory_bytes".to_string(),
+            verdict.peak_memory_bytes as f64,
+        ),
+        (
+            "passed".to_string(),
+            count(codecontext_verify::TestOutcome::Passed),
+        ),
+        (
+            "failed".to_string(),
+            count(codecontext_verify::TestOutcome::Failed),
+        ),
+    ];
+    let mut points = Vec::new();
+    let symbols: Vec<Option<&String>> = if symbols.is_empty() {
+        vec![None]
+    } else {
+        symbols.iter().map(Some).collect()
+    };
+    for symbol in symbols {
+        let mut tags = vec![
+            ("project".to_string(), project.clone()),
+            ("verdict".to_string(), status.clone()),
+        ];
+        if let Some(symbol) = symbol {
+            tags.push(("symbol".to_string(), symbol.clone()));
+        }
+        points.push(Point {
+            at_ms,
+            measurement: "verify".into(),
+            tags,
+            fields: fields.clone(),
+        });
+    }
+    for test in &verdict.tests {
+        let Some(ms) = test.duration_ms else {
+            continue;
+        };
+        let mut tags = vec![
+            ("project".to_string(), project.clone()),
+            ("test".to_string(), test.name.clone()),
+            (
+                "outcome".to_string(),
+                serde_json::to_value(test.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            ),
+        ];
+        // The file: where the runner located it, else the file a pytest node id names.
+        let file = test
+            .location
+            .as_ref()
+            .map(|at| at.file.clone())
+            .or_else(|| {
+                test.name
+                    .split_once("::")
+                    .map(|(file, _)| file)
+                    .filter(|file| file.contains('.'))
+                    .map(String::from)
+            });
+        if let Some(file) = file {
+            tags.push(("file".to_string(), file));
+        }
+        points.push(Point {
+            at_ms,
+            measurement: "test".into(),
+            tags,
+            fields: vec![("duration_ms".to_string(), ms)],
+        });
+    }
+    points
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PerfParams {
+    #[serde(default)]
+    symbol: Option<String>,
+    #[serde(default)]
+    test: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error {
+        code: ErrorCode::InvalidParams,
+        message: format!("codecontext.perfHistory: {}", message.into()).into(),
+        data: None,
+    }
+}
+
+/// `codecontext.perfHistory`: a symbol's verifications or a test's durations, newest
+/// first.
+pub(crate) async fn perf_history(shared: &Shared, params: Value) -> Result<Value> {
+    let params: PerfParams = serde_json::from_value(params).map_err(|e| invalid(e.to_string()))?;
+    let (measurement, tag) = match (params.symbol, params.test) {
+        (Some(symbol), None) => ("verify", ("symbol".to_string(), symbol)),
+        (None, Some(test)) => ("test", ("test".to_string(), test)),
+        _ => return Err(invalid("give a symbol or a test")),
+    };
+    let limit = params.limit.unwrap_or(50).clamp(1, 1000);
+    let roots: Vec<PathBuf> = shared.read().roots().map(Path::to_path_buf).collect();
+    let mut points = Vec::new();
+    for root in roots {
+        let Some(series) = series_for(shared, &root).await else {
+            continue;
+        };
+        series.flush().await;
+        let project = ("project".to_string(), codecontext_store::project_key(&root));
+        let found = series
+            .log
+            .points(SeriesQuery {
+                measurement: measurement.into(),
+                tags: vec![tag.clone(), project],
+                limit,
+            })
+            .await
+            .map_err(|e| Error {
+                code: ErrorCode::InternalError,
+                message: format!("codecontext.perfHistory: {e}").into(),
+                data: None,
+            })?;
+        points.extend(found);
+    }
+    points.sort_by_key(|p| std::cmp::Reverse(p.at_ms));
+    points.truncate(limit as usize);
+    let points: Vec<Value> = points
+        .into_iter()
+        .map(|p| {
+            json!({
+                "atMs": p.at_ms,
+                "measurement": p.measurement,
+                "tags": p.tags.into_iter().map(|(k, v)| (k, Value::String(v)))
+                    .collect::<serde_json::Map<_, _>>(),
+                "fields": p.fields.into_iter().map(|(k, v)| (k, json!(v)))
+                    .collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    Ok(json!({ "points": points }))
+}
