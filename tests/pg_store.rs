@@ -4,7 +4,7 @@
 use codecontext_store::{
     FileRecord, IndexStore, Opened, PgStore, RunKind, RunLog, RunRecord, Subject,
 };
-use codecontext_tests::service_url;
+use codecontext_tests::{service_url, unique_name};
 
 fn record(rel: &str, hash: u64) -> FileRecord {
     FileRecord {
@@ -18,14 +18,7 @@ fn record(rel: &str, hash: u64) -> FileRecord {
 
 /// A project key no other test run uses.
 fn unique(name: &str) -> String {
-    format!(
-        "test://{name}/{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
+    unique_name(&format!("test://{name}/"))
 }
 
 #[tokio::test]

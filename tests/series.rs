@@ -3,7 +3,7 @@
 
 use codecontext_store::{PgStore, Point, SeriesLog, SeriesQuery};
 use codecontext_team::influx::InfluxSeries;
-use codecontext_tests::service_url;
+use codecontext_tests::{service_url, unique_name};
 
 fn point(at_ms: i64, test: &str, ms: f64) -> Point {
     Point {
@@ -50,14 +50,7 @@ async fn round_trip(log: &dyn SeriesLog, tag: &str) {
 }
 
 fn unique() -> String {
-    format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
+    unique_name("")
 }
 
 #[tokio::test]

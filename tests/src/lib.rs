@@ -170,3 +170,15 @@ pub fn service_url(var: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// A name no other test run uses (for rows in shared services).
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
