@@ -159,10 +159,13 @@ impl Shared {
         stores.entry(root.to_path_buf()).or_insert(store).clone()
     }
 
-    /// Closes a removed folder's store (when its last user lets go).
+    /// Closes a removed folder's store and series (when their last users let go).
     pub fn drop_store(&self, root: &Path) {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
         stores.remove(root);
+        drop(stores);
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        series.remove(root);
     }
 
     pub fn documents(&self) -> MutexGuard<'_, HashMap<FileId, OpenDocument>> {
