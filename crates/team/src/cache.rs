@@ -1,0 +1,2 @@
+//! Redis: a shared cache of query results, invalidated through pub/sub, and a shared
+//! rate limit.
