@@ -28,13 +28,16 @@ use sqlx::{
 };
 use tracing::{info, warn};
 
+mod outbox;
 mod pg;
 mod runs;
 mod series;
+mod shared;
 
 pub use pg::{project_key, PgStore};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
 pub use series::{Point, SeriesLog, SeriesQuery};
+pub use shared::{Health, SharedStore};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -83,6 +86,12 @@ pub trait IndexStore: Send + Sync {
 /// performance series. The
 /// embedded [`SqliteStore`] and the shared [`PgStore`] both are one.
 pub trait Store: IndexStore + RunLog + SeriesLog {
+    /// Waits, at most `limit`, until every write has reached the shared backend (there is
+    /// none for the embedded store), unless that backend is down; whether they did.
+    fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {
+        let _ = limit;
+        Box::pin(async { true })
+    }
     /// Where it is, for the log (credentials left out).
     fn describe(&self) -> String;
 }
@@ -143,6 +152,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     path: PathBuf,
+    /// Whether writes also queue themselves for a shared backend (see [`SharedStore`]).
+    pub(crate) queue: std::sync::atomic::AtomicBool,
 }
 
 /// What opening found.
@@ -270,6 +281,7 @@ impl SqliteStore {
             SqliteStore {
                 pool,
                 path: path.to_path_buf(),
+                queue: Default::default(),
             },
             opened,
         ))
@@ -320,6 +332,11 @@ impl IndexStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            if !records.is_empty() {
+                let rels: Vec<&str> = records.iter().map(|r| r.rel.as_str()).collect();
+                self.enqueue(&mut tx, outbox::SAVE, serde_json::json!(rels))
+                    .await?;
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -332,6 +349,10 @@ impl IndexStore for SqliteStore {
                 sqlx::query("DELETE FROM files WHERE rel = ?1")
                     .bind(rel)
                     .execute(&mut *tx)
+                    .await?;
+            }
+            if !rels.is_empty() {
+                self.enqueue(&mut tx, outbox::REMOVE, serde_json::json!(rels))
                     .await?;
             }
             tx.commit().await?;
@@ -350,14 +371,18 @@ impl IndexStore for SqliteStore {
 
     fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
             sqlx::query(
                 "INSERT INTO resolved (id, key, data) VALUES (1, ?1, ?2)
                  ON CONFLICT(id) DO UPDATE SET key = excluded.key, data = excluded.data",
             )
             .bind(key as i64)
             .bind(data)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+            self.enqueue(&mut tx, outbox::RESOLVED, serde_json::Value::Null)
+                .await?;
+            tx.commit().await?;
             Ok(())
         })
     }

@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
-use sqlx::{postgres::PgPoolOptions, PgPool, Row};
+use sqlx::{postgres::PgPoolOptions, PgConnection, PgPool, Row};
 use tracing::info;
+
+use crate::outbox::Op;
 
 use crate::{
     runs::short_name, BoxFuture, FileRecord, IndexStore, Opened, Resolved, RunKind, RunLog,
@@ -163,29 +165,7 @@ impl IndexStore for PgStore {
     fn save(&self, records: Vec<FileRecord>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            for batch in records.chunks(BATCH) {
-                // One statement per batch: the columns as arrays, unnested.
-                let rels: Vec<&str> = batch.iter().map(|r| r.rel.as_str()).collect();
-                let sizes: Vec<i64> = batch.iter().map(|r| r.size as i64).collect();
-                let mtimes: Vec<i64> = batch.iter().map(|r| r.mtime_ns).collect();
-                let hashes: Vec<i64> = batch.iter().map(|r| r.hash as i64).collect();
-                let data: Vec<&[u8]> = batch.iter().map(|r| r.data.as_slice()).collect();
-                sqlx::query(
-                    "INSERT INTO files (project, rel, size, mtime_ns, hash, data)
-                     SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[],
-                                              $5::bigint[], $6::bytea[])
-                     ON CONFLICT (project, rel) DO UPDATE SET size = excluded.size,
-                         mtime_ns = excluded.mtime_ns, hash = excluded.hash, data = excluded.data",
-                )
-                .bind(self.project)
-                .bind(&rels)
-                .bind(&sizes)
-                .bind(&mtimes)
-                .bind(&hashes)
-                .bind(&data)
-                .execute(&mut *tx)
-                .await?;
-            }
+            self.save_in(&mut tx, &records).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -193,12 +173,8 @@ impl IndexStore for PgStore {
 
     fn remove(&self, rels: Vec<String>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM files WHERE project = $1 AND rel = ANY($2)")
-                .bind(self.project)
-                .bind(&rels)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            self.remove_in(&mut conn, &rels).await
         })
     }
 
@@ -214,17 +190,117 @@ impl IndexStore for PgStore {
 
     fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
+            let mut conn = self.pool.acquire().await?;
+            self.save_resolved_in(&mut conn, key, &data).await
+        })
+    }
+}
+
+/// The writes, each on a connection or inside a transaction of the caller's.
+impl PgStore {
+    async fn save_in(
+        &self,
+        conn: &mut PgConnection,
+        records: &[FileRecord],
+    ) -> Result<(), StoreError> {
+        for batch in records.chunks(BATCH) {
+            // One statement per batch: the columns as arrays, unnested.
+            let rels: Vec<&str> = batch.iter().map(|r| r.rel.as_str()).collect();
+            let sizes: Vec<i64> = batch.iter().map(|r| r.size as i64).collect();
+            let mtimes: Vec<i64> = batch.iter().map(|r| r.mtime_ns).collect();
+            let hashes: Vec<i64> = batch.iter().map(|r| r.hash as i64).collect();
+            let data: Vec<&[u8]> = batch.iter().map(|r| r.data.as_slice()).collect();
             sqlx::query(
-                "INSERT INTO resolved (project, key, data) VALUES ($1, $2, $3)
-                 ON CONFLICT (project) DO UPDATE SET key = excluded.key, data = excluded.data",
+                "INSERT INTO files (project, rel, size, mtime_ns, hash, data)
+                     SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[],
+                                              $5::bigint[], $6::bytea[])
+                     ON CONFLICT (project, rel) DO UPDATE SET size = excluded.size,
+                         mtime_ns = excluded.mtime_ns, hash = excluded.hash, data = excluded.data",
             )
             .bind(self.project)
-            .bind(key as i64)
-            .bind(data)
-            .execute(&self.pool)
+            .bind(&rels)
+            .bind(&sizes)
+            .bind(&mtimes)
+            .bind(&hashes)
+            .bind(&data)
+            .execute(&mut *conn)
             .await?;
-            Ok(())
-        })
+        }
+        Ok(())
+    }
+
+    async fn remove_in(&self, conn: &mut PgConnection, rels: &[String]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM files WHERE project = $1 AND rel = ANY($2)")
+            .bind(self.project)
+            .bind(rels)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_resolved_in(
+        &self,
+        conn: &mut PgConnection,
+        key: u64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO resolved (project, key, data) VALUES ($1, $2, $3)
+             ON CONFLICT (project) DO UPDATE SET key = excluded.key, data = excluded.data",
+        )
+        .bind(self.project)
+        .bind(key as i64)
+        .bind(data)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies a write queued by `client` as its `seq`th, unless it was applied already:
+    /// the client's mark and the write commit together. Whether it was applied now.
+    pub(crate) async fn apply_once(
+        &self,
+        client: &str,
+        seq: i64,
+        op: &Op,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO replay_marks (project, client, seq) VALUES ($1, $2, 0)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(self.project)
+        .bind(client)
+        .execute(&mut *tx)
+        .await?;
+        let mark: i64 = sqlx::query_scalar(
+            "SELECT seq FROM replay_marks WHERE project = $1 AND client = $2 FOR UPDATE",
+        )
+        .bind(self.project)
+        .bind(client)
+        .fetch_one(&mut *tx)
+        .await?;
+        if seq <= mark {
+            return Ok(false);
+        }
+        match op {
+            Op::Save(records) => self.save_in(&mut tx, records).await?,
+            Op::Remove(rels) => self.remove_in(&mut tx, rels).await?,
+            Op::Resolved(key, data) => self.save_resolved_in(&mut tx, *key, data).await?,
+            Op::Run(run) => {
+                self.record_run_in(&mut tx, run).await?;
+            }
+            Op::Points(points) => self.write_points_in(&mut tx, points).await?,
+            Op::Nothing => {}
+        }
+        sqlx::query("UPDATE replay_marks SET seq = $3 WHERE project = $1 AND client = $2")
+            .bind(self.project)
+            .bind(client)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
@@ -235,53 +311,11 @@ impl RunLog for PgStore {
     fn record_run(&self, run: RunRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO runs (project, at_ms, kind, status, edit_hash, diff, wall_ms, cpu_ms,
-                     peak_memory_bytes, passed, failed, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(self.project)
-            .bind(run.at_ms)
-            .bind(run.kind.as_str())
-            .bind(&run.status)
-            .bind(&run.edit_hash)
-            .bind(&run.diff)
-            .bind(run.wall_ms as i64)
-            .bind(run.cpu_ms as i64)
-            .bind(run.peak_memory_bytes as i64)
-            .bind(run.passed as i32)
-            .bind(run.failed as i32)
-            .bind(sqlx::types::Json(&run.detail))
-            .fetch_one(&mut *tx)
-            .await?;
-            let subjects: Vec<(&str, &str, &str)> = run
-                .symbols
-                .iter()
-                .map(|s| ("symbol", s.as_str(), short_name(s)))
-                .chain(run.files.iter().map(|f| ("file", f.as_str(), f.as_str())))
-                .collect();
-            if !subjects.is_empty() {
-                let kinds: Vec<&str> = subjects.iter().map(|s| s.0).collect();
-                let names: Vec<&str> = subjects.iter().map(|s| s.1).collect();
-                let shorts: Vec<&str> = subjects.iter().map(|s| s.2).collect();
-                let order: Vec<i32> = (0..subjects.len() as i32).collect();
-                sqlx::query(
-                    "INSERT INTO run_subjects (run_id, kind, name, short, ord)
-                     SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int[])",
-                )
-                .bind(id)
-                .bind(&kinds)
-                .bind(&names)
-                .bind(&shorts)
-                .bind(&order)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let id = self.record_run_in(&mut tx, &run).await?;
             tx.commit().await?;
             Ok(id)
         })
     }
-
     fn runs(
         &self,
         subject: Subject,
@@ -356,6 +390,58 @@ impl RunLog for PgStore {
             }
             Ok(out)
         })
+    }
+}
+
+impl PgStore {
+    async fn record_run_in(
+        &self,
+        conn: &mut PgConnection,
+        run: &RunRecord,
+    ) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (project, at_ms, kind, status, edit_hash, diff, wall_ms, cpu_ms,
+                     peak_memory_bytes, passed, failed, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(self.project)
+        .bind(run.at_ms)
+        .bind(run.kind.as_str())
+        .bind(&run.status)
+        .bind(&run.edit_hash)
+        .bind(&run.diff)
+        .bind(run.wall_ms as i64)
+        .bind(run.cpu_ms as i64)
+        .bind(run.peak_memory_bytes as i64)
+        .bind(run.passed as i32)
+        .bind(run.failed as i32)
+        .bind(sqlx::types::Json(&run.detail))
+        .fetch_one(&mut *conn)
+        .await?;
+        let subjects: Vec<(&str, &str, &str)> = run
+            .symbols
+            .iter()
+            .map(|s| ("symbol", s.as_str(), short_name(s)))
+            .chain(run.files.iter().map(|f| ("file", f.as_str(), f.as_str())))
+            .collect();
+        if !subjects.is_empty() {
+            let kinds: Vec<&str> = subjects.iter().map(|s| s.0).collect();
+            let names: Vec<&str> = subjects.iter().map(|s| s.1).collect();
+            let shorts: Vec<&str> = subjects.iter().map(|s| s.2).collect();
+            let order: Vec<i32> = (0..subjects.len() as i32).collect();
+            sqlx::query(
+                "INSERT INTO run_subjects (run_id, kind, name, short, ord)
+                     SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int[])",
+            )
+            .bind(id)
+            .bind(&kinds)
+            .bind(&names)
+            .bind(&shorts)
+            .bind(&order)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(id)
     }
 }
 

@@ -132,6 +132,8 @@ impl RunLog for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            self.enqueue(&mut tx, crate::outbox::RUN, serde_json::json!(id))
+                .await?;
             tx.commit().await?;
             Ok(id)
         })
@@ -167,45 +169,63 @@ impl RunLog for SqliteStore {
                 q = q.bind(name);
             }
             let rows = q.fetch_all(&self.pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                let id: i64 = row.get(0);
-                let subjects = sqlx::query(
-                    "SELECT kind, name FROM run_subjects WHERE run_id = ?1 ORDER BY rowid",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-                let (mut symbols, mut files) = (Vec::new(), Vec::new());
-                for s in subjects {
-                    let kind: String = s.get(0);
-                    if kind == "symbol" {
-                        symbols.push(s.get(1));
-                    } else {
-                        files.push(s.get(1));
-                    }
-                }
-                let kind: String = row.get(2);
-                let detail: String = row.get(11);
-                out.push(RunRecord {
-                    id,
-                    at_ms: row.get(1),
-                    kind: RunKind::parse(&kind),
-                    status: row.get(3),
-                    edit_hash: row.get(4),
-                    diff: row.get(5),
-                    symbols,
-                    files,
-                    wall_ms: row.get::<i64, _>(6) as u64,
-                    cpu_ms: row.get::<i64, _>(7) as u64,
-                    peak_memory_bytes: row.get::<i64, _>(8) as u64,
-                    passed: row.get::<i64, _>(9) as u32,
-                    failed: row.get::<i64, _>(10) as u32,
-                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-                });
-            }
-            Ok(out)
+            self.runs_of(rows).await
         })
+    }
+}
+
+impl SqliteStore {
+    /// One run by its id, as recorded here.
+    pub(crate) async fn run_by_id(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM runs r WHERE r.id = ?1"))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(self.runs_of(rows).await?.pop())
+    }
+
+    /// The runs of rows of `COLUMNS`, with their subjects.
+    async fn runs_of(
+        &self,
+        rows: Vec<sqlx::sqlite::SqliteRow>,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get(0);
+            let subjects =
+                sqlx::query("SELECT kind, name FROM run_subjects WHERE run_id = ?1 ORDER BY rowid")
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?;
+            let (mut symbols, mut files) = (Vec::new(), Vec::new());
+            for s in subjects {
+                let kind: String = s.get(0);
+                if kind == "symbol" {
+                    symbols.push(s.get(1));
+                } else {
+                    files.push(s.get(1));
+                }
+            }
+            let kind: String = row.get(2);
+            let detail: String = row.get(11);
+            out.push(RunRecord {
+                id,
+                at_ms: row.get(1),
+                kind: RunKind::parse(&kind),
+                status: row.get(3),
+                edit_hash: row.get(4),
+                diff: row.get(5),
+                symbols,
+                files,
+                wall_ms: row.get::<i64, _>(6) as u64,
+                cpu_ms: row.get::<i64, _>(7) as u64,
+                peak_memory_bytes: row.get::<i64, _>(8) as u64,
+                passed: row.get::<i64, _>(9) as u32,
+                failed: row.get::<i64, _>(10) as u32,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            });
+        }
+        Ok(out)
     }
 }
 

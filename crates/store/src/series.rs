@@ -90,10 +90,37 @@ fn point_of(
     }
 }
 
+impl SqliteStore {
+    /// Points by their ids (a JSON array), in the order they were written.
+    pub(crate) async fn points_by_id(&self, ids: &str) -> Result<Vec<Point>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, measurement, tags, fields FROM series
+             WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let tags: String = row.get(2);
+                let fields: String = row.get(3);
+                point_of(
+                    row.get(0),
+                    row.get(1),
+                    &serde_json::from_str(&tags).unwrap_or_default(),
+                    &serde_json::from_str(&fields).unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+}
+
 impl SeriesLog for SqliteStore {
     fn write_points(&self, points: Vec<Point>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
+            let mut ids = Vec::with_capacity(points.len());
             for p in &points {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO series (at_ms, measurement, tags, fields) VALUES (?1, ?2, ?3, ?4)
@@ -105,6 +132,7 @@ impl SeriesLog for SqliteStore {
                 .bind(fields_json(&p.fields).to_string())
                 .fetch_one(&mut *tx)
                 .await?;
+                ids.push(id);
                 for (k, v) in &p.tags {
                     sqlx::query(
                         "INSERT INTO series_tags (point_id, key, value) VALUES (?1, ?2, ?3)",
@@ -115,6 +143,10 @@ impl SeriesLog for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
+            }
+            if !ids.is_empty() {
+                self.enqueue(&mut tx, crate::outbox::POINTS, serde_json::json!(ids))
+                    .await?;
             }
             tx.commit().await?;
             Ok(())
@@ -155,29 +187,40 @@ impl SeriesLog for SqliteStore {
     }
 }
 
+impl PgStore {
+    pub(crate) async fn write_points_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        points: &[Point],
+    ) -> Result<(), StoreError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let at: Vec<i64> = points.iter().map(|p| p.at_ms).collect();
+        let measurement: Vec<&str> = points.iter().map(|p| p.measurement.as_str()).collect();
+        let tags: Vec<serde_json::Value> = points.iter().map(|p| tags_json(&p.tags)).collect();
+        let fields: Vec<serde_json::Value> =
+            points.iter().map(|p| fields_json(&p.fields)).collect();
+        sqlx::query(
+            "INSERT INTO series (project, at_ms, measurement, tags, fields)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::jsonb[], $5::jsonb[])",
+        )
+        .bind(self.project)
+        .bind(&at)
+        .bind(&measurement)
+        .bind(&tags)
+        .bind(&fields)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
 impl SeriesLog for PgStore {
     fn write_points(&self, points: Vec<Point>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            if points.is_empty() {
-                return Ok(());
-            }
-            let at: Vec<i64> = points.iter().map(|p| p.at_ms).collect();
-            let measurement: Vec<&str> = points.iter().map(|p| p.measurement.as_str()).collect();
-            let tags: Vec<serde_json::Value> = points.iter().map(|p| tags_json(&p.tags)).collect();
-            let fields: Vec<serde_json::Value> =
-                points.iter().map(|p| fields_json(&p.fields)).collect();
-            sqlx::query(
-                "INSERT INTO series (project, at_ms, measurement, tags, fields)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::jsonb[], $5::jsonb[])",
-            )
-            .bind(self.project)
-            .bind(&at)
-            .bind(&measurement)
-            .bind(&tags)
-            .bind(&fields)
-            .execute(&self.pool)
-            .await?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            self.write_points_in(&mut conn, &points).await
         })
     }
 

@@ -6,7 +6,10 @@
 use std::{
     collections::{HashMap, VecDeque},
     path::{Path, PathBuf},
-    sync::{atomic::Ordering, mpsc, Arc},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -15,7 +18,7 @@ use codecontext_analysis::{
     workspace::{walk, SourceFile},
     AnalysisHost, DocumentChange, FileId, LoadedBatch, PositionEncoding, ResolveStep, WideLineCol,
 };
-use codecontext_store::{FileRecord, Opened, PgStore, SqliteStore, Store};
+use codecontext_store::{FileRecord, Opened, SharedStore, SqliteStore, Store};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_lsp_server::lsp_types::{
@@ -530,15 +533,50 @@ impl<'a> ProgressReporter<'a> {
 /// Tells the user, once per session, that a configured backend is down (the log says
 /// it every time).
 async fn backend_down(shared: &Shared, message: String) {
+    tell_down(shared.client(), &shared.backend_down_told, message).await
+}
+
+async fn tell_down(client: Option<&tower_lsp_server::Client>, told: &AtomicBool, message: String) {
     warn!("{message}");
-    if shared.backend_down_told.swap(true, Ordering::SeqCst) {
+    if told.swap(true, Ordering::SeqCst) {
         return;
     }
-    if let Some(client) = shared.client() {
+    if let Some(client) = client {
         client
             .show_message(tower_lsp_server::lsp_types::MessageType::WARNING, message)
             .await;
     }
+}
+
+/// Follows the shared store's backend: says once that it is down (and that nothing is
+/// lost), and in the log when it is back.
+fn watch_health(
+    shared: &Shared,
+    shown: String,
+    mut health: tokio::sync::mpsc::UnboundedReceiver<codecontext_store::Health>,
+) {
+    let client = shared.client().cloned();
+    let told = shared.backend_down_told.clone();
+    tokio::spawn(async move {
+        let mut down = false;
+        while let Some(event) = health.recv().await {
+            match event {
+                codecontext_store::Health::Down(why) if !down => {
+                    down = true;
+                    let message = format!(
+                        "codecontext: PostgreSQL at {shown} is unavailable ({why}); using the embedded store, and its writes are kept and replayed when PostgreSQL is back"
+                    );
+                    tell_down(client.as_ref(), &told, message).await;
+                }
+                codecontext_store::Health::Down(why) => debug!("PostgreSQL still down: {why}"),
+                codecontext_store::Health::Up if down => {
+                    down = false;
+                    info!("PostgreSQL at {shown} is back; replaying the writes kept meanwhile");
+                }
+                codecontext_store::Health::Up => {}
+            }
+        }
+    });
 }
 
 /// The team backends' configuration for a folder (initializationOptions, environment,
@@ -566,10 +604,11 @@ pub(crate) async fn storage_config(
     }
 }
 
-/// The folder's store, if persistence is on and it opens: the shared PostgreSQL store
-/// when one is configured and answers, else the embedded one. A store that cannot be
-/// opened costs the warm start and the run history, never the session. Once open, it
-/// stays open for the session.
+/// The folder's store, if persistence is on and it opens: the embedded one, with the
+/// shared PostgreSQL store in front when one is configured (reached now or later; its
+/// writes wait in the embedded store meanwhile). A store that cannot be opened costs the
+/// warm start and the run history, never the session. Once open, it stays open for the
+/// session.
 pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn Store>> {
     if let Some(store) = shared.store(root) {
         return Some(store);
@@ -580,28 +619,6 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn S
     }
     let fingerprint = persist::fingerprint();
     let config = storage_config(shared, root).await;
-    if let Some(url) = &config.postgres_url {
-        let key = codecontext_store::project_key(root);
-        match PgStore::open(&url.value, &key, &fingerprint).await {
-            Ok((store, opened)) => {
-                info!(
-                    "shared store {} for project {key} ({opened:?})",
-                    url.shown()
-                );
-                return Some(shared.keep_store(root, Arc::new(store)));
-            }
-            Err(e) => {
-                backend_down(
-                    shared,
-                    format!(
-                    "codecontext: PostgreSQL at {} is unavailable ({e}); using the embedded store",
-                    url.shown()
-                ),
-                )
-                .await
-            }
-        }
-    }
     let home = settings
         .store_home
         .map(PathBuf::from)
@@ -614,7 +631,7 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn S
         return None;
     }
     let path = codecontext_store::store_path(&home, root);
-    match SqliteStore::open(&path, &fingerprint).await {
+    let local = match SqliteStore::open(&path, &fingerprint).await {
         Ok((store, opened)) => {
             match opened {
                 Opened::Rebuilt(aside) => warn!(
@@ -625,7 +642,22 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn S
                 Opened::Fresh => info!("index store {} created", path.display()),
                 Opened::Reused => info!("index store {}", path.display()),
             }
-            Some(shared.keep_store(root, Arc::new(store)))
+            store
+        }
+        Err(e) => {
+            warn!("{e} ({}); indexing without persistence", path.display());
+            return None;
+        }
+    };
+    let Some(url) = &config.postgres_url else {
+        return Some(shared.keep_store(root, Arc::new(local)));
+    };
+    let key = codecontext_store::project_key(root);
+    match SharedStore::open(local, &url.value, &key, &fingerprint).await {
+        Ok((store, health)) => {
+            info!("shared store {} for project {key}", url.shown());
+            watch_health(shared, url.shown(), health);
+            Some(shared.keep_store(root, store))
         }
         Err(e) => {
             warn!("{e} ({}); indexing without persistence", path.display());

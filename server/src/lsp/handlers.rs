@@ -412,6 +412,13 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         self.shared.shutdown_requested.store(true, Ordering::SeqCst);
         self.shared.stopping.store(true, Ordering::SeqCst);
+        // Writes still on their way to a shared backend that is up get a moment to
+        // arrive; whatever does not stays queued on disk for the next start.
+        for store in self.shared.stores() {
+            if !store.settle(std::time::Duration::from_secs(5)).await {
+                debug!("{}: writes stay queued", store.describe());
+            }
+        }
         Ok(())
     }
 

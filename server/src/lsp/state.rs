@@ -91,7 +91,7 @@ pub(crate) struct Shared {
     /// Where each folder's performance series go (InfluxDB, else its store).
     pub series: Mutex<HashMap<PathBuf, Arc<super::perf::SeriesSink>>>,
     /// A configured backend was found down; the user has been told once.
-    pub backend_down_told: AtomicBool,
+    pub backend_down_told: Arc<AtomicBool>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -118,7 +118,7 @@ impl Shared {
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
-            backend_down_told: AtomicBool::new(false),
+            backend_down_told: Arc::new(AtomicBool::new(false)),
             series: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
@@ -154,6 +154,12 @@ impl Shared {
 
     /// Keeps a folder's store open for the session; a store opened meanwhile by
     /// someone else wins, so that there is one per folder.
+    /// Every folder's store.
+    pub fn stores(&self) -> Vec<Arc<dyn Store>> {
+        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores.values().cloned().collect()
+    }
+
     pub fn keep_store(&self, root: &Path, store: Arc<dyn Store>) -> Arc<dyn Store> {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
         stores.entry(root.to_path_buf()).or_insert(store).clone()
