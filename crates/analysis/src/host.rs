@@ -162,6 +162,20 @@ impl AnalysisHost {
         self.config.limits = limits;
     }
 
+    /// The index of a workspace root, as files carry it.
+    pub fn root_position(&self, root: &Path) -> Option<u32> {
+        self.roots
+            .iter()
+            .position(|r| r.as_deref() == Some(root))
+            .map(|i| i as u32)
+    }
+
+    /// The workspace root a file belongs to.
+    pub fn root_of(&self, file: FileId) -> Option<PathBuf> {
+        let f = self.graph.file_data(file)?;
+        self.roots.get(f.root as usize)?.clone()
+    }
+
     fn root_index(&mut self, root: &Path) -> u32 {
         match self.roots.iter().position(|r| r.as_deref() == Some(root)) {
             Some(i) => i as u32,

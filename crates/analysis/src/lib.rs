@@ -14,7 +14,10 @@ mod restore;
 pub mod workspace;
 
 pub use affected::{Affected, AffectedTest, EditScope};
-pub use codecontext_graph::{EntityId, EntityLoc, FileId, FileInput, How, ResolveStep, SearchMode};
+pub use codecontext_graph::{
+    EdgeKind, EntityId, EntityLoc, ExportEdge, ExportEntity, FileExport, FileId, FileInput, How,
+    ResolveStep, SearchMode,
+};
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,
 };

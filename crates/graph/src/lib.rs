@@ -25,5 +25,5 @@ pub use model::{
     Recv, Ref, Resolution,
 };
 pub use modules::ModuleContext;
-pub use query::{CallStep, EdgeStats, RefLoc};
+pub use query::{CallStep, EdgeStats, ExportEdge, ExportEntity, FileExport, RefLoc};
 pub use search::{NameMatch, SearchMode, SymbolIndex};

@@ -453,3 +453,150 @@ fn kind_rank(kind: Option<EntityKind>) -> u8 {
         _ => 4,
     }
 }
+
+/// A file's part of the graph as plain data, for mirrors of it elsewhere (a graph
+/// database): its entities, and the edges that start in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileExport {
+    pub rel: String,
+    pub language: String,
+    /// `entities[0]` is the file itself (its top-level code calls too).
+    pub entities: Vec<ExportEntity>,
+    pub edges: Vec<ExportEdge>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportEntity {
+    pub id: EntityId,
+    pub kind: &'static str,
+    pub name: String,
+    pub qualified: String,
+    /// 0-based.
+    pub line: u32,
+    /// None for the file, and for top-level entities the file contains.
+    pub container: Option<EntityId>,
+}
+
+/// One relation, once per (from, to, kind): `how` is the weakest resolution among the
+/// references that make it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportEdge {
+    pub from: EntityId,
+    pub to: EntityId,
+    pub kind: EdgeKind,
+    pub how: How,
+}
+
+impl SymbolGraph {
+    /// The file's entities and outgoing edges. Calls start where `callers` says they
+    /// do (a field initialised in a function is that function's call); other references
+    /// start at the entity they sit in. Unresolved references make no edge.
+    pub fn export_file(&self, file: FileId) -> Option<FileExport> {
+        let f = self.file_data(file)?;
+        let entities = f
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let loc = EntityLoc {
+                    file,
+                    index: i as u32,
+                };
+                ExportEntity {
+                    id: e.id,
+                    kind: if i == 0 { "file" } else { e.kind.as_str() },
+                    name: if i == 0 {
+                        f.rel.rsplit('/').next().unwrap_or(&f.rel).to_string()
+                    } else {
+                        self.name(e.name).to_string()
+                    },
+                    qualified: self.qualified_name(loc),
+                    line: f
+                        .line_index
+                        .line_col(e.selection.start)
+                        .map_or(0, |lc| lc.line),
+                    container: e.container.map(|c| f.entities[c as usize].id),
+                }
+            })
+            .collect();
+        let mut edges: BTreeMap<(EntityId, EntityId, EdgeKind), How> = BTreeMap::new();
+        for (i, (r, res)) in f.refs.iter().zip(&f.res).enumerate() {
+            if res.targets().is_empty() {
+                continue;
+            }
+            let here = RefLoc {
+                file,
+                index: i as u32,
+            };
+            let source = if r.kind == RefKind::Call {
+                self.call_source(here)
+            } else {
+                self.ref_source(here)
+            };
+            let Some(from) = source.and_then(|s| self.entity(s)).map(|e| e.id) else {
+                continue;
+            };
+            for &to in res.targets() {
+                if to == from {
+                    continue;
+                }
+                let how = edges
+                    .entry((from, to, EdgeKind::of_ref(r.kind)))
+                    .or_insert(res.how());
+                *how = (*how).max(res.how());
+            }
+        }
+        Some(FileExport {
+            rel: f.rel.to_string(),
+            language: codecontext_lang::language(f.lang).name().to_string(),
+            entities,
+            edges: edges
+                .into_iter()
+                .map(|((from, to, kind), how)| ExportEdge {
+                    from,
+                    to,
+                    kind,
+                    how,
+                })
+                .collect(),
+        })
+    }
+}
+
+impl SymbolGraph {
+    /// What may break if `id` changes: whatever calls, reads, names as a type,
+    /// inherits or implements it, and so on up to `depth` levels; each with the length
+    /// of its shortest path. Imports are not followed (an import alone runs nothing).
+    pub fn impact(&self, id: EntityId, depth: u32) -> Vec<(EntityLoc, u32)> {
+        let Some(start) = self.locate(id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut seen: FxHashSet<EntityLoc> = FxHashSet::default();
+        seen.insert(start);
+        let mut queue = VecDeque::from([(id, 0u32)]);
+        while let Some((target, d)) = queue.pop_front() {
+            if d >= depth {
+                continue;
+            }
+            for r in self.references_to(target) {
+                let source = match self.ref_kind(r) {
+                    Some(RefKind::ImportName | RefKind::ImportPath) | None => continue,
+                    Some(RefKind::Call) => self.call_source(r),
+                    Some(_) => self.ref_source(r),
+                };
+                let Some(source) = source else {
+                    continue;
+                };
+                if !seen.insert(source) {
+                    continue;
+                }
+                out.push((source, d + 1));
+                if let Some(e) = self.entity(source).filter(|_| source.index != 0) {
+                    queue.push_back((e.id, d + 1));
+                }
+            }
+        }
+        out
+    }
+}
