@@ -1,9 +1,10 @@
 //! PostgreSQL stopping and coming back (`.ci/services stop|start postgres`) while the
 //! shared store is written: every write is kept in the embedded store, replayed when
-//! PostgreSQL returns, and arrives exactly once. The tests of this file stop the shared
-//! server, so they take turns, and nothing else runs in this binary.
+//! PostgreSQL returns, and arrives exactly once. Stopping the shared server would
+//! disturb other tests, so both cases run in one test, one after the other, and nothing
+//! else runs in this binary.
 
-use std::{path::Path, process::Command, sync::Mutex, time::Duration};
+use std::{path::Path, process::Command, time::Duration};
 
 use codecontext_store::{
     FileRecord, Health, IndexStore, PgStore, Point, RunKind, RunLog, RunRecord, SeriesLog,
@@ -11,9 +12,6 @@ use codecontext_store::{
 };
 use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
 use serde_json::json;
-
-/// One test at a time stops the server.
-static TURN: Mutex<()> = Mutex::new(());
 
 fn services(action: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
@@ -80,11 +78,16 @@ fn point(n: u32) -> Point {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_made_while_postgres_is_down_arrive_once_when_it_returns() {
+async fn postgres_stopping_and_returning_loses_nothing_and_duplicates_nothing() {
     let Some(url) = service_url("CODECONTEXT_TEST_POSTGRES_URL") else {
         return;
     };
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    writes_made_while_postgres_is_down_arrive_once_when_it_returns(&url).await;
+    a_server_started_while_postgres_is_down_hands_its_index_over_when_it_returns(&url).await;
+}
+
+async fn writes_made_while_postgres_is_down_arrive_once_when_it_returns(url: &str) {
+    let url = url.to_string();
     let key = unique_name("test://outage/");
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = SqliteStore::open(&dir.path().join("w.sqlite"), "v1")
@@ -169,12 +172,7 @@ async fn writes_made_while_postgres_is_down_arrive_once_when_it_returns() {
     assert_eq!(pg.load_resolved().await.unwrap(), Some((42, vec![4, 2])));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_started_while_postgres_is_down_hands_its_index_over_when_it_returns() {
-    let Some(url) = service_url("CODECONTEXT_TEST_POSTGRES_URL") else {
-        return;
-    };
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+async fn a_server_started_while_postgres_is_down_hands_its_index_over_when_it_returns(url: &str) {
     let dir = copy_fixture("python");
     let root = dir.path().canonicalize().unwrap();
     // The project is the root path: unique per run.

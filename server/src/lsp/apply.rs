@@ -251,6 +251,9 @@ fn apply(
                     if let Some(d) = shared.documents().get_mut(&id) {
                         d.version = p.text_document.version;
                     }
+                    if let Some(path) = path_of(&p.text_document.uri) {
+                        super::team::file_changed(shared, &path);
+                    }
                     diagnostics::forget_verified(shared, id);
                     diagnostics::schedule(shared, id);
                 }
@@ -283,6 +286,7 @@ fn apply(
                     continue;
                 };
                 changed_on_disk(shared, &path, change.typ == FileChangeType::DELETED);
+                super::team::file_changed(shared, &path);
             }
         }
         "workspace/didChangeWorkspaceFolders" => {
@@ -532,7 +536,7 @@ impl<'a> ProgressReporter<'a> {
 
 /// Tells the user, once per session, that a configured backend is down (the log says
 /// it every time).
-async fn backend_down(shared: &Shared, message: String) {
+pub(crate) async fn backend_down(shared: &Shared, message: String) {
     tell_down(shared.client(), &shared.backend_down_told, message).await
 }
 
@@ -946,5 +950,13 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         ],
     };
     shared.block_on(super::perf::record(shared, &job.root, vec![point]));
+    progress.report(format!("{name}: sharing the graph"), 100);
+    let mirror_started = Instant::now();
+    if let Some(Some(n)) = shared.block_on(super::team::folder_indexed(shared, &job.root)) {
+        info!(
+            "{name}: {n} files mirrored to the graph database in {} ms",
+            mirror_started.elapsed().as_millis()
+        );
+    }
     progress.end(message);
 }

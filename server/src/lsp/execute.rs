@@ -151,6 +151,7 @@ pub(crate) async fn execute(shared: &Shared, client: &Client, params: Value) -> 
     let code = params.code.clone();
     let started = history::now_ms();
     let (language, spec) = spec_for(params)?;
+    super::team::admit_execution(shared).await?;
     let sandbox = sandbox().map_err(|message| Error {
         code: ErrorCode::InternalError,
         message: format!("codecontext.execute: {message}").into(),

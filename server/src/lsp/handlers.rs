@@ -20,7 +20,7 @@ use super::{
     convert::{path_of, symbol_kind, Conv},
     execute, history, perf,
     state::{Shared, Work},
-    verify,
+    team, verify,
 };
 
 pub(crate) struct Backend {
@@ -42,6 +42,11 @@ impl Backend {
     /// `codecontext/perfHistory` (and `codecontext.perfHistory` through executeCommand).
     pub async fn perf_request(&self, params: LSPAny) -> Result<LSPAny> {
         perf::perf_history(&self.shared, params).await
+    }
+
+    /// `codecontext/callers` (and `codecontext.callers` through executeCommand).
+    pub async fn callers_request(&self, params: LSPAny) -> Result<LSPAny> {
+        team::callers(&self.shared, params).await
     }
 
     /// `codecontext/history` (and `codecontext.history` through executeCommand).
@@ -334,6 +339,7 @@ impl LanguageServer for Backend {
                         verify::VERIFY_COMMAND.into(),
                         history::HISTORY_COMMAND.into(),
                         perf::PERF_COMMAND.into(),
+                        team::CALLERS_COMMAND.into(),
                     ],
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
@@ -342,6 +348,7 @@ impl LanguageServer for Backend {
                     verify::VERIFY_REQUEST: true,
                     history::HISTORY_REQUEST: true,
                     perf::PERF_REQUEST: true,
+                    team::CALLERS_REQUEST: true,
                 })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
@@ -400,6 +407,15 @@ impl LanguageServer for Backend {
                     data: None,
                 })?;
                 self.perf_request(argument).await.map(Some)
+            }
+            team::CALLERS_COMMAND => {
+                let [argument] = <[LSPAny; 1]>::try_from(params.arguments).map_err(|_| Error {
+                    code: ErrorCode::InvalidParams,
+                    message: "codecontext.callers takes one argument: {symbol, direction?, depth?}"
+                        .into(),
+                    data: None,
+                })?;
+                self.callers_request(argument).await.map(Some)
             }
             other => Err(Error {
                 code: ErrorCode::InvalidParams,

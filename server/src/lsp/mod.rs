@@ -20,6 +20,7 @@ mod handlers;
 mod history;
 mod perf;
 mod state;
+mod team;
 mod verify;
 
 use std::{
@@ -110,6 +111,7 @@ where
     .custom_method(verify::VERIFY_REQUEST, Backend::verify_request)
     .custom_method(history::HISTORY_REQUEST, Backend::history_request)
     .custom_method(perf::PERF_REQUEST, Backend::perf_request)
+    .custom_method(team::CALLERS_REQUEST, Backend::callers_request)
     .finish();
     let service = Ordered {
         inner: service,

@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     stores: Mutex<HashMap<PathBuf, Arc<dyn Store>>>,
     /// Where each folder's performance series go (InfluxDB, else its store).
     pub series: Mutex<HashMap<PathBuf, Arc<super::perf::SeriesSink>>>,
+    /// Each folder's links to the team's graph database and cache.
+    team: Mutex<HashMap<PathBuf, Arc<super::team::TeamLinks>>>,
     /// A configured backend was found down; the user has been told once.
     pub backend_down_told: Arc<AtomicBool>,
     /// Our own file watcher, when the client cannot watch files for us.
@@ -118,6 +120,7 @@ impl Shared {
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
+            team: Mutex::new(HashMap::new()),
             backend_down_told: Arc::new(AtomicBool::new(false)),
             series: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
@@ -154,6 +157,20 @@ impl Shared {
 
     /// Keeps a folder's store open for the session; a store opened meanwhile by
     /// someone else wins, so that there is one per folder.
+    pub fn team(&self, root: &Path) -> Option<Arc<super::team::TeamLinks>> {
+        let team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
+        team.get(root).cloned()
+    }
+
+    pub fn keep_team(
+        &self,
+        root: &Path,
+        links: Arc<super::team::TeamLinks>,
+    ) -> Arc<super::team::TeamLinks> {
+        let mut team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
+        team.entry(root.to_path_buf()).or_insert(links).clone()
+    }
+
     /// Every folder's store.
     pub fn stores(&self) -> Vec<Arc<dyn Store>> {
         let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
@@ -170,6 +187,9 @@ impl Shared {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
         stores.remove(root);
         drop(stores);
+        let mut team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
+        team.remove(root);
+        drop(team);
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         series.remove(root);
     }

@@ -194,6 +194,7 @@ fn workspace_changes(
 pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> Result<Value> {
     let params: VerifyParams =
         serde_json::from_value(params).map_err(|e| invalid(e.to_string()))?;
+    super::team::admit_execution(shared).await?;
     let (encoding, progress) = {
         let s = shared.session();
         (s.encoding, s.progress)

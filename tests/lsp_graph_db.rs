@@ -1,0 +1,144 @@
+//! The server with the team's graph database (FalkorDB over Bolt, `.ci/services`) and
+//! Redis: `codecontext/callers` answers callers, callees and impact through Cypher exactly
+//! as the embedded graph does, caches them in Redis, and an edit reaches the graph
+//! database before the next question.
+
+use std::path::Path;
+
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url};
+use serde_json::{json, Value};
+
+const SYMBOLS: [&str; 4] = [
+    "shop.util.clamp",
+    "shop.services.pricing.total_price",
+    "shop.services.pricing.Pricer.price",
+    "main.main",
+];
+
+async fn start(root: &Path, options: Value) -> LspClient {
+    let mut client = LspClient::in_process();
+    client
+        .initialize(&[root], json!({ "initializationOptions": options }))
+        .await;
+    client.indexed().await;
+    client
+}
+
+async fn walks(client: &mut LspClient) -> Vec<Value> {
+    let mut out = Vec::new();
+    for symbol in SYMBOLS {
+        for direction in ["callers", "callees", "impact"] {
+            let answer = client
+                .request(
+                    "codecontext/callers",
+                    json!({ "symbol": symbol, "direction": direction, "depth": 3 }),
+                )
+                .await;
+            out.push(answer);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
+    let (Some(bolt), Some(redis)) = (
+        service_url("CODECONTEXT_TEST_BOLT_URL"),
+        service_url("CODECONTEXT_TEST_REDIS_URL"),
+    ) else {
+        return;
+    };
+    // A fresh copy: its root is the project, so no other run shares it.
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    let mut embedded = start(&root, json!({ "storeHome": home.path() })).await;
+    let expected = walks(&mut embedded).await;
+    assert!(embedded.shutdown_and_exit().await);
+    assert!(expected.iter().all(|a| a["source"] == "embedded"));
+    let clamp_callers = &expected[0]["items"];
+    let names: Vec<&str> = clamp_callers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["qualifiedName"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"shop.services.pricing.total_price")
+            && names.contains(&"shop.services.pricing.Pricer.price"),
+        "callers of clamp to depth 3: {names:?}"
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let team = json!({
+        "storeHome": home.path(),
+        "storage": { "boltUrl": bolt, "redisUrl": redis },
+    });
+    let mut client = start(&root, team).await;
+    let through_cypher = walks(&mut client).await;
+    for (got, want) in through_cypher.iter().zip(&expected) {
+        assert_eq!(got["source"], "graphDatabase", "{got}");
+        assert_eq!(got["cached"], false, "{got}");
+        assert_eq!(
+            got["items"], want["items"],
+            "{} {}",
+            want["symbol"]["qualifiedName"], want["direction"]
+        );
+    }
+    // The same questions again come from Redis.
+    let again = walks(&mut client).await;
+    for (got, want) in again.iter().zip(&through_cypher) {
+        assert_eq!(got["cached"], true, "{got}");
+        assert_eq!(got["items"], want["items"]);
+    }
+
+    // A new caller of clamp, typed in the editor: the next answer has it, not the
+    // cached one.
+    let util = root.join("shop/util.py");
+    let uri = codecontext_tests::lsp::file_uri(&util);
+    let text = std::fs::read_to_string(&util).unwrap();
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        )
+        .await;
+    let added = format!("{text}\n\ndef clamp_twice(v):\n    return clamp(clamp(v, 0, 1), 0, 1)\n");
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2},
+                   "contentChanges": [{"text": added}]}),
+        )
+        .await;
+    let answer = client
+        .request(
+            "codecontext/callers",
+            json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 1 }),
+        )
+        .await;
+    assert_eq!(answer["source"], "graphDatabase");
+    assert_eq!(answer["cached"], false, "{answer}");
+    assert!(
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["qualifiedName"] == "shop.util.clamp_twice"),
+        "{answer}"
+    );
+
+    // Questions that cannot be answered are errors that say why.
+    let error = client
+        .request_error(
+            "codecontext/callers",
+            json!({ "symbol": "shop.util.nothing_here" }),
+        )
+        .await;
+    assert!(
+        error["message"].as_str().unwrap().contains("no symbol"),
+        "{error}"
+    );
+    assert!(client.shutdown_and_exit().await);
+}
