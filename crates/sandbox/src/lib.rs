@@ -2,7 +2,8 @@
 //! and say how it ended.
 //!
 //! [`Sandbox`] is the seam: [`LocalSandbox`] builds one from Linux namespaces, cgroups
-//! and an overlay of the workspace; a Docker implementation is another. Requests and
+//! and an overlay of the workspace; `DockerSandbox` (feature `docker`, on by default)
+//! runs in Docker containers from a warm pool. Requests and
 //! outcomes ([`RunSpec`], [`RunOutcome`]) are plain data, the same for every
 //! implementation. The user's files are never written: the workspace is the read-only
 //! lower layer of an overlay whose upper layer is thrown away with the run.
@@ -11,9 +12,13 @@ use std::{future::Future, path::PathBuf, pin::Pin};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "docker")]
+mod docker;
 mod init;
 mod local;
 
+#[cfg(feature = "docker")]
+pub use docker::{DaemonInfo, DockerConfig, DockerSandbox};
 pub use init::helper_main;
 pub use local::{LocalSandbox, HELPER_ARG, HELPER_BINARY};
 

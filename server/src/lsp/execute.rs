@@ -11,7 +11,9 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use codecontext_sandbox::{LocalSandbox, RunOutcome, RunSpec, Sandbox};
+use codecontext_sandbox::{
+    DockerConfig, DockerSandbox, LocalSandbox, RunOutcome, RunSpec, Sandbox,
+};
 use codecontext_store::{RunKind, RunRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,6 +77,13 @@ pub(crate) fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
     static SANDBOX: OnceLock<std::result::Result<Arc<dyn Sandbox>, String>> = OnceLock::new();
     SANDBOX
         .get_or_init(|| {
+            if std::env::var("CODECONTEXT_SANDBOX").is_ok_and(|s| s == "docker") {
+                // Containers from a warm pool; the daemon is first asked at the first run.
+                let image = std::env::var("CODECONTEXT_DOCKER_IMAGE").unwrap_or_default();
+                let sandbox =
+                    DockerSandbox::new(DockerConfig::new(image)).map_err(|e| e.to_string())?;
+                return Ok(Arc::new(sandbox) as Arc<dyn Sandbox>);
+            }
             // The small helper beside this binary, else this binary, unless told
             // otherwise (packaging).
             let helper = std::env::var_os("CODECONTEXT_SANDBOX_HELPER")
