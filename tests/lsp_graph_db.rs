@@ -1,7 +1,8 @@
 //! The server with the team's graph database (FalkorDB over Bolt, `.ci/services`) and
 //! Redis: `codecontext/callers` answers callers, callees and impact through Cypher exactly
 //! as the embedded graph does, caches them in Redis, and an edit reaches the graph
-//! database before the next question.
+//! database before the next question, and another server of the project within a
+//! second.
 
 use std::path::Path;
 
@@ -93,6 +94,20 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
         assert_eq!(got["items"], want["items"]);
     }
 
+    // Another developer's server on the same project, which has the answer cached.
+    let other_home = tempfile::tempdir().unwrap();
+    let mut other = start(
+        &root,
+        json!({
+            "storeHome": other_home.path(),
+            "storage": { "boltUrl": bolt, "redisUrl": redis },
+        }),
+    )
+    .await;
+    let ask = json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 1 });
+    let before = other.request("codecontext/callers", ask.clone()).await;
+    assert_eq!(before["source"], "graphDatabase");
+
     // A new caller of clamp, typed in the editor: the next answer has it, not the
     // cached one.
     let util = root.join("shop/util.py");
@@ -128,6 +143,26 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
             .any(|i| i["qualifiedName"] == "shop.util.clamp_twice"),
         "{answer}"
     );
+
+    // The other server drops its stale answer within a second and sees the caller (from
+    // the cache again, once the first server has put the new answer there).
+    let started = std::time::Instant::now();
+    loop {
+        let seen = other.request("codecontext/callers", ask.clone()).await;
+        if seen["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["qualifiedName"] == "shop.util.clamp_twice")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "still stale after a second: {seen}"
+        );
+    }
+    assert!(other.shutdown_and_exit().await);
 
     // Questions that cannot be answered are errors that say why.
     let error = client

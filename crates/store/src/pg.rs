@@ -139,6 +139,15 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Deletes the project and everything it holds (benchmarks clean up with it).
+    pub async fn delete_project(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(self.project)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 impl IndexStore for PgStore {

@@ -30,6 +30,8 @@ use crate::{
 
 /// Entries replayed per read of the queue.
 const REPLAY_BATCH: u32 = 64;
+/// How long opening waits for PostgreSQL before it goes on without it.
+const FIRST_CONNECT: Duration = Duration::from_secs(1);
 /// The longest wait between two attempts to reach a backend that is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -90,12 +92,18 @@ impl SharedStore {
             drained: Notify::new(),
             events,
         });
-        match store.connect().await {
-            Ok(_) => {
+        // A second at most: a server that is down (sqlx retries a refused connection
+        // until its pool's timeout) must not hold the start up; the replayer keeps trying.
+        match tokio::time::timeout(FIRST_CONNECT, store.connect()).await {
+            Ok(Ok(_)) => {
                 store.up.store(true, Ordering::SeqCst);
                 let _ = store.events.send(Health::Up);
             }
-            Err(e) => store.went_down(&e),
+            Ok(Err(e)) => store.went_down(&e),
+            Err(_) => store.went_down(&StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", FIRST_CONNECT.as_millis()),
+            ))),
         }
         tokio::spawn(replayer(Arc::downgrade(&store)));
         Ok((store, health))

@@ -145,6 +145,50 @@ pub struct MirrorFile {
     pub edges: Vec<MirrorEdge>,
 }
 
+impl MirrorFile {
+    /// The mirror's shape of a file's part of the knowledge graph (`CONTAINS` comes from
+    /// the entities' containers).
+    pub fn from_export(export: codecontext_graph::FileExport) -> MirrorFile {
+        use codecontext_graph::EdgeKind as Graph;
+        let kind = |k: Graph| match k {
+            Graph::Calls => Some(EdgeKind::Calls),
+            Graph::References => Some(EdgeKind::References),
+            Graph::Imports => Some(EdgeKind::Imports),
+            Graph::Inherits => Some(EdgeKind::Inherits),
+            Graph::Implements => Some(EdgeKind::Implements),
+            Graph::Contains => None,
+        };
+        MirrorFile {
+            path: export.rel,
+            language: export.language,
+            entities: export
+                .entities
+                .into_iter()
+                .map(|e| MirrorEntity {
+                    id: e.id.to_string(),
+                    kind: e.kind.to_string(),
+                    name: e.name,
+                    qualified: e.qualified,
+                    line: e.line,
+                    container: e.container.map(|c| c.to_string()),
+                })
+                .collect(),
+            edges: export
+                .edges
+                .into_iter()
+                .filter_map(|e| {
+                    Some(MirrorEdge {
+                        from: e.from.to_string(),
+                        to: e.to.to_string(),
+                        kind: kind(e.kind)?,
+                        how: e.how.as_str().to_string(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Which way a walk follows edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Walk {

@@ -730,7 +730,7 @@ fn snapshot_key(root: u32, host: &AnalysisHost, hashes: &HashMap<String, u64>) -
     )
 }
 
-fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
+fn index_folder(shared: &Arc<Shared>, job: IndexJob, n: u64) {
     let started = Instant::now();
     let name = job
         .root
@@ -950,13 +950,6 @@ fn index_folder(shared: &Shared, job: IndexJob, n: u64) {
         ],
     };
     shared.block_on(super::perf::record(shared, &job.root, vec![point]));
-    progress.report(format!("{name}: sharing the graph"), 100);
-    let mirror_started = Instant::now();
-    if let Some(Some(n)) = shared.block_on(super::team::folder_indexed(shared, &job.root)) {
-        info!(
-            "{name}: {n} files mirrored to the graph database in {} ms",
-            mirror_started.elapsed().as_millis()
-        );
-    }
+    shared.block_on(super::team::folder_indexed(shared, &job.root));
     progress.end(message);
 }

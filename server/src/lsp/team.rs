@@ -17,9 +17,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_analysis::{EntityId, EntityLoc, FileExport, SearchMode};
+use codecontext_analysis::{EntityId, EntityLoc, SearchMode};
 use codecontext_team::{
-    bolt::{EdgeKind, GraphMirror, MirrorEdge, MirrorEntity, MirrorFile, Walk},
+    bolt::{GraphMirror, MirrorFile, Walk},
     cache::{RateLimit, SharedCache},
 };
 use serde::Deserialize;
@@ -51,8 +51,9 @@ pub(crate) struct TeamLinks {
     pub limit: Option<RateLimit>,
     /// Files changed since they were last mirrored (absolute paths).
     dirty: Mutex<HashSet<PathBuf>>,
-    /// Serialises mirror updates, so that an older export never lands after a newer.
-    writing: tokio::sync::Mutex<()>,
+    /// Held while the mirror is written: updates never overlap (an older export never
+    /// lands after a newer), and a question waits for the update under way.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Connects a folder's graph database and cache, once; what cannot be reached is said
@@ -126,46 +127,6 @@ pub(crate) async fn links(shared: &Shared, root: &Path) -> Arc<TeamLinks> {
     shared.keep_team(root, Arc::new(links))
 }
 
-/// The mirror's shape of a file's export.
-fn mirror_file(export: FileExport) -> MirrorFile {
-    let kind = |k: codecontext_analysis::EdgeKind| match k {
-        codecontext_analysis::EdgeKind::Calls => Some(EdgeKind::Calls),
-        codecontext_analysis::EdgeKind::References => Some(EdgeKind::References),
-        codecontext_analysis::EdgeKind::Imports => Some(EdgeKind::Imports),
-        codecontext_analysis::EdgeKind::Inherits => Some(EdgeKind::Inherits),
-        codecontext_analysis::EdgeKind::Implements => Some(EdgeKind::Implements),
-        codecontext_analysis::EdgeKind::Contains => None,
-    };
-    MirrorFile {
-        path: export.rel,
-        language: export.language,
-        entities: export
-            .entities
-            .into_iter()
-            .map(|e| MirrorEntity {
-                id: e.id.to_string(),
-                kind: e.kind.to_string(),
-                name: e.name,
-                qualified: e.qualified,
-                line: e.line,
-                container: e.container.map(|c| c.to_string()),
-            })
-            .collect(),
-        edges: export
-            .edges
-            .into_iter()
-            .filter_map(|e| {
-                Some(MirrorEdge {
-                    from: e.from.to_string(),
-                    to: e.to.to_string(),
-                    kind: kind(e.kind)?,
-                    how: e.how.as_str().to_string(),
-                })
-            })
-            .collect(),
-    }
-}
-
 /// Mirrors the given files of a folder (all of them when `None`); files gone from the
 /// graph are removed from the mirror.
 async fn mirror(
@@ -173,9 +134,9 @@ async fn mirror(
     root: &Path,
     links: &TeamLinks,
     paths: Option<Vec<PathBuf>>,
+    _writing: tokio::sync::OwnedMutexGuard<()>,
 ) -> Option<usize> {
     let mirror = links.mirror.as_ref()?;
-    let _writing = links.writing.lock().await;
     let started = Instant::now();
     let (files, gone) = {
         let host = shared.read();
@@ -217,7 +178,7 @@ async fn mirror(
     let mut batch: Vec<MirrorFile> = Vec::new();
     let mut result = Ok(());
     for export in files {
-        batch.push(mirror_file(export));
+        batch.push(MirrorFile::from_export(export));
         if batch.len() == MIRROR_CHUNK {
             if let Err(e) = mirror.replace_files(std::mem::take(&mut batch)).await {
                 result = Err(e);
@@ -248,16 +209,30 @@ async fn mirror(
     Some(count)
 }
 
-/// After a folder is indexed: mirrors all of it (when a graph database is configured).
-pub(crate) async fn folder_indexed(shared: &Shared, root: &Path) -> Option<usize> {
+/// After a folder is indexed: mirrors all of it (when a graph database is configured),
+/// in the background; questions wait for it.
+pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
     let links = links(shared, root).await;
-    let n = mirror(shared, root, &links, None).await;
-    if n.is_none() {
+    if links.mirror.is_none() {
         if let Some(cache) = &links.cache {
             let _ = cache.bump("index").await;
         }
+        return;
     }
-    n
+    // Taken now, so that a question asked from here on waits for the mirror.
+    let writing = links.writing.clone().lock_owned().await;
+    let shared = shared.clone();
+    let root = root.to_path_buf();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        if let Some(n) = mirror(&shared, &root, &links, None, writing).await {
+            info!(
+                "{}: {n} files mirrored to the graph database in {} ms",
+                root.display(),
+                started.elapsed().as_millis()
+            );
+        }
+    });
 }
 
 /// A file changed (edited, or on disk): mirrored shortly after, with whatever else
@@ -297,8 +272,9 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
     }
 }
 
-/// Mirrors what is dirty now.
+/// Mirrors what is dirty now, after any update under way.
 async fn flush(shared: &Shared, root: &Path, links: &TeamLinks) {
+    let writing = links.writing.clone().lock_owned().await;
     let paths: Vec<PathBuf> = links
         .dirty
         .lock()
@@ -309,7 +285,7 @@ async fn flush(shared: &Shared, root: &Path, links: &TeamLinks) {
         return;
     }
     if links.mirror.is_some() {
-        mirror(shared, root, links, Some(paths)).await;
+        mirror(shared, root, links, Some(paths), writing).await;
     } else if let Some(cache) = &links.cache {
         let _ = cache.bump("edit").await;
     }
