@@ -177,3 +177,33 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
     );
     assert!(client.shutdown_and_exit().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_through_postgres_tables_match_the_embedded_graph() {
+    let Some(postgres) = service_url("CODECONTEXT_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut embedded = start(&root, json!({ "storeHome": home.path() })).await;
+    let expected = walks(&mut embedded).await;
+    assert!(embedded.shutdown_and_exit().await);
+
+    // PostgreSQL alone: the graph's tables answer, with recursive SQL.
+    let home = tempfile::tempdir().unwrap();
+    let mut client = start(
+        &root,
+        json!({ "storeHome": home.path(), "storage": { "postgresUrl": postgres } }),
+    )
+    .await;
+    for (got, want) in walks(&mut client).await.iter().zip(&expected) {
+        assert_eq!(got["source"], "postgres", "{got}");
+        assert_eq!(
+            got["items"], want["items"],
+            "{} {}",
+            want["symbol"]["qualifiedName"], want["direction"]
+        );
+    }
+    assert!(client.shutdown_and_exit().await);
+}

@@ -30,11 +30,13 @@ use tracing::{info, warn};
 
 mod outbox;
 mod pg;
+mod pg_graph;
 mod runs;
 mod series;
 mod shared;
 
 pub use pg::{project_key, PgStore};
+pub use pg_graph::{GraphReached, GraphWalk};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
 pub use series::{Point, SeriesLog, SeriesQuery};
 pub use shared::{Health, SharedStore};
@@ -91,6 +93,11 @@ pub trait Store: IndexStore + RunLog + SeriesLog {
     fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {
         let _ = limit;
         Box::pin(async { true })
+    }
+
+    /// The shared PostgreSQL store, while it is up, for the graph's tables.
+    fn graph_tables(&self) -> Option<&PgStore> {
+        None
     }
     /// Where it is, for the log (credentials left out).
     fn describe(&self) -> String;

@@ -353,6 +353,10 @@ impl Store for SharedStore {
         )
     }
 
+    fn graph_tables(&self) -> Option<&PgStore> {
+        self.pg.get().filter(|_| self.is_up())
+    }
+
     /// Waits for the queue only while PostgreSQL is up: at shutdown, a backend that is
     /// down keeps the queue on disk for the next start.
     fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {

@@ -30,6 +30,8 @@ use tower_lsp_server::{
 };
 use tracing::{debug, info, warn};
 
+use codecontext_store::{GraphWalk, Store};
+
 use super::{apply::storage_config, convert::path_of, state::Shared};
 
 pub(crate) const CALLERS_REQUEST: &str = "codecontext/callers";
@@ -47,6 +49,8 @@ const EXECUTIONS_PER_MINUTE: u32 = 120;
 #[derive(Default)]
 pub(crate) struct TeamLinks {
     pub mirror: Option<Arc<GraphMirror>>,
+    /// The folder's store: the shared PostgreSQL store keeps the graph as tables too.
+    pub store: Option<Arc<dyn Store>>,
     pub cache: Option<SharedCache>,
     pub limit: Option<RateLimit>,
     /// Files changed since they were last mirrored (absolute paths).
@@ -64,7 +68,10 @@ pub(crate) async fn links(shared: &Shared, root: &Path) -> Arc<TeamLinks> {
     }
     let config = storage_config(shared, root).await;
     let project = codecontext_store::project_key(root);
-    let mut links = TeamLinks::default();
+    let mut links = TeamLinks {
+        store: shared.store(root),
+        ..TeamLinks::default()
+    };
     if let Some(url) = &config.bolt_url {
         let user = config.bolt_user.as_ref().map(|s| s.value.as_str());
         let password = config.bolt_password.as_ref().map(|s| s.value.as_str());
@@ -136,7 +143,10 @@ async fn mirror(
     paths: Option<Vec<PathBuf>>,
     _writing: tokio::sync::OwnedMutexGuard<()>,
 ) -> Option<usize> {
-    let mirror = links.mirror.as_ref()?;
+    let tables = links.store.as_ref().and_then(|s| s.graph_tables());
+    if links.mirror.is_none() && tables.is_none() {
+        return None;
+    }
     let started = Instant::now();
     let (files, gone) = {
         let host = shared.read();
@@ -175,26 +185,36 @@ async fn mirror(
         (files, gone)
     };
     let count = files.len();
-    let mut batch: Vec<MirrorFile> = Vec::new();
-    let mut result = Ok(());
-    for export in files {
-        batch.push(MirrorFile::from_export(export));
-        if batch.len() == MIRROR_CHUNK {
-            if let Err(e) = mirror.replace_files(std::mem::take(&mut batch)).await {
+    if let Some(pg) = tables {
+        for chunk in files.chunks(MIRROR_CHUNK) {
+            if let Err(e) = pg.replace_graph(chunk, &[]).await {
+                warn!("graph tables of {} not written: {e}", root.display());
+                break;
+            }
+        }
+        if !gone.is_empty() {
+            if let Err(e) = pg.replace_graph(&[], &gone).await {
+                warn!("graph tables of {} not written: {e}", root.display());
+            }
+        }
+    }
+    if let Some(mirror) = &links.mirror {
+        let mut result = Ok(());
+        for chunk in files.chunks(MIRROR_CHUNK) {
+            let batch: Vec<MirrorFile> =
+                chunk.iter().cloned().map(MirrorFile::from_export).collect();
+            if let Err(e) = mirror.replace_files(batch).await {
                 result = Err(e);
                 break;
             }
         }
-    }
-    if result.is_ok() && !batch.is_empty() {
-        result = mirror.replace_files(batch).await.map(|_| ());
-    }
-    if result.is_ok() && !gone.is_empty() {
-        result = mirror.remove_files(gone).await;
-    }
-    if let Err(e) = result {
-        warn!("graph database mirror of {} failed: {e}", root.display());
-        return None;
+        if result.is_ok() && !gone.is_empty() {
+            result = mirror.remove_files(gone).await;
+        }
+        if let Err(e) = result {
+            warn!("graph database mirror of {} failed: {e}", root.display());
+            return None;
+        }
     }
     debug!(
         "mirrored {count} files of {} in {} ms",
@@ -213,7 +233,11 @@ async fn mirror(
 /// in the background; questions wait for it.
 pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
     let links = links(shared, root).await;
-    if links.mirror.is_none() {
+    let tables = links
+        .store
+        .as_ref()
+        .is_some_and(|s| s.graph_tables().is_some());
+    if links.mirror.is_none() && !tables {
         if let Some(cache) = &links.cache {
             let _ = cache.bump("index").await;
         }
@@ -250,7 +274,11 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
     let Some(links) = shared.team(&root) else {
         return;
     };
-    if links.mirror.is_none() && links.cache.is_none() {
+    let tables = links
+        .store
+        .as_ref()
+        .is_some_and(|s| s.graph_tables().is_some());
+    if links.mirror.is_none() && links.cache.is_none() && !tables {
         return;
     }
     let first = {
@@ -284,7 +312,11 @@ async fn flush(shared: &Shared, root: &Path, links: &TeamLinks) {
     if paths.is_empty() {
         return;
     }
-    if links.mirror.is_some() {
+    let tables = links
+        .store
+        .as_ref()
+        .is_some_and(|s| s.graph_tables().is_some());
+    if links.mirror.is_some() || tables {
         mirror(shared, root, links, Some(paths), writing).await;
     } else if let Some(cache) = &links.cache {
         let _ = cache.bump("edit").await;
@@ -376,49 +408,11 @@ pub(crate) async fn callers(shared: &Arc<Shared>, params: Value) -> Result<Value
             .await
             .map_err(internal)??
     };
-    let links = shared.team(&root);
-    if let Some(links) = links.filter(|l| l.mirror.is_some()) {
-        // What this server changed reaches the mirror before it is asked.
-        flush(shared, &root, &links).await;
-        let key = format!("{}:{id}:{depth}:{limit}", params.direction.as_str());
-        // Read before the walk: an answer computed across a bump is stored under the
-        // old version, where nobody looks any more.
-        let version = links.cache.as_ref().map(SharedCache::version);
-        if let Some(cache) = &links.cache {
-            if let Some(mut hit) = cache.get("callers", &key).await {
-                hit["cached"] = json!(true);
-                return Ok(hit);
-            }
-        }
-        let walk = match params.direction {
-            Direction::Callers => Walk::Callers,
-            Direction::Callees => Walk::Callees,
-            Direction::Impact => Walk::Impact,
-        };
-        let mirror = links.mirror.as_ref().expect("checked");
-        match mirror.walk(&id.to_string(), walk, depth, limit).await {
-            Ok(reached) => {
-                let items: Vec<Value> = reached
-                    .into_iter()
-                    .map(|r| {
-                        json!({
-                            "id": r.id, "name": r.name, "qualifiedName": r.qualified,
-                            "kind": r.kind, "path": r.path, "line": r.line, "depth": r.depth,
-                        })
-                    })
-                    .collect();
-                let answer = json!({
-                    "symbol": start, "direction": params.direction.as_str(), "depth": depth,
-                    "source": "graphDatabase", "cached": false, "items": items,
-                });
-                if let (Some(cache), Some(version)) = (&links.cache, version) {
-                    cache
-                        .put_at(version, "callers", &key, &answer, CACHE_TTL)
-                        .await;
-                }
-                return Ok(answer);
-            }
-            Err(e) => warn!("graph database walk failed ({e}); answering from the embedded graph"),
+    if let Some(links) = shared.team(&root) {
+        if let Some(answer) = shared_walk(shared, &root, &links, id, &params, depth, limit).await {
+            let mut answer = answer;
+            answer["symbol"] = start;
+            return Ok(answer);
         }
     }
     let shared = shared.clone();
@@ -488,6 +482,92 @@ pub(crate) async fn callers(shared: &Arc<Shared>, params: Value) -> Result<Value
     })
     .await
     .map_err(internal)?
+}
+
+/// The walk on the team's graph: Cypher on the graph database when there is one, else
+/// recursive SQL on the shared PostgreSQL store's tables; cached in Redis. `None` when
+/// neither is there (or the walk failed, which is logged): the embedded graph answers.
+async fn shared_walk(
+    shared: &Shared,
+    root: &Path,
+    links: &TeamLinks,
+    id: EntityId,
+    params: &CallersParams,
+    depth: u32,
+    limit: usize,
+) -> Option<Value> {
+    let tables = links.store.as_ref().and_then(|s| s.graph_tables());
+    if links.mirror.is_none() && tables.is_none() {
+        return None;
+    }
+    // What this server changed reaches the shared graph before it is asked.
+    flush(shared, root, links).await;
+    let direction = params.direction.as_str();
+    let key = format!("{direction}:{id}:{depth}:{limit}");
+    // Read before the walk: an answer computed across a bump is stored under the old
+    // version, where nobody looks any more.
+    let version = links.cache.as_ref().map(SharedCache::version);
+    if let Some(cache) = &links.cache {
+        if let Some(mut hit) = cache.get("callers", &key).await {
+            hit["cached"] = json!(true);
+            return Some(hit);
+        }
+    }
+    let item = |id: String, name, qualified, kind, path, line: u32, depth: u32| {
+        json!({
+            "id": id, "name": name, "qualifiedName": qualified,
+            "kind": kind, "path": path, "line": line, "depth": depth,
+        })
+    };
+    let (source, items): (&str, Vec<Value>) = if let Some(mirror) = &links.mirror {
+        let walk = match params.direction {
+            Direction::Callers => Walk::Callers,
+            Direction::Callees => Walk::Callees,
+            Direction::Impact => Walk::Impact,
+        };
+        match mirror.walk(&id.to_string(), walk, depth, limit).await {
+            Ok(reached) => (
+                "graphDatabase",
+                reached
+                    .into_iter()
+                    .map(|r| item(r.id, r.name, r.qualified, r.kind, r.path, r.line, r.depth))
+                    .collect(),
+            ),
+            Err(e) => {
+                warn!("graph database walk failed ({e}); answering from the embedded graph");
+                return None;
+            }
+        }
+    } else {
+        let walk = match params.direction {
+            Direction::Callers => GraphWalk::Callers,
+            Direction::Callees => GraphWalk::Callees,
+            Direction::Impact => GraphWalk::Impact,
+        };
+        match tables?.walk_graph(id.0, walk, depth, limit).await {
+            Ok(reached) => (
+                "postgres",
+                reached
+                    .into_iter()
+                    .map(|r| item(r.id, r.name, r.qualified, r.kind, r.path, r.line, r.depth))
+                    .collect(),
+            ),
+            Err(e) => {
+                warn!("PostgreSQL walk failed ({e}); answering from the embedded graph");
+                return None;
+            }
+        }
+    };
+    let answer = json!({
+        "direction": direction, "depth": depth,
+        "source": source, "cached": false, "items": items,
+    });
+    if let (Some(cache), Some(version)) = (&links.cache, version) {
+        cache
+            .put_at(version, "callers", &key, &answer, CACHE_TTL)
+            .await;
+    }
+    Some(answer)
 }
 
 /// The entity named by a qualified name or found at a position, its folder, and how it
