@@ -10,6 +10,7 @@
 )]
 
 mod accuracy;
+mod docker;
 mod index;
 mod keystroke;
 mod lsp;
@@ -109,6 +110,14 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Docker sandbox start: cold `docker run`, a cold container through bollard, and an
+    /// exec into a warm pooled container (the image of `.ci/docker` unless --image).
+    Docker {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        image: Option<String>,
+    },
     /// End-to-end verification of a project against running its tests directly.
     Verify {
         dir: PathBuf,
@@ -151,6 +160,7 @@ fn main() -> Result<()> {
             pace,
         } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
         Command::Sandbox { runs } => sandbox::run(runs),
+        Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),
     }
 }

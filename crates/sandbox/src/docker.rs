@@ -13,10 +13,12 @@
 //! later start removes what a crashed server left behind.
 //!
 //! How a run's end is read: the exit code from the exec; timeouts and output past the
-//! cap end the run by removing its container; the container's cgroup counters (read
-//! with `cat` in a second exec, or from the stats API where that fails) say whether the
-//! kernel's OOM killer struck, how much memory was used at most, and whether the
-//! process limit was reached.
+//! cap end the run by removing its container; the container's cgroup counters say
+//! whether the kernel's OOM killer struck, how much memory was used at most, and
+//! whether the process limit was reached. They are read on this host when the daemon
+//! is local, else by `head` in a second exec, else (no process can start, say) from the
+//! stats API and the container's `OOMKilled`, which stays false when the OOM killer
+//! strikes an exec'd process rather than the container's init (dockerd 20.10).
 
 use std::{
     collections::HashMap,
@@ -77,6 +79,9 @@ pub struct DockerConfig {
     pub work_bytes: u64,
     /// Size of `/tmp`.
     pub tmp_bytes: u64,
+    /// Read the containers' cgroup counters on this host when they are there (the
+    /// daemon is local), which saves an exec per run.
+    pub host_cgroups: bool,
 }
 
 impl DockerConfig {
@@ -89,6 +94,7 @@ impl DockerConfig {
             cpus: 1.0,
             work_bytes: 512 << 20,
             tmp_bytes: 256 << 20,
+            host_cgroups: true,
         }
     }
 }
@@ -424,7 +430,6 @@ impl Inner {
             Some(id) => id,
             None => self.create(&docker, &work).await?,
         };
-        Inner::fill(self, &docker, &work);
         // Whatever happens next, this container serves no other run.
         let _discard = Discard {
             docker: docker.clone(),
@@ -433,6 +438,8 @@ impl Inner {
         let outcome = self
             .run_in(&docker, &id, &spec, &work_dir, archive, started)
             .await;
+        // The replacement starts once the run is over, not competing with it.
+        Inner::fill(self, &docker, &work);
         debug!(
             "docker sandbox run in {}: {:?} in {} ms",
             &id[..12.min(id.len())],
@@ -625,10 +632,18 @@ impl Inner {
         })
     }
 
-    /// The container's cgroup counters: from `cat` in the container where it can
-    /// still start a process, else from the stats API (which has no OOM-kill count:
-    /// then the container's `OOMKilled` state).
+    /// The container's cgroup counters: on this host if they are there, else by `head`
+    /// in the container where it can still start a process, else from the stats API
+    /// (which has no OOM-kill count: then the container's `OOMKilled` state).
     async fn counters(&self, docker: &Docker, id: &str) -> Counters {
+        if let Some(c) = self
+            .config
+            .host_cgroups
+            .then(|| counters_on_host(id))
+            .flatten()
+        {
+            return c;
+        }
         if let Some(c) = self.counters_by_exec(docker, id).await {
             return c;
         }
@@ -851,6 +866,46 @@ async fn reap_idle(inner: Weak<Inner>, docker: Docker) {
             remove(&docker, &id).await;
         }
     }
+}
+
+/// The counters read straight from the container's cgroups when the daemon is on this
+/// host and they are where its default drivers put them (cgroupfs or systemd, v1 or
+/// v2): no second exec.
+fn counters_on_host(id: &str) -> Option<Counters> {
+    let root = Path::new("/sys/fs/cgroup");
+    let names = [
+        format!("docker/{id}"),
+        format!("system.slice/docker-{id}.scope"),
+    ];
+    let mut files = Vec::new();
+    if let Some(name) = names.iter().find(|n| root.join("memory").join(n).is_dir()) {
+        files.extend([
+            root.join("memory").join(name).join("memory.oom_control"),
+            root.join("memory")
+                .join(name)
+                .join("memory.max_usage_in_bytes"),
+            root.join("pids").join(name).join("pids.events"),
+            root.join("cpuacct").join(name).join("cpuacct.usage"),
+        ]);
+    } else if let Some(name) = names
+        .iter()
+        .find(|n| root.join(n).join("memory.events").is_file())
+    {
+        files.extend(
+            ["memory.events", "memory.peak", "pids.events", "cpu.stat"]
+                .map(|f| root.join(name).join(f)),
+        );
+    } else {
+        return None;
+    }
+    let mut text = String::new();
+    for file in files {
+        if let Ok(contents) = std::fs::read_to_string(&file) {
+            text.push_str(&format!("==> {} <==\n{contents}\n", file.display()));
+        }
+    }
+    let c = Counters::parse(&text);
+    (c.peak_memory > 0).then_some(c)
 }
 
 /// Counters of a container's cgroups.

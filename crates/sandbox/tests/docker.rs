@@ -232,6 +232,34 @@ async fn a_memory_bomb_ends_as_memory_limit() {
 }
 
 #[tokio::test]
+async fn the_counters_are_read_inside_the_container_too() {
+    // As with a daemon on another host: a second exec reads the cgroup files.
+    let Some(image) = image() else { return };
+    let mut config = DockerConfig::new(image);
+    config.pool_size = 0;
+    config.host_cgroups = false;
+    let sandbox = DockerSandbox::new(config).unwrap();
+    let mut spec = RunSpec {
+        argv: vec![
+            "python3".into(),
+            "-c".into(),
+            "a = []\nwhile True:\n    a.append(bytearray(10_000_000))\n".into(),
+        ],
+        ..RunSpec::default()
+    };
+    spec.limits.memory_bytes = 96 << 20;
+    let out = sandbox.run(spec).await;
+    assert_eq!(out.status, Status::MemoryLimit, "{out:?}");
+    assert!(out.peak_memory_bytes > 48 << 20, "{out:?}");
+    let mut spec = sh("bomb() { bomb | bomb & }; bomb; sleep 1; echo survived");
+    spec.limits.processes = 24;
+    spec.limits.timeout_ms = 3_000;
+    let out = sandbox.run(spec).await;
+    assert!(out.process_limit_hit, "{out:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_fork_bomb_is_contained() {
     let mut spec = sh("bomb() { bomb | bomb & }; bomb; sleep 1; echo survived");
     spec.limits.processes = 32;
