@@ -30,7 +30,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.execute",
             "codecontext.verify",
             "codecontext.history",
-            "codecontext.perfHistory"
+            "codecontext.perfHistory",
+            "codecontext.callers"
         ])
     );
     assert_eq!(
