@@ -113,6 +113,8 @@ struct Inner {
     pools: Mutex<HashMap<String, Pool>>,
     /// Shut down: no more pooled containers.
     closed: AtomicBool,
+    /// Used containers being removed in the background.
+    removing: AtomicUsize,
     /// Orphans removed when the daemon was first reached.
     orphans: AtomicUsize,
 }
@@ -151,6 +153,7 @@ impl DockerSandbox {
                 docker: OnceCell::new(),
                 pools: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
+                removing: AtomicUsize::new(0),
                 orphans: AtomicUsize::new(0),
             }),
         })
@@ -193,13 +196,18 @@ impl DockerSandbox {
         false
     }
 
-    /// Removes the idle containers (a server's orderly exit; a crash leaves them to
-    /// the next start's orphan removal).
+    /// Removes the idle containers, once the containers being started or removed in
+    /// the background are done (a server's orderly exit; a crash leaves them to the next
+    /// start's orphan removal).
     pub async fn shutdown(&self) {
         let Ok(docker) = self.inner.docker().await else {
             return;
         };
         self.inner.closed.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.inner.busy() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let ids: Vec<String> = {
             let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
             pools
@@ -301,23 +309,34 @@ impl Inner {
             let (this, docker, work_dir) = (this.clone(), docker.clone(), work_dir.to_string());
             tokio::spawn(async move {
                 let created = this.create(&docker, &work_dir).await;
-                let mut pools = this.pools.lock().unwrap_or_else(|e| e.into_inner());
-                let pool = pools.entry(work_dir.clone()).or_default();
-                pool.starting = pool.starting.saturating_sub(1);
-                match created {
-                    Ok(id) if !this.closed.load(Ordering::SeqCst) => pool.idle.push(Warm {
+                let warm = match created {
+                    Ok(id) if this.closed.load(Ordering::SeqCst) => {
+                        // Shut down meanwhile.
+                        remove(&docker, &id).await;
+                        None
+                    }
+                    Ok(id) => Some(Warm {
                         id,
                         since: Instant::now(),
                     }),
-                    Ok(id) => {
-                        // Shut down meanwhile.
-                        drop(pools);
-                        tokio::spawn(async move { remove(&docker, &id).await });
+                    Err(e) => {
+                        warn!("docker sandbox: cannot start a pooled container: {e}");
+                        None
                     }
-                    Err(e) => warn!("docker sandbox: cannot start a pooled container: {e}"),
-                }
+                };
+                // One lock hold: `shutdown` sees either a start or an idle container.
+                let mut pools = this.pools.lock().unwrap_or_else(|e| e.into_inner());
+                let pool = pools.entry(work_dir).or_default();
+                pool.starting = pool.starting.saturating_sub(1);
+                pool.idle.extend(warm);
             });
         }
+    }
+
+    /// Containers are being started or removed in the background.
+    fn busy(&self) -> bool {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        self.removing.load(Ordering::SeqCst) > 0 || pools.values().any(|p| p.starting > 0)
     }
 
     /// An idle container for `work_dir`, if the pool has one.
@@ -432,6 +451,7 @@ impl Inner {
         };
         // Whatever happens next, this container serves no other run.
         let _discard = Discard {
+            inner: self.clone(),
             docker: docker.clone(),
             id: id.clone(),
         };
@@ -780,6 +800,7 @@ impl Inner {
 /// Removes a run's container when the run ends, however it ends (a cancelled request
 /// drops the run's future midway).
 struct Discard {
+    inner: Arc<Inner>,
     docker: Docker,
     id: String,
 }
@@ -788,7 +809,12 @@ impl Drop for Discard {
     fn drop(&mut self) {
         let (docker, id) = (self.docker.clone(), std::mem::take(&mut self.id));
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { remove(&docker, &id).await });
+            let inner = self.inner.clone();
+            inner.removing.fetch_add(1, Ordering::SeqCst);
+            handle.spawn(async move {
+                remove(&docker, &id).await;
+                inner.removing.fetch_sub(1, Ordering::SeqCst);
+            });
         }
     }
 }
