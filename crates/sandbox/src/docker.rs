@@ -45,7 +45,10 @@ use bollard::{
     Docker,
 };
 use futures_util::StreamExt;
-use tokio::{io::AsyncWriteExt, sync::OnceCell};
+use tokio::{
+    io::AsyncWriteExt,
+    sync::{OnceCell, Semaphore},
+};
 use tracing::{debug, warn};
 
 use crate::{
@@ -69,6 +72,8 @@ pub struct DockerConfig {
     pub image: String,
     /// Idle containers kept started per work folder.
     pub pool_size: usize,
+    /// Runs at once; more wait.
+    pub concurrency: usize,
     /// Idle containers unused this long are removed (and started again on demand).
     pub idle_timeout: Duration,
     /// The user commands run as, `uid:gid`.
@@ -89,6 +94,7 @@ impl DockerConfig {
         DockerConfig {
             image: image.into(),
             pool_size: 2,
+            concurrency: 4,
             idle_timeout: Duration::from_secs(300),
             user: "65534:65534".into(),
             cpus: 1.0,
@@ -115,6 +121,8 @@ struct Inner {
     closed: AtomicBool,
     /// Used containers being removed in the background.
     removing: AtomicUsize,
+    /// Runs beyond `concurrency` wait for a free slot.
+    permits: Semaphore,
     /// Orphans removed when the daemon was first reached.
     orphans: AtomicUsize,
 }
@@ -147,6 +155,7 @@ impl DockerSandbox {
                 "the Docker sandbox needs an image (CODECONTEXT_DOCKER_IMAGE)",
             )));
         }
+        let permits = Semaphore::new(config.concurrency.max(1));
         Ok(DockerSandbox {
             inner: Arc::new(Inner {
                 config,
@@ -154,6 +163,7 @@ impl DockerSandbox {
                 pools: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 removing: AtomicUsize::new(0),
+                permits,
                 orphans: AtomicUsize::new(0),
             }),
         })
@@ -399,9 +409,10 @@ impl Inner {
         };
         let body = ContainerCreateBody {
             image: Some(config.image.clone()),
-            // The image's own `sleep`; `init` (docker-init) is PID 1 and reaps orphans.
+            // The image's own `sleep` (an integer: busybox's may not take `infinity`);
+            // `init` (docker-init) is PID 1 and reaps orphans.
             entrypoint: Some(vec!["sleep".into()]),
-            cmd: Some(vec!["infinity".into()]),
+            cmd: Some(vec!["2147483647".into()]),
             user: Some(config.user.clone()),
             working_dir: Some(work_dir.to_string()),
             network_disabled: Some(true),
@@ -433,6 +444,7 @@ impl Inner {
         started: Instant,
     ) -> Result<RunOutcome, SandboxError> {
         let docker = self.docker().await?;
+        let _permit = self.permits.acquire().await;
         let work_dir = spec
             .mount_at
             .clone()
