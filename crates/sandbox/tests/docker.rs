@@ -317,6 +317,24 @@ async fn a_run_takes_a_pooled_container_which_is_replaced_and_discarded() {
 }
 
 #[tokio::test]
+async fn idle_containers_past_the_idle_timeout_are_removed() {
+    let Some(image) = image() else { return };
+    let mut config = DockerConfig::new(image);
+    config.pool_size = 1;
+    config.idle_timeout = Duration::from_secs(1);
+    let sandbox = DockerSandbox::new(config).unwrap();
+    assert!(sandbox.wait_warm(WORK_DIR, Duration::from_secs(30)).await);
+    let idle = sandbox.idle_containers(WORK_DIR);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(sandbox.idle_containers(WORK_DIR).is_empty());
+    assert!(gone_soon(&idle[0]).await, "the idle container is removed");
+    // The next run starts a container again.
+    let out = sandbox.run(sh("echo again")).await;
+    assert_eq!(out.stdout, "again\n", "{out:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn orphans_of_a_dead_server_are_removed_at_start() {
     let Some(image) = image() else { return };
     // A PID that is no longer anyone's.
