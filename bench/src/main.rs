@@ -19,6 +19,7 @@ mod sandbox;
 mod search;
 mod server;
 mod stats;
+mod team;
 mod verify;
 
 use std::path::PathBuf;
@@ -118,6 +119,21 @@ enum Command {
         #[arg(long)]
         image: Option<String>,
     },
+    /// Team mode against the embedded store: storing an index of the folders (PostgreSQL
+    /// and the graph database against SQLite), callers to depth 3 through Cypher against
+    /// the embedded graph, and a Redis cache hit. Backends from `CODECONTEXT_*` (see
+    /// `.ci/services env`).
+    Team {
+        dirs: Vec<PathBuf>,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, env = "CODECONTEXT_POSTGRES_URL")]
+        postgres: String,
+        #[arg(long, env = "CODECONTEXT_BOLT_URL")]
+        bolt: String,
+        #[arg(long, env = "CODECONTEXT_REDIS_URL")]
+        redis: String,
+    },
     /// End-to-end verification of a project against running its tests directly.
     Verify {
         dir: PathBuf,
@@ -162,5 +178,20 @@ fn main() -> Result<()> {
         Command::Sandbox { runs } => sandbox::run(runs),
         Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),
+        Command::Team {
+            dirs,
+            runs,
+            postgres,
+            bolt,
+            redis,
+        } => team::run(
+            &dirs,
+            &team::Backends {
+                postgres,
+                bolt,
+                redis,
+            },
+            runs,
+        ),
     }
 }
