@@ -166,7 +166,8 @@ fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let checks = runtime.block_on(codecontext_team::doctor::check_all(&config));
+    let mut checks = runtime.block_on(codecontext_team::doctor::check_all(&config));
+    checks.push(runtime.block_on(docker_check()));
     let down = checks.iter().any(|c| matches!(c.state, State::Down(_)));
     let store = codecontext_store::store_home();
     if args.json {
@@ -205,6 +206,11 @@ fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
                 State::Down(why) => {
                     writeln!(out, "{:<15} DOWN     {}: {why}", c.backend, c.target)?
                 }
+                State::NotConfigured if c.backend == "docker" => writeln!(
+                    out,
+                    "{:<15} -        not chosen (the local sandbox runs)",
+                    c.backend
+                )?,
                 State::NotConfigured => writeln!(
                     out,
                     "{:<15} -        not configured (the embedded store serves)",
@@ -218,6 +224,70 @@ fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The Docker daemon, when the Docker sandbox is chosen (`CODECONTEXT_SANDBOX=docker`):
+/// its version, the API version negotiated, and its images.
+async fn docker_check() -> codecontext_team::doctor::Check {
+    use codecontext_team::doctor::{Check, State};
+    let chosen = std::env::var("CODECONTEXT_SANDBOX").is_ok_and(|v| v == "docker");
+    let target = std::env::var("DOCKER_HOST")
+        .unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+        + " (from CODECONTEXT_SANDBOX)";
+    if !chosen {
+        return Check {
+            backend: "docker",
+            target: String::new(),
+            state: State::NotConfigured,
+            latency: None,
+            detail: None,
+        };
+    }
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        codecontext_sandbox::daemon_report(),
+    )
+    .await;
+    let (state, detail) = match report {
+        Ok(Ok(report)) => {
+            let image = std::env::var("CODECONTEXT_DOCKER_IMAGE").unwrap_or_default();
+            let missing = !image.is_empty()
+                && !report
+                    .images
+                    .iter()
+                    .any(|i| *i == image || *i == format!("{image}:latest"));
+            let detail = format!(
+                "Docker {}, API {}, images: {}",
+                report.version,
+                report.api_version,
+                if report.images.is_empty() {
+                    "none".to_string()
+                } else {
+                    report.images.join(", ")
+                }
+            );
+            if missing {
+                (
+                    State::Down(format!(
+                        "the image {image} (CODECONTEXT_DOCKER_IMAGE) is not there; {detail}"
+                    )),
+                    None,
+                )
+            } else {
+                (State::Ok, Some(detail))
+            }
+        }
+        Ok(Err(e)) => (State::Down(e.to_string()), None),
+        Err(_) => (State::Down("no answer within 5 s".into()), None),
+    };
+    Check {
+        backend: "docker",
+        target,
+        latency: matches!(state, State::Ok).then(|| started.elapsed()),
+        state,
+        detail,
+    }
 }
 
 fn load(path: &Path, progress: bool) -> Result<(AnalysisHost, IndexReport)> {

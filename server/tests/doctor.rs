@@ -20,6 +20,9 @@ fn doctor(dir: &std::path::Path, vars: &[(&str, String)]) -> (i32, String, Strin
         "CODECONTEXT_INFLUX_DB",
         "CODECONTEXT_BOLT_USER",
         "CODECONTEXT_BOLT_PASSWORD",
+        "CODECONTEXT_SANDBOX",
+        "CODECONTEXT_DOCKER_IMAGE",
+        "DOCKER_HOST",
     ] {
         command.env_remove(env);
     }
@@ -91,11 +94,12 @@ fn every_configured_backend_is_checked_for_real() {
             ("postgres".into(), "ok".into()),
             ("bolt".into(), "ok".into()),
             ("redis".into(), "ok".into()),
-            ("influx".into(), "ok".into())
+            ("influx".into(), "ok".into()),
+            ("docker".into(), "not_configured".into())
         ]
     );
     let answer: Value = serde_json::from_str(&stdout).unwrap();
-    for backend in answer["backends"].as_array().unwrap() {
+    for backend in answer["backends"].as_array().unwrap().iter().take(4) {
         assert!(backend["latencyMs"].as_f64().unwrap() > 0.0, "{backend}");
         assert!(backend["version"].as_str().unwrap().len() > 3, "{backend}");
     }
@@ -130,7 +134,8 @@ fn dead_backends_are_down_with_the_reason_and_a_failing_status() {
             ("postgres".into(), "down".into()),
             ("bolt".into(), "down".into()),
             ("redis".into(), "down".into()),
-            ("influx".into(), "not_configured".into())
+            ("influx".into(), "not_configured".into()),
+            ("docker".into(), "not_configured".into())
         ]
     );
     assert!(!stdout.contains("hunter2"), "{stdout}");
@@ -151,5 +156,53 @@ fn dead_backends_are_down_with_the_reason_and_a_failing_status() {
     assert!(
         stderr.contains("codecontext.toml") && stderr.contains("postgres"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn the_docker_daemon_is_reported_with_its_api_version_and_images() {
+    let Some(image) = service_url("CODECONTEXT_TEST_DOCKER_IMAGE") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let docker = |vars: &[(&str, String)]| {
+        let mut all = vec![("CODECONTEXT_SANDBOX", "docker".to_string())];
+        all.extend(vars.iter().cloned());
+        let (code, stdout, stderr) = doctor(dir.path(), &all);
+        let answer: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+        let docker = answer["backends"][4].clone();
+        assert_eq!(docker["backend"], "docker");
+        (code, docker)
+    };
+    let (code, report) = docker(&[("CODECONTEXT_DOCKER_IMAGE", image.clone())]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["state"], "ok", "{report}");
+    let version = report["version"].as_str().unwrap();
+    assert!(version.contains(", API 1."), "{version}");
+    assert!(
+        version.contains(image.trim_end_matches(":latest")),
+        "{version}"
+    );
+
+    let (code, report) = docker(&[("CODECONTEXT_DOCKER_IMAGE", "no-such-image:1".into())]);
+    assert_eq!(
+        (code, report["state"].as_str()),
+        (1, Some("down")),
+        "{report}"
+    );
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-image:1"),
+        "{report}"
+    );
+
+    let (code, report) = docker(&[("DOCKER_HOST", "unix:///nonexistent/docker.sock".into())]);
+    assert_eq!(
+        (code, report["state"].as_str()),
+        (1, Some("down")),
+        "{report}"
     );
 }

@@ -1181,3 +1181,40 @@ mod tests {
         assert!(snapshot_archive(None, &[]).unwrap().is_none());
     }
 }
+
+/// The local Docker daemon as `codecontext doctor` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonReport {
+    /// The engine's version (`20.10.24`).
+    pub version: String,
+    /// The API version negotiated with it (`1.41`).
+    pub api_version: String,
+    /// The images present, by tag (untagged ones left out), sorted.
+    pub images: Vec<String>,
+}
+
+/// Reaches the local daemon (`DOCKER_HOST`, else the default socket), negotiates the API
+/// version, and lists its images.
+pub async fn daemon_report() -> Result<DaemonReport, SandboxError> {
+    let docker = Docker::connect_with_local_defaults()
+        .map_err(|e| io_error("cannot reach the Docker daemon", e))?
+        .negotiate_version()
+        .await
+        .map_err(|e| io_error("the Docker daemon does not answer", e))?;
+    let version = docker.version().await.map_err(|e| io_error("version", e))?;
+    let images = docker
+        .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+        .await
+        .map_err(|e| io_error("images", e))?;
+    let mut images: Vec<String> = images
+        .into_iter()
+        .flat_map(|i| i.repo_tags)
+        .filter(|t| t != "<none>:<none>")
+        .collect();
+    images.sort();
+    Ok(DaemonReport {
+        version: version.version.unwrap_or_default(),
+        api_version: docker.client_version().to_string(),
+        images,
+    })
+}

@@ -18,7 +18,7 @@ mod init;
 mod local;
 
 #[cfg(feature = "docker")]
-pub use docker::{DaemonInfo, DockerConfig, DockerSandbox};
+pub use docker::{daemon_report, DaemonInfo, DaemonReport, DockerConfig, DockerSandbox};
 pub use init::helper_main;
 pub use local::{LocalSandbox, HELPER_ARG, HELPER_BINARY};
 
