@@ -191,3 +191,42 @@ async fn a_cancelled_run_answers_at_once_and_the_server_goes_on() {
     assert_eq!(out["stdout"], "next\n", "{out}");
     assert!(client.shutdown_and_exit().await);
 }
+
+/// The same request in Docker (`CODECONTEXT_SANDBOX=docker`), with the image `.ci/docker`
+/// builds: the same shape of answer, the server's secrets out, an unprivileged user, the
+/// memory limit (512 MiB by default) kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snippets_run_in_docker_with_the_same_answers() {
+    let Some(image) = codecontext_tests::service_url("CODECONTEXT_TEST_DOCKER_IMAGE") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let mut client = LspClient::spawn_binary(
+        Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+            ("CODECONTEXT_FAKE_SECRET", "hunter2"),
+            ("CODECONTEXT_SANDBOX", "docker"),
+            ("CODECONTEXT_DOCKER_IMAGE", &image),
+        ],
+    );
+    let root = fixtures_dir().join("python").canonicalize().unwrap();
+    client.initialize(&[&root], json!({})).await;
+    client.indexed().await;
+    let out = execute(
+        &mut client,
+        json!({"language": "python", "code": "import sys, os\nprint(sys.stdin.read().upper(), sys.argv[1:], os.environ.get('CODECONTEXT_FAKE_SECRET'), os.getuid())", "stdin": "hi", "args": ["a", "b"]}),
+    )
+    .await;
+    assert_eq!(out["status"], "ok", "{out}");
+    assert_eq!(out["stdout"], "HI ['a', 'b'] None 65534\n", "{out}");
+    assert_eq!(out["exitCode"], 0);
+    let out = execute(
+        &mut client,
+        json!({"language": "python", "code": "x = b'x' * (1 << 31)"}),
+    )
+    .await;
+    assert_eq!(out["status"], "memory_limit", "{out}");
+    assert!(client.shutdown_and_exit().await);
+}

@@ -80,8 +80,15 @@ pub(crate) fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
             if std::env::var("CODECONTEXT_SANDBOX").is_ok_and(|s| s == "docker") {
                 // Containers from a warm pool; the daemon is first asked at the first run.
                 let image = std::env::var("CODECONTEXT_DOCKER_IMAGE").unwrap_or_default();
-                let sandbox =
-                    DockerSandbox::new(DockerConfig::new(image)).map_err(|e| e.to_string())?;
+                let number = |var: &str| std::env::var(var).ok().and_then(|v| v.parse().ok());
+                let mut config = DockerConfig::new(image);
+                if let Some(n) = number("CODECONTEXT_DOCKER_POOL") {
+                    config.pool_size = n as usize;
+                }
+                if let Some(secs) = number("CODECONTEXT_DOCKER_IDLE_SECS") {
+                    config.idle_timeout = std::time::Duration::from_secs(secs);
+                }
+                let sandbox = DockerSandbox::new(config).map_err(|e| e.to_string())?;
                 return Ok(Arc::new(sandbox) as Arc<dyn Sandbox>);
             }
             // The small helper beside this binary, else this binary, unless told
