@@ -587,3 +587,68 @@ async fn performance_series_go_to_influxdb_when_configured() {
     );
     assert!(client.shutdown_and_exit().await);
 }
+
+/// The same verification in Docker (`CODECONTEXT_SANDBOX=docker`, the image of
+/// `.ci/docker`, which has python3 and pytest): the same verdict, the user's files
+/// untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_project_verifies_in_docker_as_it_does_locally() {
+    let Some(image) = codecontext_tests::service_url("CODECONTEXT_TEST_DOCKER_IMAGE") else {
+        return;
+    };
+    let dir = copy_fixture("verify/python");
+    let root = dir.path().canonicalize().unwrap();
+    let before = contents(&root);
+    let home = tempfile::tempdir().unwrap();
+    let mut client = LspClient::spawn_binary(
+        Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+            ("CODECONTEXT_SANDBOX", "docker"),
+            ("CODECONTEXT_DOCKER_IMAGE", &image),
+        ],
+    );
+    client.initialize(&[&root], json!({})).await;
+    client.indexed().await;
+    let red = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "a + b", "a * b")}),
+        )
+        .await;
+    // Uploaded into the container: a copy, where the local sandbox makes an overlay.
+    assert_eq!(red["snapshot"], "copy", "{red}");
+    assert_eq!(red["verdict"], "failed", "{red}");
+    assert_eq!(
+        outcomes(&red),
+        [
+            ("tests/test_calc.py::test_adds".into(), "failed".into()),
+            ("tests/test_calc.py::test_doubles".into(), "failed".into()),
+            (
+                "tests/test_negate.py::TestNegate::test_negates".into(),
+                "passed".into()
+            )
+        ]
+    );
+    let green = client
+        .request(
+            "codecontext/verify",
+            json!({"edit": replace(&root, "calc.py", "return -a", "return 0 - a"), "tests": "affected"}),
+        )
+        .await;
+    assert_eq!(green["verdict"], "passed", "{green}");
+    assert_eq!(
+        outcomes(&green),
+        [(
+            "tests/test_negate.py::TestNegate::test_negates".into(),
+            "passed".into()
+        )]
+    );
+    assert!(client.shutdown_and_exit().await);
+    assert_eq!(
+        contents(&root),
+        before,
+        "the user's files are never touched"
+    );
+}
