@@ -167,7 +167,7 @@ fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     let mut checks = runtime.block_on(codecontext_team::doctor::check_all(&config));
-    checks.push(runtime.block_on(docker_check()));
+    checks.push(runtime.block_on(docker_check(&root)));
     let down = checks.iter().any(|c| matches!(c.state, State::Down(_)));
     let store = codecontext_store::store_home();
     if args.json {
@@ -226,15 +226,26 @@ fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> {
     })
 }
 
-/// The Docker daemon, when the Docker sandbox is chosen (`CODECONTEXT_SANDBOX=docker`):
-/// its version, the API version negotiated, and its images.
-async fn docker_check() -> codecontext_team::doctor::Check {
+/// The Docker daemon, when the Docker sandbox is chosen (`CODECONTEXT_SANDBOX=docker`,
+/// or `sandbox = "docker"` in `codecontext.toml`): its version, the API version
+/// negotiated, and its images, of which every image configured must be one.
+async fn docker_check(root: &Path) -> codecontext_team::doctor::Check {
     use codecontext_team::doctor::{Check, State};
-    let chosen = std::env::var("CODECONTEXT_SANDBOX").is_ok_and(|v| v == "docker");
-    let target = std::env::var("DOCKER_HOST")
-        .unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-        + " (from CODECONTEXT_SANDBOX)";
-    if !chosen {
+    let config = match codecontext_config::load_sandbox(Some(root)) {
+        Ok(config) => config,
+        Err(e) => {
+            return Check {
+                backend: "docker",
+                target: String::new(),
+                state: State::Down(e.to_string()),
+                latency: None,
+                detail: None,
+            }
+        }
+    };
+    let target =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    if config.kind != codecontext_config::SandboxKind::Docker {
         return Check {
             backend: "docker",
             target: String::new(),
@@ -251,12 +262,19 @@ async fn docker_check() -> codecontext_team::doctor::Check {
     .await;
     let (state, detail) = match report {
         Ok(Ok(report)) => {
-            let image = std::env::var("CODECONTEXT_DOCKER_IMAGE").unwrap_or_default();
-            let missing = !image.is_empty()
-                && !report
+            let present = |image: &str| {
+                report
                     .images
                     .iter()
-                    .any(|i| *i == image || *i == format!("{image}:latest"));
+                    .any(|i| i == image || *i == format!("{image}:latest"))
+            };
+            let missing: Vec<&String> = config
+                .default_image
+                .iter()
+                .chain(&config.image)
+                .chain(config.images.values())
+                .filter(|image| !present(image))
+                .collect();
             let detail = format!(
                 "Docker {}, API {}, images: {}",
                 report.version,
@@ -267,10 +285,12 @@ async fn docker_check() -> codecontext_team::doctor::Check {
                     report.images.join(", ")
                 }
             );
-            if missing {
+            if !missing.is_empty() {
+                let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
                 (
                     State::Down(format!(
-                        "the image {image} (CODECONTEXT_DOCKER_IMAGE) is not there; {detail}"
+                        "configured but not there: {}; {detail}",
+                        missing.join(", ")
                     )),
                     None,
                 )

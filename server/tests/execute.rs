@@ -230,3 +230,51 @@ async fn snippets_run_in_docker_with_the_same_answers() {
     assert_eq!(out["status"], "memory_limit", "{out}");
     assert!(client.shutdown_and_exit().await);
 }
+
+/// Docker chosen by the folder's `codecontext.toml`, with the image for the language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_folder_can_choose_docker_and_its_image() {
+    let Some(image) = codecontext_tests::service_url("CODECONTEXT_TEST_DOCKER_IMAGE") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("codecontext.toml"),
+        format!("sandbox = \"docker\"\n[docker.images]\npython = \"{image}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(root.path().join("main.py"), "print('hi')\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut client = LspClient::spawn_binary(
+        Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.path().to_str().unwrap()),
+            ("CODECONTEXT_CONFIG", "/nonexistent/config.toml"),
+        ],
+    );
+    let root = root.path().canonicalize().unwrap();
+    client.initialize(&[&root], json!({})).await;
+    client.indexed().await;
+    let out = execute(
+        &mut client,
+        json!({"language": "python", "code": "import os\nprint(os.getuid())"}),
+    )
+    .await;
+    assert_eq!(out["stdout"], "65534\n", "in a container: {out}");
+    // No image for shell: said, not guessed.
+    let error = client
+        .request_error(
+            "codecontext/execute",
+            json!({"language": "shell", "code": "echo hi"}),
+        )
+        .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs an image"),
+        "{error}"
+    );
+    assert!(client.shutdown_and_exit().await);
+}

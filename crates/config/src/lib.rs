@@ -20,6 +20,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The name of the project file.
+mod sandbox;
+
+pub use sandbox::{load_sandbox, load_sandbox_layers, SandboxConfig, SandboxKind};
+
 pub const PROJECT_FILE: &str = "codecontext.toml";
 
 /// Where a value came from.

@@ -72,25 +72,52 @@ fn invalid(message: String) -> Error {
     }
 }
 
-/// The sandbox of this process, made on first use.
-pub(crate) fn sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
+/// The sandbox for a run in a workspace folder, in a language: Docker when the
+/// environment, the folder's `codecontext.toml` or the user's file says so (with the
+/// image for the language, else the project's, else `CODECONTEXT_DOCKER_IMAGE`), else
+/// the local one. Each Docker image has one sandbox (and warm pool) for the session.
+pub(crate) fn sandbox_for(
+    root: Option<&std::path::Path>,
+    language: &str,
+) -> std::result::Result<Arc<dyn Sandbox>, String> {
+    let config = codecontext_config::load_sandbox(root).map_err(|e| e.to_string())?;
+    if config.kind == codecontext_config::SandboxKind::Local {
+        return local_sandbox();
+    }
+    let image = config.image_for(language).ok_or_else(|| {
+        "the Docker sandbox needs an image: CODECONTEXT_DOCKER_IMAGE, or `image` under \
+         [docker] in codecontext.toml"
+            .to_string()
+    })?;
+    static DOCKER: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Sandbox>>>> =
+        OnceLock::new();
+    let mut pools = DOCKER
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(sandbox) = pools.get(image) {
+        return Ok(sandbox.clone());
+    }
+    // Containers from a warm pool; the daemon is first asked at the first run.
+    let number = |var: &str| std::env::var(var).ok().and_then(|v| v.parse().ok());
+    let mut docker = DockerConfig::new(image);
+    if let Some(n) = number("CODECONTEXT_DOCKER_POOL") {
+        docker.pool_size = n as usize;
+    }
+    if let Some(secs) = number("CODECONTEXT_DOCKER_IDLE_SECS") {
+        docker.idle_timeout = std::time::Duration::from_secs(secs);
+    }
+    let sandbox: Arc<dyn Sandbox> =
+        Arc::new(DockerSandbox::new(docker).map_err(|e| e.to_string())?);
+    pools.insert(image.to_string(), sandbox.clone());
+    Ok(sandbox)
+}
+
+/// The local sandbox, one for the session.
+fn local_sandbox() -> std::result::Result<Arc<dyn Sandbox>, String> {
     static SANDBOX: OnceLock<std::result::Result<Arc<dyn Sandbox>, String>> = OnceLock::new();
     SANDBOX
         .get_or_init(|| {
-            if std::env::var("CODECONTEXT_SANDBOX").is_ok_and(|s| s == "docker") {
-                // Containers from a warm pool; the daemon is first asked at the first run.
-                let image = std::env::var("CODECONTEXT_DOCKER_IMAGE").unwrap_or_default();
-                let number = |var: &str| std::env::var(var).ok().and_then(|v| v.parse().ok());
-                let mut config = DockerConfig::new(image);
-                if let Some(n) = number("CODECONTEXT_DOCKER_POOL") {
-                    config.pool_size = n as usize;
-                }
-                if let Some(secs) = number("CODECONTEXT_DOCKER_IDLE_SECS") {
-                    config.idle_timeout = std::time::Duration::from_secs(secs);
-                }
-                let sandbox = DockerSandbox::new(config).map_err(|e| e.to_string())?;
-                return Ok(Arc::new(sandbox) as Arc<dyn Sandbox>);
-            }
             // The small helper beside this binary, else this binary, unless told
             // otherwise (packaging).
             let helper = std::env::var_os("CODECONTEXT_SANDBOX_HELPER")
@@ -168,7 +195,12 @@ pub(crate) async fn execute(shared: &Shared, client: &Client, params: Value) -> 
     let started = history::now_ms();
     let (language, spec) = spec_for(params)?;
     super::team::admit_execution(shared).await?;
-    let sandbox = sandbox().map_err(|message| Error {
+    let root = shared
+        .read()
+        .roots()
+        .next()
+        .map(std::path::Path::to_path_buf);
+    let sandbox = sandbox_for(root.as_deref(), language).map_err(|message| Error {
         code: ErrorCode::InternalError,
         message: format!("codecontext.execute: {message}").into(),
         data: None,

@@ -243,7 +243,14 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
     };
     let started = history::now_ms();
     let facts = history::edit_facts(shared, &root, &changes);
-    let sandbox = execute::sandbox().map_err(|message| Error {
+    let language = match codecontext_verify::detect(&root) {
+        Some(codecontext_verify::ProjectKind::Cargo) => "rust",
+        Some(codecontext_verify::ProjectKind::Python) => "python",
+        Some(codecontext_verify::ProjectKind::Node) => "javascript",
+        Some(codecontext_verify::ProjectKind::Go) => "go",
+        None => "",
+    };
+    let sandbox = execute::sandbox_for(Some(&root), language).map_err(|message| Error {
         code: ErrorCode::InternalError,
         message: format!("codecontext.verify: {message}").into(),
         data: None,
