@@ -197,17 +197,22 @@ pub fn load_layers(layers: Layers<'_>) -> Result<StorageConfig, ConfigError> {
     Ok(config)
 }
 
+/// A configuration file's text; `None` when there is no file.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// The `[storage]` table of a TOML file; `None` when there is no file.
 fn from_file(path: &Path) -> Result<Option<Vec<(&'static str, String)>>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::File {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
     };
     #[derive(Deserialize)]
     struct File {

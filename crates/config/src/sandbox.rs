@@ -70,15 +70,8 @@ struct DockerTable {
 }
 
 fn read(path: &Path) -> Result<Option<FileLayer>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::File {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
+    let Some(text) = crate::read_text(path)? else {
+        return Ok(None);
     };
     toml::from_str(&text)
         .map(Some)

@@ -1021,23 +1021,7 @@ impl Capture {
 }
 
 fn failed(message: String, started: Instant) -> RunOutcome {
-    RunOutcome {
-        status: Status::SandboxError,
-        exit_code: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        wall_ms: started.elapsed().as_millis() as u64,
-        cpu_ms: 0,
-        peak_memory_bytes: 0,
-        process_limit_hit: false,
-        snapshot: None,
-        enforcement: Enforcement::Cgroups,
-        message: Some(message),
-        collected: Vec::new(),
-    }
+    RunOutcome::sandbox_error(message, started, Enforcement::Cgroups)
 }
 
 fn plain_relative(rel: &str) -> Result<&Path, SandboxError> {

@@ -153,6 +153,34 @@ pub struct RunOutcome {
     pub collected: Vec<(String, Vec<u8>)>,
 }
 
+impl RunOutcome {
+    /// The outcome of a run the sandbox itself could not make: why, and how long that
+    /// took to find out.
+    pub fn sandbox_error(
+        message: String,
+        started: std::time::Instant,
+        enforcement: Enforcement,
+    ) -> RunOutcome {
+        RunOutcome {
+            status: Status::SandboxError,
+            exit_code: None,
+            signal: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            wall_ms: started.elapsed().as_millis() as u64,
+            cpu_ms: 0,
+            peak_memory_bytes: 0,
+            process_limit_hit: false,
+            snapshot: None,
+            enforcement,
+            message: (!message.is_empty()).then_some(message),
+            collected: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error(

@@ -280,23 +280,7 @@ impl Sandbox for LocalSandbox {
 }
 
 fn failed(message: String, started: Instant) -> RunOutcome {
-    RunOutcome {
-        status: Status::SandboxError,
-        exit_code: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        wall_ms: started.elapsed().as_millis() as u64,
-        cpu_ms: 0,
-        peak_memory_bytes: 0,
-        process_limit_hit: false,
-        snapshot: None,
-        enforcement: Enforcement::Rlimits,
-        message: (!message.is_empty()).then_some(message),
-        collected: Vec::new(),
-    }
+    RunOutcome::sandbox_error(message, started, Enforcement::Rlimits)
 }
 
 /// Does this system have what the local sandbox needs?

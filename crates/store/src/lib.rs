@@ -303,22 +303,24 @@ impl SqliteStore {
     }
 }
 
+/// A record from a row of `rel, size, mtime_ns, hash, data`.
+pub(crate) fn record_of(row: &sqlx::sqlite::SqliteRow) -> FileRecord {
+    FileRecord {
+        rel: row.get(0),
+        size: row.get::<i64, _>(1) as u64,
+        mtime_ns: row.get(2),
+        hash: row.get::<i64, _>(3) as u64,
+        data: row.get(4),
+    }
+}
+
 impl IndexStore for SqliteStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<FileRecord>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query("SELECT rel, size, mtime_ns, hash, data FROM files")
                 .fetch_all(&self.pool)
                 .await?;
-            Ok(rows
-                .into_iter()
-                .map(|row| FileRecord {
-                    rel: row.get(0),
-                    size: row.get::<i64, _>(1) as u64,
-                    mtime_ns: row.get(2),
-                    hash: row.get::<i64, _>(3) as u64,
-                    data: row.get(4),
-                })
-                .collect())
+            Ok(rows.iter().map(record_of).collect())
         })
     }
 

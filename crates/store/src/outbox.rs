@@ -128,17 +128,7 @@ impl SqliteStore {
                 .bind(&payload)
                 .fetch_all(&self.pool)
                 .await?;
-                Op::Save(
-                    rows.into_iter()
-                        .map(|row| FileRecord {
-                            rel: row.get(0),
-                            size: row.get::<i64, _>(1) as u64,
-                            mtime_ns: row.get(2),
-                            hash: row.get::<i64, _>(3) as u64,
-                            data: row.get(4),
-                        })
-                        .collect(),
-                )
+                Op::Save(rows.iter().map(crate::record_of).collect())
             }
             REMOVE => Op::Remove(serde_json::from_value(entry.payload.clone()).unwrap_or_default()),
             RESOLVED => {
