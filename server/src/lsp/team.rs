@@ -13,7 +13,10 @@
 use std::{
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, PoisonError,
+    },
     time::{Duration, Instant},
 };
 
@@ -55,6 +58,10 @@ pub(crate) struct TeamLinks {
     pub limit: Option<RateLimit>,
     /// Files changed since they were last mirrored (absolute paths).
     dirty: Mutex<HashSet<PathBuf>>,
+    /// A whole-folder mirror failed: the next update does it again.
+    full_pending: AtomicBool,
+    /// A flush of `dirty` is on its way.
+    scheduled: AtomicBool,
     /// Held while the mirror is written: updates never overlap (an older export never
     /// lands after a newer), and a question waits for the update under way.
     writing: Arc<tokio::sync::Mutex<()>>,
@@ -148,6 +155,7 @@ async fn mirror(
         return None;
     }
     let started = Instant::now();
+    let again = paths.clone();
     let (files, gone) = {
         let host = shared.read();
         let graph = host.graph();
@@ -185,17 +193,21 @@ async fn mirror(
         (files, gone)
     };
     let count = files.len();
+    let mut failed = false;
     if let Some(pg) = tables {
+        let mut result = Ok(());
         for chunk in files.chunks(MIRROR_CHUNK) {
-            if let Err(e) = pg.replace_graph(chunk, &[]).await {
-                warn!("graph tables of {} not written: {e}", root.display());
+            result = pg.replace_graph(chunk, &[]).await;
+            if result.is_err() {
                 break;
             }
         }
-        if !gone.is_empty() {
-            if let Err(e) = pg.replace_graph(&[], &gone).await {
-                warn!("graph tables of {} not written: {e}", root.display());
-            }
+        if result.is_ok() && !gone.is_empty() {
+            result = pg.replace_graph(&[], &gone).await;
+        }
+        if let Err(e) = result {
+            warn!("graph tables of {} not written: {e}", root.display());
+            failed = true;
         }
     }
     if let Some(mirror) = &links.mirror {
@@ -203,8 +215,8 @@ async fn mirror(
         for chunk in files.chunks(MIRROR_CHUNK) {
             let batch: Vec<MirrorFile> =
                 chunk.iter().cloned().map(MirrorFile::from_export).collect();
-            if let Err(e) = mirror.replace_files(batch).await {
-                result = Err(e);
+            result = mirror.replace_files(batch).await.map(|_| ());
+            if result.is_err() {
                 break;
             }
         }
@@ -213,8 +225,20 @@ async fn mirror(
         }
         if let Err(e) = result {
             warn!("graph database mirror of {} failed: {e}", root.display());
-            return None;
+            failed = true;
         }
+    }
+    if failed {
+        // Kept for the next update (the next change, or the next question).
+        match again {
+            None => links.full_pending.store(true, Ordering::SeqCst),
+            Some(paths) => links
+                .dirty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(paths),
+        }
+        return None;
     }
     debug!(
         "mirrored {count} files of {} in {} ms",
@@ -281,12 +305,12 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
     if links.mirror.is_none() && links.cache.is_none() && !tables {
         return;
     }
-    let first = {
-        let mut dirty = links.dirty.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = dirty.is_empty();
-        dirty.insert(path.to_path_buf());
-        first
-    };
+    links
+        .dirty
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(path.to_path_buf());
+    let first = !links.scheduled.swap(true, Ordering::SeqCst);
     let Some(runtime) = shared.runtime.get() else {
         return;
     };
@@ -300,9 +324,20 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
     }
 }
 
-/// Mirrors what is dirty now, after any update under way.
+/// Mirrors what is dirty now (the whole folder if that failed last time), after any
+/// update under way.
 async fn flush(shared: &Shared, root: &Path, links: &TeamLinks) {
     let writing = links.writing.clone().lock_owned().await;
+    links.scheduled.store(false, Ordering::SeqCst);
+    if links.full_pending.swap(false, Ordering::SeqCst) {
+        links
+            .dirty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        mirror(shared, root, links, None, writing).await;
+        return;
+    }
     let paths: Vec<PathBuf> = links
         .dirty
         .lock()
