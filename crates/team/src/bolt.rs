@@ -1,10 +1,9 @@
 //! The knowledge graph mirrored into a Bolt graph database (Neo4j 5, FalkorDB), and walks
 //! over it in Cypher.
 //!
-//! The server fills plain [`MirrorFile`]s ([`MirrorFile::from_export`] makes them from the
-//! graph crate's export) and [`GraphMirror::replace_files`] writes them;
-//! [`GraphMirror::walk`] answers "who calls this, what does it call, what may break",
-//! breadth first, one level per statement.
+//! The server fills plain [`MirrorFile`]s (this crate does not know the graph crate) and
+//! [`GraphMirror::replace_files`] writes them; [`GraphMirror::walk`] answers "who calls this,
+//! what does it call, what may break" with variable-length patterns.
 //!
 //! # Model
 //!
@@ -73,9 +72,6 @@ const MAX_QUALIFIED: usize = 512;
 const MAX_PATH: usize = 512;
 const MAX_WORD: usize = 32;
 const MAX_PROJECT: usize = 256;
-
-/// Ids per statement of a walk's level (each about 20 bytes in the query).
-const FRONTIER_CHUNK: usize = 100;
 
 /// Nodes deleted per statement by [`GraphMirror::clear_project`].
 const CLEAR_CHUNK: i64 = 5_000;
@@ -206,12 +202,13 @@ pub enum Walk {
 
 impl Walk {
     /// The pattern from the start `s` to a reached `t`, at most `depth` edges long.
-    /// One step from `s` to a reached `t`.
-    fn step(self) -> &'static str {
+    fn pattern(self, depth: u32) -> String {
         match self {
-            Walk::Callers => "(s)<-[:CALLS]-(t:Entity)",
-            Walk::Callees => "(s)-[:CALLS]->(t:Entity)",
-            Walk::Impact => "(s)<-[:CALLS|REFERENCES|INHERITS|IMPLEMENTS]-(t:Entity)",
+            Walk::Callers => format!("(s)<-[:CALLS*1..{depth}]-(t:Entity)"),
+            Walk::Callees => format!("(s)-[:CALLS*1..{depth}]->(t:Entity)"),
+            Walk::Impact => {
+                format!("(s)<-[:CALLS|REFERENCES|INHERITS|IMPLEMENTS*1..{depth}]-(t:Entity)")
+            }
         }
     }
 }
@@ -477,59 +474,33 @@ impl GraphMirror {
         if depth == 0 || limit == 0 {
             return Ok(Vec::new());
         }
-        // Breadth first, one level per round trip (a frontier of many ids in several):
-        // a variable-length pattern enumerates every path, which grows exponentially
-        // around much-called functions; levels visit each entity once.
         let text = format!(
-            "UNWIND $ids AS i MATCH (s:Entity {{project: $project, id: i}}) \
-             MATCH {} WHERE t.path IS NOT NULL \
-             RETURN DISTINCT t.id AS id, t.name AS name, t.qualified AS qualified, \
-             t.path AS path, t.line AS line, t.kind AS kind, 0 AS depth",
-            walk.step()
+            "MATCH (s:Entity {{project: $project, id: $id}}) \
+             MATCH p = {} \
+             WHERE t.path IS NOT NULL AND t.id <> $id \
+             RETURN t.id AS id, t.name AS name, t.qualified AS qualified, t.path AS path, \
+             t.line AS line, t.kind AS kind, min(length(p)) AS depth \
+             ORDER BY depth, qualified, id LIMIT {limit}",
+            walk.pattern(depth)
         );
-        let mut seen: HashSet<String> = HashSet::from([id.to_string()]);
-        let mut frontier = vec![id.to_string()];
-        let mut out: Vec<Reached> = Vec::new();
-        for level in 1..=depth {
-            if frontier.is_empty() || out.len() >= limit {
-                break;
-            }
-            let mut next = Vec::new();
-            for chunk in frontier.chunks(FRONTIER_CHUNK) {
-                let ids: Vec<ValueSend> = chunk
-                    .iter()
-                    .map(|i| ValueSend::String(encode_text(i, MAX_ID)))
-                    .collect();
-                let params = HashMap::from([
-                    ("project", ValueSend::String(self.project.clone())),
-                    ("ids", ValueSend::List(ids)),
-                ]);
-                let text = text.clone();
-                let found: Vec<Reached> = self
-                    .blocking(move |driver| {
-                        let result = driver
-                            .execute_query(&text)
-                            .with_parameters(params)
-                            .with_routing_control(RoutingControl::Read)
-                            .run()
-                            .map_err(|e| query_error("walk", e))?;
-                        result.records.iter().map(reached).collect()
-                    })
-                    .await?;
-                for mut r in found {
-                    if seen.insert(r.id.clone()) {
-                        next.push(r.id.clone());
-                        r.depth = level;
-                        out.push(r);
-                    }
-                }
-            }
-            frontier = next;
-        }
+        let params = HashMap::from([
+            ("project", ValueSend::String(self.project.clone())),
+            ("id", ValueSend::String(encode_text(id, MAX_ID))),
+        ]);
+        let mut reached: Vec<Reached> = self
+            .blocking(move |driver| {
+                let result = driver
+                    .execute_query(&text)
+                    .with_parameters(params)
+                    .with_routing_control(RoutingControl::Read)
+                    .run()
+                    .map_err(|e| query_error("walk", e))?;
+                result.records.iter().map(reached).collect()
+            })
+            .await?;
         // Encoded text sorts a little differently from decoded text.
-        out.sort_by(|a, b| (a.depth, &a.qualified, &a.id).cmp(&(b.depth, &b.qualified, &b.id)));
-        out.truncate(limit);
-        Ok(out)
+        reached.sort_by(|a, b| (a.depth, &a.qualified, &a.id).cmp(&(b.depth, &b.qualified, &b.id)));
+        Ok(reached)
     }
 
     /// How many entities (stubs not counted) and edges (`CONTAINS` not counted) this
