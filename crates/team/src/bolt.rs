@@ -64,6 +64,10 @@ pub const MAX_WALK_DEPTH: u32 = 10;
 pub const MAX_WALK_RESULTS: usize = 10_000;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a write (one batch of files, or a removal) may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a read (a walk, a count, the first `RETURN 1`) may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Longest encoded strings sent, per field: a row must fit in [`QUERY_BUDGET`].
 const MAX_ID: usize = 64;
@@ -258,6 +262,8 @@ pub enum MirrorError {
     },
     #[error("the graph database worker stopped: {0}")]
     Worker(String),
+    #[error("the graph database at {address} did not answer within {seconds} s")]
+    Timeout { address: String, seconds: u64 },
 }
 
 /// A project's mirror in a Bolt graph database. Cheap to share: one pooled driver inside.
@@ -299,7 +305,8 @@ impl GraphMirror {
             connection,
             DriverConfig::new()
                 .with_auth(Arc::new(auth))
-                .with_connection_timeout(CONNECT_TIMEOUT),
+                .with_connection_timeout(CONNECT_TIMEOUT)
+                .with_connection_acquisition_timeout(READ_TIMEOUT),
         );
         let mirror = GraphMirror {
             driver: Arc::new(driver),
@@ -307,7 +314,7 @@ impl GraphMirror {
             address: address.clone(),
         };
         mirror
-            .blocking(move |driver| {
+            .blocking(READ_TIMEOUT, move |driver| {
                 driver
                     .execute_query("RETURN 1 AS x")
                     .with_routing_control(RoutingControl::Read)
@@ -335,7 +342,7 @@ impl GraphMirror {
     pub async fn replace_files(&self, files: Vec<MirrorFile>) -> Result<MirrorStats, MirrorError> {
         let plan = ReplacePlan::new(&files, next_generation());
         let project = self.project.clone();
-        self.blocking(move |driver| {
+        self.blocking(WRITE_TIMEOUT, move |driver| {
             in_transaction(driver, |tx, run| {
                 let mut stats = MirrorStats {
                     files: files.len(),
@@ -409,7 +416,7 @@ impl GraphMirror {
             .iter()
             .map(|p| ValueSend::String(encode_text(p, MAX_PATH)))
             .collect();
-        self.blocking(move |driver| {
+        self.blocking(WRITE_TIMEOUT, move |driver| {
             in_transaction(driver, |tx, run| {
                 let fixed =
                     || HashMap::from([("project".to_string(), ValueSend::String(project.clone()))]);
@@ -436,7 +443,7 @@ impl GraphMirror {
     /// Removes everything of this project (other projects are untouched).
     pub async fn clear_project(&self) -> Result<(), MirrorError> {
         let project = self.project.clone();
-        self.blocking(move |driver| {
+        self.blocking(WRITE_TIMEOUT, move |driver| {
             // Chunks, so that Neo4j's transaction memory stays small; each its own
             // transaction, as the work is idempotent.
             for statement in [CLEAR_ENTITIES, CLEAR_FILES] {
@@ -488,7 +495,7 @@ impl GraphMirror {
             ("id", ValueSend::String(encode_text(id, MAX_ID))),
         ]);
         let mut reached: Vec<Reached> = self
-            .blocking(move |driver| {
+            .blocking(READ_TIMEOUT, move |driver| {
                 let result = driver
                     .execute_query(&text)
                     .with_parameters(params)
@@ -507,7 +514,7 @@ impl GraphMirror {
     /// project's mirror holds.
     pub async fn counts(&self) -> Result<(u64, u64), MirrorError> {
         let project = self.project.clone();
-        self.blocking(move |driver| {
+        self.blocking(READ_TIMEOUT, move |driver| {
             let mut answers = [0; 2];
             for (answer, statement) in answers.iter_mut().zip([COUNT_ENTITIES, COUNT_EDGES]) {
                 let result = driver
@@ -526,16 +533,24 @@ impl GraphMirror {
         .await
     }
 
-    /// Runs blocking driver work on tokio's blocking pool.
-    async fn blocking<T, F>(&self, work: F) -> Result<T, MirrorError>
+    /// Runs blocking driver work on tokio's blocking pool, for at most `limit`. The driver
+    /// has no read timeout of its own (only the server can set one), so a server that
+    /// never answers would hold the caller forever; after `limit` the caller gets
+    /// [`MirrorError::Timeout`] and the stuck worker is left to the socket's fate.
+    async fn blocking<T, F>(&self, limit: Duration, work: F) -> Result<T, MirrorError>
     where
         T: Send + 'static,
         F: FnOnce(&Driver) -> Result<T, MirrorError> + Send + 'static,
     {
         let driver = Arc::clone(&self.driver);
-        tokio::task::spawn_blocking(move || work(&driver))
-            .await
-            .map_err(|e| MirrorError::Worker(e.to_string()))?
+        match tokio::time::timeout(limit, tokio::task::spawn_blocking(move || work(&driver))).await
+        {
+            Ok(done) => done.map_err(|e| MirrorError::Worker(e.to_string()))?,
+            Err(_) => Err(MirrorError::Timeout {
+                address: self.address.clone(),
+                seconds: limit.as_secs(),
+            }),
+        }
     }
 }
 
@@ -947,6 +962,32 @@ fn reached(record: &Record) -> Result<Reached, MirrorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that accepts the connection and then never says a word: the Bolt
+    /// handshake waits for an answer the driver has no timeout for.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_that_never_answers_is_a_timeout_not_a_hang() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            // Keeps the accepted socket open and silent until released: closing it lets
+            // the driver's stuck worker end, and the runtime with it.
+            let (socket, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 64];
+            let _ = std::io::Read::read(&mut &socket, &mut buf);
+            let _ = released.recv();
+            drop(socket);
+        });
+        let started = std::time::Instant::now();
+        let err = GraphMirror::connect(&format!("bolt://127.0.0.1:{port}"), None, None, "p")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, MirrorError::Timeout { .. }), "{err}");
+        assert!(started.elapsed() < READ_TIMEOUT + Duration::from_secs(5));
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        drop(release);
+    }
 
     #[test]
     fn text_round_trips_and_is_safe_to_paste() {
