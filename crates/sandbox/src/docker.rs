@@ -52,8 +52,8 @@ use tokio::{
 use tracing::{debug, warn};
 
 use crate::{
-    BoxFuture, Enforcement, Limits, RunOutcome, RunSpec, Sandbox, SandboxError, SnapshotKind,
-    Status, WORK_DIR,
+    BoxFuture, Capture, Enforcement, Limits, RunOutcome, RunSpec, Sandbox, SandboxError,
+    SnapshotKind, Status, WORK_DIR,
 };
 
 /// The label every container of the Docker sandbox carries.
@@ -606,7 +606,7 @@ impl Inner {
         let timed_out = tokio::time::timeout(timeout, async { tokio::join!(feed, read) })
             .await
             .is_err();
-        let over = out.over || err.over;
+        let over = out.over() || err.over();
         let exit_code = if timed_out || over {
             None
         } else {
@@ -649,8 +649,8 @@ impl Inner {
             status,
             exit_code,
             signal,
-            stdout_truncated: out.over,
-            stderr_truncated: err.over,
+            stdout_truncated: out.over(),
+            stderr_truncated: err.over(),
             stdout: out.text(),
             stderr: err.text(),
             wall_ms: started.elapsed().as_millis() as u64,
@@ -985,38 +985,6 @@ impl Counters {
             }
         }
         c
-    }
-}
-
-/// Output kept up to a cap.
-struct Capture {
-    bytes: Vec<u8>,
-    cap: usize,
-    over: bool,
-}
-
-impl Capture {
-    fn new(cap: usize) -> Capture {
-        Capture {
-            bytes: Vec::new(),
-            cap,
-            over: false,
-        }
-    }
-
-    /// Keeps what fits; true once past the cap.
-    fn push(&mut self, chunk: &[u8]) -> bool {
-        let room = self.cap - self.bytes.len();
-        self.bytes
-            .extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if chunk.len() > room {
-            self.over = true;
-        }
-        self.over
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
 

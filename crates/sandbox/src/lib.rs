@@ -198,3 +198,40 @@ pub trait Sandbox: Send + Sync {
     /// [`Status::SandboxError`], not an `Err`, so that callers report it like any other.
     fn run(&self, spec: RunSpec) -> BoxFuture<'_, RunOutcome>;
 }
+
+/// Output kept up to a cap (a run's stdout or stderr).
+pub(crate) struct Capture {
+    bytes: Vec<u8>,
+    cap: usize,
+    over: bool,
+}
+
+impl Capture {
+    pub(crate) fn new(cap: usize) -> Capture {
+        Capture {
+            bytes: Vec::new(),
+            cap,
+            over: false,
+        }
+    }
+
+    /// Keeps what fits; true once past the cap.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> bool {
+        let room = self.cap - self.bytes.len();
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() > room {
+            self.over = true;
+        }
+        self.over
+    }
+
+    /// Whether output was cut at the cap.
+    pub(crate) fn over(&self) -> bool {
+        self.over
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}

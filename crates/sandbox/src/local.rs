@@ -26,7 +26,7 @@ use tracing::{debug, warn};
 
 use crate::{
     init::{HelperResult, HelperSpec},
-    BoxFuture, Enforcement, RunOutcome, RunSpec, Sandbox, SandboxError, Status, WORK_DIR,
+    BoxFuture, Capture, Enforcement, RunOutcome, RunSpec, Sandbox, SandboxError, Status, WORK_DIR,
 };
 
 /// The first argument that makes a binary run [`crate::helper_main`].
@@ -205,7 +205,7 @@ impl LocalSandbox {
         let wall_ms = started.elapsed().as_millis() as u64;
         let result: HelperResult = match std::fs::read(&result_path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(_) if timed_out || out.over || err.over => HelperResult::default(),
+            Err(_) if timed_out || out.over() || err.over() => HelperResult::default(),
             Err(e) => {
                 return Ok(failed(
                     format!(
@@ -223,7 +223,7 @@ impl LocalSandbox {
                 message: Some(error.clone()),
                 ..failed(String::new(), started)
             });
-        } else if out.over || err.over {
+        } else if out.over() || err.over() {
             Status::OutputLimit
         } else if timed_out || matches!(result.signal, Some(s) if s == libc_signal::SIGXCPU) {
             Status::TimedOut
@@ -252,8 +252,8 @@ impl LocalSandbox {
             status,
             exit_code: result.exit_code,
             signal: result.signal,
-            stdout_truncated: out.over,
-            stderr_truncated: err.over,
+            stdout_truncated: out.over(),
+            stderr_truncated: err.over(),
             stdout: out.text(),
             stderr: err.text(),
             wall_ms,
@@ -300,27 +300,6 @@ fn check_platform() -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// Output kept up to a cap.
-struct Capture {
-    bytes: Vec<u8>,
-    cap: usize,
-    over: bool,
-}
-
-impl Capture {
-    fn new(cap: usize) -> Capture {
-        Capture {
-            bytes: Vec::new(),
-            cap,
-            over: false,
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
-    }
-}
-
 /// Reads a stream into `capture`, calling `over` once it passes the cap.
 async fn read_capped<R: AsyncRead + Unpin>(
     stream: Option<R>,
@@ -335,10 +314,7 @@ async fn read_capped<R: AsyncRead + Unpin>(
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
-                let room = capture.cap - capture.bytes.len();
-                capture.bytes.extend_from_slice(&buf[..n.min(room)]);
-                if n > room {
-                    capture.over = true;
+                if capture.push(&buf[..n]) {
                     over();
                     return;
                 }
