@@ -1,4 +1,5 @@
-//! The shared cache through a Redis outage: Redis is stopped and started with
+//! The shared cache through Redis outages (the library, then the server started while
+//! Redis is down): Redis is stopped and started with
 //! `.ci/services`, so this is its own test binary with a single test (test binaries run
 //! one after another; tests inside one run in parallel and would see the outage).
 
@@ -7,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use codecontext_team::cache::{CacheError, RateLimit, SharedCache};
-use codecontext_tests::{service_url, unique_name};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
 use serde_json::json;
 
 const TTL: Duration = Duration::from_secs(60);
@@ -44,14 +45,22 @@ async fn until(deadline: Duration, what: &str, done: impl Fn() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::print_stderr)]
-async fn an_outage_degrades_to_local_and_heals() {
-    let Some(url) = service_url("CODECONTEXT_TEST_REDIS_URL") else {
+async fn redis_outages_degrade_to_local_and_heal() {
+    let (Some(redis), Some(postgres)) = (
+        service_url("CODECONTEXT_TEST_REDIS_URL"),
+        service_url("CODECONTEXT_TEST_POSTGRES_URL"),
+    ) else {
         return;
     };
+    an_outage_degrades_to_local_and_heals(&redis).await;
+    a_server_started_while_redis_is_down_uses_it_once_it_answers(&redis, &postgres).await;
+}
+
+#[allow(clippy::print_stderr)]
+async fn an_outage_degrades_to_local_and_heals(url: &str) {
     let project = unique_name("outage");
-    let a = SharedCache::connect(&url, &project).await.unwrap();
-    let b = SharedCache::connect(&url, &project).await.unwrap();
+    let a = SharedCache::connect(url, &project).await.unwrap();
+    let b = SharedCache::connect(url, &project).await.unwrap();
     a.put("hover", "x", &json!("cached"), TTL).await;
     assert!(b.get("hover", "x").await.is_some());
     let window = Duration::from_secs(60);
@@ -122,4 +131,55 @@ async fn an_outage_degrades_to_local_and_heals() {
     let limit_b = RateLimit::new(&b, "after", 1, window);
     assert_eq!(limit_a.acquire().await, Ok(()));
     assert!(limit_b.acquire().await.is_err());
+}
+
+/// The server's cache of shared answers: Redis down at start is said once, and joins when
+/// it answers (PostgreSQL's graph tables give the answers worth caching).
+async fn a_server_started_while_redis_is_down_uses_it_once_it_answers(redis: &str, postgres: &str) {
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let options = json!({ "initializationOptions": {
+        "storeHome": home.path(),
+        "storage": { "redisUrl": redis, "postgresUrl": postgres },
+    }});
+    let restart = Restart;
+    services("stop");
+    let mut client = LspClient::in_process();
+    client.initialize(&[&root], options).await;
+    client.indexed().await;
+    let told = client
+        .notification("window/showMessage", |p| {
+            p["message"].as_str().is_some_and(|m| m.contains("Redis"))
+        })
+        .await;
+    assert!(
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("until it answers"),
+        "{told}"
+    );
+    let ask = json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 2 });
+    let first = client.request("codecontext/callers", ask.clone()).await;
+    assert_eq!(first["source"], "postgres", "{first}");
+    assert_eq!(first["cached"], false);
+
+    drop(restart);
+    // Tried again in the background, after 2 s and then twice as long each time: asked
+    // until an answer comes from Redis, for at most a minute and a half.
+    let started = std::time::Instant::now();
+    loop {
+        let answer = client.request("codecontext/callers", ask.clone()).await;
+        assert_eq!(answer["items"], first["items"], "{answer}");
+        if answer["cached"] == true {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "Redis was not used within 90 s of its return"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(client.shutdown_and_exit().await);
 }

@@ -99,11 +99,24 @@ pub trait Store: IndexStore + RunLog + SeriesLog {
     fn graph_tables(&self) -> Option<&PgStore> {
         None
     }
+    /// Whether a shared backend stands behind this store, up or down.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// The embedded store that every write lands in first, if there is one: it numbers
+    /// the points, for forwarding them elsewhere.
+    fn embedded(&self) -> Option<&SqliteStore> {
+        None
+    }
     /// Where it is, for the log (credentials left out).
     fn describe(&self) -> String;
 }
 
 impl Store for SqliteStore {
+    fn embedded(&self) -> Option<&SqliteStore> {
+        Some(self)
+    }
+
     fn describe(&self) -> String {
         self.path.display().to_string()
     }

@@ -90,6 +90,19 @@ fn point_of(
     }
 }
 
+/// A point from a row whose columns `first..first + 4` are `at_ms, measurement, tags,
+/// fields`.
+fn point_from(row: &sqlx::sqlite::SqliteRow, first: usize) -> Point {
+    let tags: String = row.get(first + 2);
+    let fields: String = row.get(first + 3);
+    point_of(
+        row.get(first),
+        row.get(first + 1),
+        &serde_json::from_str(&tags).unwrap_or_default(),
+        &serde_json::from_str(&fields).unwrap_or_default(),
+    )
+}
+
 impl SqliteStore {
     /// Points by their ids (a JSON array), in the order they were written.
     pub(crate) async fn points_by_id(&self, ids: &str) -> Result<Vec<Point>, StoreError> {
@@ -100,19 +113,60 @@ impl SqliteStore {
         .bind(ids)
         .fetch_all(&self.pool)
         .await?;
+        Ok(rows.iter().map(|row| point_from(row, 0)).collect())
+    }
+
+    /// The points written after the one numbered `after`, oldest first, at most `limit`,
+    /// each with its number: what a forwarder has still to send. Numbers only grow (one
+    /// writer at a time, and ids are never reused).
+    pub async fn points_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Point)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, measurement, tags, fields FROM series
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
-            .into_iter()
-            .map(|row| {
-                let tags: String = row.get(2);
-                let fields: String = row.get(3);
-                point_of(
-                    row.get(0),
-                    row.get(1),
-                    &serde_json::from_str(&tags).unwrap_or_default(),
-                    &serde_json::from_str(&fields).unwrap_or_default(),
-                )
-            })
+            .iter()
+            .map(|row| (row.get(0), point_from(row, 1)))
             .collect())
+    }
+
+    /// The number of the newest point; 0 when there is none.
+    pub async fn last_point(&self) -> Result<i64, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM series")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(last.unwrap_or(0))
+    }
+
+    /// How far the forwarder `name` has got: the number of the last point it delivered
+    /// (0: none yet).
+    pub async fn forwarded(&self, name: &str) -> Result<i64, StoreError> {
+        let mark: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
+            .bind(format!("forwarded:{name}"))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(mark.and_then(|m| m.parse().ok()).unwrap_or(0))
+    }
+
+    /// Records that the forwarder `name` delivered every point up to number `id`.
+    pub async fn set_forwarded(&self, name: &str, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(format!("forwarded:{name}"))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 
@@ -170,19 +224,7 @@ impl SeriesLog for SqliteStore {
                 q = q.bind(k).bind(v);
             }
             let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
-            Ok(rows
-                .into_iter()
-                .map(|row| {
-                    let tags: String = row.get(2);
-                    let fields: String = row.get(3);
-                    point_of(
-                        row.get(0),
-                        row.get(1),
-                        &serde_json::from_str(&tags).unwrap_or_default(),
-                        &serde_json::from_str(&fields).unwrap_or_default(),
-                    )
-                })
-                .collect())
+            Ok(rows.iter().map(|row| point_from(row, 0)).collect())
         })
     }
 }

@@ -357,6 +357,14 @@ impl Store for SharedStore {
         self.pg.get().filter(|_| self.is_up())
     }
 
+    fn embedded(&self) -> Option<&SqliteStore> {
+        Some(&self.local)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     /// Waits for the queue only while PostgreSQL is up: at shutdown, a backend that is
     /// down keeps the queue on disk for the next start.
     fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {

@@ -1,9 +1,21 @@
 //! InfluxDB 1.x as a [`SeriesLog`]: points written in line protocol over HTTP
 //! (`/write`, millisecond precision), read back with InfluxQL (`/query`, epoch ms).
+//!
+//! A [`Forwarder`] feeds it from the embedded store, which is the durable queue: points
+//! land there first and go to InfluxDB oldest first, from where the last delivery
+//! stopped, when InfluxDB answers.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
-use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, StoreError};
+use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::debug;
 
 pub struct InfluxSeries {
     client: reqwest::Client,
@@ -67,6 +79,16 @@ fn quote(text: &str, mark: char) -> String {
 }
 
 impl InfluxSeries {
+    /// Where this writes, as a name that stays the same across runs (the server's address
+    /// and database, hashed: the address may carry credentials).
+    pub fn target(&self) -> String {
+        let text = format!("{}\n{}", self.base, self.db);
+        format!(
+            "influx-{:016x}",
+            xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+        )
+    }
+
     pub fn new(url: &str, db: &str) -> Result<InfluxSeries, StoreError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -178,6 +200,138 @@ impl SeriesLog for InfluxSeries {
             }
             Ok(out)
         })
+    }
+}
+
+/// Points sent per `/write`.
+const FORWARD_BATCH: u32 = 5000;
+/// The first wait after a failed delivery; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// What the forwarder says about InfluxDB: each change, once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForwardHealth {
+    /// A delivery failed, and why; the points wait in the embedded store.
+    Down(String),
+    /// Deliveries succeed again.
+    Up,
+}
+
+/// Sends an embedded store's points to InfluxDB, oldest first, from the last point it
+/// delivered (kept in the store, so a restart goes on where the last run stopped). A
+/// point delivered twice, because the server died between InfluxDB's answer and the
+/// mark, lands on itself: InfluxDB keeps one point per measurement, tag set and time.
+pub struct Forwarder {
+    store: Arc<dyn Store>,
+    influx: Arc<InfluxSeries>,
+    /// New points were written.
+    wake: Notify,
+    /// Someone waits: retry now rather than after the back-off.
+    urgent: Notify,
+    /// The number of the last point delivered.
+    sent: watch::Sender<i64>,
+    stopped: AtomicBool,
+}
+
+impl Forwarder {
+    /// Starts forwarding `store`'s points (it must have an embedded store) to `influx`;
+    /// changes of InfluxDB's health go to `health`.
+    pub fn start(
+        store: Arc<dyn Store>,
+        influx: Arc<InfluxSeries>,
+        health: mpsc::UnboundedSender<ForwardHealth>,
+    ) -> Arc<Forwarder> {
+        let forwarder = Arc::new(Forwarder {
+            store,
+            influx,
+            wake: Notify::new(),
+            urgent: Notify::new(),
+            sent: watch::Sender::new(i64::MIN),
+            stopped: AtomicBool::new(false),
+        });
+        tokio::spawn(forwarder.clone().run(health));
+        forwarder
+    }
+
+    /// New points are in the store.
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the forwarding task (what is not delivered stays in the store).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        self.urgent.notify_one();
+    }
+
+    /// Waits, at most `limit`, until every point in the store now has been delivered;
+    /// whether it was.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        let Some(local) = self.store.embedded() else {
+            return false;
+        };
+        let Ok(target) = local.last_point().await else {
+            return false;
+        };
+        self.wake.notify_one();
+        self.urgent.notify_one();
+        let mut sent = self.sent.subscribe();
+        tokio::time::timeout(limit, sent.wait_for(|&s| s >= target))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    async fn run(self: Arc<Self>, health: mpsc::UnboundedSender<ForwardHealth>) {
+        let Some(local) = self.store.embedded() else {
+            return;
+        };
+        let name = self.influx.target();
+        let mut down = false;
+        let mut retry = RETRY_FIRST;
+        while !self.stopped.load(Ordering::SeqCst) {
+            let step = async {
+                let mark = local.forwarded(&name).await?;
+                self.sent.send_replace(mark);
+                let batch = local.points_after(mark, FORWARD_BATCH).await?;
+                let Some(&(last, _)) = batch.last() else {
+                    return Ok(None);
+                };
+                self.influx
+                    .write_points(batch.into_iter().map(|(_, p)| p).collect())
+                    .await?;
+                local.set_forwarded(&name, last).await?;
+                self.sent.send_replace(last);
+                Ok::<_, StoreError>(Some(last))
+            };
+            match step.await {
+                Ok(delivered) => {
+                    if down {
+                        down = false;
+                        let _ = health.send(ForwardHealth::Up);
+                    }
+                    retry = RETRY_FIRST;
+                    if delivered.is_none() {
+                        // Everything is out: wait for new points.
+                        self.wake.notified().await;
+                    }
+                }
+                Err(e) => {
+                    if !down {
+                        down = true;
+                        let _ = health.send(ForwardHealth::Down(e.to_string()));
+                    } else {
+                        debug!("InfluxDB still refuses points: {e}");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(retry) => {}
+                        _ = self.urgent.notified() => {}
+                    }
+                    retry = (retry * 2).min(RETRY_MAX);
+                }
+            }
+        }
     }
 }
 

@@ -4,12 +4,9 @@
 //! from what is indexed so far.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     path::{Path, PathBuf},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        mpsc, Arc,
-    },
+    sync::{atomic::Ordering, mpsc, Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -536,13 +533,23 @@ impl<'a> ProgressReporter<'a> {
 
 /// Tells the user, once per session, that a configured backend is down (the log says
 /// it every time).
-pub(crate) async fn backend_down(shared: &Shared, message: String) {
-    tell_down(shared.client(), &shared.backend_down_told, message).await
+/// Says that `backend` is down: in the log, and to the user once per backend and session.
+pub(crate) async fn backend_down(shared: &Shared, backend: &'static str, message: String) {
+    tell_down(shared.client(), &shared.backend_down_told, backend, message).await
 }
 
-async fn tell_down(client: Option<&tower_lsp_server::Client>, told: &AtomicBool, message: String) {
+pub(crate) async fn tell_down(
+    client: Option<&tower_lsp_server::Client>,
+    told: &Mutex<HashSet<&'static str>>,
+    backend: &'static str,
+    message: String,
+) {
     warn!("{message}");
-    if told.swap(true, Ordering::SeqCst) {
+    if !told
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(backend)
+    {
         return;
     }
     if let Some(client) = client {
@@ -570,7 +577,7 @@ fn watch_health(
                     let message = format!(
                         "codecontext: PostgreSQL at {shown} is unavailable ({why}); using the embedded store, and its writes are kept and replayed when PostgreSQL is back"
                     );
-                    tell_down(client.as_ref(), &told, message).await;
+                    tell_down(client.as_ref(), &told, "postgres", message).await;
                 }
                 codecontext_store::Health::Down(why) => debug!("PostgreSQL still down: {why}"),
                 codecontext_store::Health::Up if down => {
@@ -584,28 +591,46 @@ fn watch_health(
 }
 
 /// The team backends' configuration for a folder (initializationOptions, environment,
-/// `codecontext.toml`, user file); a wrong one is reported and nothing is configured.
+/// `codecontext.toml`, user file), read once per session; a wrong one is reported and
+/// nothing is configured.
 pub(crate) async fn storage_config(
     shared: &Shared,
     root: &Path,
 ) -> codecontext_config::StorageConfig {
+    let known = shared
+        .storage_configs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(root)
+        .cloned();
+    if let Some(config) = known {
+        return config;
+    }
     let options = shared
         .session()
         .settings
         .storage
         .as_ref()
         .map(|storage| serde_json::json!({ "storage": storage }));
-    match codecontext_config::load(Some(root), options.as_ref()) {
+    let config = match codecontext_config::load(Some(root), options.as_ref()) {
         Ok(config) => config,
         Err(e) => {
             backend_down(
                 shared,
+                "configuration",
                 format!("codecontext: the configuration is wrong ({e}); using the embedded store"),
             )
             .await;
             Default::default()
         }
-    }
+    };
+    shared
+        .storage_configs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(root.to_path_buf())
+        .or_insert(config)
+        .clone()
 }
 
 /// The folder's store, if persistence is on and it opens: the embedded one, with the

@@ -435,6 +435,7 @@ impl LanguageServer for Backend {
                 debug!("{}: writes stay queued", store.describe());
             }
         }
+        super::perf::settle(&self.shared, std::time::Duration::from_secs(5)).await;
         Ok(())
     }
 

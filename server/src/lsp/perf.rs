@@ -1,23 +1,25 @@
 //! Performance history: index timings, verifications and per-test durations written as
-//! time series (to the team's InfluxDB when configured, else to the folder's store), and
+//! time series to the folder's store, and from there to the team's InfluxDB when it is
+//! configured (the store keeps them while InfluxDB is down); and
 //! `codecontext.perfHistory {symbol | test}` to read them back. Writes happen in the
 //! background: a slow or dead backend never delays an answer.
 
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, PoisonError},
+    time::{Duration, Instant},
 };
 
 use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
-use codecontext_team::influx::InfluxSeries;
+use codecontext_team::influx::{ForwardHealth, Forwarder, InfluxSeries};
 use codecontext_verify::Verdict;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{
-    apply::{open_store, storage_config},
+    apply::{open_store, storage_config, tell_down},
     state::Shared,
 };
 
@@ -46,8 +48,18 @@ impl SeriesLog for StoreSeries {
 /// A folder's series: writes go through one queue, in order, written by one task; a
 /// reader first waits for what was queued before it.
 pub(crate) struct SeriesSink {
+    /// Where points are written: the folder's store (durable), else InfluxDB itself.
     log: Arc<dyn SeriesLog>,
+    /// InfluxDB, when configured, and what feeds it from the store.
+    influx: Option<Influx>,
     queue: tokio::sync::mpsc::UnboundedSender<Queued>,
+}
+
+struct Influx {
+    series: Arc<InfluxSeries>,
+    /// `None` without a store: points then go straight to InfluxDB, and are lost while
+    /// it is down.
+    forwarder: Option<Arc<Forwarder>>,
 }
 
 enum Queued {
@@ -56,24 +68,28 @@ enum Queued {
 }
 
 impl SeriesSink {
-    fn new(log: Arc<dyn SeriesLog>) -> SeriesSink {
+    fn new(log: Arc<dyn SeriesLog>, influx: Option<Influx>) -> SeriesSink {
         let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let writer = log.clone();
+        let forwarder = influx.as_ref().and_then(|i| i.forwarder.clone());
         tokio::spawn(async move {
             while let Some(item) = rx.recv().await {
                 match item {
-                    Queued::Write(points) => {
-                        if let Err(e) = writer.write_points(points).await {
-                            warn!("performance points not written: {e}");
+                    Queued::Write(points) => match writer.write_points(points).await {
+                        Ok(()) => {
+                            if let Some(forwarder) = &forwarder {
+                                forwarder.nudge();
+                            }
                         }
-                    }
+                        Err(e) => warn!("performance points not written: {e}"),
+                    },
                     Queued::Flush(done) => {
                         let _ = done.send(());
                     }
                 }
             }
         });
-        SeriesSink { log, queue }
+        SeriesSink { log, influx, queue }
     }
 
     /// Waits until everything queued so far is written.
@@ -83,9 +99,63 @@ impl SeriesSink {
             let _ = wait.await;
         }
     }
+
+    /// Waits, at most `limit`, until everything queued so far is written, and has reached
+    /// InfluxDB if it is configured; whether it did.
+    pub(crate) async fn settle(&self, limit: Duration) -> bool {
+        let started = Instant::now();
+        if tokio::time::timeout(limit, self.flush()).await.is_err() {
+            return false;
+        }
+        match self.influx.as_ref().and_then(|i| i.forwarder.as_ref()) {
+            Some(forwarder) => {
+                forwarder
+                    .drain(limit.saturating_sub(started.elapsed()))
+                    .await
+            }
+            None => true,
+        }
+    }
+
+    /// Points matching `query`: from InfluxDB when configured (every developer's), after
+    /// a moment for this server's own to arrive; from the folder's store when InfluxDB
+    /// fails and there is a store (this server's only).
+    async fn points(&self, query: SeriesQuery) -> std::result::Result<Vec<Point>, StoreError> {
+        self.flush().await;
+        let Some(influx) = &self.influx else {
+            return self.log.points(query).await;
+        };
+        let Some(forwarder) = &influx.forwarder else {
+            return influx.series.points(query).await;
+        };
+        if !forwarder.drain(READ_WAIT).await {
+            debug!("InfluxDB is behind; performance history from the folder's store");
+            return self.log.points(query).await;
+        }
+        match influx.series.points(query.clone()).await {
+            Ok(points) => Ok(points),
+            Err(e) => {
+                warn!("{e}; performance history from the folder's store");
+                self.log.points(query).await
+            }
+        }
+    }
 }
 
-/// Where a folder's series go: InfluxDB when configured, else the folder's store.
+impl Drop for SeriesSink {
+    fn drop(&mut self) {
+        if let Some(forwarder) = self.influx.as_ref().and_then(|i| i.forwarder.as_ref()) {
+            forwarder.stop();
+        }
+    }
+}
+
+/// How long a question about performance history waits for points still on their way
+/// to InfluxDB before it reads the folder's store instead.
+const READ_WAIT: Duration = Duration::from_secs(2);
+
+/// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
+/// configured (straight to InfluxDB when nothing is persisted).
 async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
     let cached = shared
         .series
@@ -97,7 +167,8 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
         return Some(series);
     }
     let config = storage_config(shared, root).await;
-    let series: Arc<dyn SeriesLog> = match &config.influx_url {
+    let store = open_store(shared, root).await;
+    let influx = match &config.influx_url {
         Some(url) => {
             let db = config
                 .influx_db
@@ -105,23 +176,92 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
                 .map_or("codecontext", |d| d.value.as_str());
             match InfluxSeries::new(&url.value, db) {
                 Ok(influx) => {
-                    info!("performance series go to {} ({db})", url.shown());
-                    Arc::new(influx)
+                    let influx = Arc::new(influx);
+                    let forwarder =
+                        store
+                            .as_ref()
+                            .filter(|s| s.embedded().is_some())
+                            .map(|store| {
+                                let (health, events) = tokio::sync::mpsc::unbounded_channel();
+                                watch_influx(shared, url.shown(), events);
+                                Forwarder::start(store.clone(), influx.clone(), health)
+                            });
+                    info!(
+                        "performance series go to {} ({db}){}",
+                        url.shown(),
+                        if forwarder.is_some() {
+                            ", through the folder's store"
+                        } else {
+                            ""
+                        }
+                    );
+                    Some(Influx {
+                        series: influx,
+                        forwarder,
+                    })
                 }
                 Err(e) => {
                     warn!("{e}; performance series stay in the folder's store");
-                    Arc::new(StoreSeries(open_store(shared, root).await?))
+                    None
                 }
             }
         }
-        None => Arc::new(StoreSeries(open_store(shared, root).await?)),
+        None => None,
+    };
+    let log: Arc<dyn SeriesLog> = match (store, &influx) {
+        (Some(store), _) => Arc::new(StoreSeries(store)),
+        (None, Some(influx)) => influx.series.clone(),
+        (None, None) => return None,
     };
     let mut all = shared.series.lock().unwrap_or_else(PoisonError::into_inner);
     Some(
         all.entry(root.to_path_buf())
-            .or_insert_with(|| Arc::new(SeriesSink::new(series)))
+            .or_insert_with(|| Arc::new(SeriesSink::new(log, influx)))
             .clone(),
     )
+}
+
+/// Says once that InfluxDB is down (and that its points are kept), and in the log when
+/// it is back.
+fn watch_influx(
+    shared: &Shared,
+    shown: String,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<ForwardHealth>,
+) {
+    let client = shared.client().cloned();
+    let told = shared.backend_down_told.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                ForwardHealth::Down(why) => {
+                    let message = format!(
+                        "codecontext: InfluxDB at {shown} is unavailable ({why}); performance points are kept in the folder's store and sent when it is back"
+                    );
+                    tell_down(client.as_ref(), &told, "influxdb", message).await;
+                }
+                ForwardHealth::Up => {
+                    info!("InfluxDB at {shown} is back; sending the points kept meanwhile")
+                }
+            }
+        }
+    });
+}
+
+/// Waits, at most `limit` in all, for every folder's points to be written and delivered.
+pub(crate) async fn settle(shared: &Shared, limit: Duration) {
+    let sinks: Vec<Arc<SeriesSink>> = shared
+        .series
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    let started = Instant::now();
+    for sink in sinks {
+        if !sink.settle(limit.saturating_sub(started.elapsed())).await {
+            debug!("performance points stay queued in the folder's store");
+        }
+    }
 }
 
 /// Queues points; they are written in the background, in order.
@@ -266,10 +406,8 @@ pub(crate) async fn perf_history(shared: &Shared, params: Value) -> Result<Value
         let Some(series) = series_for(shared, &root).await else {
             continue;
         };
-        series.flush().await;
         let project = ("project".to_string(), codecontext_store::project_key(&root));
         let found = series
-            .log
             .points(SeriesQuery {
                 measurement: measurement.into(),
                 tags: vec![tag.clone(), project],

@@ -2,7 +2,7 @@
 //! workspace changes strictly in arrival order) and the indexer thread.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -88,12 +88,14 @@ pub(crate) struct Shared {
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
     /// The open store of each workspace folder (index and run history).
     stores: Mutex<HashMap<PathBuf, Arc<dyn Store>>>,
-    /// Where each folder's performance series go (InfluxDB, else its store).
+    /// Each folder's performance series (its store, and InfluxDB when configured).
     pub series: Mutex<HashMap<PathBuf, Arc<super::perf::SeriesSink>>>,
     /// Each folder's links to the team's graph database and cache.
     team: Mutex<HashMap<PathBuf, Arc<super::team::TeamLinks>>>,
-    /// A configured backend was found down; the user has been told once.
-    pub backend_down_told: Arc<AtomicBool>,
+    /// Each folder's team backends' configuration, read once.
+    pub storage_configs: Mutex<HashMap<PathBuf, codecontext_config::StorageConfig>>,
+    /// The backends the user has been told are down (once each per session).
+    pub backend_down_told: Arc<Mutex<HashSet<&'static str>>>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -121,7 +123,8 @@ impl Shared {
             verify_diagnostics: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
             team: Mutex::new(HashMap::new()),
-            backend_down_told: Arc::new(AtomicBool::new(false)),
+            storage_configs: Mutex::default(),
+            backend_down_told: Arc::default(),
             series: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
@@ -192,6 +195,12 @@ impl Shared {
         drop(team);
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         series.remove(root);
+        drop(series);
+        let mut configs = self
+            .storage_configs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        configs.remove(root);
     }
 
     pub fn documents(&self) -> MutexGuard<'_, HashMap<FileId, OpenDocument>> {

@@ -14,8 +14,8 @@ use std::{
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+        Arc, Mutex, OnceLock, PoisonError,
     },
     time::{Duration, Instant},
 };
@@ -48,171 +48,405 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 /// `CODECONTEXT_EXECUTIONS_PER_MINUTE` says otherwise.
 const EXECUTIONS_PER_MINUTE: u32 = 120;
 
-/// A folder's links to the team's graph database and cache.
+/// A folder's links to the team's graph database and cache. A backend that cannot be
+/// reached at first is tried again in the background and joins when it answers.
 #[derive(Default)]
 pub(crate) struct TeamLinks {
-    pub mirror: Option<Arc<GraphMirror>>,
+    mirror: OnceLock<Arc<GraphMirror>>,
     /// The folder's store: the shared PostgreSQL store keeps the graph as tables too.
-    pub store: Option<Arc<dyn Store>>,
-    pub cache: Option<SharedCache>,
-    pub limit: Option<RateLimit>,
-    /// Files changed since they were last mirrored (absolute paths).
+    store: Option<Arc<dyn Store>>,
+    cache: OnceLock<SharedCache>,
+    limit: OnceLock<RateLimit>,
+    /// Files changed since the last update (absolute paths).
     dirty: Mutex<HashSet<PathBuf>>,
-    /// A whole-folder mirror failed: the next update does it again.
-    full_pending: AtomicBool,
+    /// What the graph database and the PostgreSQL tables have not taken yet.
+    behind: Mutex<Behind>,
     /// A flush of `dirty` is on its way.
     scheduled: AtomicBool,
+    /// Mirror updates that failed in a row: the next retry waits longer.
+    failures: AtomicU32,
     /// Held while the mirror is written: updates never overlap (an older export never
     /// lands after a newer), and a question waits for the update under way.
     writing: Arc<tokio::sync::Mutex<()>>,
 }
 
+impl TeamLinks {
+    fn mirror(&self) -> Option<&Arc<GraphMirror>> {
+        self.mirror.get()
+    }
+
+    fn cache(&self) -> Option<&SharedCache> {
+        self.cache.get()
+    }
+
+    /// The shared PostgreSQL store's graph tables, while PostgreSQL is up.
+    fn tables(&self) -> Option<&codecontext_store::PgStore> {
+        self.store.as_ref().and_then(|s| s.graph_tables())
+    }
+
+    /// Whether the graph is shared: mirrored to a graph database, or kept in PostgreSQL
+    /// (up or down: while it is down, updates wait).
+    fn shares_graph(&self) -> bool {
+        self.mirror().is_some() || self.store.as_ref().is_some_and(|s| s.is_shared())
+    }
+}
+
+/// The first wait before a backend that was down is tried again; it doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+fn retry_after(failures: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1 << failures.min(6))
+        .min(RETRY_MAX)
+}
+
 /// Connects a folder's graph database and cache, once; what cannot be reached is said
-/// (once per session) and left out.
-pub(crate) async fn links(shared: &Shared, root: &Path) -> Arc<TeamLinks> {
+/// (once per session), and tried again in the background until it answers.
+pub(crate) async fn links(shared: &Arc<Shared>, root: &Path) -> Arc<TeamLinks> {
     if let Some(links) = shared.team(root) {
         return links;
     }
     let config = storage_config(shared, root).await;
+    let links = shared.keep_team(
+        root,
+        Arc::new(TeamLinks {
+            store: shared.store(root),
+            ..TeamLinks::default()
+        }),
+    );
+    let bolt = config.bolt_url.as_ref().map(|url| Bolt {
+        url: url.value.clone(),
+        shown: url.shown(),
+        user: config.bolt_user.as_ref().map(|s| s.value.clone()),
+        password: config.bolt_password.as_ref().map(|s| s.value.clone()),
+    });
+    let redis = config
+        .redis_url
+        .as_ref()
+        .map(|url| (url.value.clone(), url.shown()));
     let project = codecontext_store::project_key(root);
-    let mut links = TeamLinks {
-        store: shared.store(root),
-        ..TeamLinks::default()
-    };
-    if let Some(url) = &config.bolt_url {
-        let user = config.bolt_user.as_ref().map(|s| s.value.as_str());
-        let password = config.bolt_password.as_ref().map(|s| s.value.as_str());
-        let connect = GraphMirror::connect(&url.value, user, password, &project);
-        match tokio::time::timeout(Duration::from_secs(10), connect).await {
-            Ok(Ok(mirror)) => {
-                info!("knowledge graph mirrored to {}", url.shown());
-                links.mirror = Some(Arc::new(mirror));
+    let mut waiting = Waiting { bolt, redis };
+    waiting
+        .try_connect(shared, root, &links, &project, true)
+        .await;
+    if !waiting.is_empty() {
+        let shared = shared.clone();
+        let root = root.to_path_buf();
+        let links = Arc::downgrade(&links);
+        tokio::spawn(async move {
+            for attempt in 0.. {
+                tokio::time::sleep(retry_after(attempt)).await;
+                let Some(folder) = links.upgrade() else {
+                    return; // the folder was removed
+                };
+                if shared.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                waiting
+                    .try_connect(&shared, &root, &folder, &project, false)
+                    .await;
+                if waiting.is_empty() {
+                    return;
+                }
             }
-            Ok(Err(e)) => {
-                super::apply::backend_down(
-                    shared,
-                    format!(
-                        "codecontext: the graph database at {} is unavailable ({e}); callers and impact come from the embedded graph",
-                        url.shown()
-                    ),
-                )
-                .await
-            }
-            Err(_) => {
-                super::apply::backend_down(
-                    shared,
-                    format!(
-                        "codecontext: the graph database at {} does not answer; callers and impact come from the embedded graph",
-                        url.shown()
-                    ),
-                )
-                .await
-            }
-        }
+        });
     }
-    if let Some(url) = &config.redis_url {
-        match SharedCache::connect(&url.value, &project).await {
-            Ok(cache) => {
-                info!("shared cache at {}", url.shown());
-                let per_minute = std::env::var("CODECONTEXT_EXECUTIONS_PER_MINUTE")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(EXECUTIONS_PER_MINUTE);
-                links.limit = Some(RateLimit::new(
-                    &cache,
-                    "executions",
-                    per_minute,
-                    Duration::from_secs(60),
-                ));
-                links.cache = Some(cache);
-            }
-            Err(e) => {
-                super::apply::backend_down(
-                    shared,
-                    format!(
-                        "codecontext: Redis at {} is unavailable ({e}); answers are not shared and executions are limited per server",
-                        url.shown()
-                    ),
-                )
-                .await
-            }
-        }
-    }
-    shared.keep_team(root, Arc::new(links))
+    links
 }
 
-/// Mirrors the given files of a folder (all of them when `None`); files gone from the
-/// graph are removed from the mirror.
-async fn mirror(
-    shared: &Shared,
-    root: &Path,
-    links: &TeamLinks,
-    paths: Option<Vec<PathBuf>>,
-    _writing: tokio::sync::OwnedMutexGuard<()>,
-) -> Option<usize> {
-    let tables = links.store.as_ref().and_then(|s| s.graph_tables());
-    if links.mirror.is_none() && tables.is_none() {
-        return None;
+/// Where to reach the graph database.
+struct Bolt {
+    url: String,
+    shown: String,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+/// The configured backends not reached yet.
+struct Waiting {
+    bolt: Option<Bolt>,
+    /// Its URL, and how it is shown.
+    redis: Option<(String, String)>,
+}
+
+impl Waiting {
+    fn is_empty(&self) -> bool {
+        self.bolt.is_none() && self.redis.is_none()
     }
-    let started = Instant::now();
-    let again = paths.clone();
-    let (files, gone) = {
-        let host = shared.read();
-        let graph = host.graph();
-        let mut files = Vec::new();
-        let mut gone = Vec::new();
-        match paths {
-            None => {
-                let root_index = host.root_position(root)?;
-                for (id, f) in graph.files() {
-                    if f.root == root_index {
-                        files.extend(graph.export_file(id));
+
+    /// Tries each backend still waiting; the first time, says which are down.
+    async fn try_connect(
+        &mut self,
+        shared: &Arc<Shared>,
+        root: &Path,
+        links: &Arc<TeamLinks>,
+        project: &str,
+        first: bool,
+    ) {
+        if let Some(bolt) = &self.bolt {
+            let connect = GraphMirror::connect(
+                &bolt.url,
+                bolt.user.as_deref(),
+                bolt.password.as_deref(),
+                project,
+            );
+            match tokio::time::timeout(Duration::from_secs(10), connect).await {
+                Ok(Ok(mirror)) => {
+                    if first {
+                        info!("knowledge graph mirrored to {}", bolt.shown);
+                    } else {
+                        info!(
+                            "the graph database at {} answers now; mirroring the folder to it",
+                            bolt.shown
+                        );
+                        // What happened meanwhile is not there: all of it goes.
+                        links
+                            .behind
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .bolt
+                            .full = true;
                     }
-                }
-            }
-            Some(paths) => {
-                // A changed file, and the files that read names from it: their
-                // resolutions may have moved too.
-                let mut ids = HashSet::new();
-                for path in &paths {
-                    match host.file_id(path) {
-                        Some(id) => {
-                            ids.insert(id);
-                            ids.extend(graph.dependents_of(id));
-                        }
-                        None => {
-                            if let Ok(rel) = path.strip_prefix(root) {
-                                gone.push(rel.to_string_lossy().replace('\\', "/"));
-                            }
-                        }
+                    let _ = links.mirror.set(Arc::new(mirror));
+                    if !first {
+                        schedule(shared, root.to_path_buf(), links.clone(), Duration::ZERO);
                     }
+                    self.bolt = None;
                 }
-                files.extend(ids.into_iter().filter_map(|id| graph.export_file(id)));
+                Ok(Err(e)) if first => {
+                    super::apply::backend_down(
+                        shared,
+                        "graph database",
+                        format!(
+                            "codecontext: the graph database at {} is unavailable ({e}); callers and impact come from the embedded graph until it answers",
+                            bolt.shown
+                        ),
+                    )
+                    .await
+                }
+                Ok(Err(e)) => debug!("graph database still unavailable: {e}"),
+                Err(_) if first => {
+                    super::apply::backend_down(
+                        shared,
+                        "graph database",
+                        format!(
+                            "codecontext: the graph database at {} does not answer; callers and impact come from the embedded graph until it does",
+                            bolt.shown
+                        ),
+                    )
+                    .await
+                }
+                Err(_) => debug!("graph database still does not answer"),
             }
         }
-        (files, gone)
+        if let Some((url, shown)) = &self.redis {
+            match SharedCache::connect(url, project).await {
+                Ok(cache) => {
+                    if first {
+                        info!("shared cache at {shown}");
+                    } else {
+                        info!("Redis at {shown} answers now; answers are shared again");
+                    }
+                    let per_minute = std::env::var("CODECONTEXT_EXECUTIONS_PER_MINUTE")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(EXECUTIONS_PER_MINUTE);
+                    let _ = links.limit.set(RateLimit::new(
+                        &cache,
+                        "executions",
+                        per_minute,
+                        Duration::from_secs(60),
+                    ));
+                    let _ = links.cache.set(cache);
+                    self.redis = None;
+                }
+                Err(e) if first => {
+                    super::apply::backend_down(
+                        shared,
+                        "redis",
+                        format!(
+                            "codecontext: Redis at {shown} is unavailable ({e}); answers are not shared and executions are limited per server until it answers"
+                        ),
+                    )
+                    .await
+                }
+                Err(e) => debug!("Redis still unavailable: {e}"),
+            }
+        }
+    }
+}
+
+/// Flushes the folder's changes to the shared graph after `after`, unless a flush is
+/// already on its way.
+fn schedule(shared: &Arc<Shared>, root: PathBuf, links: Arc<TeamLinks>, after: Duration) {
+    if links.scheduled.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let Some(runtime) = shared.runtime.get() else {
+        links.scheduled.store(false, Ordering::SeqCst);
+        return;
     };
-    let count = files.len();
-    let mut failed = false;
-    if let Some(pg) = tables {
+    let shared = shared.clone();
+    runtime.spawn(async move {
+        tokio::time::sleep(after).await;
+        flush(&shared, &root, &links).await;
+    });
+}
+
+/// What one backend of the shared graph has still to be written.
+#[derive(Default)]
+struct Backlog {
+    /// Every file of the folder.
+    full: bool,
+    /// Files that changed (absolute paths): each with the files that depend on it, or
+    /// removed when it is gone from the graph.
+    paths: HashSet<PathBuf>,
+}
+
+impl Backlog {
+    fn add(&mut self, other: Backlog) {
+        self.full |= other.full;
+        self.paths.extend(other.paths);
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.full && self.paths.is_empty()
+    }
+}
+
+/// What each backend of the shared graph is behind by.
+#[derive(Default)]
+struct Behind {
+    bolt: Backlog,
+    tables: Backlog,
+}
+
+/// The files a backlog selects (by id), and the relative paths of the files it names
+/// that are gone.
+fn select(
+    host: &codecontext_analysis::AnalysisHost,
+    root: &Path,
+    backlog: &Backlog,
+) -> Option<(HashSet<codecontext_analysis::FileId>, Vec<String>)> {
+    let graph = host.graph();
+    let mut ids = HashSet::new();
+    let mut gone = Vec::new();
+    if backlog.full {
+        let root_index = host.root_position(root)?;
+        ids.extend(
+            graph
+                .files()
+                .filter(|(_, f)| f.root == root_index)
+                .map(|(id, _)| id),
+        );
+    }
+    for path in &backlog.paths {
+        match host.file_id(path) {
+            // A changed file, and the files that read names from it: their resolutions
+            // may have moved too.
+            Some(id) => {
+                ids.insert(id);
+                ids.extend(graph.dependents_of(id));
+            }
+            None => {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    gone.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+    }
+    Some((ids, gone))
+}
+
+/// Writes a folder's changes (and whatever each backend is still behind by) to the
+/// shared graph: the graph database, and the PostgreSQL store's tables. What a backend
+/// does not take stays in its backlog and is tried again after a pause, or at the next
+/// change or question if that is sooner; after a failure the graph database gets the
+/// whole folder (it may have lost anything meanwhile: FalkorDB without persistence comes
+/// back empty). The number of files written, or `None` when something stays behind.
+async fn mirror(
+    shared: &Arc<Shared>,
+    root: &Path,
+    links: &Arc<TeamLinks>,
+    update: Backlog,
+    _writing: tokio::sync::OwnedMutexGuard<()>,
+) -> Option<usize> {
+    let started = Instant::now();
+    let graph_db = links.mirror();
+    let tables = links.tables();
+    let shared_store = links.store.as_ref().is_some_and(|s| s.is_shared());
+    // Each backend's work now; PostgreSQL's waits in its backlog while it is down.
+    let (bolt_work, tables_work) = {
+        let mut behind = links.behind.lock().unwrap_or_else(PoisonError::into_inner);
+        if graph_db.is_some() {
+            behind.bolt.add(Backlog {
+                full: update.full,
+                paths: update.paths.clone(),
+            });
+        }
+        if shared_store {
+            behind.tables.add(update);
+        }
+        let bolt = graph_db.map(|_| std::mem::take(&mut behind.bolt));
+        let pg = tables.map(|_| std::mem::take(&mut behind.tables));
+        (bolt, pg)
+    };
+    // The files to export, once for both.
+    let (bolt_files, bolt_gone, table_files, table_gone) = {
+        let host = shared.read();
+        let graph = host.graph();
+        let (bolt_ids, bolt_gone) = match &bolt_work {
+            Some(work) => select(&host, root, work)?,
+            None => Default::default(),
+        };
+        let (table_ids, table_gone) = match &tables_work {
+            Some(work) => select(&host, root, work)?,
+            None => Default::default(),
+        };
+        let mut exported = HashMap::new();
+        for id in bolt_ids.iter().chain(&table_ids) {
+            if !exported.contains_key(id) {
+                if let Some(export) = graph.export_file(*id) {
+                    exported.insert(*id, export);
+                }
+            }
+        }
+        let pick = |ids: &HashSet<codecontext_analysis::FileId>| -> Vec<_> {
+            ids.iter()
+                .filter_map(|id| exported.get(id).cloned())
+                .collect()
+        };
+        (pick(&bolt_ids), bolt_gone, pick(&table_ids), table_gone)
+    };
+    let count = bolt_files.len().max(table_files.len());
+    let mut failure = None;
+    if let (Some(pg), Some(work)) = (tables, tables_work) {
         let mut result = Ok(());
-        for chunk in files.chunks(MIRROR_CHUNK) {
+        for chunk in table_files.chunks(MIRROR_CHUNK) {
             result = pg.replace_graph(chunk, &[]).await;
             if result.is_err() {
                 break;
             }
         }
-        if result.is_ok() && !gone.is_empty() {
-            result = pg.replace_graph(&[], &gone).await;
+        if result.is_ok() && !table_gone.is_empty() {
+            result = pg.replace_graph(&[], &table_gone).await;
         }
         if let Err(e) = result {
             warn!("graph tables of {} not written: {e}", root.display());
-            failed = true;
+            // Rows are replaced per file: writing the same files again is enough.
+            links
+                .behind
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .tables
+                .add(work);
         }
     }
-    if let Some(mirror) = &links.mirror {
+    if let (Some(mirror), Some(work)) = (graph_db, bolt_work) {
         let mut result = Ok(());
-        for chunk in files.chunks(MIRROR_CHUNK) {
+        for chunk in bolt_files.chunks(MIRROR_CHUNK) {
             let batch: Vec<MirrorFile> =
                 chunk.iter().cloned().map(MirrorFile::from_export).collect();
             result = mirror.replace_files(batch).await.map(|_| ());
@@ -220,32 +454,56 @@ async fn mirror(
                 break;
             }
         }
-        if result.is_ok() && !gone.is_empty() {
-            result = mirror.remove_files(gone).await;
+        if result.is_ok() && !bolt_gone.is_empty() {
+            result = mirror.remove_files(bolt_gone).await;
         }
         if let Err(e) = result {
             warn!("graph database mirror of {} failed: {e}", root.display());
-            failed = true;
-        }
-    }
-    if failed {
-        // Kept for the next update (the next change, or the next question).
-        match again {
-            None => links.full_pending.store(true, Ordering::SeqCst),
-            Some(paths) => links
-                .dirty
+            links
+                .behind
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .extend(paths),
+                .bolt
+                .add(Backlog {
+                    full: true,
+                    paths: work.paths,
+                });
+            failure = Some(e);
         }
+    }
+    let behind = {
+        let behind = links.behind.lock().unwrap_or_else(PoisonError::into_inner);
+        !behind.bolt.is_empty() || !behind.tables.is_empty()
+    };
+    if behind {
+        let failures = links.failures.fetch_add(1, Ordering::SeqCst);
+        if let Some(e) = failure.filter(|_| failures == 0) {
+            super::apply::backend_down(
+                shared,
+                "graph database",
+                format!(
+                    "codecontext: the graph database does not take the folder's changes ({e}); callers and impact come from the embedded graph, and the changes are written when it does"
+                ),
+            )
+            .await;
+        }
+        schedule(
+            shared,
+            root.to_path_buf(),
+            links.clone(),
+            retry_after(failures),
+        );
         return None;
+    }
+    if links.failures.swap(0, Ordering::SeqCst) > 0 {
+        info!("{}: the team's graph is written again", root.display());
     }
     debug!(
         "mirrored {count} files of {} in {} ms",
         root.display(),
         started.elapsed().as_millis()
     );
-    if let Some(cache) = &links.cache {
+    if let Some(cache) = links.cache() {
         if let Err(e) = cache.bump("mirror").await {
             debug!("cache version not shared: {e}");
         }
@@ -257,12 +515,8 @@ async fn mirror(
 /// in the background; questions wait for it.
 pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
     let links = links(shared, root).await;
-    let tables = links
-        .store
-        .as_ref()
-        .is_some_and(|s| s.graph_tables().is_some());
-    if links.mirror.is_none() && !tables {
-        if let Some(cache) = &links.cache {
+    if !links.shares_graph() {
+        if let Some(cache) = links.cache() {
             let _ = cache.bump("index").await;
         }
         return;
@@ -273,7 +527,11 @@ pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
     let root = root.to_path_buf();
     tokio::spawn(async move {
         let started = Instant::now();
-        if let Some(n) = mirror(&shared, &root, &links, None, writing).await {
+        let update = Backlog {
+            full: true,
+            paths: HashSet::new(),
+        };
+        if let Some(n) = mirror(&shared, &root, &links, update, writing).await {
             info!(
                 "{}: {n} files mirrored to the graph database in {} ms",
                 root.display(),
@@ -298,11 +556,7 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
     let Some(links) = shared.team(&root) else {
         return;
     };
-    let tables = links
-        .store
-        .as_ref()
-        .is_some_and(|s| s.graph_tables().is_some());
-    if links.mirror.is_none() && links.cache.is_none() && !tables {
+    if !links.shares_graph() && links.cache().is_none() {
         return;
     }
     links
@@ -310,50 +564,32 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(path.to_path_buf());
-    let first = !links.scheduled.swap(true, Ordering::SeqCst);
-    let Some(runtime) = shared.runtime.get() else {
-        return;
-    };
-    if first {
-        let shared = shared.clone();
-        runtime.spawn(async move {
-            // Typing comes in bursts: gather them.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            flush(&shared, &root, &links).await;
-        });
-    }
+    // Typing comes in bursts: gather them.
+    schedule(shared, root, links, Duration::from_millis(200));
 }
 
-/// Mirrors what is dirty now (the whole folder if that failed last time), after any
-/// update under way.
-async fn flush(shared: &Shared, root: &Path, links: &TeamLinks) {
+/// Writes what changed since the last update, and what the backends are behind by, to
+/// the shared graph, after any update under way.
+async fn flush(shared: &Arc<Shared>, root: &Path, links: &Arc<TeamLinks>) {
     let writing = links.writing.clone().lock_owned().await;
     links.scheduled.store(false, Ordering::SeqCst);
-    if links.full_pending.swap(false, Ordering::SeqCst) {
-        links
-            .dirty
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        mirror(shared, root, links, None, writing).await;
-        return;
-    }
-    let paths: Vec<PathBuf> = links
+    let paths: HashSet<PathBuf> = links
         .dirty
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .drain()
         .collect();
-    if paths.is_empty() {
+    let behind = {
+        let behind = links.behind.lock().unwrap_or_else(PoisonError::into_inner);
+        !behind.bolt.is_empty() || !behind.tables.is_empty()
+    };
+    if paths.is_empty() && !behind {
         return;
     }
-    let tables = links
-        .store
-        .as_ref()
-        .is_some_and(|s| s.graph_tables().is_some());
-    if links.mirror.is_some() || tables {
-        mirror(shared, root, links, Some(paths), writing).await;
-    } else if let Some(cache) = &links.cache {
+    if links.shares_graph() {
+        let update = Backlog { full: false, paths };
+        mirror(shared, root, links, update, writing).await;
+    } else if let Some(cache) = links.cache() {
         let _ = cache.bump("edit").await;
     }
 }
@@ -367,7 +603,7 @@ pub(crate) async fn admit_execution(shared: &Shared) -> Result<()> {
     let Some(links) = shared.team(root) else {
         return Ok(());
     };
-    let Some(limit) = &links.limit else {
+    let Some(limit) = links.limit.get() else {
         return Ok(());
     };
     match limit.acquire().await {
@@ -523,16 +759,15 @@ pub(crate) async fn callers(shared: &Arc<Shared>, params: Value) -> Result<Value
 /// recursive SQL on the shared PostgreSQL store's tables; cached in Redis. `None` when
 /// neither is there (or the walk failed, which is logged): the embedded graph answers.
 async fn shared_walk(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     root: &Path,
-    links: &TeamLinks,
+    links: &Arc<TeamLinks>,
     id: EntityId,
     params: &CallersParams,
     depth: u32,
     limit: usize,
 ) -> Option<Value> {
-    let tables = links.store.as_ref().and_then(|s| s.graph_tables());
-    if links.mirror.is_none() && tables.is_none() {
+    if !links.shares_graph() {
         return None;
     }
     // What this server changed reaches the shared graph before it is asked.
@@ -541,8 +776,8 @@ async fn shared_walk(
     let key = format!("{direction}:{id}:{depth}:{limit}");
     // Read before the walk: an answer computed across a bump is stored under the old
     // version, where nobody looks any more.
-    let version = links.cache.as_ref().map(SharedCache::version);
-    if let Some(cache) = &links.cache {
+    let version = links.cache().map(SharedCache::version);
+    if let Some(cache) = links.cache() {
         if let Some(mut hit) = cache.get("callers", &key).await {
             hit["cached"] = json!(true);
             return Some(hit);
@@ -554,13 +789,36 @@ async fn shared_walk(
             "kind": kind, "path": path, "line": line, "depth": depth,
         })
     };
-    let (source, items): (&str, Vec<Value>) = if let Some(mirror) = &links.mirror {
+    let (source, items): (&str, Vec<Value>) = if let Some(mirror) = links.mirror() {
         let walk = match params.direction {
             Direction::Callers => Walk::Callers,
             Direction::Callees => Walk::Callees,
             Direction::Impact => Walk::Impact,
         };
+        let lost = || {
+            // Whatever it holds may be gone (FalkorDB without persistence restarts
+            // empty): the whole folder is written again before the next walk.
+            links
+                .behind
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .bolt
+                .full = true;
+            let failures = links.failures.load(Ordering::SeqCst);
+            schedule(
+                shared,
+                root.to_path_buf(),
+                links.clone(),
+                retry_after(failures),
+            );
+        };
         match mirror.walk(&id.to_string(), walk, depth, limit).await {
+            // Nothing reached: a leaf, or a graph database that lost the project.
+            Ok(reached) if reached.is_empty() && matches!(mirror.counts().await, Ok((0, _))) => {
+                warn!("the graph database holds nothing of this project; mirroring it again");
+                lost();
+                return None;
+            }
             Ok(reached) => (
                 "graphDatabase",
                 reached
@@ -570,6 +828,7 @@ async fn shared_walk(
             ),
             Err(e) => {
                 warn!("graph database walk failed ({e}); answering from the embedded graph");
+                lost();
                 return None;
             }
         }
@@ -579,7 +838,7 @@ async fn shared_walk(
             Direction::Callees => GraphWalk::Callees,
             Direction::Impact => GraphWalk::Impact,
         };
-        match tables?.walk_graph(id.0, walk, depth, limit).await {
+        match links.tables()?.walk_graph(id.0, walk, depth, limit).await {
             Ok(reached) => (
                 "postgres",
                 reached
@@ -597,7 +856,7 @@ async fn shared_walk(
         "direction": direction, "depth": depth,
         "source": source, "cached": false, "items": items,
     });
-    if let (Some(cache), Some(version)) = (&links.cache, version) {
+    if let (Some(cache), Some(version)) = (links.cache(), version) {
         cache
             .put_at(version, "callers", &key, &answer, CACHE_TTL)
             .await;

@@ -1,0 +1,188 @@
+//! InfluxDB stopping and coming back (`.ci/services stop|start influxdb`): performance
+//! points land in the embedded store first, wait there while InfluxDB is down, and reach
+//! it once it returns, each once, also across a restart of the forwarder. Stopping the
+//! shared server would disturb other tests, so both cases run in one test, one after the
+//! other, and nothing else runs in this binary.
+
+use std::{path::Path, process::Command, sync::Arc, time::Duration};
+
+use codecontext_store::{Point, SeriesLog, SeriesQuery, SqliteStore, Store};
+use codecontext_team::influx::{ForwardHealth, Forwarder, InfluxSeries};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+fn services(action: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
+    let status = Command::new("bash")
+        .arg(&script)
+        .args([action, "influxdb"])
+        .status()
+        .expect("run .ci/services");
+    assert!(status.success(), ".ci/services {action} influxdb failed");
+}
+
+/// InfluxDB stopped until dropped (also when the test fails).
+struct Stopped(bool);
+
+impl Stopped {
+    fn now() -> Stopped {
+        services("stop");
+        Stopped(true)
+    }
+
+    fn restart(&mut self) {
+        services("start");
+        self.0 = false;
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.0 {
+            services("start");
+        }
+    }
+}
+
+fn point(n: i64, run: &str) -> Point {
+    Point {
+        at_ms: 1_700_000_000_000 + n,
+        measurement: "test".into(),
+        tags: vec![
+            ("project".into(), run.into()),
+            ("test".into(), format!("t{n}")),
+        ],
+        fields: vec![("duration_ms".into(), n as f64)],
+    }
+}
+
+async fn in_influx(influx: &InfluxSeries, measurement: &str, project: &str) -> Vec<Point> {
+    influx
+        .points(SeriesQuery {
+            measurement: measurement.into(),
+            tags: vec![("project".into(), project.into())],
+            limit: 1000,
+        })
+        .await
+        .unwrap()
+}
+
+async fn next(events: &mut mpsc::UnboundedReceiver<ForwardHealth>) -> ForwardHealth {
+    tokio::time::timeout(Duration::from_secs(60), events.recv())
+        .await
+        .expect("a health event within a minute")
+        .expect("the forwarder is running")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influx_stopping_and_returning_loses_nothing_and_duplicates_nothing() {
+    let (Some(url), Some(db)) = (
+        service_url("CODECONTEXT_TEST_INFLUX_URL"),
+        service_url("CODECONTEXT_TEST_INFLUX_DB"),
+    ) else {
+        return;
+    };
+    points_written_while_influx_is_down_arrive_once_when_it_returns(&url, &db).await;
+    a_server_keeps_its_index_timings_while_influx_is_down(&url, &db).await;
+}
+
+async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &str, db: &str) {
+    let run = unique_name("influx-outage-");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let (local, _) = SqliteStore::open(&path, "v1").await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(local);
+    let influx = Arc::new(InfluxSeries::new(url, db).unwrap());
+
+    let mut stopped = Stopped::now();
+    let (health, mut events) = mpsc::unbounded_channel();
+    let forwarder = Forwarder::start(store.clone(), influx.clone(), health);
+    for n in 0..10 {
+        store.write_points(vec![point(n, &run)]).await.unwrap();
+        forwarder.nudge();
+    }
+    assert!(matches!(next(&mut events).await, ForwardHealth::Down(_)));
+    assert!(!forwarder.drain(Duration::from_millis(200)).await);
+
+    stopped.restart();
+    assert!(
+        forwarder.drain(Duration::from_secs(60)).await,
+        "every point reaches InfluxDB once it is back"
+    );
+    assert_eq!(next(&mut events).await, ForwardHealth::Up);
+    let back = in_influx(&influx, "test", &run).await;
+    assert_eq!(back.len(), 10, "each point once: {back:?}");
+
+    // The server stops; points written meanwhile go out with the next one, and only they
+    // (the mark in the store says where the last delivery ended).
+    forwarder.stop();
+    drop(forwarder);
+    for n in 10..15 {
+        store.write_points(vec![point(n, &run)]).await.unwrap();
+    }
+    let local = store.embedded().unwrap();
+    let name = influx.target();
+    let before = local.forwarded(&name).await.unwrap();
+    assert_eq!(
+        local.points_after(before, 100).await.unwrap().len(),
+        5,
+        "only the new points are left to send"
+    );
+    let (health, _events) = mpsc::unbounded_channel();
+    let forwarder = Forwarder::start(store.clone(), influx.clone(), health);
+    assert!(forwarder.drain(Duration::from_secs(30)).await);
+    assert_eq!(
+        local.forwarded(&name).await.unwrap(),
+        local.last_point().await.unwrap()
+    );
+    let mut back = in_influx(&influx, "test", &run).await;
+    back.sort_by_key(|p| p.at_ms);
+    let expected: Vec<Point> = (0..15).map(|n| point(n, &run)).collect();
+    assert_eq!(back, expected);
+    forwarder.stop();
+}
+
+async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &str) {
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let project = codecontext_store::project_key(&root);
+    let home = tempfile::tempdir().unwrap();
+    let options = json!({ "initializationOptions": {
+        "storeHome": home.path(),
+        "storage": { "influxUrl": url, "influxDb": db },
+    }});
+    let influx = InfluxSeries::new(url, db).unwrap();
+
+    let mut stopped = Stopped::now();
+    let mut a = LspClient::in_process();
+    a.initialize(&[&root], options.clone()).await;
+    a.indexed().await;
+    let told = a
+        .notification("window/showMessage", |p| {
+            p["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("InfluxDB"))
+        })
+        .await;
+    let text = told["message"].as_str().unwrap();
+    assert!(text.contains("kept"), "{text}");
+    assert!(a.shutdown_and_exit().await);
+
+    // The next start, with InfluxDB back, sends the first run's timing with its own.
+    stopped.restart();
+    let mut b = LspClient::in_process();
+    b.initialize(&[&root], options).await;
+    b.indexed().await;
+    // Shutting down waits (a few seconds at most) for the points to reach InfluxDB.
+    assert!(b.shutdown_and_exit().await);
+    let back = in_influx(&influx, "index", &project).await;
+    assert_eq!(
+        back.len(),
+        2,
+        "both runs' index timings, once each: {back:?}"
+    );
+    assert!(back
+        .iter()
+        .all(|p| p.field("files").is_some_and(|f| f > 0.0)));
+}
