@@ -35,7 +35,7 @@ use bollard::{
     exec::StartExecResults,
     models::{
         ContainerCreateBody, ContainerUpdateBody, ExecConfig, HostConfig, Mount, MountType,
-        MountVolumeOptions, MountVolumeOptionsDriverConfig,
+        MountVolumeOptions, MountVolumeOptionsDriverConfig, ResourcesUlimits,
     },
     query_parameters::{
         DownloadFromContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
@@ -56,6 +56,8 @@ use crate::{
     SnapshotKind, Status, WORK_DIR,
 };
 
+/// The signal past the CPU time limit (Linux).
+const SIGXCPU: i32 = 24;
 /// The label every container of the Docker sandbox carries.
 pub const LABEL: &str = "codecontext.sandbox";
 /// The label naming the process that started a container.
@@ -318,7 +320,9 @@ impl Inner {
         for _ in 0..wanted {
             let (this, docker, work_dir) = (this.clone(), docker.clone(), work_dir.to_string());
             tokio::spawn(async move {
-                let created = this.create(&docker, &work_dir).await;
+                let created = this
+                    .create(&docker, &work_dir, Limits::default().cpu_ms)
+                    .await;
                 let warm = match created {
                     Ok(id) if this.closed.load(Ordering::SeqCst) => {
                         // Shut down meanwhile.
@@ -357,10 +361,18 @@ impl Inner {
         (!pool.idle.is_empty()).then(|| pool.idle.remove(0).id)
     }
 
-    /// Creates and starts a container waiting for execs, with [`Limits::default`].
-    async fn create(&self, docker: &Docker, work_dir: &str) -> Result<String, SandboxError> {
+    /// Creates and starts a container waiting for execs, with [`Limits::default`] but for
+    /// the CPU time of each process, `cpu_ms` (a ulimit, which every exec inherits and no
+    /// update can change).
+    async fn create(
+        &self,
+        docker: &Docker,
+        work_dir: &str,
+        cpu_ms: u64,
+    ) -> Result<String, SandboxError> {
         let config = &self.config;
         let limits = Limits::default();
+        let cpu_seconds = cpu_ms.div_ceil(1000).max(1) as i64;
         let (uid, gid) = config.user.split_once(':').unwrap_or((&config.user, "0"));
         let labels = HashMap::from([
             (LABEL.to_string(), "1".to_string()),
@@ -396,6 +408,13 @@ impl Inner {
             memory_swap: Some(limits.memory_bytes as i64),
             nano_cpus: Some((config.cpus * 1e9) as i64),
             pids_limit: Some(limits.processes as i64),
+            ulimits: Some(vec![ResourcesUlimits {
+                name: Some("cpu".into()),
+                // SIGXCPU at the limit; SIGKILL a second later for a process that
+                // ignores it.
+                soft: Some(cpu_seconds),
+                hard: Some(cpu_seconds + 1),
+            }]),
             readonly_rootfs: Some(true),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
@@ -457,9 +476,14 @@ impl Inner {
         let (workspace, files) = (spec.workspace.clone(), spec.files.clone());
         let archive =
             tokio::task::spawn_blocking(move || snapshot_archive(workspace.as_deref(), &files));
-        let id = match self.take(&work) {
+        // Pooled containers have the default CPU time limit; another needs its own.
+        let cpu_ms = spec.limits.cpu_ms;
+        let pooled = (cpu_ms == Limits::default().cpu_ms)
+            .then(|| self.take(&work))
+            .flatten();
+        let id = match pooled {
             Some(id) => id,
-            None => self.create(&docker, &work).await?,
+            None => self.create(&docker, &work, cpu_ms).await?,
         };
         // Whatever happens next, this container serves no other run.
         let _discard = Discard {
@@ -618,13 +642,14 @@ impl Inner {
                 .map(|c| c as i32)
         };
         let counters = self.counters(docker, id).await;
-        // Killed by a signal: the exit code is 128 plus the signal's number.
+        // Killed by a signal: the exit code is 128 plus the signal's number (SIGXCPU: past
+        // the CPU time limit, a time-out as in the local sandbox).
         let signal = exit_code
             .filter(|c| (129..=128 + 64).contains(c))
             .map(|c| c - 128);
         let status = if over {
             Status::OutputLimit
-        } else if timed_out {
+        } else if timed_out || signal == Some(SIGXCPU) {
             Status::TimedOut
         } else if counters.oom_kills > 0 {
             Status::MemoryLimit

@@ -279,6 +279,19 @@ async fn an_infinite_loop_ends_as_timed_out_near_its_limit() {
     assert!((1_000..3_000).contains(&out.wall_ms), "{out:?}");
 }
 
+/// A CPU time limit below the wall time: the kernel stops the process (SIGXCPU) once it
+/// has used its seconds, well before the wall clock would.
+#[tokio::test]
+async fn a_busy_loop_stops_at_its_cpu_time_limit() {
+    let mut spec = sh("while :; do :; done");
+    spec.limits.cpu_ms = 1_000;
+    spec.limits.timeout_ms = 30_000;
+    let Some(out) = run(spec).await else { return };
+    assert_eq!(out.status, Status::TimedOut, "{out:?}");
+    assert_eq!(out.signal, Some(24), "SIGXCPU: {out:?}");
+    assert!(out.wall_ms < 10_000, "{out:?}");
+}
+
 #[tokio::test]
 async fn a_hundred_megabytes_of_output_are_cut_to_the_cap() {
     let mut spec = sh("head -c 100000000 /dev/zero | tr '\\0' x");

@@ -172,6 +172,19 @@ async fn a_memory_bomb_ends_as_memory_limit() {
     assert!(out.peak_memory_bytes <= (128 << 20) + (8 << 20), "{out:?}");
 }
 
+/// A CPU time limit below the wall time: the kernel stops the process once it has used
+/// its seconds, well before the wall clock would, and that is a time-out, not a crash.
+#[tokio::test]
+async fn a_busy_loop_stops_at_its_cpu_time_limit() {
+    let mut spec = sh("while :; do :; done");
+    spec.limits.cpu_ms = 1_000;
+    spec.limits.timeout_ms = 30_000;
+    let out = run(spec).await;
+    assert_eq!(out.status, Status::TimedOut, "{out:?}");
+    assert!(out.cpu_ms >= 900, "{out:?}");
+    assert!(out.wall_ms < 10_000, "{out:?}");
+}
+
 #[tokio::test]
 async fn an_infinite_loop_ends_as_timed_out_near_its_limit() {
     let mut spec = sh("while :; do :; done");
