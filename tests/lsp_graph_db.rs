@@ -207,3 +207,54 @@ async fn callers_through_postgres_tables_match_the_embedded_graph() {
     }
     assert!(client.shutdown_and_exit().await);
 }
+
+/// A file deleted while no server ran: the next start's whole-folder update drops it from
+/// the graph database and from PostgreSQL's tables, whose answers then match the
+/// embedded graph's again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_deleted_between_sessions_leaves_the_shared_graph() {
+    let (Some(bolt), Some(postgres)) = (
+        service_url("CODECONTEXT_TEST_BOLT_URL"),
+        service_url("CODECONTEXT_TEST_POSTGRES_URL"),
+    ) else {
+        return;
+    };
+    let ask = json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 2 });
+    let deleted = "shop/services/pricing.py";
+    for (storage, source) in [
+        (json!({ "boltUrl": bolt }), "graphDatabase"),
+        (json!({ "postgresUrl": postgres }), "postgres"),
+    ] {
+        let dir = copy_fixture("python");
+        let root = dir.path().canonicalize().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let options = json!({ "storeHome": home.path(), "storage": storage });
+        let paths = |answer: &Value| -> Vec<String> {
+            answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["path"].as_str().unwrap().to_string())
+                .collect()
+        };
+
+        let mut client = start(&root, options.clone()).await;
+        let before = client.request("codecontext/callers", ask.clone()).await;
+        assert_eq!(before["source"], source, "{before}");
+        assert!(paths(&before).iter().any(|p| p == deleted), "{before}");
+        assert!(client.shutdown_and_exit().await);
+
+        std::fs::remove_file(root.join(deleted)).unwrap();
+        let embedded_home = tempfile::tempdir().unwrap();
+        let mut embedded = start(&root, json!({ "storeHome": embedded_home.path() })).await;
+        let expected = embedded.request("codecontext/callers", ask.clone()).await;
+        assert!(embedded.shutdown_and_exit().await);
+
+        let mut client = start(&root, options).await;
+        let after = client.request("codecontext/callers", ask.clone()).await;
+        assert_eq!(after["source"], source, "{after}");
+        assert!(!paths(&after).iter().any(|p| p == deleted), "{after}");
+        assert_eq!(after["items"], expected["items"], "{source}");
+        assert!(client.shutdown_and_exit().await);
+    }
+}

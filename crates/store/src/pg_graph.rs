@@ -29,6 +29,17 @@ pub enum GraphWalk {
 }
 
 impl PgStore {
+    /// The paths of the files this project's graph tables hold.
+    pub async fn graph_paths(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT path FROM entities WHERE project = $1
+             UNION SELECT path FROM edges WHERE project = $1",
+        )
+        .bind(self.project)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Replaces the rows of these files (entities and the edges that start in them) in
     /// one transaction; `gone` files lose theirs.
     pub async fn replace_graph(

@@ -533,6 +533,28 @@ impl GraphMirror {
         .await
     }
 
+    /// The paths of the files this project's mirror holds.
+    pub async fn paths(&self) -> Result<Vec<String>, MirrorError> {
+        let project = self.project.clone();
+        self.blocking(READ_TIMEOUT, move |driver| {
+            let result = driver
+                .execute_query(FILE_PATHS)
+                .with_parameters(HashMap::from([("project", ValueSend::String(project))]))
+                .with_routing_control(RoutingControl::Read)
+                .run()
+                .map_err(|e| query_error("file paths", e))?;
+            Ok(result
+                .records
+                .iter()
+                .filter_map(|r| match r.value("path") {
+                    Some(ValueReceive::String(path)) => Some(decode_text(path)),
+                    _ => None,
+                })
+                .collect())
+        })
+        .await
+    }
+
     /// Runs blocking driver work on tokio's blocking pool, for at most `limit`. The driver
     /// has no read timeout of its own (only the server can set one), so a server that
     /// never answers would hold the caller forever; after `limit` the caller gets
@@ -627,6 +649,8 @@ const CLEAR_ENTITIES: &str = "MATCH (n:Entity {project: $project}) \
 
 const CLEAR_FILES: &str = "MATCH (n:File {project: $project}) \
     WITH n LIMIT $chunk DETACH DELETE n RETURN count(*) AS n";
+
+const FILE_PATHS: &str = "MATCH (f:File {project: $project}) RETURN f.path AS path";
 
 const COUNT_ENTITIES: &str = "MATCH (n:Entity {project: $project}) \
     WHERE n.path IS NOT NULL RETURN count(n) AS n";

@@ -63,6 +63,9 @@ pub(crate) struct TeamLinks {
     behind: Mutex<Behind>,
     /// A flush of `dirty` is on its way.
     scheduled: AtomicBool,
+    /// A change arrived while the flush on its way waits out a retry's pause: it goes
+    /// sooner.
+    soon: tokio::sync::Notify,
     /// Mirror updates that failed in a row: the next retry waits longer.
     failures: AtomicU32,
     /// Held while the mirror is written: updates never overlap (an older export never
@@ -267,7 +270,7 @@ impl Waiting {
                         shared,
                         "redis",
                         format!(
-                            "codecontext: Redis at {shown} is unavailable ({e}); answers are not shared and executions are limited per server until it answers"
+                            "codecontext: Redis at {shown} is unavailable ({e}); answers are not shared and executions not limited until it answers"
                         ),
                     )
                     .await
@@ -278,10 +281,17 @@ impl Waiting {
     }
 }
 
-/// Flushes the folder's changes to the shared graph after `after`, unless a flush is
-/// already on its way.
+/// How long a change waits for the rest of its burst (typing) before it is written.
+const CHANGE_PAUSE: Duration = Duration::from_millis(200);
+
+/// Flushes the folder's changes to the shared graph after `after`. When a flush is on
+/// its way already, a change ([`CHANGE_PAUSE`]) cuts its wait short: after a failure
+/// the next change is the next attempt.
 fn schedule(shared: &Arc<Shared>, root: PathBuf, links: Arc<TeamLinks>, after: Duration) {
     if links.scheduled.swap(true, Ordering::SeqCst) {
+        if after <= CHANGE_PAUSE {
+            links.soon.notify_one();
+        }
         return;
     }
     let Some(runtime) = shared.runtime.get() else {
@@ -290,7 +300,10 @@ fn schedule(shared: &Arc<Shared>, root: PathBuf, links: Arc<TeamLinks>, after: D
     };
     let shared = shared.clone();
     runtime.spawn(async move {
-        tokio::time::sleep(after).await;
+        tokio::select! {
+            _ = tokio::time::sleep(after) => {}
+            _ = links.soon.notified() => tokio::time::sleep(CHANGE_PAUSE).await,
+        }
         flush(&shared, &root, &links).await;
     });
 }
@@ -421,14 +434,31 @@ async fn mirror(
         (pick(&bolt_ids), bolt_gone, pick(&table_ids), table_gone)
     };
     let count = bolt_files.len().max(table_files.len());
+    // A whole folder also drops what the backend holds beyond it (files deleted while
+    // no server ran).
+    fn beyond<'a>(held: Vec<String>, kept: impl Iterator<Item = &'a str>) -> Vec<String> {
+        let kept: HashSet<&str> = kept.collect();
+        held.into_iter()
+            .filter(|p| !kept.contains(p.as_str()))
+            .collect()
+    }
     let mut failure = None;
     if let (Some(pg), Some(work)) = (tables, tables_work) {
+        let mut table_gone = table_gone;
         let mut result = Ok(());
+        if work.full {
+            match pg.graph_paths().await {
+                Ok(held) => {
+                    table_gone.extend(beyond(held, table_files.iter().map(|f| f.rel.as_str())))
+                }
+                Err(e) => result = Err(e),
+            }
+        }
         for chunk in table_files.chunks(MIRROR_CHUNK) {
-            result = pg.replace_graph(chunk, &[]).await;
             if result.is_err() {
                 break;
             }
+            result = pg.replace_graph(chunk, &[]).await;
         }
         if result.is_ok() && !table_gone.is_empty() {
             result = pg.replace_graph(&[], &table_gone).await;
@@ -445,14 +475,23 @@ async fn mirror(
         }
     }
     if let (Some(mirror), Some(work)) = (graph_db, bolt_work) {
+        let mut bolt_gone = bolt_gone;
         let mut result = Ok(());
+        if work.full {
+            match mirror.paths().await {
+                Ok(held) => {
+                    bolt_gone.extend(beyond(held, bolt_files.iter().map(|f| f.rel.as_str())))
+                }
+                Err(e) => result = Err(e),
+            }
+        }
         for chunk in bolt_files.chunks(MIRROR_CHUNK) {
-            let batch: Vec<MirrorFile> =
-                chunk.iter().cloned().map(MirrorFile::from_export).collect();
-            result = mirror.replace_files(batch).await.map(|_| ());
             if result.is_err() {
                 break;
             }
+            let batch: Vec<MirrorFile> =
+                chunk.iter().cloned().map(MirrorFile::from_export).collect();
+            result = mirror.replace_files(batch).await.map(|_| ());
         }
         if result.is_ok() && !bolt_gone.is_empty() {
             result = mirror.remove_files(bolt_gone).await;
@@ -565,7 +604,7 @@ pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
         .unwrap_or_else(PoisonError::into_inner)
         .insert(path.to_path_buf());
     // Typing comes in bursts: gather them.
-    schedule(shared, root, links, Duration::from_millis(200));
+    schedule(shared, root, links, CHANGE_PAUSE);
 }
 
 /// Writes what changed since the last update, and what the backends are behind by, to
