@@ -6,47 +6,10 @@
 //! only a full mirror can make its answers right. Stopping the shared server would
 //! disturb other tests: one test, alone in this binary.
 
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use codecontext_tests::{copy_fixture, lsp::LspClient, service_url};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, Stopped};
 use serde_json::{json, Value};
-
-fn services(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
-    let status = Command::new("bash")
-        .arg(&script)
-        .args([action, "falkordb"])
-        .status()
-        .expect("run .ci/services");
-    assert!(status.success(), ".ci/services {action} falkordb failed");
-}
-
-/// FalkorDB stopped until restarted or dropped (also when the test fails).
-struct Stopped(bool);
-
-impl Stopped {
-    fn now() -> Stopped {
-        services("stop");
-        Stopped(true)
-    }
-
-    fn restart(&mut self) {
-        services("start");
-        self.0 = false;
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        if self.0 {
-            services("start");
-        }
-    }
-}
 
 const SYMBOLS: [&str; 3] = [
     "shop.util.clamp",
@@ -119,7 +82,7 @@ async fn the_graph_database_joins_late_and_catches_up_after_an_outage() {
     }});
 
     // Down at start: said once, and answered from the embedded graph.
-    let mut stopped = Stopped::now();
+    let mut stopped = Stopped::now("falkordb");
     let mut client = LspClient::in_process();
     client.initialize(&[&root], options).await;
     client.indexed().await;
@@ -147,7 +110,7 @@ async fn the_graph_database_joins_late_and_catches_up_after_an_outage() {
 
     // Dies mid-session; a caller is typed meanwhile. The answers keep coming, from the
     // embedded graph, with the new caller.
-    let mut stopped = Stopped::now();
+    let mut stopped = Stopped::now("falkordb");
     let util = root.join("shop/util.py");
     let uri = codecontext_tests::lsp::file_uri(&util);
     let text = std::fs::read_to_string(&util).unwrap();

@@ -4,46 +4,13 @@
 //! shared server would disturb other tests, so both cases run in one test, one after the
 //! other, and nothing else runs in this binary.
 
-use std::{path::Path, process::Command, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use codecontext_store::{Point, SeriesLog, SeriesQuery, SqliteStore, Store};
 use codecontext_team::influx::{ForwardHealth, Forwarder, InfluxSeries};
-use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name, Stopped};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-fn services(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
-    let status = Command::new("bash")
-        .arg(&script)
-        .args([action, "influxdb"])
-        .status()
-        .expect("run .ci/services");
-    assert!(status.success(), ".ci/services {action} influxdb failed");
-}
-
-/// InfluxDB stopped until dropped (also when the test fails).
-struct Stopped(bool);
-
-impl Stopped {
-    fn now() -> Stopped {
-        services("stop");
-        Stopped(true)
-    }
-
-    fn restart(&mut self) {
-        services("start");
-        self.0 = false;
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        if self.0 {
-            services("start");
-        }
-    }
-}
 
 fn point(n: i64, run: &str) -> Point {
     Point {
@@ -95,7 +62,7 @@ async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &s
     let store: Arc<dyn Store> = Arc::new(local);
     let influx = Arc::new(InfluxSeries::new(url, db).unwrap());
 
-    let mut stopped = Stopped::now();
+    let mut stopped = Stopped::now("influxdb");
     let (health, mut events) = mpsc::unbounded_channel();
     let forwarder = Forwarder::start(store.clone(), influx.clone(), health);
     for n in 0..10 {
@@ -154,7 +121,7 @@ async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &s
     }});
     let influx = InfluxSeries::new(url, db).unwrap();
 
-    let mut stopped = Stopped::now();
+    let mut stopped = Stopped::now("influxdb");
     let mut a = LspClient::in_process();
     a.initialize(&[&root], options.clone()).await;
     a.indexed().await;

@@ -4,40 +4,14 @@
 //! disturb other tests, so both cases run in one test, one after the other, and nothing
 //! else runs in this binary.
 
-use std::{path::Path, process::Command, time::Duration};
+use std::time::Duration;
 
 use codecontext_store::{
     FileRecord, Health, IndexStore, PgStore, Point, RunKind, RunLog, RunRecord, SeriesLog,
     SeriesQuery, SharedStore, SqliteStore, Subject,
 };
-use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name, Stopped};
 use serde_json::json;
-
-fn services(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
-    let status = Command::new("bash")
-        .arg(&script)
-        .args([action, "postgres"])
-        .status()
-        .expect("run .ci/services");
-    assert!(status.success(), ".ci/services {action} postgres failed");
-}
-
-/// PostgreSQL stopped until dropped (also when the test fails).
-struct Stopped;
-
-impl Stopped {
-    fn now() -> Stopped {
-        services("stop");
-        Stopped
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        services("start");
-    }
-}
 
 fn record(rel: &str, hash: u64) -> FileRecord {
     FileRecord {
@@ -102,7 +76,7 @@ async fn writes_made_while_postgres_is_down_arrive_once_when_it_returns(url: &st
     let mut stopped = None;
     for batch in 0..10u64 {
         if batch == 3 {
-            stopped = Some(Stopped::now());
+            stopped = Some(Stopped::now("postgres"));
         }
         if batch == 8 {
             drop(stopped.take());
@@ -182,7 +156,7 @@ async fn a_server_started_while_postgres_is_down_hands_its_index_over_when_it_re
         "storage": { "postgresUrl": url },
     });
 
-    let stopped = Stopped::now();
+    let stopped = Stopped::now("postgres");
     let mut a = LspClient::in_process();
     a.initialize(&[&root], json!({ "initializationOptions": options }))
         .await;

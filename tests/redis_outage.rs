@@ -3,34 +3,13 @@
 //! `.ci/services`, so this is its own test binary with a single test (test binaries run
 //! one after another; tests inside one run in parallel and would see the outage).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use codecontext_team::cache::{CacheError, RateLimit, SharedCache};
-use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name};
+use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name, Stopped};
 use serde_json::json;
 
 const TTL: Duration = Duration::from_secs(60);
-
-fn services(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
-    let status = Command::new("bash")
-        .arg(script)
-        .args([action, "redis"])
-        .status()
-        .expect("run .ci/services");
-    assert!(status.success(), ".ci/services {action} redis failed");
-}
-
-/// Starts Redis again however the test ends.
-struct Restart;
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        services("start");
-    }
-}
 
 /// Waits until `done` holds, polling, for at most `deadline`.
 async fn until(deadline: Duration, what: &str, done: impl Fn() -> bool) {
@@ -75,8 +54,7 @@ async fn an_outage_degrades_to_local_and_heals(url: &str) {
     a_changes.borrow_and_update();
     b_changes.borrow_and_update();
 
-    let restart = Restart;
-    services("stop");
+    let stopped = Stopped::now("redis");
 
     // Down: misses, local limits, local bumps.
     assert_eq!(a.get("hover", "x").await, None);
@@ -92,7 +70,7 @@ async fn an_outage_degrades_to_local_and_heals(url: &str) {
     a.put("hover", "y", &json!("dropped"), TTL).await;
     assert_eq!(a.get("hover", "y").await, None);
 
-    drop(restart);
+    drop(stopped);
     let started = std::time::Instant::now();
     until(Duration::from_secs(10), "both reconnect", || {
         a.is_up() && b.is_up()
@@ -143,8 +121,7 @@ async fn a_server_started_while_redis_is_down_uses_it_once_it_answers(redis: &st
         "storeHome": home.path(),
         "storage": { "redisUrl": redis, "postgresUrl": postgres },
     }});
-    let restart = Restart;
-    services("stop");
+    let stopped = Stopped::now("redis");
     let mut client = LspClient::in_process();
     client.initialize(&[&root], options).await;
     client.indexed().await;
@@ -165,7 +142,7 @@ async fn a_server_started_while_redis_is_down_uses_it_once_it_answers(redis: &st
     assert_eq!(first["source"], "postgres", "{first}");
     assert_eq!(first["cached"], false);
 
-    drop(restart);
+    drop(stopped);
     // Tried again in the background, after 2 s and then twice as long each time: asked
     // until an answer comes from Redis, for at most a minute and a half.
     let started = std::time::Instant::now();

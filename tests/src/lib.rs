@@ -182,3 +182,41 @@ pub fn unique_name(prefix: &str) -> String {
             .as_nanos()
     )
 }
+
+/// Runs `.ci/services ACTION NAME`: starts or stops one of the team's services, for the
+/// outage tests (each alone in its test binary, as the service is shared).
+pub fn services(action: &str, name: &str) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/services");
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .args([action, name])
+        .status()
+        .expect("run .ci/services");
+    assert!(status.success(), ".ci/services {action} {name} failed");
+}
+
+/// A service stopped until [`Stopped::restart`] or drop (also when the test fails).
+pub struct Stopped {
+    name: &'static str,
+    down: bool,
+}
+
+impl Stopped {
+    pub fn now(name: &'static str) -> Stopped {
+        services("stop", name);
+        Stopped { name, down: true }
+    }
+
+    pub fn restart(&mut self) {
+        services("start", self.name);
+        self.down = false;
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.down {
+            services("start", self.name);
+        }
+    }
+}

@@ -61,6 +61,10 @@ pub struct SharedStore {
     queued: Notify,
     /// Woken each time the replayer found the queue empty.
     drained: Notify,
+    /// Cuts short the replayer's pause after a failure (someone is waiting).
+    retry: Arc<Notify>,
+    /// Woken each time an attempt to reach PostgreSQL failed.
+    failed: Notify,
     events: mpsc::UnboundedSender<Health>,
 }
 
@@ -90,6 +94,8 @@ impl SharedStore {
             client,
             queued: Notify::new(),
             drained: Notify::new(),
+            retry: Arc::new(Notify::new()),
+            failed: Notify::new(),
             events,
         });
         // A second at most: a server that is down (sqlx retries a refused connection
@@ -241,8 +247,13 @@ async fn replayer(store: Weak<SharedStore>) {
             Ok(_) => backoff = Duration::from_millis(100),
             Err(e) => {
                 this.went_down(&e);
+                this.failed.notify_waiters();
+                let retry = this.retry.clone();
                 drop(this);
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = retry.notified() => {}
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
@@ -365,10 +376,23 @@ impl Store for SharedStore {
         true
     }
 
-    /// Waits for the queue only while PostgreSQL is up: at shutdown, a backend that is
-    /// down keeps the queue on disk for the next start.
+    /// Waits for the queue while PostgreSQL is up. One that was down is tried once more
+    /// at once (it may be back while the replayer waits out its pause); if that attempt
+    /// fails, the queue stays on disk for the next start.
     fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {
-        Box::pin(async move { self.is_up() && self.replayed(limit).await })
+        Box::pin(async move {
+            if self.is_up() {
+                return self.replayed(limit).await;
+            }
+            let failed = self.failed.notified();
+            tokio::pin!(failed);
+            failed.as_mut().enable();
+            self.retry.notify_one();
+            tokio::select! {
+                done = self.replayed(limit) => done,
+                _ = failed => false,
+            }
+        })
     }
 }
 
