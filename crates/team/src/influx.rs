@@ -7,7 +7,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -231,6 +231,9 @@ pub struct Forwarder {
     urgent: Notify,
     /// The number of the last point delivered.
     sent: watch::Sender<i64>,
+    /// Deliveries tried so far, and the number of the last one that failed.
+    attempts: AtomicU64,
+    failed: watch::Sender<u64>,
     stopped: AtomicBool,
 }
 
@@ -248,6 +251,8 @@ impl Forwarder {
             wake: Notify::new(),
             urgent: Notify::new(),
             sent: watch::Sender::new(i64::MIN),
+            attempts: AtomicU64::new(0),
+            failed: watch::Sender::new(0),
             stopped: AtomicBool::new(false),
         });
         tokio::spawn(forwarder.clone().run(health));
@@ -267,7 +272,8 @@ impl Forwarder {
     }
 
     /// Waits, at most `limit`, until every point in the store now has been delivered;
-    /// whether it was.
+    /// whether it was. A delivery is tried at once; if that one fails (InfluxDB is
+    /// down), this gives up then rather than waiting out `limit`.
     pub async fn drain(&self, limit: Duration) -> bool {
         let Some(local) = self.store.embedded() else {
             return false;
@@ -275,12 +281,20 @@ impl Forwarder {
         let Ok(target) = local.last_point().await else {
             return false;
         };
+        // An attempt under way now may have started before the newest points: only a
+        // later one's failure counts.
+        let before = self.attempts.load(Ordering::SeqCst);
+        let mut sent = self.sent.subscribe();
+        let mut failed = self.failed.subscribe();
         self.wake.notify_one();
         self.urgent.notify_one();
-        let mut sent = self.sent.subscribe();
-        tokio::time::timeout(limit, sent.wait_for(|&s| s >= target))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        let outcome = async {
+            tokio::select! {
+                arrived = sent.wait_for(|&s| s >= target) => arrived.is_ok(),
+                _ = failed.wait_for(|&a| a > before) => false,
+            }
+        };
+        tokio::time::timeout(limit, outcome).await.unwrap_or(false)
     }
 
     async fn run(self: Arc<Self>, health: mpsc::UnboundedSender<ForwardHealth>) {
@@ -291,6 +305,7 @@ impl Forwarder {
         let mut down = false;
         let mut retry = RETRY_FIRST;
         while !self.stopped.load(Ordering::SeqCst) {
+            let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
             let step = async {
                 let mark = local.forwarded(&name).await?;
                 self.sent.send_replace(mark);
@@ -318,6 +333,7 @@ impl Forwarder {
                     }
                 }
                 Err(e) => {
+                    self.failed.send_replace(attempt);
                     if !down {
                         down = true;
                         let _ = health.send(ForwardHealth::Down(e.to_string()));
