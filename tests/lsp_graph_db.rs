@@ -77,6 +77,17 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
         "storage": { "boltUrl": bolt, "redisUrl": redis },
     });
     let mut client = start(&root, team).await;
+    // Writing the whole folder is work under way that the client is shown.
+    let written = client
+        .notification("$/progress", |p| {
+            p["value"]["kind"] == "end"
+                && p["token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("codecontext/team/"))
+        })
+        .await;
+    let message = written["value"]["message"].as_str().unwrap();
+    assert!(message.contains("written to the team's graph"), "{message}");
     let through_cypher = walks(&mut client).await;
     for (got, want) in through_cypher.iter().zip(&expected) {
         assert_eq!(got["source"], "graphDatabase", "{got}");

@@ -310,10 +310,15 @@ impl LspClient {
         result
     }
 
-    /// Waits for the end of an indexing progress.
+    /// Waits for the end of an indexing progress (other work reports progress too).
     pub async fn indexed(&mut self) -> Value {
-        self.notification("$/progress", |p| p["value"]["kind"] == "end")
-            .await
+        self.notification("$/progress", |p| {
+            p["value"]["kind"] == "end"
+                && p["token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("codecontext/index/"))
+        })
+        .await
     }
 
     /// `shutdown` then `exit`; returns whether the server ended cleanly (the in-process

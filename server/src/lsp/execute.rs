@@ -206,7 +206,7 @@ pub(crate) async fn execute(shared: &Shared, client: &Client, params: Value) -> 
         data: None,
     })?;
     let token = if progress {
-        begin_progress(client, &format!("Running {language}")).await
+        begin_progress(client, "execute", &format!("Running {language}"), true).await
     } else {
         None
     };
@@ -257,10 +257,17 @@ pub(crate) async fn execute(shared: &Shared, client: &Client, params: Value) -> 
     Ok(answer)
 }
 
-pub(crate) async fn begin_progress(client: &Client, title: &str) -> Option<NumberOrString> {
+/// Starts a work-done progress named `codecontext/{kind}/{n}`; `None` when the client
+/// refuses it.
+pub(crate) async fn begin_progress(
+    client: &Client,
+    kind: &str,
+    title: &str,
+    cancellable: bool,
+) -> Option<NumberOrString> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let token = NumberOrString::String(format!("codecontext/execute/{n}"));
+    let token = NumberOrString::String(format!("codecontext/{kind}/{n}"));
     if let Err(e) = client
         .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
             token: token.clone(),
@@ -275,7 +282,7 @@ pub(crate) async fn begin_progress(client: &Client, title: &str) -> Option<Numbe
             token: token.clone(),
             value: ProgressParamsValue::WorkDone(WorkDoneProgress::Begin(WorkDoneProgressBegin {
                 title: title.into(),
-                cancellable: Some(true),
+                cancellable: Some(cancellable),
                 message: None,
                 percentage: None,
             })),

@@ -566,16 +566,37 @@ pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
     let root = root.to_path_buf();
     tokio::spawn(async move {
         let started = Instant::now();
+        // Seconds on a large project: the client shows it as work under way.
+        let client = shared
+            .client()
+            .cloned()
+            .filter(|_| shared.session().progress);
+        let token = match &client {
+            Some(client) => {
+                super::execute::begin_progress(client, "team", "Writing the team's graph", false)
+                    .await
+            }
+            None => None,
+        };
         let update = Backlog {
             full: true,
             paths: HashSet::new(),
         };
-        if let Some(n) = mirror(&shared, &root, &links, update, writing).await {
-            info!(
-                "{}: {n} files mirrored to the graph database in {} ms",
-                root.display(),
-                started.elapsed().as_millis()
-            );
+        let done = mirror(&shared, &root, &links, update, writing).await;
+        let message = match done {
+            Some(n) => {
+                let message = format!(
+                    "{n} files of {} written to the team's graph in {} ms",
+                    root.display(),
+                    started.elapsed().as_millis()
+                );
+                info!("{message}");
+                message
+            }
+            None => "not written now; it is kept and tried again".to_string(),
+        };
+        if let (Some(client), Some(token)) = (client, token) {
+            super::execute::end_progress(&client, token, message).await;
         }
     });
 }

@@ -256,7 +256,7 @@ pub(crate) async fn verify(shared: &Shared, client: &Client, params: Value) -> R
         data: None,
     })?;
     let token = if progress {
-        execute::begin_progress(client, "Verifying the edit").await
+        execute::begin_progress(client, "verify", "Verifying the edit", true).await
     } else {
         None
     };
