@@ -85,3 +85,50 @@ async fn a_dead_influx_is_an_error_not_a_hang() {
         .unwrap_err();
     assert!(err.to_string().contains("InfluxDB"), "{err}");
 }
+
+/// An InfluxDB that refuses the points themselves (HTTP 400, as for a field whose type
+/// changed): the forwarder logs and skips them instead of retrying them forever, which
+/// would hold back every later point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_influx_refuses_are_skipped_not_retried_forever() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    use codecontext_store::{SqliteStore, Store};
+    use codecontext_team::influx::Forwarder;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"error":"partial write: field type conflict"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = SqliteStore::open(&dir.path().join("store.db"), "v1")
+        .await
+        .unwrap();
+    let store: Arc<dyn Store> = Arc::new(local);
+    store
+        .write_points(vec![point(1, "t", 1.0), point(2, "t", 2.0)])
+        .await
+        .unwrap();
+    let influx = Arc::new(InfluxSeries::new(&format!("http://127.0.0.1:{port}"), "x").unwrap());
+    let (health, _events) = tokio::sync::mpsc::unbounded_channel();
+    let forwarder = Forwarder::start(store.clone(), influx.clone(), health);
+    assert!(forwarder.drain(std::time::Duration::from_secs(10)).await);
+    let local = store.embedded().unwrap();
+    assert_eq!(
+        local.forwarded(&influx.target()).await.unwrap(),
+        local.last_point().await.unwrap()
+    );
+    forwarder.stop();
+}

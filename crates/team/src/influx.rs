@@ -15,7 +15,7 @@ use std::{
 
 use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
 use tokio::sync::{mpsc, watch, Notify};
-use tracing::debug;
+use tracing::{debug, warn};
 
 pub struct InfluxSeries {
     client: reqwest::Client,
@@ -124,7 +124,14 @@ impl SeriesLog for InfluxSeries {
             if !response.status().is_success() {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
-                return Err(error(format!("/write answered {status}: {text}")));
+                let message = format!("InfluxDB: /write answered {status}: {text}");
+                // 4xx: these points are refused as they are, and would be every time.
+                let kind = if status.is_client_error() {
+                    std::io::ErrorKind::InvalidData
+                } else {
+                    std::io::ErrorKind::Other
+                };
+                return Err(StoreError::Io(std::io::Error::new(kind, message)));
             }
             Ok(())
         })
@@ -313,9 +320,20 @@ impl Forwarder {
                 let Some(&(last, _)) = batch.last() else {
                     return Ok(None);
                 };
-                self.influx
+                let count = batch.len();
+                match self
+                    .influx
                     .write_points(batch.into_iter().map(|(_, p)| p).collect())
-                    .await?;
+                    .await
+                {
+                    Ok(()) => {}
+                    // Refused for what they are (a field's type changed, say): sending
+                    // them again would block every later point behind them.
+                    Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        warn!("InfluxDB refused {count} points, which are skipped: {e}");
+                    }
+                    Err(e) => return Err(e),
+                }
                 local.set_forwarded(&name, last).await?;
                 self.sent.send_replace(last);
                 Ok::<_, StoreError>(Some(last))
