@@ -6,8 +6,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use codecontext_store::{Point, SeriesLog, SeriesQuery, SqliteStore, Store};
-use codecontext_team::influx::{ForwardHealth, Forwarder, InfluxSeries};
+use codecontext_store::{Health, Point, SeriesLog, SeriesQuery, SqliteStore, Store};
+use codecontext_team::influx::{Forwarder, InfluxSeries};
 use codecontext_tests::{copy_fixture, lsp::LspClient, service_url, unique_name, Stopped};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -35,7 +35,7 @@ async fn in_influx(influx: &InfluxSeries, measurement: &str, project: &str) -> V
         .unwrap()
 }
 
-async fn next(events: &mut mpsc::UnboundedReceiver<ForwardHealth>) -> ForwardHealth {
+async fn next(events: &mut mpsc::UnboundedReceiver<Health>) -> Health {
     tokio::time::timeout(Duration::from_secs(60), events.recv())
         .await
         .expect("a health event within a minute")
@@ -69,7 +69,7 @@ async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &s
         store.write_points(vec![point(n, &run)]).await.unwrap();
         forwarder.nudge();
     }
-    assert!(matches!(next(&mut events).await, ForwardHealth::Down(_)));
+    assert!(matches!(next(&mut events).await, Health::Down(_)));
     // Waiting for delivery while InfluxDB is down ends with the attempt it makes, not
     // with the limit.
     let waited = std::time::Instant::now();
@@ -82,7 +82,7 @@ async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &s
 
     stopped.restart();
     // Retried after its pause (10 s at most), or at once for someone waiting.
-    assert_eq!(next(&mut events).await, ForwardHealth::Up);
+    assert_eq!(next(&mut events).await, Health::Up);
     assert!(
         forwarder.drain(Duration::from_secs(30)).await,
         "every point reaches InfluxDB once it is back"

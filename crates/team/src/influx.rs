@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
+use codecontext_store::{BoxFuture, Health, Point, SeriesLog, SeriesQuery, Store, StoreError};
 use tokio::sync::{mpsc, watch, Notify};
 use tracing::{debug, warn};
 
@@ -216,15 +216,6 @@ const FORWARD_BATCH: u32 = 5000;
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 
-/// What the forwarder says about InfluxDB: each change, once.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ForwardHealth {
-    /// A delivery failed, and why; the points wait in the embedded store.
-    Down(String),
-    /// Deliveries succeed again.
-    Up,
-}
-
 /// Sends an embedded store's points to InfluxDB, oldest first, from the last point it
 /// delivered (kept in the store, so a restart goes on where the last run stopped). A
 /// point delivered twice, because the server died between InfluxDB's answer and the
@@ -246,11 +237,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Starts forwarding `store`'s points (it must have an embedded store) to `influx`;
-    /// changes of InfluxDB's health go to `health`.
+    /// each change of InfluxDB's health goes to `health`, once: `Down` when a delivery
+    /// failed (the points wait in the store), `Up` when deliveries succeed again.
     pub fn start(
         store: Arc<dyn Store>,
         influx: Arc<InfluxSeries>,
-        health: mpsc::UnboundedSender<ForwardHealth>,
+        health: mpsc::UnboundedSender<Health>,
     ) -> Arc<Forwarder> {
         let forwarder = Arc::new(Forwarder {
             store,
@@ -304,7 +296,7 @@ impl Forwarder {
         tokio::time::timeout(limit, outcome).await.unwrap_or(false)
     }
 
-    async fn run(self: Arc<Self>, health: mpsc::UnboundedSender<ForwardHealth>) {
+    async fn run(self: Arc<Self>, health: mpsc::UnboundedSender<Health>) {
         let Some(local) = self.store.embedded() else {
             return;
         };
@@ -342,7 +334,7 @@ impl Forwarder {
                 Ok(delivered) => {
                     if down {
                         down = false;
-                        let _ = health.send(ForwardHealth::Up);
+                        let _ = health.send(Health::Up);
                     }
                     retry = RETRY_FIRST;
                     if delivered.is_none() {
@@ -354,7 +346,7 @@ impl Forwarder {
                     self.failed.send_replace(attempt);
                     if !down {
                         down = true;
-                        let _ = health.send(ForwardHealth::Down(e.to_string()));
+                        let _ = health.send(Health::Down(e.to_string()));
                     } else {
                         debug!("InfluxDB still refuses points: {e}");
                     }

@@ -538,7 +538,7 @@ pub(crate) async fn backend_down(shared: &Shared, backend: &'static str, message
     tell_down(shared.client(), &shared.backend_down_told, backend, message).await
 }
 
-pub(crate) async fn tell_down(
+async fn tell_down(
     client: Option<&tower_lsp_server::Client>,
     told: &Mutex<HashSet<&'static str>>,
     backend: &'static str,
@@ -559,30 +559,31 @@ pub(crate) async fn tell_down(
     }
 }
 
-/// Follows the shared store's backend: says once that it is down (and that nothing is
-/// lost), and in the log when it is back.
-fn watch_health(
+/// Follows a backend's health events: says that it is down (`down`, given why), once per
+/// backend and session to the user and in the log each time it goes down, and `back` in
+/// the log when it answers again.
+pub(crate) fn watch_backend(
     shared: &Shared,
-    shown: String,
+    backend: &'static str,
     mut health: tokio::sync::mpsc::UnboundedReceiver<codecontext_store::Health>,
+    back: String,
+    down: impl Fn(&str) -> String + Send + 'static,
 ) {
     let client = shared.client().cloned();
     let told = shared.backend_down_told.clone();
     tokio::spawn(async move {
-        let mut down = false;
+        let mut is_down = false;
         while let Some(event) = health.recv().await {
             match event {
-                codecontext_store::Health::Down(why) if !down => {
-                    down = true;
-                    let message = format!(
-                        "codecontext: PostgreSQL at {shown} is unavailable ({why}); using the embedded store, and its writes are kept and replayed when PostgreSQL is back"
-                    );
-                    tell_down(client.as_ref(), &told, "postgres", message).await;
+                codecontext_store::Health::Down(why) if !is_down => {
+                    is_down = true;
+                    let message = down(&why);
+                    tell_down(client.as_ref(), &told, backend, message).await;
                 }
-                codecontext_store::Health::Down(why) => debug!("PostgreSQL still down: {why}"),
-                codecontext_store::Health::Up if down => {
-                    down = false;
-                    info!("PostgreSQL at {shown} is back; replaying the writes kept meanwhile");
+                codecontext_store::Health::Down(why) => debug!("{backend} still down: {why}"),
+                codecontext_store::Health::Up if is_down => {
+                    is_down = false;
+                    info!("{back}");
                 }
                 codecontext_store::Health::Up => {}
             }
@@ -685,7 +686,16 @@ pub(crate) async fn open_store(shared: &Shared, root: &Path) -> Option<Arc<dyn S
     match SharedStore::open(local, &url.value, &key, &fingerprint).await {
         Ok((store, health)) => {
             info!("shared store {} for project {key}", url.shown());
-            watch_health(shared, url.shown(), health);
+            let shown = url.shown();
+            watch_backend(
+                shared,
+                "postgres",
+                health,
+                format!("PostgreSQL at {shown} is back; replaying the writes kept meanwhile"),
+                move |why| {
+                    format!("codecontext: PostgreSQL at {shown} is unavailable ({why}); using the embedded store, and its writes are kept and replayed when PostgreSQL is back")
+                },
+            );
             Some(shared.keep_store(root, store))
         }
         Err(e) => {

@@ -11,7 +11,7 @@ use std::{
 };
 
 use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
-use codecontext_team::influx::{ForwardHealth, Forwarder, InfluxSeries};
+use codecontext_team::influx::{Forwarder, InfluxSeries};
 use codecontext_verify::Verdict;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,7 +19,7 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tracing::{debug, info, warn};
 
 use super::{
-    apply::{open_store, storage_config, tell_down},
+    apply::{open_store, storage_config, watch_backend},
     state::Shared,
 };
 
@@ -183,7 +183,14 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
                             .filter(|s| s.embedded().is_some())
                             .map(|store| {
                                 let (health, events) = tokio::sync::mpsc::unbounded_channel();
-                                watch_influx(shared, url.shown(), events);
+                                let shown = url.shown();
+                                watch_backend(
+                                    shared,
+                                    "influxdb",
+                                    events,
+                                    format!("InfluxDB at {shown} is back; sending the points kept meanwhile"),
+                                    move |why| format!("codecontext: InfluxDB at {shown} is unavailable ({why}); performance points are kept in the folder's store and sent when it is back"),
+                                );
                                 Forwarder::start(store.clone(), influx.clone(), health)
                             });
                     info!(
@@ -219,32 +226,6 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
             .or_insert_with(|| Arc::new(SeriesSink::new(log, influx)))
             .clone(),
     )
-}
-
-/// Says once that InfluxDB is down (and that its points are kept), and in the log when
-/// it is back.
-fn watch_influx(
-    shared: &Shared,
-    shown: String,
-    mut events: tokio::sync::mpsc::UnboundedReceiver<ForwardHealth>,
-) {
-    let client = shared.client().cloned();
-    let told = shared.backend_down_told.clone();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            match event {
-                ForwardHealth::Down(why) => {
-                    let message = format!(
-                        "codecontext: InfluxDB at {shown} is unavailable ({why}); performance points are kept in the folder's store and sent when it is back"
-                    );
-                    tell_down(client.as_ref(), &told, "influxdb", message).await;
-                }
-                ForwardHealth::Up => {
-                    info!("InfluxDB at {shown} is back; sending the points kept meanwhile")
-                }
-            }
-        }
-    });
 }
 
 /// Waits, at most `limit` in all, for every folder's points to be written and delivered.
