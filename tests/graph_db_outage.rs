@@ -86,20 +86,8 @@ async fn the_graph_database_joins_late_and_catches_up_after_an_outage() {
     let mut client = LspClient::in_process();
     client.initialize(&[&root], options).await;
     client.indexed().await;
-    let told = client
-        .notification("window/showMessage", |p| {
-            p["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("graph database"))
-        })
-        .await;
-    assert!(
-        told["message"]
-            .as_str()
-            .unwrap()
-            .contains("until it answers"),
-        "{told}"
-    );
+    let told = client.told("graph database").await;
+    assert!(told.contains("until it answers"), "{told}");
     let embedded = walks(&mut client).await;
     assert!(embedded.iter().all(|a| a["source"] == "embedded"));
 
@@ -111,22 +99,10 @@ async fn the_graph_database_joins_late_and_catches_up_after_an_outage() {
     // Dies mid-session; a caller is typed meanwhile. The answers keep coming, from the
     // embedded graph, with the new caller.
     let mut stopped = Stopped::now("falkordb");
-    let util = root.join("shop/util.py");
-    let uri = codecontext_tests::lsp::file_uri(&util);
-    let text = std::fs::read_to_string(&util).unwrap();
     client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-        )
-        .await;
-    let added = format!("{text}\n\ndef clamp_twice(v):\n    return clamp(clamp(v, 0, 1), 0, 1)\n");
-    client
-        .notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": 2},
-                   "contentChanges": [{"text": added}]}),
-        )
+        .type_into(&root.join("shop/util.py"), "python", |text| {
+            format!("{text}\n\ndef clamp_twice(v):\n    return clamp(clamp(v, 0, 1), 0, 1)\n")
+        })
         .await;
     let during = walks(&mut client).await;
     assert!(during.iter().all(|a| a["source"] == "embedded"));

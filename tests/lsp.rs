@@ -324,12 +324,7 @@ async fn edits_apply_in_arrival_order_and_diagnostics_follow() {
     let path = root.join("shop/util.py");
     let uri = file_uri(&path);
     let text = std::fs::read_to_string(&path).unwrap();
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-        )
-        .await;
+    client.open(&uri, "python", &text).await;
     // Type a new function at the end, one character per change: each edit's position
     // is only right if every earlier one was applied first.
     let lines = text.lines().count() as u32;

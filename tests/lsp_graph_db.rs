@@ -121,22 +121,10 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
 
     // A new caller of clamp, typed in the editor: the next answer has it, not the
     // cached one.
-    let util = root.join("shop/util.py");
-    let uri = codecontext_tests::lsp::file_uri(&util);
-    let text = std::fs::read_to_string(&util).unwrap();
     client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-        )
-        .await;
-    let added = format!("{text}\n\ndef clamp_twice(v):\n    return clamp(clamp(v, 0, 1), 0, 1)\n");
-    client
-        .notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": 2},
-                   "contentChanges": [{"text": added}]}),
-        )
+        .type_into(&root.join("shop/util.py"), "python", |text| {
+            format!("{text}\n\ndef clamp_twice(v):\n    return clamp(clamp(v, 0, 1), 0, 1)\n")
+        })
         .await;
     let answer = client
         .request(

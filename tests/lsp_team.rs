@@ -103,14 +103,7 @@ async fn a_dead_postgres_falls_back_to_the_embedded_store_and_says_so() {
             }}),
         )
         .await;
-    let told = client
-        .notification("window/showMessage", |p| {
-            p["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("PostgreSQL"))
-        })
-        .await;
-    let text = told["message"].as_str().unwrap();
+    let text = client.told("PostgreSQL").await;
     assert!(text.contains("embedded store"), "{text}");
     assert!(
         !text.contains("secret"),

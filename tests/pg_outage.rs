@@ -160,14 +160,7 @@ async fn a_server_started_while_postgres_is_down_hands_its_index_over_when_it_re
     let mut a = LspClient::in_process();
     a.initialize(&[&root], json!({ "initializationOptions": options }))
         .await;
-    let told = a
-        .notification("window/showMessage", |p| {
-            p["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("PostgreSQL"))
-        })
-        .await;
-    let text = told["message"].as_str().unwrap();
+    let text = a.told("PostgreSQL").await;
     assert!(text.contains("replayed"), "{text}");
     let end = a.indexed().await;
     let message = end["value"]["message"].as_str().unwrap();

@@ -125,18 +125,8 @@ async fn a_server_started_while_redis_is_down_uses_it_once_it_answers(redis: &st
     let mut client = LspClient::in_process();
     client.initialize(&[&root], options).await;
     client.indexed().await;
-    let told = client
-        .notification("window/showMessage", |p| {
-            p["message"].as_str().is_some_and(|m| m.contains("Redis"))
-        })
-        .await;
-    assert!(
-        told["message"]
-            .as_str()
-            .unwrap()
-            .contains("until it answers"),
-        "{told}"
-    );
+    let told = client.told("Redis").await;
+    assert!(told.contains("until it answers"), "{told}");
     let ask = json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 2 });
     let first = client.request("codecontext/callers", ask.clone()).await;
     assert_eq!(first["source"], "postgres", "{first}");

@@ -222,14 +222,50 @@ impl LspClient {
             .collect()
     }
 
-    /// Opens a document with the given text and returns its outline
-    /// (`textDocument/documentSymbol`).
-    pub async fn open_and_outline(&mut self, uri: &str, language: &str, text: &str) -> Value {
+    /// Waits for the `window/showMessage` whose text names `about`, and returns that text.
+    pub async fn told(&mut self, about: &str) -> String {
+        let shown = self
+            .notification("window/showMessage", |p| {
+                p["message"].as_str().is_some_and(|m| m.contains(about))
+            })
+            .await;
+        shown["message"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Opens a document at version 1 with the given text.
+    pub async fn open(&mut self, uri: &str, language: &str, text: &str) {
         self.notify(
             "textDocument/didOpen",
             json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
         )
         .await;
+    }
+
+    /// Types into a file as an editor would: opens it with what the disk holds, then
+    /// replaces its whole text with `edit` of that (version 2). The disk is not touched.
+    /// Returns the document's URI.
+    pub async fn type_into(
+        &mut self,
+        path: &Path,
+        language: &str,
+        edit: impl FnOnce(&str) -> String,
+    ) -> String {
+        let uri = file_uri(path);
+        let text = std::fs::read_to_string(path).expect("the file to type into");
+        self.open(&uri, language, &text).await;
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2},
+                   "contentChanges": [{"text": edit(&text)}]}),
+        )
+        .await;
+        uri
+    }
+
+    /// Opens a document with the given text and returns its outline
+    /// (`textDocument/documentSymbol`).
+    pub async fn open_and_outline(&mut self, uri: &str, language: &str, text: &str) -> Value {
+        self.open(uri, language, text).await;
         self.request(
             "textDocument/documentSymbol",
             json!({"textDocument": {"uri": uri}}),
