@@ -12,6 +12,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU32, Ordering},
@@ -373,6 +374,88 @@ fn select(
     Some((ids, gone))
 }
 
+/// A backend that holds the shared graph file by file: the graph database, or the
+/// PostgreSQL store's tables.
+trait GraphTarget: Sync {
+    type Error: std::fmt::Display + Send;
+    /// The relative paths of every file it holds for the project.
+    fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send;
+    /// Replaces these files' entities and edges.
+    fn write(
+        &self,
+        files: &[codecontext_analysis::FileExport],
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send;
+    /// Drops what it holds of these files.
+    fn remove(
+        &self,
+        paths: Vec<String>,
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send;
+}
+
+impl GraphTarget for GraphMirror {
+    type Error = codecontext_team::bolt::MirrorError;
+    fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send {
+        self.paths()
+    }
+    async fn write(
+        &self,
+        files: &[codecontext_analysis::FileExport],
+    ) -> std::result::Result<(), Self::Error> {
+        let batch = files.iter().cloned().map(MirrorFile::from_export).collect();
+        self.replace_files(batch).await.map(|_| ())
+    }
+    fn remove(
+        &self,
+        paths: Vec<String>,
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send {
+        self.remove_files(paths)
+    }
+}
+
+impl GraphTarget for codecontext_store::PgStore {
+    type Error = codecontext_store::StoreError;
+    fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send {
+        self.graph_paths()
+    }
+    fn write(
+        &self,
+        files: &[codecontext_analysis::FileExport],
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send {
+        self.replace_graph(files, &[])
+    }
+    async fn remove(&self, paths: Vec<String>) -> std::result::Result<(), Self::Error> {
+        self.replace_graph(&[], &paths).await
+    }
+}
+
+/// Writes `files` to one backend in chunks, then drops the `gone` ones; for a whole
+/// folder (`full`), also what the backend holds beyond it (files deleted while no server
+/// ran).
+async fn write_graph<T: GraphTarget>(
+    target: &T,
+    files: &[codecontext_analysis::FileExport],
+    mut gone: Vec<String>,
+    full: bool,
+) -> std::result::Result<(), T::Error> {
+    if full {
+        let kept: HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        gone.extend(
+            target
+                .held()
+                .await?
+                .into_iter()
+                .filter(|p| !kept.contains(p.as_str())),
+        );
+    }
+    for chunk in files.chunks(MIRROR_CHUNK) {
+        target.write(chunk).await?;
+    }
+    if !gone.is_empty() {
+        target.remove(gone).await?;
+    }
+    Ok(())
+}
+
 /// Writes a folder's changes (and whatever each backend is still behind by) to the
 /// shared graph: the graph database, and the PostgreSQL store's tables. What a backend
 /// does not take stays in its backlog and is tried again after a pause, or at the next
@@ -434,36 +517,9 @@ async fn mirror(
         (pick(&bolt_ids), bolt_gone, pick(&table_ids), table_gone)
     };
     let count = bolt_files.len().max(table_files.len());
-    // A whole folder also drops what the backend holds beyond it (files deleted while
-    // no server ran).
-    fn beyond<'a>(held: Vec<String>, kept: impl Iterator<Item = &'a str>) -> Vec<String> {
-        let kept: HashSet<&str> = kept.collect();
-        held.into_iter()
-            .filter(|p| !kept.contains(p.as_str()))
-            .collect()
-    }
     let mut failure = None;
     if let (Some(pg), Some(work)) = (tables, tables_work) {
-        let mut table_gone = table_gone;
-        let mut result = Ok(());
-        if work.full {
-            match pg.graph_paths().await {
-                Ok(held) => {
-                    table_gone.extend(beyond(held, table_files.iter().map(|f| f.rel.as_str())))
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        for chunk in table_files.chunks(MIRROR_CHUNK) {
-            if result.is_err() {
-                break;
-            }
-            result = pg.replace_graph(chunk, &[]).await;
-        }
-        if result.is_ok() && !table_gone.is_empty() {
-            result = pg.replace_graph(&[], &table_gone).await;
-        }
-        if let Err(e) = result {
+        if let Err(e) = write_graph(pg, &table_files, table_gone, work.full).await {
             warn!("graph tables of {} not written: {e}", root.display());
             // Rows are replaced per file: writing the same files again is enough.
             links
@@ -475,28 +531,7 @@ async fn mirror(
         }
     }
     if let (Some(mirror), Some(work)) = (graph_db, bolt_work) {
-        let mut bolt_gone = bolt_gone;
-        let mut result = Ok(());
-        if work.full {
-            match mirror.paths().await {
-                Ok(held) => {
-                    bolt_gone.extend(beyond(held, bolt_files.iter().map(|f| f.rel.as_str())))
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        for chunk in bolt_files.chunks(MIRROR_CHUNK) {
-            if result.is_err() {
-                break;
-            }
-            let batch: Vec<MirrorFile> =
-                chunk.iter().cloned().map(MirrorFile::from_export).collect();
-            result = mirror.replace_files(batch).await.map(|_| ());
-        }
-        if result.is_ok() && !bolt_gone.is_empty() {
-            result = mirror.remove_files(bolt_gone).await;
-        }
-        if let Err(e) = result {
+        if let Err(e) = write_graph(&**mirror, &bolt_files, bolt_gone, work.full).await {
             warn!("graph database mirror of {} failed: {e}", root.display());
             links
                 .behind
