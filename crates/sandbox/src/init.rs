@@ -7,10 +7,12 @@
 //! unprivileged user inside, and forks the sandbox's first process. That process builds
 //! a new root (read-only system folders, the workspace overlay at `/work`, a private
 //! `/tmp`, `/proc` and a few devices), pivots into it, sets rlimits and
-//! `no_new_privs`, and executes the command. The helper waits for it and writes what
-//! it saw (exit status, CPU time, peak RSS, how the workspace was shown) to a result
-//! file. If the helper dies, the first process gets `SIGKILL` and the whole PID
-//! namespace with it.
+//! `no_new_privs`, and forks the command, which it waits for as the namespace's init:
+//! it reaps orphans and reports how the command ended. The command is not PID 1, so
+//! signals act on it as anywhere else (`SIGXCPU` at the CPU limit stops it; PID 1 would
+//! ignore it). The helper waits for the first process and writes what it saw (exit
+//! status, CPU time, peak RSS, how the workspace was shown) to a result file. If the
+//! helper dies, the first process gets `SIGKILL` and the whole PID namespace with it.
 
 use std::{
     ffi::CString,
@@ -169,6 +171,12 @@ fn run(spec: &HelperSpec) -> Result<HelperResult, String> {
                     result.notes.push(note.to_string());
                 } else if let Some(error) = line.strip_prefix("error:") {
                     result.error = Some(error.to_string());
+                } else if let Some(code) = line.strip_prefix("exit:") {
+                    result.exit_code = code.parse().ok();
+                    result.signal = None;
+                } else if let Some(signal) = line.strip_prefix("signal:") {
+                    result.exit_code = None;
+                    result.signal = signal.parse().ok();
                 }
             }
             Ok(result)
@@ -183,8 +191,9 @@ fn fork_child() -> Result<ForkResult, String> {
     unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))
 }
 
-/// The sandbox's first process (PID 1 of its namespace): builds the root and runs the
-/// command. Returns only on failure.
+/// The sandbox's first process (PID 1 of its namespace): builds the root, starts the
+/// command and waits for it as the namespace's init (see [`init`]). Returns only on
+/// failure.
 fn child(
     spec: &HelperSpec,
     report: &mut std::fs::File,
@@ -223,8 +232,32 @@ fn child(
         .iter()
         .map(|(k, v)| cstr(&format!("{k}={v}")))
         .collect::<Result<_, _>>()?;
-    let error = execve(&cstr(&resolved)?, &argv, &env).unwrap_err();
-    Err(format!("{program}: {error}"))
+    let resolved = cstr(&resolved)?;
+    match fork_child()? {
+        ForkResult::Child => {
+            let error = execve(&resolved, &argv, &env).unwrap_err();
+            Err(format!("{program}: {error}"))
+        }
+        ForkResult::Parent { child } => init(child, report),
+    }
+}
+
+/// PID 1 of the sandbox: reaps every process that ends (orphans are re-parented to it),
+/// and once the command itself has ended, reports how (`exit:N` or `signal:N`) and
+/// exits, which ends whatever the command left running.
+fn init(command: nix::unistd::Pid, report: &mut std::fs::File) -> ! {
+    let ended = loop {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == command => break format!("exit:{code}"),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
+                break format!("signal:{}", signal as i32)
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => break format!("error:waiting for the command: {e}"),
+        }
+    };
+    let _ = writeln!(report, "{ended}");
+    std::process::exit(0);
 }
 
 fn resolve(program: &str, path: &str) -> Option<String> {
@@ -247,7 +280,10 @@ fn set_limits(spec: &HelperSpec) -> Result<(), String> {
     let set = |resource: Resource, value: u64| {
         setrlimit(resource, value, value).map_err(|e| format!("rlimit {resource:?}: {e}"))
     };
-    set(Resource::RLIMIT_CPU, limits.cpu_ms.div_ceil(1000).max(1))?;
+    // SIGXCPU at the limit; SIGKILL a second later for a command that ignores it.
+    let cpu_s = limits.cpu_ms.div_ceil(1000).max(1);
+    setrlimit(Resource::RLIMIT_CPU, cpu_s, cpu_s + 1)
+        .map_err(|e| format!("rlimit {:?}: {e}", Resource::RLIMIT_CPU))?;
     set(Resource::RLIMIT_NPROC, limits.processes)?;
     set(Resource::RLIMIT_CORE, 0)?;
     // Files written under /work land on the host's disk.

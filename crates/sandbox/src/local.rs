@@ -231,13 +231,6 @@ impl LocalSandbox {
             || (enforcement == Enforcement::Rlimits && err.text().contains("MemoryError"))
         {
             Status::MemoryLimit
-        } else if result.signal == Some(libc_signal::SIGKILL)
-            && result.cpu_ms + CPU_ACCOUNTING_SLACK_MS >= spec.limits.cpu_ms
-        {
-            // The command is PID 1 of its namespace, which SIGXCPU does not stop: the
-            // CPU limit's hard end (SIGKILL, at the same second) does. Nothing else here
-            // sends SIGKILL (the wall clock and the output cap were handled above).
-            Status::TimedOut
         } else if result.exit_code == Some(0) {
             Status::Ok
         } else {
@@ -275,13 +268,8 @@ impl LocalSandbox {
     }
 }
 
-/// How far the CPU time a run is charged may fall short of the time the kernel counted
-/// when it enforced the limit (they are sampled at different ticks).
-const CPU_ACCOUNTING_SLACK_MS: u64 = 100;
-
 /// Signal numbers the outcome needs (Linux).
 mod libc_signal {
-    pub const SIGKILL: i32 = 9;
     pub const SIGXCPU: i32 = 24;
 }
 

@@ -38,8 +38,8 @@ async fn a_command_runs_as_an_unprivileged_user_in_its_own_namespaces() {
     assert_eq!(lines[0], "1000", "{out:?}");
     assert_eq!(lines[1], "codecontext-sandbox");
     assert_eq!(
-        lines[2], "1",
-        "the command is PID 1 of its own PID namespace"
+        lines[2], "2",
+        "the command has its own PID namespace, under the sandbox's init (PID 1)"
     );
     assert!(
         lines[3].ends_with("0000000000000000"),
@@ -182,6 +182,21 @@ async fn a_busy_loop_stops_at_its_cpu_time_limit() {
     let out = run(spec).await;
     assert_eq!(out.status, Status::TimedOut, "{out:?}");
     assert!(out.cpu_ms >= 900, "{out:?}");
+    assert!(out.wall_ms < 10_000, "{out:?}");
+}
+
+/// What the command leaves running in the background ends with it: the run is over when
+/// the command is, and it does not wait for its leftovers.
+#[tokio::test]
+async fn leftovers_end_with_the_command() {
+    let mut spec = sh("sleep 60 & echo started");
+    spec.limits.timeout_ms = 30_000;
+    let out = run(spec).await;
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Status::Ok, "started\n"),
+        "{out:?}"
+    );
     assert!(out.wall_ms < 10_000, "{out:?}");
 }
 
