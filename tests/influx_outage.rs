@@ -1,8 +1,9 @@
 //! InfluxDB stopping and coming back (`.ci/services stop|start influxdb`): performance
 //! points land in the embedded store first, wait there while InfluxDB is down, and reach
 //! it once it returns, each once, also across a restart of the forwarder. Stopping the
-//! shared server would disturb other tests, so both cases run in one test, one after the
-//! other, and nothing else runs in this binary.
+//! shared server would disturb other tests, so the cases run in one test, one after the
+//! other, and nothing else runs in this binary. With nothing persisted, the points wait
+//! in memory instead.
 
 use std::{sync::Arc, time::Duration};
 
@@ -52,6 +53,7 @@ async fn influx_stopping_and_returning_loses_nothing_and_duplicates_nothing() {
     };
     points_written_while_influx_is_down_arrive_once_when_it_returns(&url, &db).await;
     a_server_keeps_its_index_timings_while_influx_is_down(&url, &db).await;
+    with_nothing_persisted_the_timings_wait_in_memory(&url, &db).await;
 }
 
 async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &str, db: &str) {
@@ -134,14 +136,7 @@ async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &s
     let mut a = LspClient::in_process();
     a.initialize(&[&root], options.clone()).await;
     a.indexed().await;
-    let told = a
-        .notification("window/showMessage", |p| {
-            p["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("InfluxDB"))
-        })
-        .await;
-    let text = told["message"].as_str().unwrap();
+    let text = a.told("InfluxDB").await;
     assert!(text.contains("kept"), "{text}");
     assert!(a.shutdown_and_exit().await);
 
@@ -161,4 +156,35 @@ async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &s
     assert!(back
         .iter()
         .all(|p| p.field("files").is_some_and(|f| f > 0.0)));
+}
+
+/// `persist: false`: no store on disk, so the points wait in memory until InfluxDB is
+/// back (here: before the server stops).
+async fn with_nothing_persisted_the_timings_wait_in_memory(url: &str, db: &str) {
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let project = codecontext_store::project_key(&root);
+    let home = tempfile::tempdir().unwrap();
+    let options = json!({ "initializationOptions": {
+        "storeHome": home.path(),
+        "persist": false,
+        "storage": { "influxUrl": url, "influxDb": db },
+    }});
+    let influx = InfluxSeries::new(url, db).unwrap();
+
+    let mut stopped = Stopped::now("influxdb");
+    let mut client = LspClient::in_process();
+    client.initialize(&[&root], options).await;
+    client.indexed().await;
+    let text = client.told("InfluxDB").await;
+    assert!(text.contains("in memory"), "{text}");
+    stopped.restart();
+    // Shutting down waits (a few seconds at most) for the points to reach InfluxDB.
+    assert!(client.shutdown_and_exit().await);
+    let back = in_influx(&influx, "index", &project).await;
+    assert_eq!(back.len(), 1, "the index timing, once: {back:?}");
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "nothing was written to disk"
+    );
 }

@@ -307,6 +307,26 @@ impl SqliteStore {
         ))
     }
 
+    /// A store in memory, gone when the server stops: where something waits when nothing
+    /// is persisted (performance points bound for InfluxDB while it is down).
+    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        // Each connection to `:memory:` is a database of its own: keep exactly one, open.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            path: PathBuf::from(":memory:"),
+            queue: Default::default(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

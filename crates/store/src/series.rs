@@ -346,4 +346,30 @@ mod tests {
             .unwrap();
         assert!(none.is_empty());
     }
+
+    /// A store in memory keeps what it is given for as long as it lives, across queries
+    /// run concurrently, and numbers points for a forwarder as a file store does.
+    #[tokio::test]
+    async fn a_store_in_memory_is_one_database_that_stays() {
+        let store = std::sync::Arc::new(SqliteStore::in_memory().await.unwrap());
+        let writers: Vec<_> = (0..4)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write_points(vec![point(n, "tests::adds", n as f64)])
+                        .await
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let all = store.points_after(0, 100).await.unwrap();
+        assert_eq!(all.len(), 4);
+        let last = store.last_point().await.unwrap();
+        store.set_forwarded("influx", last).await.unwrap();
+        assert_eq!(store.forwarded("influx").await.unwrap(), last);
+        assert!(store.points_after(last, 100).await.unwrap().is_empty());
+    }
 }

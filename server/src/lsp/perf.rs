@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, Store, StoreError};
+use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, SqliteStore, Store, StoreError};
 use codecontext_team::influx::{Forwarder, InfluxSeries};
 use codecontext_verify::Verdict;
 use serde::Deserialize;
@@ -57,8 +57,8 @@ pub(crate) struct SeriesSink {
 
 struct Influx {
     series: Arc<InfluxSeries>,
-    /// `None` without a store: points then go straight to InfluxDB, and are lost while
-    /// it is down.
+    /// `None` when no store opens, not even one in memory: points then go straight to
+    /// InfluxDB, and are lost while it is down.
     forwarder: Option<Arc<Forwarder>>,
 }
 
@@ -155,7 +155,7 @@ impl Drop for SeriesSink {
 const READ_WAIT: Duration = Duration::from_secs(2);
 
 /// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
-/// configured (straight to InfluxDB when nothing is persisted).
+/// configured (through a queue in memory when nothing is persisted).
 async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
     let cached = shared
         .series
@@ -167,7 +167,23 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
         return Some(series);
     }
     let config = storage_config(shared, root).await;
-    let store = open_store(shared, root).await;
+    let mut store = open_store(shared, root).await;
+    // Nothing persisted: points bound for InfluxDB wait in memory while it is down.
+    let mut in_memory = false;
+    if store.is_none() && config.influx_url.is_some() {
+        match SqliteStore::in_memory().await {
+            Ok(memory) => {
+                store = Some(Arc::new(memory));
+                in_memory = true;
+            }
+            Err(e) => warn!("{e}; performance points go straight to InfluxDB"),
+        }
+    }
+    let kept = if in_memory {
+        "in memory (nothing is persisted)"
+    } else {
+        "in the folder's store"
+    };
     let influx = match &config.influx_url {
         Some(url) => {
             let db = config
@@ -189,17 +205,17 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
                                     "influxdb",
                                     events,
                                     format!("InfluxDB at {shown} is back; sending the points kept meanwhile"),
-                                    move |why| format!("codecontext: InfluxDB at {shown} is unavailable ({why}); performance points are kept in the folder's store and sent when it is back"),
+                                    move |why| format!("codecontext: InfluxDB at {shown} is unavailable ({why}); performance points are kept {kept} and sent when it is back"),
                                 );
                                 Forwarder::start(store.clone(), influx.clone(), health)
                             });
                     info!(
                         "performance series go to {} ({db}){}",
                         url.shown(),
-                        if forwarder.is_some() {
-                            ", through the folder's store"
-                        } else {
-                            ""
+                        match (&forwarder, in_memory) {
+                            (Some(_), false) => ", through the folder's store",
+                            (Some(_), true) => ", through a queue in memory",
+                            (None, _) => "",
                         }
                     );
                     Some(Influx {
