@@ -7,8 +7,8 @@
 //! and throws the container away: a container serves one run, so nothing leaks from
 //! one run to the next. A replacement is started in the background.
 //!
-//! Containers run with no network, the run's memory (swap included), CPU and process
-//! limits, a read-only root, tmpfs scratch space, an unprivileged user, no capabilities
+//! Containers run with no network (the host's, for a run that asks for the network, as
+//! the local sandbox gives), the run's memory (swap included), CPU and process limits, a read-only root, tmpfs scratch space, an unprivileged user, no capabilities
 //! and `no-new-privileges`. Each is labelled with this process and host, so that a
 //! later start removes what a crashed server left behind.
 //!
@@ -321,7 +321,7 @@ impl Inner {
             let (this, docker, work_dir) = (this.clone(), docker.clone(), work_dir.to_string());
             tokio::spawn(async move {
                 let created = this
-                    .create(&docker, &work_dir, Limits::default().cpu_ms)
+                    .create(&docker, &work_dir, Limits::default().cpu_ms, false)
                     .await;
                 let warm = match created {
                     Ok(id) if this.closed.load(Ordering::SeqCst) => {
@@ -363,12 +363,13 @@ impl Inner {
 
     /// Creates and starts a container waiting for execs, with [`Limits::default`] but for
     /// the CPU time of each process, `cpu_ms` (a ulimit, which every exec inherits and no
-    /// update can change).
+    /// update can change), and with no network unless `network` (then the host's).
     async fn create(
         &self,
         docker: &Docker,
         work_dir: &str,
         cpu_ms: u64,
+        network: bool,
     ) -> Result<String, SandboxError> {
         let config = &self.config;
         let limits = Limits::default();
@@ -403,7 +404,7 @@ impl Inner {
             ..Mount::default()
         };
         let host = HostConfig {
-            network_mode: Some("none".into()),
+            network_mode: Some(if network { "host" } else { "none" }.into()),
             memory: Some(limits.memory_bytes as i64),
             memory_swap: Some(limits.memory_bytes as i64),
             nano_cpus: Some((config.cpus * 1e9) as i64),
@@ -434,7 +435,7 @@ impl Inner {
             cmd: Some(vec!["2147483647".into()]),
             user: Some(config.user.clone()),
             working_dir: Some(work_dir.to_string()),
-            network_disabled: Some(true),
+            network_disabled: Some(!network),
             labels: Some(labels),
             host_config: Some(host),
             ..ContainerCreateBody::default()
@@ -476,14 +477,15 @@ impl Inner {
         let (workspace, files) = (spec.workspace.clone(), spec.files.clone());
         let archive =
             tokio::task::spawn_blocking(move || snapshot_archive(workspace.as_deref(), &files));
-        // Pooled containers have the default CPU time limit; another needs its own.
+        // Pooled containers have the default CPU time limit and no network; a run that
+        // needs another limit or the network gets a container of its own.
         let cpu_ms = spec.limits.cpu_ms;
-        let pooled = (cpu_ms == Limits::default().cpu_ms)
+        let pooled = (cpu_ms == Limits::default().cpu_ms && !spec.network)
             .then(|| self.take(&work))
             .flatten();
         let id = match pooled {
             Some(id) => id,
-            None => self.create(&docker, &work, cpu_ms).await?,
+            None => self.create(&docker, &work, cpu_ms, spec.network).await?,
         };
         // Whatever happens next, this container serves no other run.
         let _discard = Discard {
@@ -664,9 +666,6 @@ impl Inner {
             self.collect(docker, id, work_dir, &spec.collect, cap).await
         };
         let mut notes = Vec::new();
-        if spec.network {
-            notes.push("the Docker sandbox gives no network");
-        }
         if !spec.readonly.is_empty() {
             notes.push("host toolchain folders are not shown in Docker (the image provides them)");
         }

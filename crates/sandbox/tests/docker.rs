@@ -125,6 +125,36 @@ async fn the_network_is_denied() {
     assert!(listener.accept().is_err(), "nothing connected to the host");
 }
 
+/// A run that asks for the network (`[verify] network = true`) gets the host's, as in the
+/// local sandbox, in a container of its own: the pooled ones stay without.
+#[tokio::test]
+async fn the_network_is_the_hosts_when_asked_for() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        "import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=5)\ns.sendall(b'hello')\nprint('connected')\n"
+    );
+    let Some(out) = run(RunSpec {
+        argv: vec!["python3".into(), "-c".into(), script],
+        network: true,
+        ..RunSpec::default()
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Status::Ok, "connected\n"),
+        "{out:?}"
+    );
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut got = String::new();
+    std::io::Read::read_to_string(&mut peer, &mut got).unwrap();
+    assert_eq!(got, "hello");
+    assert!(out.message.is_none(), "nothing left out: {out:?}");
+}
+
 #[tokio::test]
 async fn secrets_of_the_host_are_absent() {
     std::env::set_var("CODECONTEXT_FAKE_SECRET", "hunter2");
