@@ -121,15 +121,44 @@ async fn points_written_while_influx_is_down_arrive_once_when_it_returns(url: &s
     forwarder.stop();
 }
 
-async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &str) {
+/// A copy of the python fixture and the options of a server on it that sends its series
+/// to InfluxDB.
+struct Folder {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    project: String,
+    home: tempfile::TempDir,
+    options: serde_json::Value,
+}
+
+fn folder(url: &str, db: &str, persist: bool) -> Folder {
     let dir = copy_fixture("python");
     let root = dir.path().canonicalize().unwrap();
     let project = codecontext_store::project_key(&root);
     let home = tempfile::tempdir().unwrap();
     let options = json!({ "initializationOptions": {
         "storeHome": home.path(),
+        "persist": persist,
         "storage": { "influxUrl": url, "influxDb": db },
     }});
+    Folder {
+        _dir: dir,
+        root,
+        project,
+        home,
+        options,
+    }
+}
+
+async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &str) {
+    // Bound, not `..`: the folders must live to the end.
+    let Folder {
+        _dir,
+        root,
+        project,
+        home: _home,
+        options,
+    } = folder(url, db, true);
     let influx = InfluxSeries::new(url, db).unwrap();
 
     let mut stopped = Stopped::now("influxdb");
@@ -161,15 +190,13 @@ async fn a_server_keeps_its_index_timings_while_influx_is_down(url: &str, db: &s
 /// `persist: false`: no store on disk, so the points wait in memory until InfluxDB is
 /// back (here: before the server stops).
 async fn with_nothing_persisted_the_timings_wait_in_memory(url: &str, db: &str) {
-    let dir = copy_fixture("python");
-    let root = dir.path().canonicalize().unwrap();
-    let project = codecontext_store::project_key(&root);
-    let home = tempfile::tempdir().unwrap();
-    let options = json!({ "initializationOptions": {
-        "storeHome": home.path(),
-        "persist": false,
-        "storage": { "influxUrl": url, "influxDb": db },
-    }});
+    let Folder {
+        _dir,
+        root,
+        project,
+        home,
+        options,
+    } = folder(url, db, false);
     let influx = InfluxSeries::new(url, db).unwrap();
 
     let mut stopped = Stopped::now("influxdb");
