@@ -56,6 +56,15 @@ fn tree(dir: &Path, files: usize) -> Result<()> {
 pub fn run(runs: usize) -> Result<()> {
     let helper = LocalSandbox::default_helper().context("no helper")?;
     println!("helper      {}", helper.display());
+    if std::env::current_exe().is_ok_and(|exe| exe == helper) {
+        // The bench binary is large; the server finds the small helper beside it.
+        eprintln!(
+            "warning: no {} beside this binary, so the bench starts itself as the helper, \
+             which is slower than what the server runs; build it first: \
+             cargo build --release -p codecontext-sandbox",
+            codecontext_sandbox::HELPER_BINARY
+        );
+    }
     let sandbox = LocalSandbox::new(helper, 1)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
