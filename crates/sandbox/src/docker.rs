@@ -8,8 +8,9 @@
 //! one run to the next. A replacement is started in the background.
 //!
 //! Containers run with no network (the host's, for a run that asks for the network, as
-//! the local sandbox gives), the run's memory (swap included), CPU and process limits, a read-only root, tmpfs scratch space, an unprivileged user, no capabilities
-//! and `no-new-privileges`. Each is labelled with this process and host, so that a
+//! the local sandbox gives), the run's memory (swap included), CPU and process limits,
+//! a read-only root, tmpfs scratch space, an unprivileged user, no capabilities and
+//! `no-new-privileges`. Each is labelled with this process and host, so that a
 //! later start removes what a crashed server left behind.
 //!
 //! How a run's end is read: the exit code from the exec; timeouts and output past the
