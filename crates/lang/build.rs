@@ -53,8 +53,12 @@ fn main() {
         );
         for file in QUERY_FILES {
             let path = dir.join(format!("{file}.scm"));
-            println!("cargo:rerun-if-changed={}", path.display());
+            // Only files that exist are watched: cargo treats a missing watched path as
+            // always changed, so every build would rerun this script and rebuild every
+            // crate above. A query file added later is caught by the watch on queries/,
+            // which cargo scans as a whole.
             if path.is_file() {
+                println!("cargo:rerun-if-changed={}", path.display());
                 let _ = writeln!(
                     out,
                     "        {file}: include_str!({:?}),",
