@@ -60,6 +60,23 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Why the text of a `codecontext.toml` does not give a `[verify]` table. Its `Display`
+/// is the reason a [`ConfigError`] gives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not TOML, or `[verify]` has an unknown key or a bad value; the message has the
+    /// line and column.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// `results` names a JUnit XML report, but `parser` is another parser.
+    #[error(
+        "[verify] `results` is a JUnit XML report, read with the junit parser, \
+         but `parser` is \"{}\"",
+        .0.name()
+    )]
+    ResultsNeedJunit(ResultsParser),
+}
+
 /// The whole file, of which only `[verify]` is read.
 #[derive(Deserialize)]
 struct ConfigFile {
@@ -80,20 +97,19 @@ pub fn load(root: &Path) -> Result<VerifyConfig, ConfigError> {
             })
         }
     };
-    parse(&text).map_err(|reason| ConfigError { path, reason })
+    parse(&text).map_err(|e| ConfigError {
+        path,
+        reason: e.to_string(),
+    })
 }
 
 /// The `[verify]` table of a `codecontext.toml`'s text.
-pub fn parse(text: &str) -> Result<VerifyConfig, String> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse(text: &str) -> Result<VerifyConfig, ParseError> {
+    let file: ConfigFile = toml::from_str(text)?;
     let config = file.verify;
     if let (Some(_), Some(parser)) = (&config.results, config.parser) {
         if parser != ResultsParser::Junit {
-            return Err(format!(
-                "[verify] `results` is a JUnit XML report, read with the junit parser, \
-                 but `parser` is \"{}\"",
-                parser.name()
-            ));
+            return Err(ParseError::ResultsNeedJunit(parser));
         }
     }
     Ok(config)
@@ -191,7 +207,9 @@ network = true
 
     #[test]
     fn an_unknown_key_is_an_error_naming_it_and_its_line() {
-        let err = parse("[verify]\nbuild = \"make\"\ntset = \"make check\"\n").unwrap_err();
+        let err = parse("[verify]\nbuild = \"make\"\ntset = \"make check\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `tset`"), "{err}");
         assert!(err.contains("line 3"), "{err}");
     }
@@ -218,9 +236,13 @@ network = true
             ("verify = 3\n", "line 1"),
         ] {
             let err = parse(text).unwrap_err();
+            assert!(matches!(err, ParseError::Toml(_)), "{text:?} gave {err:?}");
+            let err = err.to_string();
             assert!(err.contains(says), "{text:?} gave {err}");
         }
         let err = parse("[verify]\nresults = \"out.xml\"\nparser = \"tap\"\n").unwrap_err();
+        assert_eq!(err, ParseError::ResultsNeedJunit(ResultsParser::Tap));
+        let err = err.to_string();
         assert!(err.contains("`parser` is \"tap\""), "{err}");
         assert_eq!(
             parse("[verify]\nresults = \"out.xml\"\nparser = \"junit\"\n")
