@@ -190,6 +190,38 @@ pub enum SandboxError {
     Unsupported(String),
     #[error("sandbox: {0}")]
     Io(#[from] std::io::Error),
+    /// A file of a run (to add or to collect) that is not a plain relative path: it would
+    /// land outside the work folder.
+    #[error("sandbox: file {0:?} is not a plain relative path")]
+    NotRelative(String),
+    /// The Docker sandbox was configured without an image.
+    #[cfg(feature = "docker")]
+    #[error("sandbox: the Docker sandbox needs an image (CODECONTEXT_DOCKER_IMAGE)")]
+    NoImage,
+    /// The Docker sandbox could not reach its daemon, or the daemon did not answer
+    /// (`context` says which). The cause is shared: a sandbox meets it at its first run
+    /// and reports it again at every later one.
+    #[cfg(feature = "docker")]
+    #[error("sandbox: {context}: {source}")]
+    DaemonUnavailable {
+        context: &'static str,
+        source: std::sync::Arc<bollard::errors::Error>,
+    },
+    /// A request to the Docker daemon failed; `context` says what was being done.
+    #[cfg(feature = "docker")]
+    #[error("sandbox: docker: {context}: {source}")]
+    Docker {
+        context: &'static str,
+        source: bollard::errors::Error,
+    },
+    /// The Docker daemon started a command's exec detached, with no output to read.
+    #[cfg(feature = "docker")]
+    #[error("sandbox: docker: start exec: detached")]
+    ExecDetached,
+    /// The workspace snapshot for a Docker run could not be made.
+    #[cfg(feature = "docker")]
+    #[error("sandbox: docker: snapshot: {0}")]
+    Snapshot(#[source] std::io::Error),
 }
 
 /// Runs commands in isolation.

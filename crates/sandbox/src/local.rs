@@ -17,6 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use nix::sys::signal::Signal;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     process::Command,
@@ -97,9 +98,7 @@ impl LocalSandbox {
                 .components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)))
             {
-                return Err(SandboxError::Io(std::io::Error::other(format!(
-                    "file {rel:?} is not a plain relative path"
-                ))));
+                return Err(SandboxError::NotRelative(rel.clone()));
             }
             let path = upper.join(relative);
             if let Some(parent) = path.parent() {
@@ -225,7 +224,7 @@ impl LocalSandbox {
             });
         } else if out.over() || err.over() {
             Status::OutputLimit
-        } else if timed_out || matches!(result.signal, Some(s) if s == libc_signal::SIGXCPU) {
+        } else if timed_out || result.signal == Some(Signal::SIGXCPU as i32) {
             Status::TimedOut
         } else if counters.oom_kills > 0
             || (enforcement == Enforcement::Rlimits && err.text().contains("MemoryError"))
@@ -266,11 +265,6 @@ impl LocalSandbox {
             collected,
         })
     }
-}
-
-/// Signal numbers the outcome needs (Linux).
-mod libc_signal {
-    pub const SIGXCPU: i32 = 24;
 }
 
 impl Sandbox for LocalSandbox {

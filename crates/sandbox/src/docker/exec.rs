@@ -1,0 +1,167 @@
+//! The command of a Docker run: exec'd in its container with the sandbox's minimal
+//! environment, fed its stdin, its output read up to the cap within the wall-clock
+//! time-out, and how it ended (exit code, signal, [`Status`]).
+
+use std::{path::Path, time::Duration};
+
+use bollard::{container::LogOutput, exec::StartExecResults, models::ExecConfig, Docker};
+use futures_util::StreamExt;
+use nix::sys::signal::Signal;
+use tokio::io::AsyncWriteExt;
+
+use super::{counters::Counters, docker_error};
+use crate::{Capture, RunSpec, SandboxError, Status};
+
+/// How the command ended, as seen from outside its container.
+pub(super) struct Ended {
+    pub(super) out: Capture,
+    pub(super) err: Capture,
+    /// The wall-clock time-out ended it.
+    pub(super) timed_out: bool,
+    /// The exec's exit code; `None` when the run was ended from outside.
+    pub(super) exit_code: Option<i32>,
+}
+
+impl Ended {
+    /// Output went past the cap (which ended the run).
+    pub(super) fn over(&self) -> bool {
+        self.out.over() || self.err.over()
+    }
+
+    /// Killed by a signal: the exit code is 128 plus the signal's number.
+    pub(super) fn signal(&self) -> Option<i32> {
+        self.exit_code
+            .filter(|c| (129..=128 + 64).contains(c))
+            .map(|c| c - 128)
+    }
+
+    /// The run's status, given the container's counters (`SIGXCPU`: past the CPU time
+    /// limit, a time-out as in the local sandbox).
+    pub(super) fn status(&self, counters: &Counters) -> Status {
+        if self.over() {
+            Status::OutputLimit
+        } else if self.timed_out || self.signal() == Some(Signal::SIGXCPU as i32) {
+            Status::TimedOut
+        } else if counters.oom_kills > 0 {
+            Status::MemoryLimit
+        } else if self.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Error
+        }
+    }
+}
+
+/// The environment inside: a `PATH` of the run's folders then the system's, the work
+/// folder as `HOME`, and the run's variables over these.
+fn environment(spec: &RunSpec, work: &str) -> Vec<(String, String)> {
+    let mut path: Vec<String> = spec.path.iter().map(|p| p.display().to_string()).collect();
+    path.extend(
+        [
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ]
+        .map(String::from),
+    );
+    let mut env = vec![
+        ("PATH".to_string(), path.join(":")),
+        ("HOME".to_string(), work.to_string()),
+        ("TMPDIR".to_string(), "/tmp".to_string()),
+        ("LANG".to_string(), "C.UTF-8".to_string()),
+        ("TERM".to_string(), "dumb".to_string()),
+    ];
+    for (k, v) in &spec.env {
+        env.retain(|(key, _)| key != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// Runs the command of `spec` in container `id`, within its time-out and output cap.
+/// Past either, the run is left unfinished: removing the container ends it.
+pub(super) async fn run_command(
+    docker: &Docker,
+    id: &str,
+    spec: &RunSpec,
+    work_dir: &Path,
+) -> Result<Ended, SandboxError> {
+    let limits = &spec.limits;
+    let env = environment(spec, &work_dir.display().to_string());
+    let exec = docker
+        .create_exec(
+            id,
+            ExecConfig {
+                attach_stdin: Some(!spec.stdin.is_empty()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                cmd: Some(spec.argv.clone()),
+                working_dir: Some(
+                    work_dir
+                        .join(spec.cwd.trim_start_matches('/'))
+                        .display()
+                        .to_string(),
+                ),
+                ..ExecConfig::default()
+            },
+        )
+        .await
+        .map_err(docker_error("create exec"))?
+        .id;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = docker
+        .start_exec(&exec, None)
+        .await
+        .map_err(docker_error("start exec"))?
+    else {
+        return Err(SandboxError::ExecDetached);
+    };
+    let stdin = spec.stdin.clone();
+    let feed = async move {
+        if !stdin.is_empty() {
+            // A command that does not read its input is not an error.
+            let _ = input.write_all(&stdin).await;
+            let _ = input.shutdown().await;
+        }
+    };
+    let cap = limits.output_bytes;
+    let (mut out, mut err) = (Capture::new(cap), Capture::new(cap));
+    let read = async {
+        while let Some(Ok(chunk)) = output.next().await {
+            let over = match chunk {
+                LogOutput::StdOut { message } => out.push(&message),
+                LogOutput::StdErr { message } => err.push(&message),
+                _ => false,
+            };
+            if over {
+                return;
+            }
+        }
+    };
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let timed_out = tokio::time::timeout(timeout, async { tokio::join!(feed, read) })
+        .await
+        .is_err();
+    let exit_code = if timed_out || out.over() || err.over() {
+        None
+    } else {
+        docker
+            .inspect_exec(&exec)
+            .await
+            .ok()
+            .and_then(|i| i.exit_code)
+            .map(|c| c as i32)
+    };
+    Ok(Ended {
+        out,
+        err,
+        timed_out,
+        exit_code,
+    })
+}
