@@ -28,5 +28,6 @@ pub use host::{
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,
+    Usage,
 };
 pub use restore::{decode_snapshot, encode_snapshot, snapshot_key};

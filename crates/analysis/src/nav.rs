@@ -18,6 +18,15 @@ pub struct Analysis<'a> {
     pub(crate) host: &'a AnalysisHost,
 }
 
+/// How much an entity is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// Every reference that resolves to it.
+    pub references: usize,
+    /// Its direct callers.
+    pub callers: usize,
+}
+
 /// Something to navigate to: an entity or a local binding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NavTarget {
@@ -607,6 +616,44 @@ impl<'a> Analysis<'a> {
 
     fn file_nav(&self, file: FileId) -> Option<NavTarget> {
         self.nav(EntityLoc { file, index: 0 })
+    }
+
+    /// How much an entity is used: its references, and its direct callers.
+    pub fn usage(&self, id: EntityId) -> Usage {
+        let g = self.graph();
+        Usage {
+            references: g.references_to(id).len(),
+            callers: g.callers(id, 1).len(),
+        }
+    }
+
+    /// The types that inherit from or implement what the name at `offset` defines or
+    /// refers to, each once, in the graph's order.
+    pub fn implementations(&self, file: FileId, offset: u32) -> Option<Vec<NavTarget>> {
+        let defs = self.definitions(file, offset)?;
+        let g = self.graph();
+        let mut out: Vec<NavTarget> = Vec::new();
+        for id in defs.targets.iter().filter_map(|t| t.entity) {
+            for r in g.references_to(id) {
+                if !matches!(g.ref_kind(r), Some(RefKind::Inherits | RefKind::Implements)) {
+                    continue;
+                }
+                let Some(t) = g.ref_source(r).and_then(|source| self.nav(source)) else {
+                    continue;
+                };
+                if !out.iter().any(|o| o.file == t.file && o.focus == t.focus) {
+                    out.push(t);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The name of a file's language (`python`, `rust`, ...), as Markdown code blocks
+    /// are labelled.
+    pub fn language_name(&self, file: FileId) -> Option<&'static str> {
+        let f = self.graph().file_data(file)?;
+        Some(codecontext_lang::language(f.lang).name())
     }
 
     /// Who calls `id`, to `depth` levels.

@@ -161,6 +161,14 @@ pub fn user_file() -> Option<PathBuf> {
     Some(dirs::config_dir()?.join("codecontext").join("config.toml"))
 }
 
+/// `CODECONTEXT_EXECUTIONS_PER_MINUTE`: executions (`execute` and `verify`) admitted per
+/// minute for a project, when a shared limit is kept (in Redis).
+pub fn executions_per_minute() -> Option<u32> {
+    std::env::var("CODECONTEXT_EXECUTIONS_PER_MINUTE")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Reads the configuration for a workspace root (if any) and the client's options,
 /// from the process's environment and the user's file.
 pub fn load(root: Option<&Path>, init: Option<&Value>) -> Result<StorageConfig, ConfigError> {

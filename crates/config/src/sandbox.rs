@@ -13,6 +13,10 @@
 //!
 //! The first layer that says something wins, value by value; an image for the language
 //! wins over the project's image, which wins over `CODECONTEXT_DOCKER_IMAGE`'s default.
+//!
+//! From the environment only: `CODECONTEXT_DOCKER_POOL` (warm containers per image),
+//! `CODECONTEXT_DOCKER_IDLE_SECS` (how long an idle one lives) and
+//! `CODECONTEXT_SANDBOX_HELPER` (the local sandbox's helper binary, for packaging).
 
 use std::{
     collections::BTreeMap,
@@ -41,6 +45,12 @@ pub struct SandboxConfig {
     pub images: BTreeMap<String, String>,
     /// `CODECONTEXT_DOCKER_IMAGE`: the image when nothing else names one.
     pub default_image: Option<String>,
+    /// `CODECONTEXT_DOCKER_POOL`: warm containers per image.
+    pub docker_pool: Option<usize>,
+    /// `CODECONTEXT_DOCKER_IDLE_SECS`: how long an idle warm container lives.
+    pub docker_idle_secs: Option<u64>,
+    /// `CODECONTEXT_SANDBOX_HELPER`: the local sandbox's helper binary.
+    pub helper: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -101,8 +111,14 @@ pub fn load_sandbox_layers(
             })
         }
     };
+    let number = |var: &str| env(var).and_then(|v| v.trim().parse::<u64>().ok());
     let mut config = SandboxConfig {
         default_image: env("CODECONTEXT_DOCKER_IMAGE").filter(|i| !i.is_empty()),
+        docker_pool: number("CODECONTEXT_DOCKER_POOL").map(|n| n as usize),
+        docker_idle_secs: number("CODECONTEXT_DOCKER_IDLE_SECS"),
+        helper: env("CODECONTEXT_SANDBOX_HELPER")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
         ..SandboxConfig::default()
     };
     let files = root

@@ -17,13 +17,13 @@ use tower_lsp_server::{
     Client, UriExt,
 };
 
-use super::{convert::Conv, state::Shared};
+use super::{state::Shared, to_proto::Conv};
 
 /// Publishes a document's diagnostics after the delay, unless it changes again first.
 pub(crate) fn schedule(shared: &Arc<Shared>, file: FileId) {
     let (enabled, delay) = {
-        let s = shared.session();
-        (s.settings.diagnostics, s.settings.diagnostics_delay_ms)
+        let s = shared.ws.settings();
+        (s.diagnostics, s.diagnostics_delay_ms)
     };
     if !enabled {
         return;

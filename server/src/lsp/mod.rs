@@ -1,27 +1,28 @@
-//! The language server: LSP over stdio with tower-lsp-server.
+//! The language server: LSP over stdio with tower-lsp-server, a thin adapter over the
+//! workspace (`codecontext-workspace`).
 //!
 //! Three kinds of work, three places:
 //! - state-changing notifications (`textDocument/did*`, `workspace/didChange*`,
 //!   `initialized`) are taken out of the message stream in arrival order by [`Ordered`]
-//!   and applied one by one on the applier thread ([`apply`]), whatever the concurrency
-//!   of the request handlers;
-//! - folders are indexed on the indexer thread, which holds the host's lock only to
-//!   insert each finished batch;
-//! - requests wait until every notification received before them is applied, then read
-//!   the host on tokio's blocking pool; a panic there becomes that request's error.
+//!   and applied one by one on the applier thread ([`applier`], one file per method in
+//!   [`notifications`]), whatever the concurrency of the request handlers;
+//! - folders are indexed on the indexer thread ([`indexer`]), which holds the host's
+//!   lock only to insert each finished batch;
+//! - requests ([`requests`], one file per method) wait until every notification
+//!   received before them is applied, then read the host on tokio's blocking pool (a
+//!   panic there becomes that request's error), or ask the workspace.
 
-mod apply;
-mod config;
-mod convert;
+mod applier;
 mod diagnostics;
-mod execute;
 mod framing;
-mod handlers;
-mod history;
-mod perf;
+mod from_proto;
+mod indexer;
+mod notifications;
+mod notifier;
+mod requests;
 mod state;
-mod team;
-mod verify;
+mod to_proto;
+mod watcher;
 
 use std::{
     future::Future,
@@ -39,21 +40,11 @@ use tower_lsp_server::{
 use tower_service::Service;
 use tracing::info;
 
-pub use config::Settings;
-use handlers::Backend;
+pub use codecontext_workspace::Settings;
+use notifications::ORDERED;
+use notifier::LspNotifier;
+use requests::{custom::METHODS, Backend};
 use state::{Shared, Work};
-
-/// Notifications that change state: applied strictly in arrival order.
-const ORDERED: &[&str] = &[
-    "initialized",
-    "textDocument/didOpen",
-    "textDocument/didChange",
-    "textDocument/didClose",
-    "textDocument/didSave",
-    "workspace/didChangeWatchedFiles",
-    "workspace/didChangeWorkspaceFolders",
-    "workspace/didChangeConfiguration",
-];
 
 /// Runs the server on stdin and stdout until `exit` (or until stdin closes). The exit
 /// code is 0 if `shutdown` came first, 1 otherwise, as the specification says.
@@ -100,19 +91,22 @@ where
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let (work_tx, work_rx) = mpsc::channel();
-    let shared = Arc::new(Shared::new(work_tx));
-    let _ = shared.runtime.set(tokio::runtime::Handle::current());
-    apply::spawn_applier(shared.clone(), work_rx);
-    let (service, socket) = LspService::build(|client| {
-        let _ = shared.client.set(client.clone());
+    let notifier = Arc::new(LspNotifier::default());
+    let ws = codecontext_workspace::Workspace::new(
+        Settings::default(),
+        notifier.clone(),
+        tokio::runtime::Handle::current(),
+    );
+    let shared = Arc::new(Shared::new(work_tx, ws, notifier));
+    applier::spawn_applier(shared.clone(), work_rx);
+    let mut builder = LspService::build(|client| {
+        shared.notifier.set_client(client.clone());
         Backend::new(client, shared.clone())
-    })
-    .custom_method(execute::EXECUTE_REQUEST, Backend::execute_request)
-    .custom_method(verify::VERIFY_REQUEST, Backend::verify_request)
-    .custom_method(history::HISTORY_REQUEST, Backend::history_request)
-    .custom_method(perf::PERF_REQUEST, Backend::perf_request)
-    .custom_method(team::CALLERS_REQUEST, Backend::callers_request)
-    .finish();
+    });
+    for method in METHODS {
+        builder = builder.custom_method(method.request, method.handler);
+    }
+    let (service, socket) = builder.finish();
     let service = Ordered {
         inner: service,
         shared: shared.clone(),
@@ -138,7 +132,7 @@ where
     let _ = guard.await;
     let _ = collect.await;
     let _ = writer.await;
-    shared.stopping.store(true, Ordering::SeqCst);
+    shared.ws.stop();
     shared.send(Work::Stop);
     let clean = shared.shutdown_requested.load(Ordering::SeqCst);
     info!(

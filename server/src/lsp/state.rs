@@ -1,18 +1,19 @@
 //! State shared by the request handlers, the applier thread (which applies document and
-//! workspace changes strictly in arrival order) and the indexer thread.
+//! workspace changes strictly in arrival order) and the indexer thread: the workspace
+//! (the protocol-free core), and what only the protocol knows about: the client's
+//! capabilities, the open documents' URIs and versions, the notifications still queued.
 
 use std::{
-    collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
+    collections::HashMap,
+    path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc, Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard,
-        RwLockWriteGuard,
+        mpsc, Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard,
     },
 };
 
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
-use codecontext_store::Store;
+use codecontext_workspace::Workspace;
 use serde_json::Value;
 use tokio::sync::watch;
 use tower_lsp_server::{
@@ -20,13 +21,12 @@ use tower_lsp_server::{
     Client,
 };
 
-use super::config::Settings;
+use super::notifier::LspNotifier;
 
 /// What the client can do and what was negotiated at `initialize`.
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub encoding: PositionEncoding,
-    pub settings: Settings,
     /// `window.workDoneProgress`.
     pub progress: bool,
     /// `workspace.didChangeWatchedFiles.dynamicRegistration`.
@@ -43,7 +43,6 @@ impl Default for Session {
     fn default() -> Session {
         Session {
             encoding: PositionEncoding::Utf16,
-            settings: Settings::default(),
             progress: false,
             watch_dynamic: false,
             hierarchical_symbols: false,
@@ -70,7 +69,10 @@ pub(crate) enum Work {
 }
 
 pub(crate) struct Shared {
-    host: RwLock<AnalysisHost>,
+    /// The protocol-free core: the analysis host and the folders.
+    pub ws: Arc<Workspace>,
+    /// Where the workspace's messages and progress go: this server's client.
+    pub notifier: Arc<LspNotifier>,
     session: Mutex<Session>,
     work: Mutex<mpsc::Sender<Work>>,
     /// Sequence number of the last state-changing notification received.
@@ -78,24 +80,10 @@ pub(crate) struct Shared {
     /// Sequence number of the last one applied.
     applied: watch::Sender<u64>,
     pub shutdown_requested: AtomicBool,
-    /// Set when the server exits: background threads stop at their next step.
-    pub stopping: AtomicBool,
-    pub client: OnceLock<Client>,
-    pub runtime: OnceLock<tokio::runtime::Handle>,
     /// Per open document: the URI, the version, and a counter that makes diagnostics
     /// wait until typing pauses.
     pub documents: Mutex<HashMap<FileId, OpenDocument>>,
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
-    /// The open store of each workspace folder (index and run history).
-    stores: Mutex<HashMap<PathBuf, Arc<dyn Store>>>,
-    /// Each folder's performance series (its store, and InfluxDB when configured).
-    pub series: Mutex<HashMap<PathBuf, Arc<super::perf::SeriesSink>>>,
-    /// Each folder's links to the team's graph database and cache.
-    team: Mutex<HashMap<PathBuf, Arc<super::team::TeamLinks>>>,
-    /// Each folder's team backends' configuration, read once.
-    pub storage_configs: Mutex<HashMap<PathBuf, codecontext_config::StorageConfig>>,
-    /// The backends the user has been told are down (once each per session).
-    pub backend_down_told: Arc<Mutex<HashSet<&'static str>>>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -108,37 +96,29 @@ pub(crate) struct OpenDocument {
 }
 
 impl Shared {
-    pub fn new(work: mpsc::Sender<Work>) -> Shared {
+    pub fn new(work: mpsc::Sender<Work>, ws: Arc<Workspace>, notifier: Arc<LspNotifier>) -> Shared {
         Shared {
-            host: RwLock::new(AnalysisHost::default()),
+            ws,
+            notifier,
             session: Mutex::new(Session::default()),
             work: Mutex::new(work),
             enqueued: AtomicU64::new(0),
             applied: watch::Sender::new(0),
             shutdown_requested: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            client: OnceLock::new(),
-            runtime: OnceLock::new(),
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
-            stores: Mutex::new(HashMap::new()),
-            team: Mutex::new(HashMap::new()),
-            storage_configs: Mutex::default(),
-            backend_down_told: Arc::default(),
-            series: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         }
     }
 
-    // A panic while a lock was held has already been reported as that request's
-    // error; the data behind the lock is still consistent at the granularity of one
-    // host method, so serving goes on with it.
+    /// The host, for reading (through the workspace).
     pub fn read(&self) -> RwLockReadGuard<'_, AnalysisHost> {
-        self.host.read().unwrap_or_else(PoisonError::into_inner)
+        self.ws.read()
     }
 
+    /// The host, for changes (through the workspace).
     pub fn write(&self) -> RwLockWriteGuard<'_, AnalysisHost> {
-        self.host.write().unwrap_or_else(PoisonError::into_inner)
+        self.ws.write()
     }
 
     pub fn session(&self) -> MutexGuard<'_, Session> {
@@ -150,57 +130,6 @@ impl Shared {
         self.verify_diagnostics
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The store of a workspace folder, if it is open.
-    pub fn store(&self, root: &Path) -> Option<Arc<dyn Store>> {
-        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores.get(root).cloned()
-    }
-
-    /// Keeps a folder's store open for the session; a store opened meanwhile by
-    /// someone else wins, so that there is one per folder.
-    pub fn team(&self, root: &Path) -> Option<Arc<super::team::TeamLinks>> {
-        let team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
-        team.get(root).cloned()
-    }
-
-    pub fn keep_team(
-        &self,
-        root: &Path,
-        links: Arc<super::team::TeamLinks>,
-    ) -> Arc<super::team::TeamLinks> {
-        let mut team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
-        team.entry(root.to_path_buf()).or_insert(links).clone()
-    }
-
-    /// Every folder's store.
-    pub fn stores(&self) -> Vec<Arc<dyn Store>> {
-        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores.values().cloned().collect()
-    }
-
-    pub fn keep_store(&self, root: &Path, store: Arc<dyn Store>) -> Arc<dyn Store> {
-        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores.entry(root.to_path_buf()).or_insert(store).clone()
-    }
-
-    /// Closes a removed folder's store and series (when their last users let go).
-    pub fn drop_store(&self, root: &Path) {
-        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores.remove(root);
-        drop(stores);
-        let mut team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
-        team.remove(root);
-        drop(team);
-        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
-        series.remove(root);
-        drop(series);
-        let mut configs = self
-            .storage_configs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        configs.remove(root);
     }
 
     pub fn documents(&self) -> MutexGuard<'_, HashMap<FileId, OpenDocument>> {
@@ -238,21 +167,14 @@ impl Shared {
     }
 
     pub fn client(&self) -> Option<&Client> {
-        self.client.get()
+        self.notifier.client()
     }
 
-    /// Runs a future on the server's runtime from a background thread, without waiting.
+    /// Runs a future on the server's runtime, without waiting.
     pub fn spawn<F>(&self, future: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        if let Some(rt) = self.runtime.get() {
-            rt.spawn(future);
-        }
-    }
-
-    /// Runs a future on the server's runtime from a background thread and waits for it.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
-        self.runtime.get().map(|rt| rt.block_on(future))
+        self.ws.spawn(future);
     }
 }

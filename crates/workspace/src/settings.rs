@@ -1,5 +1,6 @@
-//! Settings from `initializationOptions` and `workspace/didChangeConfiguration`, either
-//! flat or under a `codecontext` key.
+//! The workspace's settings, from a client's JSON (the LSP server's
+//! `initializationOptions` and `workspace/didChangeConfiguration`, either flat or under a
+//! `codecontext` key) or built by the CLI.
 
 use std::time::Duration;
 
@@ -56,14 +57,19 @@ impl Settings {
 
     /// Settings from a client's JSON: `null` keeps the defaults, unknown keys and wrong
     /// types are an error that names them.
-    pub fn from_json(value: Option<&Value>) -> Result<Settings, String> {
+    pub fn from_json(value: Option<&Value>) -> Result<Settings, SettingsError> {
         let value = match value {
             None | Some(Value::Null) => return Ok(Settings::default()),
             Some(v) => v.get("codecontext").unwrap_or(v),
         };
-        Settings::deserialize(value).map_err(|e| e.to_string())
+        Settings::deserialize(value).map_err(SettingsError)
     }
 }
+
+/// Settings that do not read: an unknown key or a wrong type, named.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(serde_json::Error);
 
 #[cfg(test)]
 mod tests {
@@ -77,9 +83,13 @@ mod tests {
         assert_eq!(s.workspace_symbol_limit, 256);
         let s = Settings::from_json(Some(&json!({"codecontext": {"diagnostics": false}}))).unwrap();
         assert!(!s.diagnostics);
-        let err = Settings::from_json(Some(&json!({"maxFileSise": 10}))).unwrap_err();
+        let err = Settings::from_json(Some(&json!({"maxFileSise": 10})))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("maxFileSise"), "{err}");
-        let err = Settings::from_json(Some(&json!({"maxFileSize": "big"}))).unwrap_err();
+        let err = Settings::from_json(Some(&json!({"maxFileSize": "big"})))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid type"), "{err}");
     }
 }

@@ -3,9 +3,9 @@
 //! - the knowledge graph mirrored into the Bolt graph database: a whole folder after it
 //!   is indexed, then each changed file (and the files that depend on it) shortly after
 //!   it changes;
-//! - `codecontext/callers {symbol | textDocument+position, direction, depth}`: callers,
-//!   callees or impact to a depth, through Cypher when a graph database is configured,
-//!   else from the embedded graph, in the same shape;
+//! - [`Workspace::callers`]: callers, callees or impact of a symbol to a depth, through
+//!   Cypher when a graph database is configured, else PostgreSQL's tables, else the
+//!   embedded graph, in the same shape;
 //! - answers from the graph database cached in Redis under the project's version, which
 //!   every mirror update bumps (other servers drop their stale entries within a second);
 //! - a rate limit on executions shared by every server of the project, through Redis.
@@ -21,25 +21,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_analysis::{EntityId, EntityLoc, SearchMode};
+use codecontext_analysis::{EntityId, EntityLoc, PositionEncoding, SearchMode};
 use codecontext_team::{
     bolt::{GraphMirror, MirrorFile, Walk},
     cache::{RateLimit, SharedCache},
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_lsp_server::{
-    jsonrpc::{Error, ErrorCode, Result},
-    lsp_types::{Position, TextDocumentIdentifier},
-};
 use tracing::{debug, info, warn};
 
 use codecontext_store::{GraphWalk, Store};
 
-use super::{apply::storage_config, convert::path_of, state::Shared};
-
-pub(crate) const CALLERS_REQUEST: &str = "codecontext/callers";
-pub(crate) const CALLERS_COMMAND: &str = "codecontext.callers";
+use crate::{Result, Workspace, WorkspaceError};
 
 /// Files mirrored per call to the graph database.
 const MIRROR_CHUNK: usize = 200;
@@ -52,7 +45,7 @@ const EXECUTIONS_PER_MINUTE: u32 = 120;
 /// A folder's links to the team's graph database and cache. A backend that cannot be
 /// reached at first is tried again in the background and joins when it answers.
 #[derive(Default)]
-pub(crate) struct TeamLinks {
+pub struct TeamLinks {
     mirror: OnceLock<Arc<GraphMirror>>,
     /// The folder's store: the shared PostgreSQL store keeps the graph as tables too.
     store: Option<Arc<dyn Store>>,
@@ -108,18 +101,16 @@ fn retry_after(failures: u32) -> Duration {
 
 /// Connects a folder's graph database and cache, once; what cannot be reached is said
 /// (once per session), and tried again in the background until it answers.
-pub(crate) async fn links(shared: &Arc<Shared>, root: &Path) -> Arc<TeamLinks> {
-    if let Some(links) = shared.team(root) {
+pub(crate) async fn links(ws: &Arc<Workspace>, root: &Path) -> Arc<TeamLinks> {
+    let folder = ws.folder(root);
+    if let Some(links) = folder.team.get() {
         return links;
     }
-    let config = storage_config(shared, root).await;
-    let links = shared.keep_team(
-        root,
-        Arc::new(TeamLinks {
-            store: shared.store(root),
-            ..TeamLinks::default()
-        }),
-    );
+    let config = ws.storage_config(root).await;
+    let links = folder.team.keep(Arc::new(TeamLinks {
+        store: ws.store(root),
+        ..TeamLinks::default()
+    }));
     let bolt = config.bolt_url.as_ref().map(|url| Bolt {
         url: url.value.clone(),
         shown: url.shown(),
@@ -132,24 +123,23 @@ pub(crate) async fn links(shared: &Arc<Shared>, root: &Path) -> Arc<TeamLinks> {
         .map(|url| (url.value.clone(), url.shown()));
     let project = codecontext_store::project_key(root);
     let mut waiting = Waiting { bolt, redis };
-    waiting
-        .try_connect(shared, root, &links, &project, true)
-        .await;
+    waiting.try_connect(ws, root, &links, &project, true).await;
     if !waiting.is_empty() {
-        let shared = shared.clone();
+        let ws2 = ws.clone();
         let root = root.to_path_buf();
         let links = Arc::downgrade(&links);
-        tokio::spawn(async move {
+        ws.spawn(async move {
+            let ws = ws2;
             for attempt in 0.. {
                 tokio::time::sleep(retry_after(attempt)).await;
                 let Some(folder) = links.upgrade() else {
                     return; // the folder was removed
                 };
-                if shared.stopping.load(Ordering::SeqCst) {
+                if ws.is_stopping() {
                     return;
                 }
                 waiting
-                    .try_connect(&shared, &root, &folder, &project, false)
+                    .try_connect(&ws, &root, &folder, &project, false)
                     .await;
                 if waiting.is_empty() {
                     return;
@@ -183,7 +173,7 @@ impl Waiting {
     /// Tries each backend still waiting; the first time, says which are down.
     async fn try_connect(
         &mut self,
-        shared: &Arc<Shared>,
+        ws: &Arc<Workspace>,
         root: &Path,
         links: &Arc<TeamLinks>,
         project: &str,
@@ -215,13 +205,12 @@ impl Waiting {
                     }
                     let _ = links.mirror.set(Arc::new(mirror));
                     if !first {
-                        schedule(shared, root.to_path_buf(), links.clone(), Duration::ZERO);
+                        schedule(ws, root.to_path_buf(), links.clone(), Duration::ZERO);
                     }
                     self.bolt = None;
                 }
                 Ok(Err(e)) if first => {
-                    super::apply::backend_down(
-                        shared,
+                    ws.backend_down(
                         "graph database",
                         format!(
                             "codecontext: the graph database at {} is unavailable ({e}); callers and impact come from the embedded graph until it answers",
@@ -232,8 +221,7 @@ impl Waiting {
                 }
                 Ok(Err(e)) => debug!("graph database still unavailable: {e}"),
                 Err(_) if first => {
-                    super::apply::backend_down(
-                        shared,
+                    ws.backend_down(
                         "graph database",
                         format!(
                             "codecontext: the graph database at {} does not answer; callers and impact come from the embedded graph until it does",
@@ -253,9 +241,7 @@ impl Waiting {
                     } else {
                         info!("Redis at {shown} answers now; answers are shared again");
                     }
-                    let per_minute = std::env::var("CODECONTEXT_EXECUTIONS_PER_MINUTE")
-                        .ok()
-                        .and_then(|v| v.parse().ok())
+                    let per_minute = codecontext_config::executions_per_minute()
                         .unwrap_or(EXECUTIONS_PER_MINUTE);
                     let _ = links.limit.set(RateLimit::new(
                         &cache,
@@ -267,8 +253,7 @@ impl Waiting {
                     self.redis = None;
                 }
                 Err(e) if first => {
-                    super::apply::backend_down(
-                        shared,
+                    ws.backend_down(
                         "redis",
                         format!(
                             "codecontext: Redis at {shown} is unavailable ({e}); answers are not shared and executions not limited until it answers"
@@ -288,24 +273,21 @@ const CHANGE_PAUSE: Duration = Duration::from_millis(200);
 /// Flushes the folder's changes to the shared graph after `after`. When a flush is on
 /// its way already, a change ([`CHANGE_PAUSE`]) cuts its wait short: after a failure
 /// the next change is the next attempt.
-fn schedule(shared: &Arc<Shared>, root: PathBuf, links: Arc<TeamLinks>, after: Duration) {
+fn schedule(ws: &Arc<Workspace>, root: PathBuf, links: Arc<TeamLinks>, after: Duration) {
     if links.scheduled.swap(true, Ordering::SeqCst) {
         if after <= CHANGE_PAUSE {
             links.soon.notify_one();
         }
         return;
     }
-    let Some(runtime) = shared.runtime.get() else {
-        links.scheduled.store(false, Ordering::SeqCst);
-        return;
-    };
-    let shared = shared.clone();
-    runtime.spawn(async move {
+    let ws2 = ws.clone();
+    ws.spawn(async move {
+        let ws = ws2;
         tokio::select! {
             _ = tokio::time::sleep(after) => {}
             _ = links.soon.notified() => tokio::time::sleep(CHANGE_PAUSE).await,
         }
-        flush(&shared, &root, &links).await;
+        flush(&ws, &root, &links).await;
     });
 }
 
@@ -463,7 +445,7 @@ async fn write_graph<T: GraphTarget>(
 /// whole folder (it may have lost anything meanwhile: FalkorDB without persistence comes
 /// back empty). The number of files written, or `None` when something stays behind.
 async fn mirror(
-    shared: &Arc<Shared>,
+    ws: &Arc<Workspace>,
     root: &Path,
     links: &Arc<TeamLinks>,
     update: Backlog,
@@ -491,7 +473,7 @@ async fn mirror(
     };
     // The files to export, once for both.
     let (bolt_files, bolt_gone, table_files, table_gone) = {
-        let host = shared.read();
+        let host = ws.read();
         let graph = host.graph();
         let (bolt_ids, bolt_gone) = match &bolt_work {
             Some(work) => select(&host, root, work)?,
@@ -552,8 +534,7 @@ async fn mirror(
     if behind {
         let failures = links.failures.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = failure.filter(|_| failures == 0) {
-            super::apply::backend_down(
-                shared,
+            ws.backend_down(
                 "graph database",
                 format!(
                     "codecontext: the graph database does not take the folder's changes ({e}); callers and impact come from the embedded graph, and the changes are written when it does"
@@ -561,12 +542,7 @@ async fn mirror(
             )
             .await;
         }
-        schedule(
-            shared,
-            root.to_path_buf(),
-            links.clone(),
-            retry_after(failures),
-        );
+        schedule(ws, root.to_path_buf(), links.clone(), retry_after(failures));
         return None;
     }
     if links.failures.swap(0, Ordering::SeqCst) > 0 {
@@ -585,87 +561,94 @@ async fn mirror(
     Some(count)
 }
 
-/// After a folder is indexed: mirrors all of it (when a graph database is configured),
-/// in the background; questions wait for it.
-pub(crate) async fn folder_indexed(shared: &Arc<Shared>, root: &Path) {
-    let links = links(shared, root).await;
-    if !links.shares_graph() {
-        if let Some(cache) = links.cache() {
-            let _ = cache.bump("index").await;
+impl Workspace {
+    /// After a folder is indexed: mirrors all of it (when the graph is shared), in the
+    /// background; questions wait for it.
+    pub(crate) async fn folder_indexed(self: &Arc<Self>, root: &Path) {
+        let links = links(self, root).await;
+        if !links.shares_graph() {
+            if let Some(cache) = links.cache() {
+                let _ = cache.bump("index").await;
+            }
+            return;
         }
-        return;
+        // Taken now, so that a question asked from here on waits for the mirror.
+        let writing = links.writing.clone().lock_owned().await;
+        let ws = self.clone();
+        let root = root.to_path_buf();
+        self.spawn(async move {
+            let started = Instant::now();
+            // Seconds on a large project: the user sees it as work under way.
+            let progress = ws
+                .begin_progress("team", "Writing the team's graph", None, false)
+                .await;
+            let update = Backlog {
+                full: true,
+                paths: HashSet::new(),
+            };
+            let done = mirror(&ws, &root, &links, update, writing).await;
+            let message = match done {
+                Some(n) => {
+                    let message = format!(
+                        "{n} files of {} written to the team's graph in {} ms",
+                        root.display(),
+                        started.elapsed().as_millis()
+                    );
+                    info!("{message}");
+                    message
+                }
+                None => "not written now; it is kept and tried again".to_string(),
+            };
+            progress.end(message).await;
+        });
     }
-    // Taken now, so that a question asked from here on waits for the mirror.
-    let writing = links.writing.clone().lock_owned().await;
-    let shared = shared.clone();
-    let root = root.to_path_buf();
-    tokio::spawn(async move {
-        let started = Instant::now();
-        // Seconds on a large project: the client shows it as work under way.
-        let client = shared
-            .client()
-            .cloned()
-            .filter(|_| shared.session().progress);
-        let token = match &client {
-            Some(client) => {
-                super::execute::begin_progress(client, "team", "Writing the team's graph", false)
-                    .await
-            }
-            None => None,
-        };
-        let update = Backlog {
-            full: true,
-            paths: HashSet::new(),
-        };
-        let done = mirror(&shared, &root, &links, update, writing).await;
-        let message = match done {
-            Some(n) => {
-                let message = format!(
-                    "{n} files of {} written to the team's graph in {} ms",
-                    root.display(),
-                    started.elapsed().as_millis()
-                );
-                info!("{message}");
-                message
-            }
-            None => "not written now; it is kept and tried again".to_string(),
-        };
-        if let (Some(client), Some(token)) = (client, token) {
-            super::execute::end_progress(&client, token, message).await;
-        }
-    });
-}
 
-/// A file changed (edited, or on disk): mirrored shortly after, with whatever else
-/// changed meanwhile.
-pub(crate) fn file_changed(shared: &Arc<Shared>, path: &Path) {
-    let Some(root) = shared
-        .read()
-        .roots()
-        .filter(|r| path.starts_with(r))
-        .max_by_key(|r| r.as_os_str().len())
-        .map(Path::to_path_buf)
-    else {
-        return;
-    };
-    let Some(links) = shared.team(&root) else {
-        return;
-    };
-    if !links.shares_graph() && links.cache().is_none() {
-        return;
+    /// A file changed (edited, or on disk): written to the shared graph shortly after,
+    /// with whatever else changed meanwhile.
+    pub fn file_changed(self: &Arc<Self>, path: &Path) {
+        let Some(root) = self.root_of(path) else {
+            return;
+        };
+        let Some(links) = self.folder(&root).team.get() else {
+            return;
+        };
+        if !links.shares_graph() && links.cache().is_none() {
+            return;
+        }
+        links
+            .dirty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_path_buf());
+        // Typing comes in bursts: gather them.
+        schedule(self, root, links, CHANGE_PAUSE);
     }
-    links
-        .dirty
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(path.to_path_buf());
-    // Typing comes in bursts: gather them.
-    schedule(shared, root, links, CHANGE_PAUSE);
+
+    /// Waits for a slot in the project's execution rate limit (shared through Redis);
+    /// [`WorkspaceError::RateLimited`] when there is none.
+    pub async fn admit_execution(&self) -> Result<()> {
+        let Some(root) = self.roots().into_iter().next() else {
+            return Ok(());
+        };
+        let Some(links) = self.folder(&root).team.get() else {
+            return Ok(());
+        };
+        let Some(limit) = links.limit.get() else {
+            return Ok(());
+        };
+        limit
+            .acquire()
+            .await
+            .map_err(|limited| WorkspaceError::RateLimited {
+                message: limited.to_string(),
+                retry_after: limited.retry_after,
+            })
+    }
 }
 
 /// Writes what changed since the last update, and what the backends are behind by, to
 /// the shared graph, after any update under way.
-async fn flush(shared: &Arc<Shared>, root: &Path, links: &Arc<TeamLinks>) {
+async fn flush(ws: &Arc<Workspace>, root: &Path, links: &Arc<TeamLinks>) {
     let writing = links.writing.clone().lock_owned().await;
     links.scheduled.store(false, Ordering::SeqCst);
     let paths: HashSet<PathBuf> = links
@@ -683,57 +666,27 @@ async fn flush(shared: &Arc<Shared>, root: &Path, links: &Arc<TeamLinks>) {
     }
     if links.shares_graph() {
         let update = Backlog { full: false, paths };
-        mirror(shared, root, links, update, writing).await;
+        mirror(ws, root, links, update, writing).await;
     } else if let Some(cache) = links.cache() {
         let _ = cache.bump("edit").await;
     }
 }
 
-/// Waits for a slot in the project's execution rate limit; an error when there is none.
-pub(crate) async fn admit_execution(shared: &Shared) -> Result<()> {
-    let roots: Vec<PathBuf> = shared.read().roots().map(Path::to_path_buf).collect();
-    let Some(root) = roots.first() else {
-        return Ok(());
-    };
-    let Some(links) = shared.team(root) else {
-        return Ok(());
-    };
-    let Some(limit) = links.limit.get() else {
-        return Ok(());
-    };
-    match limit.acquire().await {
-        Ok(()) => Ok(()),
-        Err(limited) => Err(Error {
-            code: ErrorCode::ServerError(-32001),
-            message: format!("too many executions for this project: {limited}").into(),
-            data: Some(json!({ "retryAfterMs": limited.retry_after.as_millis() as u64 })),
-        }),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CallersParams {
-    symbol: Option<String>,
-    text_document: Option<TextDocumentIdentifier>,
-    position: Option<Position>,
-    #[serde(default)]
-    direction: Direction,
-    depth: Option<u32>,
-    limit: Option<usize>,
-}
-
+/// Which way a walk goes from a symbol.
 #[derive(Clone, Copy, Default, Deserialize, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "lowercase")]
-enum Direction {
+pub enum Direction {
+    /// Who calls it, transitively.
     #[default]
     Callers,
+    /// What it calls, transitively.
     Callees,
+    /// What depends on it: callers and references, transitively.
     Impact,
 }
 
 impl Direction {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Direction::Callers => "callers",
             Direction::Callees => "callees",
@@ -742,123 +695,147 @@ impl Direction {
     }
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error {
-        code: ErrorCode::InvalidParams,
-        message: message.into().into(),
-        data: None,
-    }
+/// A symbol, as a user names it.
+#[derive(Clone, Debug)]
+pub enum SymbolRef {
+    /// A qualified name (`shop.services.pricing.Cart.add`).
+    Name(String),
+    /// The symbol at (or referenced at) a zero-based position in a file, the column in
+    /// `encoding`'s units.
+    At {
+        path: PathBuf,
+        line: u32,
+        col: u32,
+        encoding: PositionEncoding,
+    },
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error {
-        code: ErrorCode::InternalError,
-        message: e.to_string().into(),
-        data: None,
-    }
+/// A walk over the graph from a symbol.
+#[derive(Clone, Debug)]
+pub struct CallersQuery {
+    pub symbol: SymbolRef,
+    pub direction: Direction,
+    /// 1 to 10 (default 3).
+    pub depth: u32,
+    /// 1 to 10,000 (default 1,000).
+    pub limit: usize,
 }
 
-/// `codecontext/callers`.
-pub(crate) async fn callers(shared: &Arc<Shared>, params: Value) -> Result<Value> {
-    let params: CallersParams =
-        serde_json::from_value(params).map_err(|e| invalid(e.to_string()))?;
-    let depth = params.depth.unwrap_or(3).clamp(1, 10);
-    let limit = params.limit.unwrap_or(1000).clamp(1, 10_000);
-    shared.caught_up().await;
-    // The symbol, and the folder it lives in.
-    let (id, root, start) = {
-        let shared = shared.clone();
-        let symbol = params.symbol.clone();
-        let document = params.text_document.clone().zip(params.position);
-        tokio::task::spawn_blocking(move || find_symbol(&shared, symbol, document))
-            .await
-            .map_err(internal)??
-    };
-    if let Some(links) = shared.team(&root) {
-        if let Some(answer) = shared_walk(shared, &root, &links, id, &params, depth, limit).await {
-            let mut answer = answer;
-            answer["symbol"] = start;
-            return Ok(answer);
-        }
-    }
-    let shared = shared.clone();
-    let direction = params.direction;
-    tokio::task::spawn_blocking(move || {
-        let host = shared.read();
-        let graph = host.graph();
-        let mut reached: HashMap<EntityLoc, u32> = HashMap::new();
-        let mut add = |loc: EntityLoc, d: u32| {
-            let best = reached.entry(loc).or_insert(d);
-            *best = (*best).min(d);
+fn invalid(message: impl Into<String>) -> WorkspaceError {
+    WorkspaceError::invalid(message)
+}
+
+fn internal(e: impl std::fmt::Display) -> WorkspaceError {
+    WorkspaceError::internal(e.to_string())
+}
+
+impl Workspace {
+    /// Callers, callees or impact of a symbol to a depth, as JSON: `symbol`, `direction`,
+    /// `depth`, `source` (`graphDatabase`, `postgres` or `embedded`), `cached` and `items`
+    /// (each with `id`, `name`, `qualifiedName`, `kind`, `path`, `line`, `depth`), nearest
+    /// first. The team's graph answers when there is one, else the embedded graph.
+    pub async fn callers(self: &Arc<Self>, query: CallersQuery) -> Result<Value> {
+        let ws = self;
+        let depth = query.depth.clamp(1, 10);
+        let limit = query.limit.clamp(1, 10_000);
+        // The symbol, and the folder it lives in.
+        let (id, root, start) = {
+            let ws = ws.clone();
+            let symbol = query.symbol.clone();
+            tokio::task::spawn_blocking(move || find_symbol(&ws, symbol))
+                .await
+                .map_err(internal)??
         };
-        match direction {
-            Direction::Callers => graph
-                .callers(id, depth)
-                .into_iter()
-                .for_each(|s| add(s.entity, s.depth)),
-            Direction::Callees => graph
-                .callees(id, depth)
-                .into_iter()
-                .for_each(|s| add(s.entity, s.depth)),
-            Direction::Impact => graph
-                .impact(id, depth)
-                .into_iter()
-                .for_each(|(loc, d)| add(loc, d)),
+        if let Some(links) = ws.folder(&root).team.get() {
+            if let Some(answer) =
+                shared_walk(ws, &root, &links, id, query.direction, depth, limit).await
+            {
+                let mut answer = answer;
+                answer["symbol"] = start;
+                return Ok(answer);
+            }
         }
-        let mut items: Vec<(u32, String, Value)> = reached
-            .into_iter()
-            .filter_map(|(loc, d)| {
-                let e = graph.entity(loc)?;
-                if e.id == id {
-                    return None;
-                }
-                let f = graph.file_data(loc.file)?;
-                let qualified = graph.qualified_name(loc);
-                let name = if loc.index == 0 {
-                    f.rel.rsplit('/').next().unwrap_or(&f.rel).to_string()
-                } else {
-                    graph.name(e.name).to_string()
-                };
-                let line = f
-                    .line_index
-                    .line_col(e.selection.start)
-                    .map_or(0, |lc| lc.line);
-                let kind = if loc.index == 0 {
-                    "file"
-                } else {
-                    e.kind.as_str()
-                };
-                Some((
-                    d,
-                    qualified.clone(),
-                    json!({
-                        "id": e.id.to_string(), "name": name, "qualifiedName": qualified,
-                        "kind": kind, "path": f.rel.to_string(), "line": line, "depth": d,
-                    }),
-                ))
-            })
-            .collect();
-        items.sort_by(|a, b| (a.0, &a.1, a.2["id"].as_str()).cmp(&(b.0, &b.1, b.2["id"].as_str())));
-        items.truncate(limit);
-        Ok(json!({
-            "symbol": start, "direction": direction.as_str(), "depth": depth,
-            "source": "embedded", "cached": false,
-            "items": items.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
-        }))
-    })
-    .await
-    .map_err(internal)?
+        let ws = ws.clone();
+        let direction = query.direction;
+        tokio::task::spawn_blocking(move || {
+            let host = ws.read();
+            let graph = host.graph();
+            let mut reached: HashMap<EntityLoc, u32> = HashMap::new();
+            let mut add = |loc: EntityLoc, d: u32| {
+                let best = reached.entry(loc).or_insert(d);
+                *best = (*best).min(d);
+            };
+            match direction {
+                Direction::Callers => graph
+                    .callers(id, depth)
+                    .into_iter()
+                    .for_each(|s| add(s.entity, s.depth)),
+                Direction::Callees => graph
+                    .callees(id, depth)
+                    .into_iter()
+                    .for_each(|s| add(s.entity, s.depth)),
+                Direction::Impact => graph
+                    .impact(id, depth)
+                    .into_iter()
+                    .for_each(|(loc, d)| add(loc, d)),
+            }
+            let mut items: Vec<(u32, String, Value)> = reached
+                .into_iter()
+                .filter_map(|(loc, d)| {
+                    let e = graph.entity(loc)?;
+                    if e.id == id {
+                        return None;
+                    }
+                    let f = graph.file_data(loc.file)?;
+                    let qualified = graph.qualified_name(loc);
+                    let name = if loc.index == 0 {
+                        f.rel.rsplit('/').next().unwrap_or(&f.rel).to_string()
+                    } else {
+                        graph.name(e.name).to_string()
+                    };
+                    let line = f
+                        .line_index
+                        .line_col(e.selection.start)
+                        .map_or(0, |lc| lc.line);
+                    let kind = if loc.index == 0 {
+                        "file"
+                    } else {
+                        e.kind.as_str()
+                    };
+                    Some((
+                        d,
+                        qualified.clone(),
+                        json!({
+                            "id": e.id.to_string(), "name": name, "qualifiedName": qualified,
+                            "kind": kind, "path": f.rel.to_string(), "line": line, "depth": d,
+                        }),
+                    ))
+                })
+                .collect();
+            items.sort_by(|a, b| {
+                (a.0, &a.1, a.2["id"].as_str()).cmp(&(b.0, &b.1, b.2["id"].as_str()))
+            });
+            items.truncate(limit);
+            Ok(json!({
+                "symbol": start, "direction": direction.as_str(), "depth": depth,
+                "source": "embedded", "cached": false,
+                "items": items.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
+            }))
+        })
+        .await
+        .map_err(internal)?
+    }
 }
 
 /// The walk on the team's graph: Cypher on the graph database when there is one, else
 /// recursive SQL on the shared PostgreSQL store's tables; cached in Redis. `None` when
 /// neither is there (or the walk failed, which is logged): the embedded graph answers.
 async fn shared_walk(
-    shared: &Arc<Shared>,
+    ws: &Arc<Workspace>,
     root: &Path,
     links: &Arc<TeamLinks>,
     id: EntityId,
-    params: &CallersParams,
+    direction: Direction,
     depth: u32,
     limit: usize,
 ) -> Option<Value> {
@@ -866,9 +843,8 @@ async fn shared_walk(
         return None;
     }
     // What this server changed reaches the shared graph before it is asked.
-    flush(shared, root, links).await;
-    let direction = params.direction.as_str();
-    let key = format!("{direction}:{id}:{depth}:{limit}");
+    flush(ws, root, links).await;
+    let key = format!("{}:{id}:{depth}:{limit}", direction.as_str());
     // Read before the walk: an answer computed across a bump is stored under the old
     // version, where nobody looks any more.
     let version = links.cache().map(SharedCache::version);
@@ -885,7 +861,7 @@ async fn shared_walk(
         })
     };
     let (source, items): (&str, Vec<Value>) = if let Some(mirror) = links.mirror() {
-        let walk = match params.direction {
+        let walk = match direction {
             Direction::Callers => Walk::Callers,
             Direction::Callees => Walk::Callees,
             Direction::Impact => Walk::Impact,
@@ -900,12 +876,7 @@ async fn shared_walk(
                 .bolt
                 .full = true;
             let failures = links.failures.load(Ordering::SeqCst);
-            schedule(
-                shared,
-                root.to_path_buf(),
-                links.clone(),
-                retry_after(failures),
-            );
+            schedule(ws, root.to_path_buf(), links.clone(), retry_after(failures));
         };
         match mirror.walk(&id.to_string(), walk, depth, limit).await {
             // Nothing reached: a leaf, or a graph database that lost the project.
@@ -928,7 +899,7 @@ async fn shared_walk(
             }
         }
     } else {
-        let walk = match params.direction {
+        let walk = match direction {
             Direction::Callers => GraphWalk::Callers,
             Direction::Callees => GraphWalk::Callees,
             Direction::Impact => GraphWalk::Impact,
@@ -948,7 +919,7 @@ async fn shared_walk(
         }
     };
     let answer = json!({
-        "direction": direction, "depth": depth,
+        "direction": direction.as_str(), "depth": depth,
         "source": source, "cached": false, "items": items,
     });
     if let (Some(cache), Some(version)) = (links.cache(), version) {
@@ -961,15 +932,11 @@ async fn shared_walk(
 
 /// The entity named by a qualified name or found at a position, its folder, and how it
 /// is shown.
-fn find_symbol(
-    shared: &Shared,
-    symbol: Option<String>,
-    document: Option<(TextDocumentIdentifier, Position)>,
-) -> Result<(EntityId, PathBuf, Value)> {
-    let host = shared.read();
+fn find_symbol(ws: &Workspace, symbol: SymbolRef) -> Result<(EntityId, PathBuf, Value)> {
+    let host = ws.read();
     let graph = host.graph();
-    let loc = match (symbol, document) {
-        (Some(symbol), None) => {
+    let loc = match symbol {
+        SymbolRef::Name(symbol) => {
             let bare = symbol.rsplit([':', '.']).next().unwrap_or(&symbol);
             let found: Vec<EntityLoc> = graph
                 .search_symbols(bare, SearchMode::Exact, 10_000)
@@ -987,22 +954,24 @@ fn find_symbol(
                 }
             }
         }
-        (None, Some((document, position))) => {
-            let path = path_of(&document.uri)
-                .ok_or_else(|| invalid(format!("{} is not a file", document.uri.as_str())))?;
+        SymbolRef::At {
+            path,
+            line,
+            col,
+            encoding,
+        } => {
             let file = host
                 .file_id(&path)
                 .ok_or_else(|| invalid(format!("{} is not indexed", path.display())))?;
-            let encoding = shared.session().encoding;
             let offset = host
                 .analysis()
-                .offset(file, position.line, position.character, encoding)
+                .offset(file, line, col, encoding)
                 .ok_or_else(|| {
                     invalid(format!(
                         "{}:{}:{} is outside the file",
                         path.display(),
-                        position.line,
-                        position.character
+                        line,
+                        col
                     ))
                 })?;
             let defs = host
@@ -1013,11 +982,6 @@ fn find_symbol(
                 .or_else(|| graph.entity_at(file, offset))
                 .ok_or_else(|| invalid("no symbol at this position"))?;
             defs
-        }
-        _ => {
-            return Err(invalid(
-                "give `symbol` (a qualified name) or `textDocument` and `position`",
-            ))
         }
     };
     let e = graph

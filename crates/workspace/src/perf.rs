@@ -1,30 +1,23 @@
 //! Performance history: index timings, verifications and per-test durations written as
 //! time series to the folder's store, and from there to the team's InfluxDB when it is
 //! configured (the store keeps them while InfluxDB is down); and
-//! `codecontext.perfHistory {symbol | test}` to read them back. Writes happen in the
-//! background: a slow or dead backend never delays an answer.
+//! [`Workspace::perf_history`] (a symbol's verifications or a test's durations) to read
+//! them back. Writes happen in the background: a slow or dead backend never delays an
+//! answer.
 
 use std::{
-    path::{Path, PathBuf},
-    sync::{Arc, PoisonError},
+    path::Path,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, SqliteStore, Store, StoreError};
 use codecontext_team::influx::{Forwarder, InfluxSeries};
 use codecontext_verify::Verdict;
-use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tracing::{debug, info, warn};
 
-use super::{
-    apply::{open_store, storage_config, watch_backend},
-    state::Shared,
-};
-
-pub(crate) const PERF_COMMAND: &str = "codecontext.perfHistory";
-pub(crate) const PERF_REQUEST: &str = "codecontext/perfHistory";
+use crate::{Folder, Result, Workspace, WorkspaceError};
 
 /// A folder's store as a series log.
 struct StoreSeries(Arc<dyn Store>);
@@ -154,54 +147,49 @@ impl Drop for SeriesSink {
 /// to InfluxDB before it reads the folder's store instead.
 const READ_WAIT: Duration = Duration::from_secs(2);
 
-/// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
-/// configured (through a queue in memory when nothing is persisted).
-async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
-    let cached = shared
-        .series
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(root)
-        .cloned();
-    if let Some(series) = cached {
-        return Some(series);
-    }
-    let config = storage_config(shared, root).await;
-    let mut store = open_store(shared, root).await;
-    // Nothing persisted: points bound for InfluxDB wait in memory while it is down.
-    let mut in_memory = false;
-    if store.is_none() && config.influx_url.is_some() {
-        match SqliteStore::in_memory().await {
-            Ok(memory) => {
-                store = Some(Arc::new(memory));
-                in_memory = true;
-            }
-            Err(e) => warn!("{e}; performance points go straight to InfluxDB"),
+impl Workspace {
+    /// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
+    /// configured (through a queue in memory when nothing is persisted).
+    async fn series_for(&self, root: &Path) -> Option<Arc<SeriesSink>> {
+        let folder = self.folder(root);
+        if let Some(series) = folder.series.get() {
+            return Some(series);
         }
-    }
-    let kept = if in_memory {
-        "in memory (nothing is persisted)"
-    } else {
-        "in the folder's store"
-    };
-    let influx = match &config.influx_url {
-        Some(url) => {
-            let db = config
-                .influx_db
-                .as_ref()
-                .map_or("codecontext", |d| d.value.as_str());
-            match InfluxSeries::new(&url.value, db) {
-                Ok(influx) => {
-                    let influx = Arc::new(influx);
-                    let forwarder =
+        let config = self.storage_config(root).await;
+        let mut store = self.open_store(root).await;
+        // Nothing persisted: points bound for InfluxDB wait in memory while it is down.
+        let mut in_memory = false;
+        if store.is_none() && config.influx_url.is_some() {
+            match SqliteStore::in_memory().await {
+                Ok(memory) => {
+                    store = Some(Arc::new(memory));
+                    in_memory = true;
+                }
+                Err(e) => warn!("{e}; performance points go straight to InfluxDB"),
+            }
+        }
+        let kept = if in_memory {
+            "in memory (nothing is persisted)"
+        } else {
+            "in the folder's store"
+        };
+        let influx = match &config.influx_url {
+            Some(url) => {
+                let db = config
+                    .influx_db
+                    .as_ref()
+                    .map_or("codecontext", |d| d.value.as_str());
+                match InfluxSeries::new(&url.value, db) {
+                    Ok(influx) => {
+                        let influx = Arc::new(influx);
+                        let forwarder =
                         store
                             .as_ref()
                             .filter(|s| s.embedded().is_some())
                             .map(|store| {
                                 let (health, events) = tokio::sync::mpsc::unbounded_channel();
                                 let shown = url.shown();
-                                watch_backend(
-                                    shared,
+                                self.watch_backend(
                                     "influxdb",
                                     events,
                                     format!("InfluxDB at {shown} is back; sending the points kept meanwhile"),
@@ -209,50 +197,50 @@ async fn series_for(shared: &Shared, root: &Path) -> Option<Arc<SeriesSink>> {
                                 );
                                 Forwarder::start(store.clone(), influx.clone(), health)
                             });
-                    info!(
-                        "performance series go to {} ({db}){}",
-                        url.shown(),
-                        match (&forwarder, in_memory) {
-                            (Some(_), false) => ", through the folder's store",
-                            (Some(_), true) => ", through a queue in memory",
-                            (None, _) => "",
-                        }
-                    );
-                    Some(Influx {
-                        series: influx,
-                        forwarder,
-                    })
-                }
-                Err(e) => {
-                    warn!("{e}; performance series stay in the folder's store");
-                    None
+                        info!(
+                            "performance series go to {} ({db}){}",
+                            url.shown(),
+                            match (&forwarder, in_memory) {
+                                (Some(_), false) => ", through the folder's store",
+                                (Some(_), true) => ", through a queue in memory",
+                                (None, _) => "",
+                            }
+                        );
+                        Some(Influx {
+                            series: influx,
+                            forwarder,
+                        })
+                    }
+                    Err(e) => {
+                        warn!("{e}; performance series stay in the folder's store");
+                        None
+                    }
                 }
             }
+            None => None,
+        };
+        let log: Arc<dyn SeriesLog> = match (store, &influx) {
+            (Some(store), _) => Arc::new(StoreSeries(store)),
+            (None, Some(influx)) => influx.series.clone(),
+            (None, None) => return None,
+        };
+        Some(folder.series.keep(Arc::new(SeriesSink::new(log, influx))))
+    }
+
+    /// Queues points; they are written in the background, in order.
+    pub async fn record_points(&self, root: &Path, points: Vec<Point>) {
+        if points.is_empty() {
+            return;
         }
-        None => None,
-    };
-    let log: Arc<dyn SeriesLog> = match (store, &influx) {
-        (Some(store), _) => Arc::new(StoreSeries(store)),
-        (None, Some(influx)) => influx.series.clone(),
-        (None, None) => return None,
-    };
-    let mut all = shared.series.lock().unwrap_or_else(PoisonError::into_inner);
-    Some(
-        all.entry(root.to_path_buf())
-            .or_insert_with(|| Arc::new(SeriesSink::new(log, influx)))
-            .clone(),
-    )
+        if let Some(series) = self.series_for(root).await {
+            let _ = series.queue.send(Queued::Write(points));
+        }
+    }
 }
 
 /// Waits, at most `limit` in all, for every folder's points to be written and delivered.
-pub(crate) async fn settle(shared: &Shared, limit: Duration) {
-    let sinks: Vec<Arc<SeriesSink>> = shared
-        .series
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
+pub(crate) async fn settle(folders: &[Arc<Folder>], limit: Duration) {
+    let sinks: Vec<Arc<SeriesSink>> = folders.iter().filter_map(|f| f.series.get()).collect();
     let started = Instant::now();
     for sink in sinks {
         if !sink.settle(limit.saturating_sub(started.elapsed())).await {
@@ -261,19 +249,9 @@ pub(crate) async fn settle(shared: &Shared, limit: Duration) {
     }
 }
 
-/// Queues points; they are written in the background, in order.
-pub(crate) async fn record(shared: &Shared, root: &Path, points: Vec<Point>) {
-    if points.is_empty() {
-        return;
-    }
-    if let Some(series) = series_for(shared, root).await {
-        let _ = series.queue.send(Queued::Write(points));
-    }
-}
-
 /// The points of a verification: one `verify` per symbol the edit changed (or one with
 /// no symbol), and one `test` per test whose duration the runner reported.
-pub(crate) fn verification_points(
+pub fn verification_points(
     root: &Path,
     at_ms: i64,
     symbols: &[String],
@@ -368,70 +346,54 @@ pub(crate) fn verification_points(
     points
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PerfParams {
-    #[serde(default)]
-    symbol: Option<String>,
-    #[serde(default)]
-    test: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
+/// Whose performance history to read.
+#[derive(Clone, Debug)]
+pub enum PerfOf {
+    /// The verifications of edits that changed a symbol (qualified name).
+    Symbol(String),
+    /// The durations of a test, as its runner names it.
+    Test(String),
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error {
-        code: ErrorCode::InvalidParams,
-        message: format!("codecontext.perfHistory: {}", message.into()).into(),
-        data: None,
-    }
+/// A point as JSON: `atMs`, `measurement`, `tags` and `fields` as objects.
+pub fn point_json(p: Point) -> Value {
+    json!({
+        "atMs": p.at_ms,
+        "measurement": p.measurement,
+        "tags": p.tags.into_iter().map(|(k, v)| (k, Value::String(v)))
+            .collect::<serde_json::Map<_, _>>(),
+        "fields": p.fields.into_iter().map(|(k, v)| (k, json!(v)))
+            .collect::<serde_json::Map<_, _>>(),
+    })
 }
 
-/// `codecontext.perfHistory`: a symbol's verifications or a test's durations, newest
-/// first.
-pub(crate) async fn perf_history(shared: &Shared, params: Value) -> Result<Value> {
-    let params: PerfParams = serde_json::from_value(params).map_err(|e| invalid(e.to_string()))?;
-    let (measurement, tag) = match (params.symbol, params.test) {
-        (Some(symbol), None) => ("verify", ("symbol".to_string(), symbol)),
-        (None, Some(test)) => ("test", ("test".to_string(), test)),
-        _ => return Err(invalid("give a symbol or a test")),
-    };
-    let limit = params.limit.unwrap_or(50).clamp(1, 1000);
-    let roots: Vec<PathBuf> = shared.read().roots().map(Path::to_path_buf).collect();
-    let mut points = Vec::new();
-    for root in roots {
-        let Some(series) = series_for(shared, &root).await else {
-            continue;
+impl Workspace {
+    /// A symbol's verifications or a test's durations, newest first, at most `limit`
+    /// (1 to 1000), from every folder.
+    pub async fn perf_history(&self, of: PerfOf, limit: u32) -> Result<Vec<Point>> {
+        let (measurement, tag) = match of {
+            PerfOf::Symbol(symbol) => ("verify", ("symbol".to_string(), symbol)),
+            PerfOf::Test(test) => ("test", ("test".to_string(), test)),
         };
-        let project = ("project".to_string(), codecontext_store::project_key(&root));
-        let found = series
-            .points(SeriesQuery {
-                measurement: measurement.into(),
-                tags: vec![tag.clone(), project],
-                limit,
-            })
-            .await
-            .map_err(|e| Error {
-                code: ErrorCode::InternalError,
-                message: format!("codecontext.perfHistory: {e}").into(),
-                data: None,
-            })?;
-        points.extend(found);
+        let limit = limit.clamp(1, 1000);
+        let mut points = Vec::new();
+        for root in self.roots() {
+            let Some(series) = self.series_for(&root).await else {
+                continue;
+            };
+            let project = ("project".to_string(), codecontext_store::project_key(&root));
+            let found = series
+                .points(SeriesQuery {
+                    measurement: measurement.into(),
+                    tags: vec![tag.clone(), project],
+                    limit,
+                })
+                .await
+                .map_err(|e| WorkspaceError::internal(format!("codecontext.perfHistory: {e}")))?;
+            points.extend(found);
+        }
+        points.sort_by_key(|p| std::cmp::Reverse(p.at_ms));
+        points.truncate(limit as usize);
+        Ok(points)
     }
-    points.sort_by_key(|p| std::cmp::Reverse(p.at_ms));
-    points.truncate(limit as usize);
-    let points: Vec<Value> = points
-        .into_iter()
-        .map(|p| {
-            json!({
-                "atMs": p.at_ms,
-                "measurement": p.measurement,
-                "tags": p.tags.into_iter().map(|(k, v)| (k, Value::String(v)))
-                    .collect::<serde_json::Map<_, _>>(),
-                "fields": p.fields.into_iter().map(|(k, v)| (k, json!(v)))
-                    .collect::<serde_json::Map<_, _>>(),
-            })
-        })
-        .collect();
-    Ok(json!({ "points": points }))
 }

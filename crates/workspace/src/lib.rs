@@ -1,0 +1,262 @@
+//! The workspace: what every door into CodeContext (the LSP server, the MCP server, the
+//! CLI) shares, in plain Rust types and without a protocol.
+//!
+//! A [`Workspace`] holds the analysis host (one lock: changes are applied under the write
+//! lock, queries read under the read lock) and its folders. Each [`Folder`] owns what
+//! belongs to one root: its team backends' configuration, its store (the embedded
+//! SQLite store, with PostgreSQL behind it in team mode), its performance series, and
+//! its links to the team's graph database and cache. The operations are methods:
+//! indexing with a warm start ([`index`]), the run history ([`history`]), performance
+//! history ([`perf`]), the shared graph and its walks ([`team`]), running a snippet
+//! ([`execute`]) and verifying an edit ([`verify`]). Whatever the user should see goes
+//! through the adapter's [`Notifier`].
+
+pub mod error;
+pub mod execute;
+pub mod history;
+pub mod index;
+pub mod notify;
+pub mod perf;
+pub mod settings;
+mod store;
+pub mod team;
+pub mod verify;
+
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    },
+    time::Duration,
+};
+
+use codecontext_analysis::AnalysisHost;
+use codecontext_store::Store;
+use tracing::debug;
+
+pub use error::{Result, WorkspaceError};
+pub use notify::{Level, Notifier, Progress, Silent};
+pub use settings::{Settings, SettingsError};
+
+/// One value per folder, set once: the first to be kept wins, so that two tasks opening
+/// the same store at once end up sharing one.
+pub(crate) struct Slot<T>(Mutex<Option<T>>);
+
+impl<T: Clone> Slot<T> {
+    pub(crate) fn get(&self) -> Option<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn keep(&self, value: T) -> T {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(value)
+            .clone()
+    }
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Slot<T> {
+        Slot(Mutex::new(None))
+    }
+}
+
+/// What belongs to one workspace folder, opened as it is first needed and kept until the
+/// folder is removed (then closed when its last user lets go).
+#[derive(Default)]
+pub struct Folder {
+    /// The team backends' configuration, read once.
+    pub(crate) config: Slot<codecontext_config::StorageConfig>,
+    /// The index store and run log.
+    pub(crate) store: Slot<Arc<dyn Store>>,
+    /// The performance series (the store, and InfluxDB when configured).
+    pub(crate) series: Slot<Arc<perf::SeriesSink>>,
+    /// The links to the team's graph database and cache.
+    pub(crate) team: Slot<Arc<team::TeamLinks>>,
+}
+
+/// The analysis host, the folders and what the user is told; shared by every adapter
+/// thread and task.
+pub struct Workspace {
+    host: RwLock<AnalysisHost>,
+    settings: Mutex<Settings>,
+    notifier: Arc<dyn Notifier>,
+    runtime: tokio::runtime::Handle,
+    stopping: AtomicBool,
+    folders: Mutex<HashMap<PathBuf, Arc<Folder>>>,
+    /// The backends the user has been told are down (once each per session).
+    told_down: Arc<Mutex<HashSet<&'static str>>>,
+    sandboxes: execute::Sandboxes,
+    /// Numbers progress tokens.
+    progress_seq: AtomicU64,
+}
+
+impl Workspace {
+    /// An empty workspace whose background work runs on `runtime` and whose news go to
+    /// `notifier`.
+    pub fn new(
+        settings: Settings,
+        notifier: Arc<dyn Notifier>,
+        runtime: tokio::runtime::Handle,
+    ) -> Arc<Workspace> {
+        let mut host = AnalysisHost::default();
+        host.set_limits(settings.limits());
+        Arc::new(Workspace {
+            host: RwLock::new(host),
+            settings: Mutex::new(settings),
+            notifier,
+            runtime,
+            stopping: AtomicBool::new(false),
+            folders: Mutex::default(),
+            told_down: Arc::default(),
+            sandboxes: execute::Sandboxes::default(),
+            progress_seq: AtomicU64::new(0),
+        })
+    }
+
+    // A panic while a lock was held has already been reported as that request's
+    // error; the data behind the lock is still consistent at the granularity of one
+    // host method, so serving goes on with it.
+    /// The host, for queries.
+    pub fn read(&self) -> RwLockReadGuard<'_, AnalysisHost> {
+        self.host.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The host, for changes.
+    pub fn write(&self) -> RwLockWriteGuard<'_, AnalysisHost> {
+        self.host.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings_lock().clone()
+    }
+
+    fn settings_lock(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// New settings; the analysis limits apply to what is parsed from now on.
+    pub fn set_settings(&self, settings: Settings) {
+        self.write().set_limits(settings.limits());
+        *self.settings_lock() = settings;
+    }
+
+    pub fn notifier(&self) -> &Arc<dyn Notifier> {
+        &self.notifier
+    }
+
+    /// Background work stops at its next step.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The workspace folders, in the order they were added.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.read().roots().map(Path::to_path_buf).collect()
+    }
+
+    /// The deepest workspace folder holding `path`.
+    pub fn root_of(&self, path: &Path) -> Option<PathBuf> {
+        self.read()
+            .roots()
+            .filter(|r| path.starts_with(r))
+            .max_by_key(|r| r.as_os_str().len())
+            .map(Path::to_path_buf)
+    }
+
+    /// What `path` holds now: the open document's text, else the file's on disk.
+    pub fn current_text(&self, path: &Path) -> std::result::Result<String, String> {
+        let host = self.read();
+        if let Some(doc) = host.file_id(path).and_then(|id| host.document(id)) {
+            return Ok(doc.text().to_string());
+        }
+        drop(host);
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The folder state of `root`, made on first use.
+    pub(crate) fn folder(&self, root: &Path) -> Arc<Folder> {
+        let mut folders = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
+        folders.entry(root.to_path_buf()).or_default().clone()
+    }
+
+    /// Removes a workspace folder: its files leave the graph, and its store, series and
+    /// team links close when their last users let go. The number of files dropped.
+    pub fn remove_folder(&self, root: &Path) -> usize {
+        let n = self.write().remove_root(root);
+        self.folders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(root);
+        n
+    }
+
+    /// Waits, at most `limit` for each kind, for writes on their way to a shared
+    /// backend; whatever does not arrive stays queued on disk for the next start.
+    pub async fn settle(&self, limit: Duration) {
+        let folders: Vec<Arc<Folder>> = self
+            .folders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for folder in &folders {
+            if let Some(store) = folder.store.get() {
+                if !store.settle(limit).await {
+                    debug!("{}: writes stay queued", store.describe());
+                }
+            }
+        }
+        perf::settle(&folders, limit).await;
+    }
+
+    /// Runs a future on the workspace's runtime from a thread outside it, and waits.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Runs a future on the workspace's runtime without waiting.
+    pub fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(future);
+    }
+
+    /// Starts work-done progress of a kind (`index`, `verify`, `team`, ...).
+    pub async fn begin_progress(
+        &self,
+        kind: &str,
+        title: &str,
+        message: Option<String>,
+        cancellable: bool,
+    ) -> Progress {
+        let n = self.progress_seq.fetch_add(1, Ordering::Relaxed);
+        Progress::begin(
+            self.notifier.clone(),
+            format!("codecontext/{kind}/{n}"),
+            title,
+            message,
+            cancellable,
+        )
+        .await
+    }
+
+    /// Tells the user that `backend` is down: in the log each time, to the user once per
+    /// backend and session.
+    pub(crate) async fn backend_down(&self, backend: &'static str, message: String) {
+        store::tell_down(&self.notifier, &self.told_down, backend, message).await
+    }
+}

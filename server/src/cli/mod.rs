@@ -1,0 +1,233 @@
+//! Command-line subcommands, a thin adapter over the workspace (`codecontext-workspace`)
+//! as the language server is: navigation ([`nav`]), runs and their history ([`runs`]),
+//! and the backends' health ([`doctor`]).
+//!
+//! Positions are `FILE:LINE:COL`, 1-based, with `COL` counted in characters; `FILE` is
+//! relative to the workspace path or absolute.
+
+mod doctor;
+mod nav;
+mod open;
+mod runs;
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "codecontext",
+    version,
+    about = "A live memory of your code: index, navigate, verify."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Index a workspace and print a summary.
+    Index(IndexArgs),
+    /// Search symbols by name (fuzzy by default).
+    Symbols(SymbolsArgs),
+    /// Go to the definition(s) of the name at FILE:LINE:COL.
+    Definition(PositionArgs),
+    /// Find the references of the symbol at FILE:LINE:COL.
+    References(ReferencesArgs),
+    /// Who calls the functions or methods named NAME (transitively with --depth).
+    Callers(CallArgs),
+    /// What the functions or methods named NAME call (transitively with --depth).
+    Callees(CallArgs),
+    /// The definitions of a file as a tree.
+    Outline(FileArgs),
+    /// A file's imports and the files that import it.
+    Imports(FileArgs),
+    /// Run the language server over stdio (LSP).
+    Serve(ServeArgs),
+    /// Check every configured backend (PostgreSQL, Bolt, Redis, InfluxDB): its state,
+    /// its version and the latency of a round trip. Exits 1 if one is down.
+    Doctor(DoctorArgs),
+    /// Run a snippet in the sandbox (the code from --code, --file, or stdin). Exits 0
+    /// when it ran and exited 0, 1 when it ran and failed, 2 on error.
+    Execute(ExecuteArgs),
+    /// Verify a proposed edit (a unified diff): build and test it in a sandboxed snapshot
+    /// of the workspace; the files are never touched. Exits 0 when it passes, 1 when not.
+    Verify(VerifyArgs),
+    /// The recorded runs (executions and verifications) of a symbol or a file, or all,
+    /// newest first.
+    History(HistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecuteArgs {
+    /// The workspace folder (its sandbox configuration and run history).
+    pub path: PathBuf,
+    /// python, javascript, rust, shell or bash.
+    #[arg(long)]
+    pub language: String,
+    /// The code to run.
+    #[arg(long, conflicts_with = "file")]
+    pub code: Option<String>,
+    /// A file holding the code to run.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Text for the snippet's standard input.
+    #[arg(long)]
+    pub stdin: Option<String>,
+    /// At most this long (1 to 120000 ms).
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Arguments for the snippet.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The edit as a unified diff (`-` reads stdin), against the files on disk.
+    #[arg(long)]
+    pub diff: PathBuf,
+    /// `all`, `affected` (the tests the knowledge graph says reach the edit), or test
+    /// names separated by commas.
+    #[arg(long, default_value = "all")]
+    pub tests: String,
+    /// At most this long for the build and the tests.
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The workspace folder.
+    pub path: PathBuf,
+    /// The runs that changed this symbol (a qualified or a bare name).
+    #[arg(long, conflicts_with = "file")]
+    pub symbol: Option<String>,
+    /// The runs that changed this file (relative to the folder, or absolute).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Include each run's whole answer (with --json).
+    #[arg(long)]
+    pub detail: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The workspace folder whose `codecontext.toml` counts (default: the current one).
+    pub path: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Speak LSP over stdin and stdout (the default, and the only transport; accepted
+    /// because editors pass it).
+    #[arg(long)]
+    pub stdio: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct Common {
+    /// The workspace folder.
+    pub path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Index in memory only: neither read nor write the folder's store.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Mode {
+    Exact,
+    Prefix,
+    Fuzzy,
+}
+
+#[derive(Args, Debug)]
+pub struct SymbolsArgs {
+    #[command(flatten)]
+    pub common: Common,
+    pub query: String,
+    #[arg(long, value_enum, default_value = "fuzzy")]
+    pub mode: Mode,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct PositionArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// FILE:LINE:COL, 1-based.
+    pub position: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ReferencesArgs {
+    #[command(flatten)]
+    pub position: PositionArgs,
+    /// Also list the declaration itself.
+    #[arg(long)]
+    pub include_declaration: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// A name, or a qualified name suffix such as `Parser.parse`.
+    pub name: String,
+    #[arg(long, default_value_t = 1)]
+    pub depth: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct FileArgs {
+    #[command(flatten)]
+    pub common: Common,
+    pub file: PathBuf,
+}
+
+/// Runs a command, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
+    match cli.command {
+        Command::Index(args) => nav::index(args, out),
+        Command::Symbols(args) => nav::symbols(args, out),
+        Command::Definition(args) => nav::definition(args, out),
+        Command::References(args) => nav::references(args, out),
+        Command::Callers(args) => nav::calls(args, true, out),
+        Command::Callees(args) => nav::calls(args, false, out),
+        Command::Outline(args) => nav::outline(args, out),
+        Command::Imports(args) => nav::imports(args, out),
+        Command::Serve(_) => bail!("`serve` owns stdout; main runs it before locking stdout"),
+        Command::Doctor(args) => doctor::doctor(args, out),
+        Command::Execute(args) => runs::execute(args, out),
+        Command::Verify(args) => runs::verify(args, out),
+        Command::History(args) => runs::history(args, out),
+    }
+}

@@ -1,0 +1,23 @@
+//! `workspace/didChangeWatchedFiles`: files created, changed or deleted outside the
+//! editor (open documents win), and the shared graph hears of them.
+
+use std::sync::Arc;
+
+use tower_lsp_server::lsp_types::{DidChangeWatchedFilesParams, FileChangeType};
+
+use crate::lsp::{from_proto::path_of, state::Shared};
+
+pub(super) fn apply(shared: &Arc<Shared>, params: Option<DidChangeWatchedFilesParams>) {
+    let Some(p) = params else {
+        return;
+    };
+    for change in p.changes {
+        let Some(path) = path_of(&change.uri) else {
+            continue;
+        };
+        shared
+            .ws
+            .changed_on_disk(&path, change.typ == FileChangeType::DELETED);
+        shared.ws.file_changed(&path);
+    }
+}

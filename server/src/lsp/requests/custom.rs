@@ -1,0 +1,74 @@
+//! The one table of custom methods: each is a request (`codecontext/...`), the same as a
+//! `workspace/executeCommand` command (`codecontext....`), and advertised in the
+//! capabilities (the commands, and `experimental`). Adding a method is a row here and a
+//! file beside this one.
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::Result;
+
+use super::Backend;
+
+type Handler = for<'a> fn(&'a Backend, Value) -> codecontext_store::BoxFuture<'a, Result<Value>>;
+
+/// How many arguments a command takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arguments {
+    /// Exactly one: the request's params.
+    One,
+    /// None (the params are `null`) or one.
+    AtMostOne,
+}
+
+pub(crate) struct CustomMethod {
+    /// The request's method name.
+    pub request: &'static str,
+    /// The command's name in `workspace/executeCommand`.
+    pub command: &'static str,
+    pub arguments: Arguments,
+    /// Said when a command comes with the wrong number of arguments.
+    pub usage: &'static str,
+    pub handler: Handler,
+}
+
+pub(crate) const METHODS: &[CustomMethod] = &[
+    CustomMethod {
+        request: "codecontext/execute",
+        command: "codecontext.execute",
+        arguments: Arguments::One,
+        usage: "codecontext.execute takes one argument: {language, code, ...}",
+        handler: |backend, params| Box::pin(super::execute::execute(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/verify",
+        command: "codecontext.verify",
+        arguments: Arguments::One,
+        usage: "codecontext.verify takes one argument: {edit, tests?, ...}",
+        handler: |backend, params| Box::pin(super::verify::verify(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/history",
+        command: "codecontext.history",
+        arguments: Arguments::AtMostOne,
+        usage: "codecontext.history takes at most one argument: {symbol} or {file}",
+        handler: |backend, params| Box::pin(super::history::history(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/perfHistory",
+        command: "codecontext.perfHistory",
+        arguments: Arguments::One,
+        usage: "codecontext.perfHistory takes one argument: {symbol} or {test}",
+        handler: |backend, params| Box::pin(super::perf_history::perf_history(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/callers",
+        command: "codecontext.callers",
+        arguments: Arguments::One,
+        usage: "codecontext.callers takes one argument: {symbol, direction?, depth?}",
+        handler: |backend, params| Box::pin(super::callers::callers(backend, params)),
+    },
+];
+
+/// The method a command names.
+pub(crate) fn by_command(command: &str) -> Option<&'static CustomMethod> {
+    METHODS.iter().find(|m| m.command == command)
+}

@@ -1,0 +1,59 @@
+//! `codecontext/history {symbol? | file?, limit?, detail?}`: the runs (executions and
+//! verifications) of a symbol or a file, or all, newest first.
+
+use std::path::PathBuf;
+
+use codecontext_workspace::history::HistoryOf;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_lsp_server::{jsonrpc::Result, lsp_types::Uri};
+
+use super::{invalid, rpc_error, Backend};
+use crate::lsp::from_proto::path_of;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HistoryParams {
+    /// A qualified name, or a bare name.
+    #[serde(default)]
+    symbol: Option<String>,
+    /// A file URI, or a path relative to a workspace folder.
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    /// Include each run's whole answer.
+    #[serde(default)]
+    detail: bool,
+}
+
+pub(super) async fn history(backend: &Backend, params: Value) -> Result<Value> {
+    let params: HistoryParams =
+        serde_json::from_value(if params.is_null() { json!({}) } else { params })
+            .map_err(|e| invalid(format!("codecontext.history: {e}")))?;
+    let of = match (params.symbol, params.file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "codecontext.history: give a symbol or a file, not both",
+            ))
+        }
+        (Some(symbol), None) => HistoryOf::Symbol(symbol),
+        (None, Some(file)) => {
+            let absolute = file
+                .parse::<Uri>()
+                .ok()
+                .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
+                .and_then(|u| path_of(&u));
+            HistoryOf::File(absolute.unwrap_or_else(|| PathBuf::from(file)))
+        }
+        (None, None) => HistoryOf::Any,
+    };
+    let runs = backend
+        .shared
+        .ws
+        .history(of, params.limit.unwrap_or(20))
+        .await
+        .map_err(rpc_error)?;
+    let runs: Vec<Value> = runs.iter().map(|r| r.to_json(params.detail)).collect();
+    Ok(json!({ "runs": runs }))
+}

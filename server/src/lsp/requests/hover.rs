@@ -1,0 +1,90 @@
+//! `textDocument/hover`: the definition's signature and doc, what it is and where, how
+//! much it is used, how sure the resolution is, and the last verification of an edit to
+//! it (from the run history).
+
+use codecontext_analysis::{How, NavTarget};
+use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
+
+use super::{at, Backend};
+use crate::lsp::to_proto::Conv;
+
+pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
+    let answer = backend
+        .query("textDocument/hover", move |conv, _| {
+            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                return Ok(None);
+            };
+            let Some(defs) = conv.analysis.definitions(file, offset) else {
+                return Ok(None);
+            };
+            let Some(first) = defs.targets.first() else {
+                return Ok(None);
+            };
+            let mut value = hover_text(conv, first, defs.how);
+            if defs.targets.len() > 1 {
+                value.push_str(&format!(
+                    "\n\n{} candidates: {}",
+                    defs.targets.len(),
+                    defs.targets
+                        .iter()
+                        .map(|t| format!("`{}`", t.qualified_name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let path = conv.analysis.host().path(first.file);
+            let symbol = (first.entity.is_some()).then(|| first.qualified_name.clone());
+            Ok(Some((
+                value,
+                conv.range(file, defs.origin),
+                path.zip(symbol),
+            )))
+        })
+        .await?;
+    let Some((mut value, range, subject)) = answer else {
+        return Ok(None);
+    };
+    // The folder of the symbol, to look up its last verification.
+    let ws = &backend.shared.ws;
+    if let Some((root, symbol)) =
+        subject.and_then(|(path, symbol)| Some((ws.root_of(&path)?, symbol)))
+    {
+        if let Some(line) = ws.last_verification(&root, &symbol).await {
+            value.push_str("\n\n---\n\n");
+            value.push_str(&line);
+        }
+    }
+    Ok(Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value,
+        }),
+        range,
+    }))
+}
+
+fn hover_text(conv: &Conv<'_>, t: &NavTarget, how: How) -> String {
+    // Markdown code blocks are labelled by language name (`python`, not `py`), which
+    // is what editors map to a highlighter.
+    let lang = conv.analysis.language_name(t.file).unwrap_or_default();
+    let mut text = String::new();
+    let head = t.signature.clone().unwrap_or_else(|| t.name.clone());
+    text.push_str(&format!("```{lang}\n{head}\n```\n"));
+    if let Some(doc) = &t.doc {
+        text.push_str(&format!("\n{doc}\n"));
+    }
+    let mut facts = vec![format!("{} `{}`", t.kind, t.qualified_name)];
+    if let Some(c) = &t.container {
+        facts.push(format!("in `{c}`"));
+    }
+    if let Some(id) = t.entity {
+        let usage = conv.analysis.usage(id);
+        facts.push(format!("{} references", usage.references));
+        facts.push(format!("{} callers", usage.callers));
+    }
+    if how == How::Inferred || how == How::Ambiguous {
+        facts.push(format!("resolved by name ({})", how.as_str()));
+    }
+    text.push_str(&format!("\n{}", facts.join(" · ")));
+    text
+}

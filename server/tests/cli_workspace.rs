@@ -1,0 +1,240 @@
+//! The command line over the workspace, as a user runs it: a folder indexed once answers
+//! from its store afterwards (and the same as a cold index), and `execute`, `verify
+//! --diff` and `history` reach the sandbox and the run history with `--json`.
+
+use std::{path::Path, process::Command};
+
+use codecontext_tests::copy_fixture;
+use serde_json::Value;
+
+/// Runs the binary with its store in `home`; exit code, stdout, stderr.
+fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args(args)
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_SANDBOX")
+        .env_remove("CODECONTEXT_POSTGRES_URL")
+        .env_remove("CODECONTEXT_BOLT_URL")
+        .env_remove("CODECONTEXT_REDIS_URL")
+        .env_remove("CODECONTEXT_INFLUX_URL")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    let (code, stdout, stderr) = run(home, args);
+    assert!(code == 0 || code == 1, "{args:?} failed ({code}): {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn a_folder_indexed_once_answers_from_its_store_as_a_cold_index_does() {
+    let project = copy_fixture("python");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+
+    let first = json(home.path(), &["index", p, "--json"]);
+    assert_eq!(first["files"], 8);
+    assert_eq!(first["from_store"], 0, "nothing stored yet: {first}");
+    let second = json(home.path(), &["index", p, "--json"]);
+    assert_eq!(
+        second["from_store"], 8,
+        "every file from the store: {second}"
+    );
+    assert_eq!(second["resolutions_restored"], true, "{second}");
+    for key in ["files", "symbols", "lines", "edges", "syntax_errors"] {
+        assert_eq!(first[key], second[key], "{key} differs after a warm start");
+    }
+
+    let cold = json(
+        home.path(),
+        &["definition", p, "main.py:8:12", "--json", "--no-store"],
+    );
+    let warm = json(home.path(), &["definition", p, "main.py:8:12", "--json"]);
+    assert_eq!(warm["how"], "exact");
+    assert_eq!(
+        warm["targets"][0]["location"],
+        "shop/services/pricing.py:16:7"
+    );
+    assert_eq!(cold, warm);
+    let cold = json(
+        home.path(),
+        &["references", p, "shop/util.py:6:5", "--json", "--no-store"],
+    );
+    let warm = json(
+        home.path(),
+        &["references", p, "shop/util.py:6:5", "--json"],
+    );
+    assert!(!warm["references"].as_array().unwrap().is_empty());
+    assert_eq!(cold, warm);
+
+    // A file edited between two commands is read again, not taken from the store.
+    let util = project.path().join("shop/util.py");
+    let text = std::fs::read_to_string(&util).unwrap();
+    std::fs::write(&util, format!("\n\n{text}")).unwrap();
+    let moved = json(
+        home.path(),
+        &["references", p, "shop/util.py:8:5", "--json"],
+    );
+    let fresh = json(
+        home.path(),
+        &["references", p, "shop/util.py:8:5", "--json", "--no-store"],
+    );
+    assert_eq!(moved, fresh);
+    assert!(!moved["references"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn execute_runs_a_snippet_and_history_lists_the_run() {
+    let project = copy_fixture("verify/python");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+
+    let answer = json(
+        home.path(),
+        &[
+            "execute",
+            p,
+            "--language",
+            "python",
+            "--code",
+            "print(6 * 7)",
+            "--json",
+        ],
+    );
+    assert_eq!(answer["status"], "ok", "{answer}");
+    assert_eq!(answer["exitCode"], 0);
+    assert_eq!(answer["stdout"], "42\n");
+    let run_id = answer["runId"].as_i64().expect("the run is recorded");
+
+    let (code, stdout, _) = run(
+        home.path(),
+        &[
+            "execute",
+            p,
+            "--language",
+            "python",
+            "--code",
+            "import sys; sys.exit(3)",
+        ],
+    );
+    assert_eq!(code, 1, "a snippet that fails exits 1: {stdout}");
+    assert!(stdout.contains("exit 3"), "{stdout}");
+
+    let history = json(home.path(), &["history", p, "--json"]);
+    let runs = history["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{history}");
+    assert_eq!(runs[1]["id"], run_id);
+    assert_eq!(runs[1]["kind"], "execute");
+    assert_eq!(runs[1]["status"], "ok");
+    assert!(runs[1].get("detail").is_none(), "detail only when asked");
+
+    let (code, _, stderr) = run(
+        home.path(),
+        &["execute", p, "--language", "cobol", "--code", "x"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown language `cobol`"), "{stderr}");
+}
+
+#[test]
+fn verify_takes_a_diff_and_the_history_of_a_symbol_shows_it() {
+    let project = copy_fixture("verify/python");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let before = std::fs::read_to_string(project.path().join("calc.py")).unwrap();
+
+    let broken = project.path().join("broken.diff");
+    std::fs::write(
+        &broken,
+        "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n def double(a):\n-    return add(a, a)\n+    return 3 * a\n",
+    )
+    .unwrap();
+    let b = broken.to_str().unwrap();
+    let verdict = json(home.path(), &["verify", p, "--diff", b, "--json"]);
+    assert_eq!(verdict["verdict"], "failed", "{verdict}");
+    assert_eq!(
+        verdict["edit"]["symbols"],
+        serde_json::json!(["calc.double"])
+    );
+    let failed: Vec<&str> = verdict["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["outcome"] == "failed")
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["tests/test_calc.py::test_doubles"]);
+    let (code, text, _) = run(home.path(), &["verify", p, "--diff", b]);
+    assert_eq!(code, 1);
+    assert!(text.starts_with("failed:"), "{text}");
+    assert!(
+        text.contains("failed: tests/test_calc.py::test_doubles"),
+        "{text}"
+    );
+
+    let fixed = project.path().join("fixed.diff");
+    std::fs::write(
+        &fixed,
+        "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n def double(a):\n-    return add(a, a)\n+    return 2 * a\n",
+    )
+    .unwrap();
+    let verdict = json(
+        home.path(),
+        &[
+            "verify",
+            p,
+            "--diff",
+            fixed.to_str().unwrap(),
+            "--tests",
+            "affected",
+            "--json",
+        ],
+    );
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    // The graph chose the one test that reaches `double`, through the warm index.
+    assert_eq!(
+        verdict["affected"][0]["name"], "tests/test_calc.py::test_doubles",
+        "{verdict}"
+    );
+    assert_eq!(verdict["tests"].as_array().unwrap().len(), 1, "{verdict}");
+
+    // The user's files are never touched.
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("calc.py")).unwrap(),
+        before
+    );
+    let history = json(
+        home.path(),
+        &["history", p, "--symbol", "calc.double", "--json"],
+    );
+    let statuses: Vec<&str> = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    // The broken edit ran twice (--json, then text), the fixed one last.
+    assert_eq!(
+        statuses,
+        ["passed", "failed", "failed"],
+        "newest first: {history}"
+    );
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "verify",
+            p,
+            "--diff",
+            project.path().join("missing.diff").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+}
