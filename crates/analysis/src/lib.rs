@@ -16,7 +16,7 @@ pub mod workspace;
 pub use affected::{Affected, AffectedTest, EditScope};
 pub use codecontext_graph::{
     EdgeKind, EntityId, EntityLoc, ExportEdge, ExportEntity, FileExport, FileId, FileInput, How,
-    ResolveStep, SearchMode,
+    Reached, ResolveStep, SearchMode, Walk,
 };
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,

@@ -17,6 +17,7 @@ mod query;
 mod resolve;
 mod restore;
 mod search;
+mod walk;
 
 pub use graph::{FileInput, ResolveStep, SymbolGraph, UpdateStats};
 pub use intern::{Interner, Name};
@@ -27,3 +28,4 @@ pub use model::{
 pub use modules::ModuleContext;
 pub use query::{CallStep, EdgeStats, ExportEdge, ExportEntity, FileExport, RefLoc};
 pub use search::{NameMatch, SearchMode, SymbolIndex};
+pub use walk::{Reached, Walk};

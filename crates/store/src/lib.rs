@@ -36,7 +36,6 @@ mod series;
 mod shared;
 
 pub use pg::{project_key, PgStore};
-pub use pg_graph::{GraphReached, GraphWalk};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
 pub use series::{Point, SeriesLog, SeriesQuery};
 pub use shared::{Health, SharedStore};

@@ -3,30 +3,10 @@
 //! over them with recursive SQL. The graph is derived data: what a dead PostgreSQL misses
 //! is written again by the next full export (every indexing), not queued.
 
-use codecontext_graph::FileExport;
+use codecontext_graph::{FileExport, Reached, Walk};
 use sqlx::Row;
 
 use crate::{PgStore, StoreError};
-
-/// An entity a walk reached, with the length of its shortest path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GraphReached {
-    pub id: String,
-    pub name: String,
-    pub qualified: String,
-    pub kind: String,
-    pub path: String,
-    pub line: u32,
-    pub depth: u32,
-}
-
-/// Which edges a walk follows, and which way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GraphWalk {
-    Callers,
-    Callees,
-    Impact,
-}
 
 impl PgStore {
     /// The paths of the files this project's graph tables hold.
@@ -126,21 +106,18 @@ impl PgStore {
     pub async fn walk_graph(
         &self,
         id: u64,
-        walk: GraphWalk,
+        walk: Walk,
         depth: u32,
         limit: usize,
-    ) -> Result<Vec<GraphReached>, StoreError> {
-        // (from, to) of the step: callers go against the edges' direction.
-        let (step, kinds) = match walk {
-            GraphWalk::Callers => ("e.dst = w.id", "{calls}"),
-            GraphWalk::Callees => ("e.src = w.id", "{calls}"),
-            GraphWalk::Impact => ("e.dst = w.id", "{calls,references,inherits,implements}"),
-        };
-        let next = if walk == GraphWalk::Callees {
-            "e.dst"
+    ) -> Result<Vec<Reached>, StoreError> {
+        // (from, to) of the step: callers and impact go against the edges' direction.
+        let (step, next) = if walk.incoming() {
+            ("e.dst = w.id", "e.src")
         } else {
-            "e.src"
+            ("e.src = w.id", "e.dst")
         };
+        let kinds: Vec<&str> = walk.edge_kinds().iter().map(|k| k.as_str()).collect();
+        let kinds = format!("{{{}}}", kinds.join(","));
         let sql = format!(
             "WITH RECURSIVE w (id, depth) AS (
                  SELECT $2::bigint, 0
@@ -166,7 +143,7 @@ impl PgStore {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| GraphReached {
+            .map(|row| Reached {
                 id: format!("{:016x}", row.get::<i64, _>(0) as u64),
                 name: row.get(1),
                 qualified: row.get(2),

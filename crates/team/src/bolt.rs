@@ -53,6 +53,8 @@ use neo4j::session::SessionConfig;
 use neo4j::transaction::Transaction;
 use neo4j::{ValueReceive, ValueSend};
 
+pub use codecontext_graph::{EdgeKind, Reached, Walk};
+
 /// The most bytes of query text plus rendered parameters sent in one statement. FalkorDB
 /// crashes somewhere above 4 KiB; this leaves room for its own wrapping.
 pub const QUERY_BUDGET: usize = 3 * 1024;
@@ -96,34 +98,25 @@ pub struct MirrorEntity {
     pub container: Option<String>,
 }
 
-/// What an edge between two entities says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EdgeKind {
-    Calls,
-    References,
-    Imports,
-    Inherits,
-    Implements,
-}
+/// The edge kinds a mirror holds as relationships of their own (`CONTAINS` comes from
+/// the entities' containers).
+const MIRRORED: [EdgeKind; 5] = [
+    EdgeKind::Calls,
+    EdgeKind::References,
+    EdgeKind::Imports,
+    EdgeKind::Inherits,
+    EdgeKind::Implements,
+];
 
-impl EdgeKind {
-    pub const ALL: [EdgeKind; 5] = [
-        EdgeKind::Calls,
-        EdgeKind::References,
-        EdgeKind::Imports,
-        EdgeKind::Inherits,
-        EdgeKind::Implements,
-    ];
-
-    /// The relationship type in the database.
-    pub fn relationship(self) -> &'static str {
-        match self {
-            EdgeKind::Calls => "CALLS",
-            EdgeKind::References => "REFERENCES",
-            EdgeKind::Imports => "IMPORTS",
-            EdgeKind::Inherits => "INHERITS",
-            EdgeKind::Implements => "IMPLEMENTS",
-        }
+/// The relationship type of an edge kind in the database.
+fn relationship(kind: EdgeKind) -> &'static str {
+    match kind {
+        EdgeKind::Contains => "CONTAINS",
+        EdgeKind::Calls => "CALLS",
+        EdgeKind::References => "REFERENCES",
+        EdgeKind::Imports => "IMPORTS",
+        EdgeKind::Inherits => "INHERITS",
+        EdgeKind::Implements => "IMPLEMENTS",
     }
 }
 
@@ -153,15 +146,7 @@ impl MirrorFile {
     /// The mirror's shape of a file's part of the knowledge graph (`CONTAINS` comes from
     /// the entities' containers).
     pub fn from_export(export: codecontext_graph::FileExport) -> MirrorFile {
-        use codecontext_graph::EdgeKind as Graph;
-        let kind = |k: Graph| match k {
-            Graph::Calls => Some(EdgeKind::Calls),
-            Graph::References => Some(EdgeKind::References),
-            Graph::Imports => Some(EdgeKind::Imports),
-            Graph::Inherits => Some(EdgeKind::Inherits),
-            Graph::Implements => Some(EdgeKind::Implements),
-            Graph::Contains => None,
-        };
+        let kind = |k: EdgeKind| MIRRORED.contains(&k).then_some(k);
         MirrorFile {
             path: export.rel,
             language: export.language,
@@ -193,41 +178,15 @@ impl MirrorFile {
     }
 }
 
-/// Which way a walk follows edges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Walk {
-    /// Incoming `CALLS`: who calls it, and who calls them.
-    Callers,
-    /// Outgoing `CALLS`: what it calls.
-    Callees,
-    /// Incoming `CALLS`, `REFERENCES`, `INHERITS`, `IMPLEMENTS`: what may break if it changes.
-    Impact,
-}
-
-impl Walk {
-    /// The pattern from the start `s` to a reached `t`, at most `depth` edges long.
-    fn pattern(self, depth: u32) -> String {
-        match self {
-            Walk::Callers => format!("(s)<-[:CALLS*1..{depth}]-(t:Entity)"),
-            Walk::Callees => format!("(s)-[:CALLS*1..{depth}]->(t:Entity)"),
-            Walk::Impact => {
-                format!("(s)<-[:CALLS|REFERENCES|INHERITS|IMPLEMENTS*1..{depth}]-(t:Entity)")
-            }
-        }
+/// The pattern of a walk from the start `s` to a reached `t`, at most `depth` edges long.
+fn pattern(walk: Walk, depth: u32) -> String {
+    let kinds: Vec<&str> = walk.edge_kinds().iter().map(|k| relationship(*k)).collect();
+    let kinds = kinds.join("|");
+    if walk.incoming() {
+        format!("(s)<-[:{kinds}*1..{depth}]-(t:Entity)")
+    } else {
+        format!("(s)-[:{kinds}*1..{depth}]->(t:Entity)")
     }
-}
-
-/// An entity a walk reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reached {
-    pub id: String,
-    pub name: String,
-    pub qualified: String,
-    pub path: String,
-    pub line: u32,
-    pub kind: String,
-    /// The length of the shortest path from the start.
-    pub depth: u32,
 }
 
 /// What one [`GraphMirror::replace_files`] wrote.
@@ -388,7 +347,7 @@ impl GraphMirror {
                 for params in batches(CONTAIN_MEMBERS, fixed(vec![]), plan.members.clone()) {
                     run(tx, "contain", CONTAIN_MEMBERS, params)?;
                 }
-                for kind in EdgeKind::ALL {
+                for kind in MIRRORED {
                     let Some(rows) = plan.edges.get(&kind) else {
                         continue;
                     };
@@ -488,7 +447,7 @@ impl GraphMirror {
              RETURN t.id AS id, t.name AS name, t.qualified AS qualified, t.path AS path, \
              t.line AS line, t.kind AS kind, min(length(p)) AS depth \
              ORDER BY depth, qualified, id LIMIT {limit}",
-            walk.pattern(depth)
+            pattern(walk, depth)
         );
         let params = HashMap::from([
             ("project", ValueSend::String(self.project.clone())),
@@ -629,7 +588,7 @@ fn create_edges(kind: EdgeKind) -> String {
          MATCH (a:Entity {{project: $project, id: e.f}}) \
          MERGE (b:Entity {{project: $project, id: e.t}}) \
          CREATE (a)-[r:{}]->(b) SET r.how = e.h, r.path = a.path RETURN count(r) AS n",
-        kind.relationship()
+        relationship(kind)
     )
 }
 

@@ -21,16 +21,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_analysis::{EntityId, EntityLoc, PositionEncoding, SearchMode};
+use codecontext_analysis::{EntityId, EntityLoc, PositionEncoding, Reached, SearchMode, Walk};
 use codecontext_team::{
-    bolt::{GraphMirror, MirrorFile, Walk},
+    bolt::{GraphMirror, MirrorFile},
     cache::{RateLimit, SharedCache},
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::{debug, info, warn};
 
-use codecontext_store::{GraphWalk, Store};
+use codecontext_store::Store;
 
 use crate::{Result, Workspace, WorkspaceError};
 
@@ -356,10 +355,14 @@ fn select(
     Some((ids, gone))
 }
 
-/// A backend that holds the shared graph file by file: the graph database, or the
-/// PostgreSQL store's tables.
-trait GraphTarget: Sync {
+/// A backend that holds the shared graph file by file, and walks it: the graph database,
+/// or the PostgreSQL store's tables. Both take the embedded graph's exports and answer
+/// walks in the embedded graph's terms ([`Walk`], [`Reached`]), so that every source of
+/// an answer is interchangeable.
+trait SharedGraph: Sync {
     type Error: std::fmt::Display + Send;
+    /// Where answers come from, as the answer says (`source`).
+    const SOURCE: &'static str;
     /// The relative paths of every file it holds for the project.
     fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send;
     /// Replaces these files' entities and edges.
@@ -372,10 +375,19 @@ trait GraphTarget: Sync {
         &self,
         paths: Vec<String>,
     ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send;
+    /// The entities reached from `id` along `walk`, nearest first.
+    fn walk(
+        &self,
+        id: EntityId,
+        walk: Walk,
+        depth: u32,
+        limit: usize,
+    ) -> impl Future<Output = std::result::Result<Vec<Reached>, Self::Error>> + Send;
 }
 
-impl GraphTarget for GraphMirror {
+impl SharedGraph for GraphMirror {
     type Error = codecontext_team::bolt::MirrorError;
+    const SOURCE: &'static str = "graphDatabase";
     fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send {
         self.paths()
     }
@@ -392,10 +404,20 @@ impl GraphTarget for GraphMirror {
     ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send {
         self.remove_files(paths)
     }
+    async fn walk(
+        &self,
+        id: EntityId,
+        walk: Walk,
+        depth: u32,
+        limit: usize,
+    ) -> std::result::Result<Vec<Reached>, Self::Error> {
+        GraphMirror::walk(self, &id.to_string(), walk, depth, limit).await
+    }
 }
 
-impl GraphTarget for codecontext_store::PgStore {
+impl SharedGraph for codecontext_store::PgStore {
     type Error = codecontext_store::StoreError;
+    const SOURCE: &'static str = "postgres";
     fn held(&self) -> impl Future<Output = std::result::Result<Vec<String>, Self::Error>> + Send {
         self.graph_paths()
     }
@@ -408,12 +430,21 @@ impl GraphTarget for codecontext_store::PgStore {
     async fn remove(&self, paths: Vec<String>) -> std::result::Result<(), Self::Error> {
         self.replace_graph(&[], &paths).await
     }
+    fn walk(
+        &self,
+        id: EntityId,
+        walk: Walk,
+        depth: u32,
+        limit: usize,
+    ) -> impl Future<Output = std::result::Result<Vec<Reached>, Self::Error>> + Send {
+        self.walk_graph(id.0, walk, depth, limit)
+    }
 }
 
 /// Writes `files` to one backend in chunks, then drops the `gone` ones; for a whole
 /// folder (`full`), also what the backend holds beyond it (files deleted while no server
 /// ran).
-async fn write_graph<T: GraphTarget>(
+async fn write_graph<T: SharedGraph>(
     target: &T,
     files: &[codecontext_analysis::FileExport],
     mut gone: Vec<String>,
@@ -672,28 +703,8 @@ async fn flush(ws: &Arc<Workspace>, root: &Path, links: &Arc<TeamLinks>) {
     }
 }
 
-/// Which way a walk goes from a symbol.
-#[derive(Clone, Copy, Default, Deserialize, PartialEq, Eq, Hash, Debug)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Who calls it, transitively.
-    #[default]
-    Callers,
-    /// What it calls, transitively.
-    Callees,
-    /// What depends on it: callers and references, transitively.
-    Impact,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Callers => "callers",
-            Direction::Callees => "callees",
-            Direction::Impact => "impact",
-        }
-    }
-}
+/// Which way a walk goes from a symbol: the graph's own [`Walk`].
+pub use codecontext_analysis::Walk as Direction;
 
 /// A symbol, as a user names it.
 #[derive(Clone, Debug)]
@@ -756,75 +767,24 @@ impl Workspace {
             }
         }
         let ws = ws.clone();
-        let direction = query.direction;
-        tokio::task::spawn_blocking(move || {
-            let host = ws.read();
-            let graph = host.graph();
-            let mut reached: HashMap<EntityLoc, u32> = HashMap::new();
-            let mut add = |loc: EntityLoc, d: u32| {
-                let best = reached.entry(loc).or_insert(d);
-                *best = (*best).min(d);
-            };
-            match direction {
-                Direction::Callers => graph
-                    .callers(id, depth)
-                    .into_iter()
-                    .for_each(|s| add(s.entity, s.depth)),
-                Direction::Callees => graph
-                    .callees(id, depth)
-                    .into_iter()
-                    .for_each(|s| add(s.entity, s.depth)),
-                Direction::Impact => graph
-                    .impact(id, depth)
-                    .into_iter()
-                    .for_each(|(loc, d)| add(loc, d)),
-            }
-            let mut items: Vec<(u32, String, Value)> = reached
-                .into_iter()
-                .filter_map(|(loc, d)| {
-                    let e = graph.entity(loc)?;
-                    if e.id == id {
-                        return None;
-                    }
-                    let f = graph.file_data(loc.file)?;
-                    let qualified = graph.qualified_name(loc);
-                    let name = if loc.index == 0 {
-                        f.rel.rsplit('/').next().unwrap_or(&f.rel).to_string()
-                    } else {
-                        graph.name(e.name).to_string()
-                    };
-                    let line = f
-                        .line_index
-                        .line_col(e.selection.start)
-                        .map_or(0, |lc| lc.line);
-                    let kind = if loc.index == 0 {
-                        "file"
-                    } else {
-                        e.kind.as_str()
-                    };
-                    Some((
-                        d,
-                        qualified.clone(),
-                        json!({
-                            "id": e.id.to_string(), "name": name, "qualifiedName": qualified,
-                            "kind": kind, "path": f.rel.to_string(), "line": line, "depth": d,
-                        }),
-                    ))
-                })
-                .collect();
-            items.sort_by(|a, b| {
-                (a.0, &a.1, a.2["id"].as_str()).cmp(&(b.0, &b.1, b.2["id"].as_str()))
-            });
-            items.truncate(limit);
-            Ok(json!({
-                "symbol": start, "direction": direction.as_str(), "depth": depth,
-                "source": "embedded", "cached": false,
-                "items": items.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
-            }))
+        let walk = query.direction;
+        let items = tokio::task::spawn_blocking(move || {
+            ws.read().analysis().walk(id, walk, depth, limit)
         })
         .await
-        .map_err(internal)?
+        .map_err(internal)?;
+        let mut answer = walk_answer(walk, depth, "embedded", items);
+        answer["symbol"] = start;
+        Ok(answer)
     }
+}
+
+/// A walk's answer: the walk, where it came from, and what it reached.
+fn walk_answer(walk: Walk, depth: u32, source: &str, items: Vec<Reached>) -> Value {
+    json!({
+        "direction": walk.as_str(), "depth": depth,
+        "source": source, "cached": false, "items": items,
+    })
 }
 
 /// The walk on the team's graph: Cypher on the graph database when there is one, else
@@ -854,18 +814,7 @@ async fn shared_walk(
             return Some(hit);
         }
     }
-    let item = |id: String, name, qualified, kind, path, line: u32, depth: u32| {
-        json!({
-            "id": id, "name": name, "qualifiedName": qualified,
-            "kind": kind, "path": path, "line": line, "depth": depth,
-        })
-    };
-    let (source, items): (&str, Vec<Value>) = if let Some(mirror) = links.mirror() {
-        let walk = match direction {
-            Direction::Callers => Walk::Callers,
-            Direction::Callees => Walk::Callees,
-            Direction::Impact => Walk::Impact,
-        };
+    let answer = if let Some(mirror) = links.mirror() {
         let lost = || {
             // Whatever it holds may be gone (FalkorDB without persistence restarts
             // empty): the whole folder is written again before the next walk.
@@ -878,20 +827,17 @@ async fn shared_walk(
             let failures = links.failures.load(Ordering::SeqCst);
             schedule(ws, root.to_path_buf(), links.clone(), retry_after(failures));
         };
-        match mirror.walk(&id.to_string(), walk, depth, limit).await {
+        match walk_on(&**mirror, id, direction, depth, limit).await {
             // Nothing reached: a leaf, or a graph database that lost the project.
-            Ok(reached) if reached.is_empty() && matches!(mirror.counts().await, Ok((0, _))) => {
+            Ok(answer)
+                if answer["items"].as_array().is_some_and(Vec::is_empty)
+                    && matches!(mirror.counts().await, Ok((0, _))) =>
+            {
                 warn!("the graph database holds nothing of this project; mirroring it again");
                 lost();
                 return None;
             }
-            Ok(reached) => (
-                "graphDatabase",
-                reached
-                    .into_iter()
-                    .map(|r| item(r.id, r.name, r.qualified, r.kind, r.path, r.line, r.depth))
-                    .collect(),
-            ),
+            Ok(answer) => answer,
             Err(e) => {
                 warn!("graph database walk failed ({e}); answering from the embedded graph");
                 lost();
@@ -899,35 +845,32 @@ async fn shared_walk(
             }
         }
     } else {
-        let walk = match direction {
-            Direction::Callers => GraphWalk::Callers,
-            Direction::Callees => GraphWalk::Callees,
-            Direction::Impact => GraphWalk::Impact,
-        };
-        match links.tables()?.walk_graph(id.0, walk, depth, limit).await {
-            Ok(reached) => (
-                "postgres",
-                reached
-                    .into_iter()
-                    .map(|r| item(r.id, r.name, r.qualified, r.kind, r.path, r.line, r.depth))
-                    .collect(),
-            ),
+        match walk_on(links.tables()?, id, direction, depth, limit).await {
+            Ok(answer) => answer,
             Err(e) => {
                 warn!("PostgreSQL walk failed ({e}); answering from the embedded graph");
                 return None;
             }
         }
     };
-    let answer = json!({
-        "direction": direction.as_str(), "depth": depth,
-        "source": source, "cached": false, "items": items,
-    });
     if let (Some(cache), Some(version)) = (links.cache(), version) {
         cache
             .put_at(version, "callers", &key, &answer, CACHE_TTL)
             .await;
     }
     Some(answer)
+}
+
+/// A walk on one backend of the shared graph, as an answer.
+async fn walk_on<G: SharedGraph>(
+    graph: &G,
+    id: EntityId,
+    walk: Walk,
+    depth: u32,
+    limit: usize,
+) -> std::result::Result<Value, G::Error> {
+    let items = graph.walk(id, walk, depth, limit).await?;
+    Ok(walk_answer(walk, depth, G::SOURCE, items))
 }
 
 /// The entity named by a qualified name or found at a position, its folder, and how it
