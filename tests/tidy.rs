@@ -186,3 +186,34 @@ fn adapters_read_the_graph_only_through_the_analysis() {
         offenders.join("\n")
     );
 }
+
+#[test]
+fn only_the_configuration_crate_reads_the_environment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in ["crates", "server/src"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let shown = p.to_string_lossy();
+            // The configuration crate reads it; build scripts, examples and tests may.
+            !shown.contains("crates/config/")
+                && !shown.contains("/tests/")
+                && !shown.contains("/examples/")
+                && !shown.ends_with("build.rs")
+        })
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            code.contains("env::var")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these files read environment variables; codecontext-config should:\n{}",
+        offenders.join("\n")
+    );
+}

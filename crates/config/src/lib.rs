@@ -20,8 +20,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The name of the project file.
+mod env;
 mod sandbox;
 
+pub use env::{docker_host, store_home, toolchain_dir};
 pub use sandbox::{load_sandbox, load_sandbox_layers, SandboxConfig, SandboxKind};
 
 pub const PROJECT_FILE: &str = "codecontext.toml";

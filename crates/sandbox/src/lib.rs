@@ -80,15 +80,6 @@ pub struct RunSpec {
     pub limits: Limits,
 }
 
-/// A toolchain or cache folder to show read-only: `$var`, else `~/default`, if it is a
-/// folder (`CARGO_HOME` or `~/.cargo`, say).
-pub fn toolchain_dir(var: &str, default: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(default)))
-        .filter(|p| p.is_dir())
-}
-
 /// Where the workspace appears inside a sandbox.
 pub const WORK_DIR: &str = "/work";
 

@@ -132,17 +132,6 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-/// The folder holding the stores: `CODECONTEXT_HOME` if set, else the user's cache
-/// directory (`~/.cache/codecontext` on Linux).
-pub fn store_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CODECONTEXT_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(home);
-    }
-    dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("codecontext")
-}
-
 /// The database file of a workspace folder: its name for people, a hash of its full
 /// path for uniqueness.
 pub fn store_path(home: &Path, root: &Path) -> PathBuf {
@@ -205,16 +194,6 @@ fn is_unusable(err: &StoreError) -> bool {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the store of a workspace folder under [`store_home`].
-    pub async fn open_for_root(
-        root: &Path,
-        fingerprint: &str,
-    ) -> Result<(SqliteStore, Opened), StoreError> {
-        let home = store_home();
-        std::fs::create_dir_all(&home)?;
-        SqliteStore::open(&store_path(&home, root), fingerprint).await
-    }
-
     /// Opens (or creates) a store file. A file that is corrupt or was written by an
     /// incompatible schema is moved aside and rebuilt; rows written by another
     /// extractor (`fingerprint`) are dropped.

@@ -221,8 +221,8 @@ fn compose(prelude: Option<&str>, build: Option<&str>, test: TestStep) -> Vec<St
 fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec) -> Detected {
     match kind {
         ProjectKind::Cargo => {
-            let cargo = codecontext_sandbox::toolchain_dir("CARGO_HOME", ".cargo");
-            let rustup = codecontext_sandbox::toolchain_dir("RUSTUP_HOME", ".rustup");
+            let cargo = codecontext_config::toolchain_dir("CARGO_HOME", ".cargo");
+            let rustup = codecontext_config::toolchain_dir("RUSTUP_HOME", ".rustup");
             let mut command: Vec<String> = ["cargo", "test", "--offline", "--no-fail-fast"]
                 .map(String::from)
                 .to_vec();
@@ -328,7 +328,7 @@ fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec
                 ]
                 .map(|(k, v)| (k.to_string(), v.to_string())),
             );
-            if let Some(gopath) = codecontext_sandbox::toolchain_dir("GOPATH", "go") {
+            if let Some(gopath) = codecontext_config::toolchain_dir("GOPATH", "go") {
                 spec.readonly.push(gopath.clone());
                 spec.env
                     .push(("GOPATH".into(), gopath.display().to_string()));

@@ -145,8 +145,8 @@ fn spec_for(params: ExecuteRequest) -> Result<(&'static str, RunSpec)> {
         "shell" | "sh" => ("shell", "main.sh", vec!["sh".into(), "main.sh".into()]),
         "bash" => ("bash", "main.sh", vec!["bash".into(), "main.sh".into()]),
         "rust" | "rs" => {
-            let cargo = codecontext_sandbox::toolchain_dir("CARGO_HOME", ".cargo");
-            let rustup = codecontext_sandbox::toolchain_dir("RUSTUP_HOME", ".rustup");
+            let cargo = codecontext_config::toolchain_dir("CARGO_HOME", ".cargo");
+            let rustup = codecontext_config::toolchain_dir("RUSTUP_HOME", ".rustup");
             // Of Cargo's home only `bin` (rustup's proxies): the rest may hold
             // credentials.
             if let Some(cargo) = &cargo {

@@ -67,7 +67,7 @@ impl Workspace {
         let home = settings
             .store_home
             .map(PathBuf::from)
-            .unwrap_or_else(codecontext_store::store_home);
+            .unwrap_or_else(codecontext_config::store_home);
         if let Err(e) = std::fs::create_dir_all(&home) {
             warn!(
                 "cannot create the index store folder {}: {e}; not persisting",

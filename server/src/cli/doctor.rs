@@ -21,7 +21,7 @@ pub(super) fn doctor(args: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode> 
     let mut checks = runtime.block_on(codecontext_team::doctor::check_all(&config));
     checks.push(runtime.block_on(docker_check(&root)));
     let down = checks.iter().any(|c| matches!(c.state, State::Down(_)));
-    let store = codecontext_store::store_home();
+    let store = codecontext_config::store_home();
     if args.json {
         let backends: Vec<serde_json::Value> = checks
             .iter()
@@ -95,8 +95,7 @@ async fn docker_check(root: &Path) -> codecontext_team::doctor::Check {
             }
         }
     };
-    let target =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let target = codecontext_config::docker_host();
     if config.kind != codecontext_config::SandboxKind::Docker {
         return Check {
             backend: "docker",
