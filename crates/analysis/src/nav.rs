@@ -621,7 +621,13 @@ impl<'a> Analysis<'a> {
     /// The entities reached from `id` along `walk` (callers, callees, impact), at most
     /// `depth` edges away, nearest first, at most `limit`: the same shape as the team's
     /// graph database and PostgreSQL's tables answer.
-    pub fn walk(&self, id: EntityId, walk: codecontext_graph::Walk, depth: u32, limit: usize) -> Vec<codecontext_graph::Reached> {
+    pub fn walk(
+        &self,
+        id: EntityId,
+        walk: codecontext_graph::Walk,
+        depth: u32,
+        limit: usize,
+    ) -> Vec<codecontext_graph::Reached> {
         self.graph().walk(id, walk, depth, limit)
     }
 

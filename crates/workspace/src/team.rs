@@ -768,11 +768,10 @@ impl Workspace {
         }
         let ws = ws.clone();
         let walk = query.direction;
-        let items = tokio::task::spawn_blocking(move || {
-            ws.read().analysis().walk(id, walk, depth, limit)
-        })
-        .await
-        .map_err(internal)?;
+        let items =
+            tokio::task::spawn_blocking(move || ws.read().analysis().walk(id, walk, depth, limit))
+                .await
+                .map_err(internal)?;
         let mut answer = walk_answer(walk, depth, "embedded", items);
         answer["symbol"] = start;
         Ok(answer)
