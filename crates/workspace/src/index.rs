@@ -46,6 +46,28 @@ impl IndexJob {
     }
 }
 
+/// The files of a folder being loaded that are not in the graph yet.
+struct Pending<'a> {
+    ws: &'a Workspace,
+    left: std::cell::Cell<usize>,
+}
+
+impl Pending<'_> {
+    fn down_to(&self, left: usize) {
+        let gone = self.left.get().saturating_sub(left);
+        self.left.set(left);
+        self.ws
+            .pending_files
+            .fetch_sub(gone, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.down_to(0);
+    }
+}
+
 /// How indexing a folder went.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct IndexSummary {
@@ -80,6 +102,8 @@ impl Workspace {
         let started = Instant::now();
         let found = walk(&root);
         let root_index = self.write().add_root(&root, &found);
+        self.pending_files
+            .fetch_add(found.files.len(), std::sync::atomic::Ordering::SeqCst);
         info!(
             "{}: {} files found in {:?}",
             root.display(),
@@ -242,6 +266,12 @@ impl Workspace {
         let by_rel: HashMap<&str, &SourceFile> =
             job.files.iter().map(|f| (f.rel.as_str(), f)).collect();
         let mut done = 0usize;
+        // Files not in the graph yet, for freshness stamps; whatever is left when this
+        // returns (done, or stopped) is no longer pending.
+        let pending = Pending {
+            ws: self,
+            left: std::cell::Cell::new(total),
+        };
         let mut last_report = Instant::now();
         let mut report = |done: usize, force: bool| {
             if force || last_report.elapsed() >= Duration::from_millis(100) {
@@ -277,6 +307,7 @@ impl Workspace {
                     .filter_map(|rel| by_rel.get(rel.as_str()).copied()),
             );
             done = (done + chunk.len()).min(total);
+            pending.down_to(total - done);
             report(done, false);
         }
         if restoring {
@@ -323,6 +354,7 @@ impl Workspace {
             changed |= !loaded.is_empty();
             self.write().insert_batch(loaded);
             done = (done + batch.len()).min(total);
+            pending.down_to(total - done);
             report(done, done == total);
         }
         let load_ms = started.elapsed().as_millis() as u64;

@@ -17,6 +17,7 @@ pub mod history;
 pub mod index;
 pub mod notify;
 pub mod perf;
+pub mod places;
 pub mod settings;
 mod store;
 pub mod team;
@@ -76,6 +77,9 @@ pub struct Folder {
     pub(crate) config: Slot<codecontext_config::StorageConfig>,
     /// The index store and run log.
     pub(crate) store: Slot<Arc<dyn Store>>,
+    /// Held while the store is opened: two openings of one SQLite file at once would
+    /// race through its migrations.
+    pub(crate) opening: tokio::sync::Mutex<()>,
     /// The performance series (the store, and InfluxDB when configured).
     pub(crate) series: Slot<Arc<perf::SeriesSink>>,
     /// The links to the team's graph database and cache.
@@ -96,6 +100,21 @@ pub struct Workspace {
     sandboxes: execute::Sandboxes,
     /// Numbers progress tokens.
     progress_seq: AtomicU64,
+    /// Changes applied to the host so far: the index's version, for freshness stamps.
+    version: AtomicU64,
+    /// Files of registered folders not loaded into the graph yet.
+    pub(crate) pending_files: std::sync::atomic::AtomicUsize,
+}
+
+/// How current an answer is: the index's version (it grows with every change applied),
+/// the files still waiting to be indexed, and the git commit the folder's checkout is at.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Freshness {
+    pub index_version: u64,
+    pub pending_files: usize,
+    /// `HEAD`'s commit, when the folder is in a git checkout.
+    pub git_head: Option<String>,
 }
 
 impl Workspace {
@@ -118,6 +137,8 @@ impl Workspace {
             told_down: Arc::default(),
             sandboxes: execute::Sandboxes::default(),
             progress_seq: AtomicU64::new(0),
+            version: AtomicU64::new(0),
+            pending_files: Default::default(),
         })
     }
 
@@ -129,9 +150,20 @@ impl Workspace {
         self.host.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The host, for changes.
+    /// The host, for changes; every change is a new version of the index.
     pub fn write(&self) -> RwLockWriteGuard<'_, AnalysisHost> {
-        self.host.write().unwrap_or_else(PoisonError::into_inner)
+        let guard = self.host.write().unwrap_or_else(PoisonError::into_inner);
+        self.version.fetch_add(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// How current an answer about `root` is.
+    pub fn freshness(&self, root: &Path) -> Freshness {
+        Freshness {
+            index_version: self.version.load(Ordering::SeqCst),
+            pending_files: self.pending_files.load(Ordering::SeqCst),
+            git_head: git_head(root),
+        }
     }
 
     pub fn settings(&self) -> Settings {
@@ -258,5 +290,85 @@ impl Workspace {
     /// backend and session.
     pub(crate) async fn backend_down(&self, backend: &'static str, message: String) {
         store::tell_down(&self.notifier, &self.told_down, backend, message).await
+    }
+}
+
+/// The commit `HEAD` names in the git checkout holding `root`, read from `.git` (a
+/// detached head, a branch's loose ref, or `packed-refs`); `None` outside git.
+fn git_head(root: &Path) -> Option<String> {
+    let git = root
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|g| g.exists())?;
+    // A worktree or submodule: `.git` is a file naming the real folder.
+    let git = if git.is_file() {
+        let text = std::fs::read_to_string(&git).ok()?;
+        let target = text.strip_prefix("gitdir:")?.trim();
+        git.parent()?.join(target)
+    } else {
+        git
+    };
+    let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(name) = head.strip_prefix("ref:") else {
+        return Some(head.to_string());
+    };
+    let name = name.trim();
+    // A worktree's branches live in the common folder.
+    let common = std::fs::read_to_string(git.join("commondir"))
+        .ok()
+        .map(|c| git.join(c.trim()))
+        .unwrap_or_else(|| git.clone());
+    for dir in [&git, &common] {
+        if let Ok(id) = std::fs::read_to_string(dir.join(name)) {
+            return Some(id.trim().to_string());
+        }
+    }
+    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    packed
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(_, r)| *r == name)
+        .map(|(id, _)| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::git_head;
+
+    #[test]
+    fn git_head_reads_a_branch_a_packed_ref_a_detached_head_and_a_worktree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(git_head(root), None, "outside git");
+        let git = root.join(".git");
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(git.join("refs/heads/main"), "1111\n").unwrap();
+        let sub = root.join("src/deep");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert_eq!(git_head(&sub).as_deref(), Some("1111"), "from a subfolder");
+
+        std::fs::remove_file(git.join("refs/heads/main")).unwrap();
+        std::fs::write(
+            git.join("packed-refs"),
+            "# pack-refs with: peeled\n2222 refs/heads/main\n",
+        )
+        .unwrap();
+        assert_eq!(git_head(root).as_deref(), Some("2222"), "packed");
+
+        std::fs::write(git.join("HEAD"), "3333\n").unwrap();
+        assert_eq!(git_head(root).as_deref(), Some("3333"), "detached");
+
+        // A worktree: `.git` is a file pointing into the main checkout's folder.
+        let wt = root.join("wt");
+        let admin = git.join("worktrees/wt");
+        std::fs::create_dir_all(&admin).unwrap();
+        std::fs::write(admin.join("HEAD"), "ref: refs/heads/feature\n").unwrap();
+        std::fs::write(admin.join("commondir"), "../..\n").unwrap();
+        std::fs::write(git.join("refs/heads/feature"), "4444\n").unwrap();
+        std::fs::create_dir_all(&wt).unwrap();
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", admin.display())).unwrap();
+        assert_eq!(git_head(&wt).as_deref(), Some("4444"), "worktree");
     }
 }

@@ -58,6 +58,11 @@ impl Workspace {
         if let Some(store) = folder.store.get() {
             return Some(store);
         }
+        // One opening at a time; whoever waited finds the store the first one opened.
+        let _opening = folder.opening.lock().await;
+        if let Some(store) = folder.store.get() {
+            return Some(store);
+        }
         let settings = self.settings();
         if !settings.persist {
             return None;

@@ -4,11 +4,11 @@
 
 use std::{io::Write, path::Path, process::ExitCode};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use codecontext_analysis::{
-    Analysis, AnalysisHost, CallInfo, FileId, Location, NavTarget, OutlineItem, PositionEncoding,
-    SearchMode,
+    Analysis, AnalysisHost, CallInfo, FileId, Location, NavTarget, OutlineItem, SearchMode,
 };
+use codecontext_workspace::places::{self, place};
 use serde_json::json;
 
 use super::{
@@ -104,47 +104,9 @@ pub(super) fn symbols(args: SymbolsArgs, out: &mut dyn Write) -> Result<ExitCode
 }
 
 /// Parses `FILE:LINE:COL` into a file id and byte offset.
+/// Parses `FILE:LINE:COL` into a file id and byte offset.
 pub(super) fn position(host: &AnalysisHost, spec: &str) -> Result<(FileId, u32)> {
-    let mut parts = spec.rsplitn(3, ':');
-    let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
-        bail!("expected FILE:LINE:COL, got `{spec}`");
-    };
-    let line: u32 = line
-        .parse()
-        .with_context(|| format!("bad line number `{line}`"))?;
-    let col: u32 = col.parse().with_context(|| format!("bad column `{col}`"))?;
-    if line == 0 || col == 0 {
-        bail!("lines and columns start at 1");
-    }
-    let path = Path::new(file);
-    let id = host
-        .file_id(path)
-        .or_else(|| host.file_id(&path.canonicalize().ok()?))
-        .with_context(|| format!("{file} is not an indexed file of this workspace"))?;
-    let analysis = host.analysis();
-    let index = analysis.line_index(id).context("file has no text")?;
-    if line > index.line_count() {
-        bail!(
-            "{file} has {} lines; line {line} is past its end",
-            index.line_count()
-        );
-    }
-    let offset = analysis
-        .offset(id, line - 1, col - 1, PositionEncoding::Utf32)
-        .context("position outside the file")?;
-    Ok((id, offset))
-}
-
-pub(super) fn place(analysis: &Analysis<'_>, file: FileId, offset: u32) -> String {
-    let lc = analysis.line_col(file, offset);
-    let col = lc.and_then(|lc| {
-        let index = analysis.line_index(file)?;
-        Some(index.to_wide(PositionEncoding::Utf32, lc).col)
-    });
-    match (lc, col) {
-        (Some(lc), Some(col)) => format!("{}:{}:{}", analysis.path_of(file), lc.line + 1, col + 1),
-        _ => analysis.path_of(file),
-    }
+    Ok(places::resolve(host, spec)?)
 }
 
 fn target_json(analysis: &Analysis<'_>, t: &NavTarget) -> serde_json::Value {
@@ -314,14 +276,7 @@ pub(super) fn calls(args: CallArgs, callers: bool, out: &mut dyn Write) -> Resul
 }
 
 fn file_of(host: &AnalysisHost, file: &Path) -> Result<FileId> {
-    host.file_id(file)
-        .or_else(|| host.file_id(&file.canonicalize().ok()?))
-        .with_context(|| {
-            format!(
-                "{} is not an indexed file of this workspace",
-                file.display()
-            )
-        })
+    Ok(places::file_of(host, &file.to_string_lossy())?)
 }
 
 pub(super) fn outline(args: FileArgs, out: &mut dyn Write) -> Result<ExitCode> {
