@@ -3,7 +3,7 @@
 //! `--json`), progress and logs to stderr. `codecontext serve` is the language server:
 //! stdout then carries only the protocol.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use codecontext_server::cli;
 
@@ -17,8 +17,13 @@ fn main() -> ExitCode {
     }
     let args = cli::Cli::parse();
     // The server owns stdout for the protocol; it must not be locked here.
-    if let cli::Command::Serve(_) = args.command {
-        return codecontext_server::lsp::run_stdio();
+    match &args.command {
+        cli::Command::Serve(_) => return codecontext_server::lsp::run_stdio(),
+        cli::Command::Mcp(mcp) => {
+            let path = mcp.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            return codecontext_server::mcp::run_stdio(&path, !mcp.no_store);
+        }
+        _ => {}
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

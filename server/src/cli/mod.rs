@@ -46,6 +46,10 @@ pub enum Command {
     Imports(FileArgs),
     /// Run the language server over stdio (LSP).
     Serve(ServeArgs),
+    /// Run the MCP server over stdio, for AI assistants (Claude Code, Cursor, Copilot,
+    /// Codex, Zed): tools to find symbols, definitions, references and call graphs, run
+    /// snippets and verify edits. See docs/mcp.md.
+    Mcp(McpArgs),
     /// Check every configured backend (PostgreSQL, Bolt, Redis, InfluxDB): its state,
     /// its version and the latency of a round trip. Exits 1 if one is down.
     Doctor(DoctorArgs),
@@ -130,6 +134,15 @@ pub struct DoctorArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// The project folder (default: the current one).
+    pub path: Option<PathBuf>,
+    /// Index in memory only: neither read nor write the folder's store.
+    #[arg(long)]
+    pub no_store: bool,
 }
 
 #[derive(Args, Debug)]
@@ -224,7 +237,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Callees(args) => nav::calls(args, false, out),
         Command::Outline(args) => nav::outline(args, out),
         Command::Imports(args) => nav::imports(args, out),
-        Command::Serve(_) => bail!("`serve` owns stdout; main runs it before locking stdout"),
+        Command::Serve(_) | Command::Mcp(_) => {
+            bail!("the servers own stdout; main runs them before locking stdout")
+        }
         Command::Doctor(args) => doctor::doctor(args, out),
         Command::Execute(args) => runs::execute(args, out),
         Command::Verify(args) => runs::verify(args, out),

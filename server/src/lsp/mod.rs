@@ -73,7 +73,7 @@ pub fn run_stdio() -> ExitCode {
 
 /// Logs go to stderr (stdout is the protocol); `CODECONTEXT_LOG` filters them, as
 /// `RUST_LOG` would (default `info`).
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CODECONTEXT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

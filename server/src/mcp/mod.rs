@@ -1,0 +1,126 @@
+//! The MCP server: CodeContext for AI assistants (Claude Code, Cursor, Copilot, Codex,
+//! Zed) over stdio, a thin adapter over the workspace as the language server is.
+//!
+//! - [`tools`]: the registry, one file per tool; each tool is a function from JSON
+//!   arguments to a JSON answer, with its input and output schemas and annotations.
+//! - [`sdk`]: the one module that knows the MCP SDK (rmcp), so that it can be replaced.
+//!
+//! The folder is indexed in the background from its store (a warm start when it was
+//! indexed before); tools that answer from the graph wait for that first indexing, then
+//! answer from the live index. Every answer carries a freshness stamp.
+
+mod sdk;
+pub mod tools;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use codecontext_store::BoxFuture;
+use codecontext_workspace::{Level, Notifier, Settings, Workspace};
+use tokio::sync::watch;
+use tracing::{error, info};
+
+/// What every tool call can reach: the workspace, the folder, and whether its first
+/// indexing is done.
+pub struct Ctx {
+    pub ws: Arc<Workspace>,
+    pub root: PathBuf,
+    indexed: watch::Receiver<bool>,
+    pub(crate) runs: tools::get_run::Runs,
+}
+
+impl Ctx {
+    /// Waits until the folder's first indexing is done (at once afterwards).
+    pub async fn indexed(&self) {
+        let mut rx = self.indexed.clone();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+}
+
+/// Logs the workspace's messages (stdout is the protocol); MCP progress is per call.
+struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    fn message(&self, level: Level, text: String) -> BoxFuture<'_, ()> {
+        match level {
+            Level::Error => error!("{text}"),
+            _ => info!("{text}"),
+        }
+        Box::pin(async {})
+    }
+
+    fn begin(&self, _: String, _: String, _: Option<String>, _: bool) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
+
+    fn report(&self, _: String, _: String, _: Option<u32>) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn end(&self, _: String, _: String) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Serves MCP over stdin and stdout for the folder `path` until the client leaves.
+pub fn run_stdio(path: &Path, persist: bool) -> ExitCode {
+    crate::lsp::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("codecontext-mcp")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = Settings {
+        persist,
+        ..Settings::default()
+    };
+    let ws = Workspace::new(settings, Arc::new(LogNotifier), runtime.handle().clone());
+    let Some(job) = ws.register_folder(path) else {
+        error!("{} is not a folder", path.display());
+        return ExitCode::from(2);
+    };
+    let root = job.root().to_path_buf();
+    let (done, indexed) = watch::channel(false);
+    let indexer = ws.clone();
+    let spawned = std::thread::Builder::new()
+        .name("codecontext-indexer".into())
+        .spawn(move || {
+            if let Some(summary) = indexer.index_folder(job) {
+                info!(
+                    "indexed {} files ({} from the store) in {} ms",
+                    summary.files, summary.from_store, summary.elapsed_ms
+                );
+            }
+            let _ = done.send(true);
+        });
+    if let Err(e) = spawned {
+        error!("cannot start the indexer: {e}");
+        return ExitCode::from(2);
+    }
+    let ctx = Arc::new(Ctx {
+        ws: ws.clone(),
+        root,
+        indexed,
+        runs: Default::default(),
+    });
+    let result = runtime.block_on(sdk::serve_stdio(ctx));
+    ws.stop();
+    runtime.block_on(ws.settle(std::time::Duration::from_secs(5)));
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("MCP session ended: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The MCP SDK (rmcp), and nothing else of the server knows it: the tool registry
+//! ([`super::tools::ALL`]) as `tools/list`, calls dispatched by name with the request's
+//! cancellation, and each answer as `structuredContent` with its JSON text as content. A
+//! tool's error is a result with `isError: true`, never the end of the session.
+
+use std::{borrow::Cow, sync::Arc};
+
+use rmcp::{
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        ToolAnnotations,
+    },
+    service::RequestContext,
+    ErrorData, RoleServer, ServerHandler, ServiceExt,
+};
+use serde_json::{json, Value};
+use tracing::warn;
+
+use super::{tools, Ctx};
+
+struct Handler {
+    ctx: Arc<Ctx>,
+}
+
+/// Serves until the client closes the connection.
+pub(super) async fn serve_stdio(ctx: Arc<Ctx>) -> Result<(), String> {
+    let service = Handler { ctx }
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| e.to_string())?;
+    service.waiting().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn object(value: Value) -> Arc<serde_json::Map<String, Value>> {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(serde_json::Map::new()),
+    }
+}
+
+fn tool(def: &tools::ToolDef) -> Tool {
+    let annotations = ToolAnnotations::with_title(def.title)
+        .read_only(def.read_only)
+        .destructive(def.destructive)
+        .idempotent(def.read_only);
+    Tool::new(
+        Cow::Borrowed(def.name),
+        Cow::Borrowed(def.description),
+        object((def.input_schema)()),
+    )
+    .with_title(def.title)
+    .with_raw_output_schema(object(tools::with_freshness((def.output_schema)())))
+    .with_annotations(annotations)
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "codecontext",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "CodeContext knows this project's code as a graph: find symbols, definitions, \
+                 references and call graphs, read a file's outline, run snippets and verify \
+                 proposed edits in a sandbox. Positions are `path:line:col`, 1-based. Every \
+                 answer says how fresh it is (`freshness`); long lists come in pages (pass \
+                 `cursor` back).",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            tools::ALL.iter().map(tool).collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(def) = tools::ALL.iter().find(|t| t.name == request.name) else {
+            let names: Vec<&str> = tools::ALL.iter().map(|t| t.name).collect();
+            return Ok(error_result(format!(
+                "no tool is named `{}`; the tools are {}",
+                request.name,
+                names.join(", ")
+            )));
+        };
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let run = (def.run)(&self.ctx, arguments);
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            _ = context.ct.cancelled() => Err(tools::ToolError::new("cancelled by the client")),
+        };
+        Ok(match outcome {
+            Ok(answer) => {
+                let answer = tools::stamped(&self.ctx, answer);
+                CallToolResult::structured(answer).into()
+            }
+            Err(e) => {
+                warn!("{}: {}", def.name, e.message);
+                error_result(e.message)
+            }
+        })
+    }
+}
+
+fn error_result(message: String) -> CallToolResponse {
+    CallToolResult::error(vec![ContentBlock::text(
+        json!({ "error": message }).to_string(),
+    )])
+    .into()
+}

@@ -1,0 +1,254 @@
+"""`codecontext mcp` driven by the PyPI `mcp` client (2.x), as an assistant drives it: over
+stdio, with the legacy handshake (`initialize`, 2025-11-25) and the current one
+(`server/discover`, 2026-07-28). The client itself checks every answer against the tool's
+`outputSchema`; these tests check what the answers say."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVER = Path(os.environ.get("CODECONTEXT_BIN", ROOT / "target" / "debug" / "codecontext"))
+FIXTURES = ROOT / "fixtures"
+
+TOOLS = {
+    "find_symbol",
+    "symbol_info",
+    "outline",
+    "find_definition",
+    "find_references",
+    "call_graph",
+    "execute",
+    "verify_edit",
+    "get_run",
+    "history",
+}
+GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph"}
+READ_ONLY = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "get_run", "history"}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """Where the server keeps its stores: a temporary folder, not the user's cache."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name.replace("/", "-")
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+@asynccontextmanager
+async def session(root: Path, home: Path, modern: bool = False):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODECONTEXT_")}
+    env.update({"CODECONTEXT_HOME": str(home), "CODECONTEXT_LOG": "warn"})
+    params = StdioServerParameters(command=str(SERVER), args=["mcp", str(root)], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as s:
+            if modern:
+                await s.discover()
+            else:
+                await s.initialize()
+            await s.list_tools()
+            yield s
+
+
+async def call(s: ClientSession, name: str, arguments: dict) -> dict:
+    result = await s.call_tool(name, arguments)
+    assert not result.is_error, f"{name}({arguments}): {result.content}"
+    answer = result.structured_content
+    # The text rendering says the same.
+    assert json.loads(result.content[0].text) == answer
+    fresh = answer["freshness"]
+    assert fresh["indexVersion"] >= 0 and fresh["pendingFiles"] >= 0, fresh
+    if name in GRAPH_TOOLS:
+        # These wait for the first indexing, and answer from all of it.
+        assert fresh["pendingFiles"] == 0 and fresh["indexVersion"] > 0, fresh
+    return answer
+
+
+async def error(s: ClientSession, name: str, arguments: dict) -> str:
+    result = await s.call_tool(name, arguments)
+    assert result.is_error, f"{name}({arguments}) should fail: {result.structured_content}"
+    return json.loads(result.content[0].text)["error"]
+
+
+@pytest.mark.parametrize("modern", [False, True], ids=["legacy-2025-11-25", "current-2026-07-28"])
+async def test_navigation_tools_answer_from_the_index(tmp_path: Path, home: Path, modern: bool) -> None:
+    root = copy("python", tmp_path)
+    async with session(root, home, modern) as s:
+        tools = {t.name: t for t in (await s.list_tools()).tools}
+        assert set(tools) == TOOLS
+        for name, tool in tools.items():
+            assert tool.output_schema and "freshness" in tool.output_schema["properties"], name
+            assert tool.description and len(tool.description) > 80, name
+            assert tool.annotations.read_only_hint == (name in READ_ONLY), name
+            assert tool.annotations.destructive_hint is False, name
+
+        found = await call(s, "find_symbol", {"query": "Cart", "mode": "exact"})
+        assert [x["qualifiedName"] for x in found["symbols"]] == ["shop.services.pricing.Cart"]
+        assert found["symbols"][0]["location"] == "shop/services/pricing.py:16:7"
+        methods = await call(s, "find_symbol", {"query": "total", "kind": "method"})
+        assert methods["symbols"] and all(x["kind"] == "method" for x in methods["symbols"])
+
+        by_position = await call(s, "find_definition", {"position": "main.py:8:12"})
+        assert by_position["how"] == "exact"
+        assert by_position["definitions"][0]["qualifiedName"] == "shop.services.pricing.Cart"
+        by_name = await call(s, "find_definition", {"symbol": "shop.services.pricing.Cart"})
+        assert by_name["definitions"] == by_position["definitions"]
+
+        refs = await call(s, "find_references", {"position": "shop/util.py:6:5"})
+        places = [r["location"] for r in refs["references"]]
+        assert "shop/models/product.py:12:22" in places and "shop/services/pricing.py:13:23" in places
+        assert refs["total"] == len(places) and refs["nextCursor"] is None
+
+        info = await call(s, "symbol_info", {"symbol": "shop.services.pricing.Cart", "body": True})
+        assert info["symbol"]["kind"] == "class"
+        assert info["references"] >= 1
+        assert info["body"].startswith("class Cart")
+
+        outline = await call(s, "outline", {"path": "shop/services/pricing.py"})
+        cart = next(i for i in outline["items"] if i["name"] == "Cart")
+        assert cart["line"] == 16 and any(c["kind"] == "method" for c in cart["children"])
+
+        callers = await call(s, "call_graph", {"position": "shop/util.py:6:5", "direction": "callers", "depth": 2})
+        assert callers["items"], callers
+        assert all(i["how"] in ("exact", "inferred", "ambiguous") for i in callers["items"])
+        assert callers["complete"] == all(i["how"] == "exact" for i in callers["items"])
+        impact = await call(s, "call_graph", {"symbol": "shop.services.pricing.Cart", "direction": "impact"})
+        assert any(i["symbol"].startswith("main") for i in impact["items"]), impact
+
+
+async def test_long_answers_come_in_pages_with_a_cursor(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    lines = ["def target():", "    return 1", ""]
+    lines += [f"def caller_{i:04d}():\n    return target()\n" for i in range(1500)]
+    (root / "big.py").write_text("\n".join(lines))
+    async with session(root, home) as s:
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            args = {"symbol": "big.target"}
+            if cursor:
+                args["cursor"] = cursor
+            answer = await call(s, "find_references", args)
+            assert len(json.dumps(answer["references"], separators=(",", ":"))) <= 32_000
+            seen += [r["location"] for r in answer["references"]]
+            pages += 1
+            cursor = answer["nextCursor"]
+            if cursor is None:
+                break
+        assert pages >= 2
+        assert len(seen) == len(set(seen)) == 1500 == answer["total"]
+        # The same question gives the same first page.
+        again = await call(s, "find_references", {"symbol": "big.target"})
+        assert [r["location"] for r in again["references"]] == seen[: len(again["references"])]
+        message = await error(s, "find_references", {"symbol": "big.target", "cursor": "nonsense"})
+        assert "nextCursor" in message
+
+
+async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:
+    root = copy("python", tmp_path)
+    async with session(root, home) as s:
+        assert "not an indexed file" in await error(s, "find_definition", {"position": "nope.py:1:1"})
+        assert "past its end" in await error(s, "find_definition", {"position": "main.py:999:1"})
+        assert "FILE:LINE:COL" in await error(s, "find_references", {"position": "main.py"})
+        assert "bad arguments" in await error(s, "find_symbol", {"query": 5})
+        assert "not both" in await error(s, "find_definition", {"position": "main.py:8:12", "symbol": "x"})
+        assert "no symbol is named" in await error(s, "symbol_info", {"symbol": "no.such.thing"})
+        assert "no tool is named" in await error(s, "frobnicate", {})
+        message = await error(s, "verify_edit", {"diff": "this is not a diff"})
+        assert "diff" in message.lower(), message
+        assert "unknown language" in await error(s, "execute", {"language": "cobol", "code": "x"})
+        # Still serving.
+        found = await call(s, "find_symbol", {"query": "Cart", "mode": "exact"})
+        assert found["symbols"]
+
+
+async def test_ten_calls_in_parallel(tmp_path: Path, home: Path) -> None:
+    root = copy("python", tmp_path)
+    async with session(root, home) as s:
+        calls = [call(s, "find_symbol", {"query": q}) for q in ["Cart", "total", "price", "main", "util"]]
+        calls += [call(s, "find_references", {"position": "shop/util.py:6:5"}) for _ in range(3)]
+        calls += [call(s, "outline", {"path": "main.py"}), call(s, "history", {})]
+        answers = await asyncio.gather(*calls)
+        assert len(answers) == 10
+        assert answers[5] == answers[6] == answers[7]
+
+
+async def test_execute_verify_and_history(tmp_path: Path, home: Path) -> None:
+    root = copy("verify/python", tmp_path)
+    before = (root / "calc.py").read_text()
+    async with session(root, home) as s:
+        ran = await call(s, "execute", {"language": "python", "code": "print(6 * 7)"})
+        assert ran["status"] == "ok" and ran["stdout"] == "42\n" and isinstance(ran["runId"], int)
+
+        broken = "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n def double(a):\n-    return add(a, a)\n+    return 3 * a\n"
+        verdict = await call(s, "verify_edit", {"diff": broken})
+        assert verdict["status"] == "done" and verdict["verdict"] == "failed", verdict
+        failed = [t["name"] for t in verdict["tests"] if t["outcome"] == "failed"]
+        assert failed == ["tests/test_calc.py::test_doubles"]
+
+        fixed = before.replace("return add(a, a)", "return 2 * a")
+        verdict = await call(s, "verify_edit", {"edits": [{"path": "calc.py", "content": fixed}], "tests": "affected"})
+        assert verdict["verdict"] == "passed", verdict
+        assert [t["name"] for t in verdict["affected"]] == ["tests/test_calc.py::test_doubles"]
+
+        recorded = await call(s, "get_run", {"runId": verdict["runId"]})
+        assert recorded["verdict"] == "passed" and recorded["status"] == "done"
+        history = await call(s, "history", {"symbol": "calc.double"})
+        assert [r["status"] for r in history["runs"]] == ["passed", "failed"]
+    assert (root / "calc.py").read_text() == before
+
+
+def sandboxed_pytests() -> list[int]:
+    """The pids of test runs a verification started (pytest with our report option)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--junitxml=.codecontext-junit.xml" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_verification_still_running_answers_a_run_id_and_a_cancel_stops_it(tmp_path: Path, home: Path) -> None:
+    root = copy("verify/python", tmp_path)
+    slow = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n"
+    async with session(root, home) as s:
+        pending = await call(s, "verify_edit", {"edits": [{"path": "tests/test_slow.py", "content": slow}], "waitS": 0.5, "timeoutMs": 90000})
+        assert pending["status"] == "running" and pending["runId"].startswith("run-")
+        # get_run waits a little, and says it is still running.
+        still = await call(s, "get_run", {"runId": pending["runId"], "waitS": 0.2})
+        assert still["status"] == "running"
+
+        # A call cancelled by the client stops its run: the sandboxed pytest goes away.
+        with anyio.move_on_after(3):
+            await s.call_tool("verify_edit", {"edits": [{"path": "tests/test_slow2.py", "content": slow}], "waitS": 600})
+        deadline = time.monotonic() + 20
+        while len(sandboxed_pytests()) > 1 and time.monotonic() < deadline:
+            await anyio.sleep(0.2)
+        assert len(sandboxed_pytests()) <= 1, "the cancelled verification still runs"
+        # The session goes on.
+        found = await call(s, "find_symbol", {"query": "double", "mode": "exact"})
+        assert found["symbols"]
