@@ -28,6 +28,42 @@ pub struct Check {
     pub detail: Option<String>,
 }
 
+/// Why a backend's check failed. The message is what `codecontext doctor` shows (a
+/// client's error is shown as the client words it); it never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    /// PostgreSQL refused or failed.
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+    /// Redis refused or failed (a bad URL included).
+    #[error(transparent)]
+    Redis(#[from] redis::RedisError),
+    /// Redis answered `PING` with something other than `PONG`.
+    #[error("PING answered {0:?}")]
+    Pong(String),
+    /// The HTTP client failed (InfluxDB).
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    /// InfluxDB's `/ping` answered with a failing status.
+    #[error("/ping answered {0}")]
+    PingStatus(reqwest::StatusCode),
+    /// The configured InfluxDB database is not on the server.
+    #[error("database `{0}` does not exist")]
+    NoDatabase(String),
+    /// The Bolt URL does not parse.
+    #[error(transparent)]
+    BoltUrl(#[from] neo4j::driver::ConnectionConfigParseError),
+    /// The Bolt graph database refused or failed.
+    #[error(transparent)]
+    Bolt(#[from] neo4j::Neo4jError),
+    /// The blocking thread of the Bolt check stopped.
+    #[error(transparent)]
+    Worker(#[from] tokio::task::JoinError),
+    /// Nothing came back within the time allowed.
+    #[error("no answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+}
+
 /// Time allowed to each check.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -35,21 +71,21 @@ fn target(setting: &Setting) -> String {
     format!("{} (from {})", setting.shown(), setting.source)
 }
 
-async fn timed<T, E: std::fmt::Display>(
+async fn timed<T, E: Into<DoctorError>>(
     future: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<(T, Duration), String> {
+) -> Result<(T, Duration), DoctorError> {
     let started = Instant::now();
     match tokio::time::timeout(TIMEOUT, future).await {
         Ok(Ok(value)) => Ok((value, started.elapsed())),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(DoctorError::Timeout(TIMEOUT)),
     }
 }
 
 fn check(
     backend: &'static str,
     setting: Option<&Setting>,
-    result: Option<Result<(String, Duration), String>>,
+    result: Option<Result<(String, Duration), DoctorError>>,
 ) -> Check {
     let Some(setting) = setting else {
         return Check {
@@ -62,7 +98,7 @@ fn check(
     };
     let (state, latency, detail) = match result {
         Some(Ok((detail, latency))) => (State::Ok, Some(latency), Some(detail)),
-        Some(Err(why)) => (State::Down(why), None, None),
+        Some(Err(why)) => (State::Down(why.to_string()), None, None),
         None => (State::NotConfigured, None, None),
     };
     Check {
@@ -75,7 +111,7 @@ fn check(
 }
 
 /// PostgreSQL: connect, `SELECT version()`.
-pub async fn postgres(url: &str) -> Result<(String, Duration), String> {
+pub async fn postgres(url: &str) -> Result<(String, Duration), DoctorError> {
     use sqlx::{Connection, PgConnection};
     let mut conn = timed(PgConnection::connect(url)).await?.0;
     let answer =
@@ -87,12 +123,12 @@ pub async fn postgres(url: &str) -> Result<(String, Duration), String> {
 }
 
 /// Redis: `PING`, then the server's version from `INFO server`.
-pub async fn redis(url: &str) -> Result<(String, Duration), String> {
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+pub async fn redis(url: &str) -> Result<(String, Duration), DoctorError> {
+    let client = redis::Client::open(url)?;
     let mut conn = timed(client.get_multiplexed_async_connection()).await?.0;
     let (pong, latency) = timed(redis::cmd("PING").query_async::<String>(&mut conn)).await?;
     if pong != "PONG" {
-        return Err(format!("PING answered {pong:?}"));
+        return Err(DoctorError::Pong(pong));
     }
     let info: String = timed(redis::cmd("INFO").arg("server").query_async(&mut conn))
         .await
@@ -108,15 +144,12 @@ pub async fn redis(url: &str) -> Result<(String, Duration), String> {
 
 /// InfluxDB 1.x: `GET /ping` (204, with the version in a header), and the database
 /// exists.
-pub async fn influx(url: &str, db: Option<&str>) -> Result<(String, Duration), String> {
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())?;
+pub async fn influx(url: &str, db: Option<&str>) -> Result<(String, Duration), DoctorError> {
+    let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
     let base = url.trim_end_matches('/');
     let (response, latency) = timed(client.get(format!("{base}/ping")).send()).await?;
     if !response.status().is_success() {
-        return Err(format!("/ping answered {}", response.status()));
+        return Err(DoctorError::PingStatus(response.status()));
     }
     let version = response
         .headers()
@@ -128,7 +161,7 @@ pub async fn influx(url: &str, db: Option<&str>) -> Result<(String, Duration), S
         let query = format!("{base}/query?q=SHOW%20DATABASES");
         let (body, _) = timed(async { client.get(&query).send().await?.text().await }).await?;
         if !body.contains(&format!("[\"{db}\"]")) {
-            return Err(format!("database `{db}` does not exist"));
+            return Err(DoctorError::NoDatabase(db.to_string()));
         }
     }
     Ok((version, latency))
@@ -141,7 +174,7 @@ pub async fn bolt(
     url: &str,
     user: Option<&str>,
     password: Option<&str>,
-) -> Result<(String, Duration), String> {
+) -> Result<(String, Duration), DoctorError> {
     use neo4j::driver::{auth::AuthToken, ConnectionConfig, Driver, DriverConfig, RoutingControl};
     let url = url.to_string();
     let auth = match (user, password) {
@@ -149,7 +182,7 @@ pub async fn bolt(
         _ => AuthToken::new_none_auth(),
     };
     let job = tokio::task::spawn_blocking(move || {
-        let connection = ConnectionConfig::try_from(url.as_str()).map_err(|e| e.to_string())?;
+        let connection = ConnectionConfig::try_from(url.as_str())?;
         let driver = Driver::new(
             connection,
             DriverConfig::new()
@@ -160,8 +193,7 @@ pub async fn bolt(
         let result = driver
             .execute_query("RETURN 1 AS x")
             .with_routing_control(RoutingControl::Read)
-            .run()
-            .map_err(|e| e.to_string())?;
+            .run()?;
         let latency = started.elapsed();
         let agent = result.summary.server_info.server_agent.to_string();
         let version = if agent.is_empty() {
@@ -169,12 +201,12 @@ pub async fn bolt(
         } else {
             agent
         };
-        Ok::<_, String>((version, latency))
+        Ok::<_, DoctorError>((version, latency))
     });
     match tokio::time::timeout(TIMEOUT, job).await {
         Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(DoctorError::Timeout(TIMEOUT)),
     }
 }
 
