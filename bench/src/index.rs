@@ -113,7 +113,8 @@ pub fn run(dir: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn ctags_language(name: &str) -> &'static str {
+/// The name universal-ctags gives a language of ours (`--languages=`).
+pub fn ctags_language(name: &str) -> &'static str {
     match name {
         "rust" => "Rust",
         "python" => "Python",

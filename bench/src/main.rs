@@ -10,6 +10,7 @@
 )]
 
 mod accuracy;
+mod cli;
 mod docker;
 mod index;
 mod keystroke;
@@ -89,6 +90,17 @@ enum Command {
         /// Milliseconds between keystrokes.
         #[arg(long, default_value_t = 30)]
         pace: u64,
+    },
+    /// The command line, whole processes: `definition` cold (`--no-store`) against warm
+    /// (from the folder's store, filled by a first `index`), and `ctags -R` on the same
+    /// folder in the same run.
+    Cli {
+        dir: PathBuf,
+        /// The `codecontext` binary.
+        #[arg(long, default_value = "target/release/codecontext")]
+        binary: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// Definition answers against a type-aware language server.
     Accuracy {
@@ -175,6 +187,7 @@ fn main() -> Result<()> {
             keystrokes,
             pace,
         } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
+        Command::Cli { dir, binary, runs } => cli::run(&binary, &dir, runs),
         Command::Sandbox { runs } => sandbox::run(runs),
         Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),
