@@ -141,6 +141,20 @@ pub enum HistoryOf {
     File(PathBuf),
 }
 
+impl HistoryOf {
+    /// The runs a question asks for: of a symbol, of a file, or (neither) all.
+    pub fn of(symbol: Option<String>, file: Option<PathBuf>) -> Result<HistoryOf> {
+        match (symbol, file) {
+            (Some(_), Some(_)) => Err(WorkspaceError::invalid(
+                "codecontext.history: give a symbol or a file, not both",
+            )),
+            (Some(symbol), None) => Ok(HistoryOf::Symbol(symbol)),
+            (None, Some(file)) => Ok(HistoryOf::File(file)),
+            (None, None) => Ok(HistoryOf::Any),
+        }
+    }
+}
+
 /// A run, and the folder whose store holds it.
 #[derive(Clone, Debug)]
 pub struct FolderRun {

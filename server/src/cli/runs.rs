@@ -164,11 +164,7 @@ pub(super) fn verify(args: VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> 
 
 pub(super) fn history(args: HistoryArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let opened = open_folder(&args.path, true, false, false)?;
-    let of = match (args.symbol, args.file) {
-        (Some(symbol), _) => HistoryOf::Symbol(symbol),
-        (None, Some(file)) => HistoryOf::File(file),
-        (None, None) => HistoryOf::Any,
-    };
+    let of = HistoryOf::of(args.symbol, args.file)?;
     let runs = opened.block_on(opened.ws.history(of, args.limit))?;
     if args.json {
         let runs: Vec<_> = runs.iter().map(|r| r.to_json(args.detail)).collect();

@@ -18,8 +18,7 @@ use std::{
     sync::Arc,
 };
 
-use codecontext_store::BoxFuture;
-use codecontext_workspace::{Level, Notifier, Settings, Workspace};
+use codecontext_workspace::{Settings, Silent, Workspace};
 use tokio::sync::watch;
 use tracing::{error, info};
 
@@ -37,31 +36,6 @@ impl Ctx {
     pub async fn indexed(&self) {
         let mut rx = self.indexed.clone();
         let _ = rx.wait_for(|done| *done).await;
-    }
-}
-
-/// Logs the workspace's messages (stdout is the protocol); MCP progress is per call.
-struct LogNotifier;
-
-impl Notifier for LogNotifier {
-    fn message(&self, level: Level, text: String) -> BoxFuture<'_, ()> {
-        match level {
-            Level::Error => error!("{text}"),
-            _ => info!("{text}"),
-        }
-        Box::pin(async {})
-    }
-
-    fn begin(&self, _: String, _: String, _: Option<String>, _: bool) -> BoxFuture<'_, bool> {
-        Box::pin(async { false })
-    }
-
-    fn report(&self, _: String, _: String, _: Option<u32>) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-
-    fn end(&self, _: String, _: String) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
     }
 }
 
@@ -83,7 +57,9 @@ pub fn run_stdio(path: &Path, persist: bool) -> ExitCode {
         persist,
         ..Settings::default()
     };
-    let ws = Workspace::new(settings, Arc::new(LogNotifier), runtime.handle().clone());
+    // The workspace logs what it would tell a user (stdout is the protocol); MCP
+    // progress belongs to each call.
+    let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
     let Some(job) = ws.register_folder(path) else {
         error!("{} is not a folder", path.display());
         return ExitCode::from(2);

@@ -31,23 +31,15 @@ pub(super) async fn history(backend: &Backend, params: Value) -> Result<Value> {
     let params: HistoryParams =
         serde_json::from_value(if params.is_null() { json!({}) } else { params })
             .map_err(|e| invalid(format!("codecontext.history: {e}")))?;
-    let of = match (params.symbol, params.file) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "codecontext.history: give a symbol or a file, not both",
-            ))
-        }
-        (Some(symbol), None) => HistoryOf::Symbol(symbol),
-        (None, Some(file)) => {
-            let absolute = file
-                .parse::<Uri>()
-                .ok()
-                .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
-                .and_then(|u| path_of(&u));
-            HistoryOf::File(absolute.unwrap_or_else(|| PathBuf::from(file)))
-        }
-        (None, None) => HistoryOf::Any,
-    };
+    // A file URI names an absolute path; anything else is relative to a folder.
+    let file = params.file.map(|file| {
+        file.parse::<Uri>()
+            .ok()
+            .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
+            .and_then(|u| path_of(&u))
+            .unwrap_or_else(|| PathBuf::from(file))
+    });
+    let of = HistoryOf::of(params.symbol, file).map_err(rpc_error)?;
     let runs = backend
         .shared
         .ws

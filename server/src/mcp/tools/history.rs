@@ -58,12 +58,7 @@ struct Args {
 
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let a: Args = args("history", arguments)?;
-    let of = match (a.symbol, a.file) {
-        (Some(_), Some(_)) => return Err(ToolError::new("give `symbol` or `file`, not both")),
-        (Some(symbol), None) => HistoryOf::Symbol(symbol),
-        (None, Some(file)) => HistoryOf::File(PathBuf::from(file)),
-        (None, None) => HistoryOf::Any,
-    };
+    let of = HistoryOf::of(a.symbol, a.file.map(PathBuf::from))?;
     let runs = ctx.ws.history(of, a.limit.unwrap_or(20)).await?;
     let runs: Vec<Value> = runs.iter().map(|r| r.to_json(false)).collect();
     let (runs, next) = page(runs, a.cursor.as_deref())?;
