@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         cli::Command::Serve(_) => return codecontext_server::lsp::run_stdio(),
         cli::Command::Mcp(mcp) => {
             let path = mcp.path.clone().unwrap_or_else(|| PathBuf::from("."));
-            return codecontext_server::mcp::run_stdio(&path, !mcp.no_store);
+            let transport = match mcp.http {
+                Some(addr) => codecontext_server::mcp::Transport::Http(addr),
+                None => codecontext_server::mcp::Transport::Stdio,
+            };
+            return codecontext_server::mcp::run(&path, !mcp.no_store, transport);
         }
         _ => {}
     }

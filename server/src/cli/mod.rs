@@ -143,6 +143,10 @@ pub struct McpArgs {
     /// Index in memory only: neither read nor write the folder's store.
     #[arg(long)]
     pub no_store: bool,
+    /// Serve Streamable HTTP at this loopback address (`127.0.0.1:PORT`; port 0 picks
+    /// one, printed on stderr) instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,6 @@
 //! The MCP server: CodeContext for AI assistants (Claude Code, Cursor, Copilot, Codex,
-//! Zed) over stdio, a thin adapter over the workspace as the language server is.
+//! Zed) over stdio or Streamable HTTP on loopback, a thin adapter over the workspace as
+//! the language server is.
 //!
 //! - [`tools`]: the registry, one file per tool; each tool is a function from JSON
 //!   arguments to a JSON answer, with its input and output schemas and annotations.
@@ -39,8 +40,23 @@ impl Ctx {
     }
 }
 
-/// Serves MCP over stdin and stdout for the folder `path` until the client leaves.
-pub fn run_stdio(path: &Path, persist: bool) -> ExitCode {
+/// How the MCP server is reached.
+pub enum Transport {
+    /// stdin and stdout, one client, until it leaves.
+    Stdio,
+    /// Streamable HTTP on a loopback address, until the process is stopped.
+    Http(std::net::SocketAddr),
+}
+
+/// Serves MCP for the folder `path`.
+pub fn run(path: &Path, persist: bool, transport: Transport) -> ExitCode {
+    if let Transport::Http(addr) = &transport {
+        if !addr.ip().is_loopback() {
+            let line = format!("codecontext: error: {addr} is not a loopback address: the MCP server listens on 127.0.0.1 or ::1 only\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            return ExitCode::from(2);
+        }
+    }
     crate::lsp::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,7 +104,14 @@ pub fn run_stdio(path: &Path, persist: bool) -> ExitCode {
         indexed,
         runs: Default::default(),
     });
-    let result = runtime.block_on(sdk::serve_stdio(ctx));
+    let result = match transport {
+        Transport::Stdio => runtime.block_on(sdk::serve_stdio(ctx)),
+        Transport::Http(addr) => runtime.block_on(sdk::serve_http(ctx, addr, |bound| {
+            // On stderr, for whoever started it (a port 0 becomes a real one).
+            let line = format!("codecontext: MCP on http://{bound}/mcp\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+        })),
+    };
     ws.stop();
     runtime.block_on(ws.settle(std::time::Duration::from_secs(5)));
     runtime.shutdown_background();

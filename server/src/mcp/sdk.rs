@@ -1,7 +1,9 @@
 //! The MCP SDK (rmcp), and nothing else of the server knows it: the tool registry
 //! ([`super::tools::ALL`]) as `tools/list`, calls dispatched by name with the request's
 //! cancellation, and each answer as `structuredContent` with its JSON text as content. A
-//! tool's error is a result with `isError: true`, never the end of the session.
+//! tool's error is a result with `isError: true`, never the end of the session. Served
+//! over stdio, or as Streamable HTTP on a loopback address (each HTTP session gets its
+//! own handler over the one shared workspace).
 
 use std::{borrow::Cow, sync::Arc};
 
@@ -21,6 +23,47 @@ use super::{tools, Ctx};
 
 struct Handler {
     ctx: Arc<Ctx>,
+}
+
+/// Serves Streamable HTTP at `addr` (any path), until the process is stopped; `bound` is
+/// told the address actually bound (port 0 picks one).
+pub(super) async fn serve_http(
+    ctx: Arc<Ctx>,
+    addr: std::net::SocketAddr,
+    bound: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), String> {
+    use rmcp::transport::streamable_http_server::{
+        session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+    };
+    // The SDK's defaults accept only loopback Host headers (DNS rebinding).
+    let service = StreamableHttpService::new(
+        move || Ok(Handler { ctx: ctx.clone() }),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    bound(listener.local_addr().map_err(|e| e.to_string())?);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!("accepting a connection failed: {e}");
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                tracing::debug!("connection from {peer} ended: {e}");
+            }
+        });
+    }
 }
 
 /// Serves until the client closes the connection.

@@ -252,3 +252,43 @@ async def test_a_verification_still_running_answers_a_run_id_and_a_cancel_stops_
         # The session goes on.
         found = await call(s, "find_symbol", {"query": "double", "mode": "exact"})
         assert found["symbols"]
+
+
+async def test_streamable_http_on_loopback(tmp_path: Path, home: Path) -> None:
+    from mcp.client.streamable_http import streamable_http_client
+
+    root = copy("python", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODECONTEXT_")}
+    env.update({"CODECONTEXT_HOME": str(home), "CODECONTEXT_LOG": "warn"})
+    # Only loopback: a wildcard address is refused before anything is bound.
+    refused = await anyio.run_process([str(SERVER), "mcp", str(root), "--http", "0.0.0.0:0"], env=env, check=False)
+    assert refused.returncode == 2 and b"loopback" in refused.stderr, refused.stderr
+
+    process = await anyio.open_process([str(SERVER), "mcp", str(root), "--http", "127.0.0.1:0"], env=env)
+    try:
+        url = None
+        buffered = b""
+        with anyio.fail_after(30):
+            async for chunk in process.stderr:
+                buffered += chunk
+                for line in buffered.decode(errors="replace").splitlines():
+                    if "MCP on http://" in line:
+                        url = line.split("MCP on ", 1)[1].strip()
+                if url:
+                    break
+        assert url and url.startswith("http://127.0.0.1:"), buffered
+        for modern in (False, True):
+            async with streamable_http_client(url) as (read, write):
+                async with ClientSession(read, write) as s:
+                    if modern:
+                        await s.discover()
+                    else:
+                        await s.initialize()
+                    await s.list_tools()
+                    found = await call(s, "find_symbol", {"query": "Cart", "mode": "exact"})
+                    assert found["symbols"][0]["location"] == "shop/services/pricing.py:16:7"
+                    message = await error(s, "find_definition", {"position": "nope.py:1:1"})
+                    assert "not an indexed file" in message
+    finally:
+        process.terminate()
+        await process.wait()
