@@ -55,7 +55,7 @@ pub fn run(dirs: &[PathBuf], queries: usize) -> Result<()> {
         let mut query = String::new();
         let mut i = 0;
         while query.chars().count() < want.min(chars.len()) && i < chars.len() {
-            if rng.next() % 2 == 0 || chars.len() - i <= want - query.chars().count() {
+            if rng.next().is_multiple_of(2) || chars.len() - i <= want - query.chars().count() {
                 query.push(chars[i].to_ascii_lowercase());
             }
             i += 1;

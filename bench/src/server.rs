@@ -250,7 +250,7 @@ fn typing(
         let tick = Instant::now();
         version += 1;
         // Forward through the word, then back out of it.
-        let change = if (k / word.len()) % 2 == 0 {
+        let change = if (k / word.len()).is_multiple_of(2) {
             let c = &word[k % word.len()..k % word.len() + 1];
             let at = json!({"line": typing_line, "character": col + typed});
             typed += 1;

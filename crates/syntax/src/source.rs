@@ -94,7 +94,7 @@ pub fn parse(
         let mut check = |_: &tree_sitter::ParseState| {
             // Reading the clock on every callback costs more than the check is worth.
             calls = calls.wrapping_add(1);
-            if calls % 64 == 0 && start.elapsed() > budget {
+            if calls.is_multiple_of(64) && start.elapsed() > budget {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
