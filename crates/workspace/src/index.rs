@@ -85,9 +85,51 @@ pub struct IndexSummary {
     pub elapsed_ms: u64,
 }
 
+/// A folder being loaded on a thread of its own ([`Workspace::index_in_background`]).
+pub struct Indexing {
+    /// The folder, canonical.
+    pub root: PathBuf,
+    /// Turns `true` when its first indexing is done (or given up).
+    pub done: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Indexing {
+    /// Waits until the first indexing is done (at once afterwards).
+    pub async fn wait(&self) {
+        let mut done = self.done.clone();
+        let _ = done.wait_for(|d| *d).await;
+    }
+}
+
 impl Workspace {
+    /// Registers `folder` and loads it on a new thread (a warm start from its store);
+    /// what the MCP server and the daemon serve. `None` when it is not a folder or is
+    /// already registered, or when no thread can be started (said in the log).
+    pub fn index_in_background(self: &Arc<Self>, folder: &Path) -> Option<Indexing> {
+        let job = self.register_folder(folder)?;
+        let root = job.root().to_path_buf();
+        let (tx, done) = tokio::sync::watch::channel(false);
+        let ws = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("codecontext-indexer".into())
+            .spawn(move || {
+                if let Some(summary) = ws.index_folder(job) {
+                    info!(
+                        "indexed {} files ({} from the store) in {} ms",
+                        summary.files, summary.from_store, summary.elapsed_ms
+                    );
+                }
+                let _ = tx.send(true);
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start the indexer: {e}");
+            return None;
+        }
+        Some(Indexing { root, done })
+    }
+
     /// Walks a folder and registers it as a root; loading is [`Workspace::index_folder`].
-    /// `None` when it is not a folder (said in the log).
+    /// `None` when it is not a folder (said in the log), or already registered.
     pub fn register_folder(&self, folder: &Path) -> Option<IndexJob> {
         if !folder.is_dir() {
             warn!(
@@ -99,9 +141,21 @@ impl Workspace {
         let root = folder
             .canonicalize()
             .unwrap_or_else(|_| folder.to_path_buf());
+        if self.read().roots().any(|r| r == root) {
+            // Another client of a shared workspace registered it first.
+            info!("{}: already a workspace folder", root.display());
+            return None;
+        }
         let started = Instant::now();
         let found = walk(&root);
-        let root_index = self.write().add_root(&root, &found);
+        let root_index = {
+            let mut host = self.write();
+            if host.roots().any(|r| r == root) {
+                info!("{}: already a workspace folder", root.display());
+                return None;
+            }
+            host.add_root(&root, &found)
+        };
         self.pending_files
             .fetch_add(found.files.len(), std::sync::atomic::Ordering::SeqCst);
         info!(

@@ -39,7 +39,7 @@ use codecontext_store::Store;
 use tracing::debug;
 
 pub use error::{Result, WorkspaceError};
-pub use notify::{Level, Notifier, Progress, Silent};
+pub use notify::{Fanout, Level, Notifier, Progress, Silent};
 pub use settings::{Settings, SettingsError};
 
 /// One value per folder, set once: the first to be kept wins, so that two tasks opening
@@ -104,6 +104,10 @@ pub struct Workspace {
     version: AtomicU64,
     /// Files of registered folders not loaded into the graph yet.
     pub(crate) pending_files: std::sync::atomic::AtomicUsize,
+    /// How many clients hold each open document: several clients may share one
+    /// workspace (the daemon), and a document goes back to its text on disk only when
+    /// the last of them closes it.
+    holders: Mutex<HashMap<codecontext_analysis::FileId, u32>>,
 }
 
 /// How current an answer is: the index's version (it grows with every change applied),
@@ -139,6 +143,7 @@ impl Workspace {
             progress_seq: AtomicU64::new(0),
             version: AtomicU64::new(0),
             pending_files: Default::default(),
+            holders: Mutex::default(),
         })
     }
 
@@ -215,6 +220,50 @@ impl Workspace {
         }
         drop(host);
         std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// A client opens `path` with `text`, which wins over the file on disk (and over
+    /// another client's text) until it changes again. `None` when the file is outside
+    /// the workspace folders or not in a supported language. `first` says whether this
+    /// client did not hold it open already (an editor that opens a document twice still
+    /// closes it once).
+    pub fn open_document(
+        &self,
+        path: &Path,
+        text: String,
+        first: bool,
+    ) -> Option<codecontext_analysis::FileId> {
+        let id = self.write().open_document(path, text)?;
+        if first {
+            *self.holders_lock().entry(id).or_default() += 1;
+        }
+        Some(id)
+    }
+
+    /// A client closes (or, leaving, drops) a document it held open; the file on disk
+    /// counts again once no client holds it. Whether it did.
+    pub fn close_document(&self, id: codecontext_analysis::FileId) -> bool {
+        let last = {
+            let mut holders = self.holders_lock();
+            match holders.get_mut(&id) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                _ => {
+                    holders.remove(&id);
+                    true
+                }
+            }
+        };
+        if last {
+            self.write().close_document(id);
+        }
+        last
+    }
+
+    fn holders_lock(&self) -> MutexGuard<'_, HashMap<codecontext_analysis::FileId, u32>> {
+        self.holders.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The folder state of `root`, made on first use.
