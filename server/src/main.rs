@@ -18,14 +18,25 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     // The server owns stdout for the protocol; it must not be locked here.
     match &args.command {
-        cli::Command::Serve(_) => return codecontext_server::lsp::run_stdio(),
+        cli::Command::Serve(serve) => {
+            return codecontext_server::daemon::serve_lsp(serve.no_daemon)
+        }
         cli::Command::Mcp(mcp) => {
             let path = mcp.path.clone().unwrap_or_else(|| PathBuf::from("."));
-            let transport = match mcp.http {
-                Some(addr) => codecontext_server::mcp::Transport::Http(addr),
-                None => codecontext_server::mcp::Transport::Stdio,
+            return match mcp.http {
+                Some(addr) => codecontext_server::mcp::run(
+                    &path,
+                    !mcp.no_store,
+                    codecontext_server::mcp::Transport::Http(addr),
+                ),
+                None => codecontext_server::daemon::serve_mcp(&path, !mcp.no_store, mcp.no_daemon),
             };
-            return codecontext_server::mcp::run(&path, !mcp.no_store, transport);
+        }
+        cli::Command::Daemon(cli::DaemonArgs {
+            command: cli::DaemonCommand::Run { path },
+        }) => {
+            let idle = codecontext_config::daemon_idle();
+            return codecontext_server::daemon::run(path, idle);
         }
         _ => {}
     }

@@ -130,7 +130,7 @@ impl LspClient {
     /// The real `codecontext serve --stdio` binary.
     pub fn spawn_binary(binary: &Path, envs: &[(&str, &str)]) -> LspClient {
         let mut child = tokio::process::Command::new(binary)
-            .args(["serve", "--stdio"])
+            .args(["serve", "--stdio", "--no-daemon"])
             .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

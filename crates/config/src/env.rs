@@ -29,3 +29,13 @@ pub fn toolchain_dir(var: &str, default: &str) -> Option<PathBuf> {
 pub fn docker_host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
 }
+
+/// How long a daemon waits for a new client after its last one left:
+/// `CODECONTEXT_DAEMON_IDLE_S` seconds, 60 by default.
+pub fn daemon_idle() -> std::time::Duration {
+    let seconds = std::env::var("CODECONTEXT_DAEMON_IDLE_S")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(seconds)
+}

@@ -23,7 +23,7 @@ use serde_json::Value;
 mod env;
 mod sandbox;
 
-pub use env::{docker_host, store_home, toolchain_dir};
+pub use env::{daemon_idle, docker_host, store_home, toolchain_dir};
 pub use sandbox::{load_sandbox, load_sandbox_layers, SandboxConfig, SandboxKind};
 
 pub const PROJECT_FILE: &str = "codecontext.toml";

@@ -5,6 +5,7 @@
 //! Positions are `FILE:LINE:COL`, 1-based, with `COL` counted in characters; `FILE` is
 //! relative to the workspace path or absolute.
 
+mod daemon;
 mod doctor;
 mod nav;
 mod open;
@@ -50,6 +51,10 @@ pub enum Command {
     /// Codex, Zed): tools to find symbols, definitions, references and call graphs, run
     /// snippets and verify edits. See docs/mcp.md.
     Mcp(McpArgs),
+    /// The daemon that serves every client of a folder from one index (`serve` and
+    /// `mcp` start it when it is not running, and it leaves when idle): run, status,
+    /// stop.
+    Daemon(DaemonArgs),
     /// Check every configured backend (PostgreSQL, Bolt, Redis, InfluxDB): its state,
     /// its version and the latency of a round trip. Exits 1 if one is down.
     Doctor(DoctorArgs),
@@ -147,6 +152,10 @@ pub struct McpArgs {
     /// one, printed on stderr) instead of stdio.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
+    /// Serve in this process instead of through the folder's daemon (the daemon is
+    /// shared by every client of the folder: one index for all of them).
+    #[arg(long)]
+    pub no_daemon: bool,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +164,39 @@ pub struct ServeArgs {
     /// because editors pass it).
     #[arg(long)]
     pub stdio: bool,
+    /// Serve in this process instead of through the workspace folder's daemon (the
+    /// daemon is shared by every client of the folder: one index for all of them).
+    #[arg(long)]
+    pub no_daemon: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub command: DaemonCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DaemonCommand {
+    /// Run the daemon of a folder in the foreground (clients start it when they need it).
+    Run {
+        /// The workspace folder.
+        path: PathBuf,
+    },
+    /// Whether the folder's daemon runs: its pid, its clients, its index's version.
+    /// Exits 1 when none runs.
+    Status {
+        /// The workspace folder.
+        path: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the folder's daemon (its clients start a new one if they still need it).
+    Stop {
+        /// The workspace folder.
+        path: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -241,9 +283,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Callees(args) => nav::calls(args, false, out),
         Command::Outline(args) => nav::outline(args, out),
         Command::Imports(args) => nav::imports(args, out),
-        Command::Serve(_) | Command::Mcp(_) => {
+        Command::Serve(_)
+        | Command::Mcp(_)
+        | Command::Daemon(DaemonArgs {
+            command: DaemonCommand::Run { .. },
+        }) => {
             bail!("the servers own stdout; main runs them before locking stdout")
         }
+        Command::Daemon(args) => daemon::daemon(args, out),
         Command::Doctor(args) => doctor::doctor(args, out),
         Command::Execute(args) => runs::execute(args, out),
         Command::Verify(args) => runs::verify(args, out),

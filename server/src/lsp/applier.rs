@@ -32,7 +32,17 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
     let mut queue: VecDeque<Work> = VecDeque::new();
     while let Some(item) = queue.pop_front().or_else(|| work.recv().ok()) {
         match item {
-            Work::Stop => break,
+            Work::Stop => {
+                if shared.shares_workspace {
+                    // What this client held open goes back to disk (or to another
+                    // client's text) for the others.
+                    let held: Vec<_> = shared.documents().drain().map(|(id, _)| id).collect();
+                    for id in held {
+                        shared.ws.close_document(id);
+                    }
+                }
+                break;
+            }
             Work::Disk(paths) => {
                 for path in paths {
                     shared.ws.changed_on_disk(&path, false);

@@ -41,30 +41,23 @@ use tower_service::Service;
 use tracing::info;
 
 pub use codecontext_workspace::Settings;
+use codecontext_workspace::{Fanout, Workspace};
 use notifications::ORDERED;
 use notifier::LspNotifier;
 use requests::{custom::METHODS, Backend};
 use state::{Shared, Work};
 
-/// Runs the server on stdin and stdout until `exit` (or until stdin closes). The exit
-/// code is 0 if `shutdown` came first, 1 otherwise, as the specification says.
-pub fn run_stdio() -> ExitCode {
-    init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("codecontext-lsp")
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
-    // Background work (a long request, indexing) must not hold up the exit.
-    runtime.shutdown_background();
-    if clean {
+pub(crate) use from_proto::path_of as path_of_uri;
+
+/// Serves one client over a byte stream pair in this process until `exit` (or until
+/// the input closes). The exit code is 0 if `shutdown` came first, 1 otherwise, as the
+/// specification says.
+pub(crate) async fn serve_exit_code<I, O>(input: I, output: O) -> ExitCode
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    if serve(input, output).await {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -90,14 +83,56 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
+    serve_session(Host::Own, input, output).await
+}
+
+/// Where a session's workspace comes from.
+pub(crate) enum Host {
+    /// A workspace of its own, made for it and stopped when it ends (`--no-daemon`).
+    Own,
+    /// The daemon's, shared with its other clients: the session's messages and
+    /// progress join the fan-out, and when it ends the documents it held open are
+    /// released and the workspace goes on.
+    Shared {
+        ws: Arc<Workspace>,
+        fanout: Arc<Fanout>,
+        /// Turns `true` when the daemon's first indexing of its folder is done.
+        indexed: tokio::sync::watch::Receiver<bool>,
+    },
+}
+
+/// Serves one client over a byte stream pair with a workspace of its own or the
+/// daemon's; returns whether `shutdown` preceded the end.
+pub(crate) async fn serve_session<I, O>(host: Host, input: I, output: O) -> bool
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
     let (work_tx, work_rx) = mpsc::channel();
     let notifier = Arc::new(LspNotifier::default());
-    let ws = codecontext_workspace::Workspace::new(
-        Settings::default(),
-        notifier.clone(),
-        tokio::runtime::Handle::current(),
-    );
-    let shared = Arc::new(Shared::new(work_tx, ws, notifier));
+    let (ws, attached, indexed) = match host {
+        Host::Own => (
+            Workspace::new(
+                Settings::default(),
+                notifier.clone(),
+                tokio::runtime::Handle::current(),
+            ),
+            None,
+            None,
+        ),
+        Host::Shared {
+            ws,
+            fanout,
+            indexed,
+        } => {
+            let key = fanout.attach(notifier.clone());
+            (ws, Some((fanout, key)), Some(indexed))
+        }
+    };
+    let mut shared = Shared::new(work_tx, ws, notifier);
+    shared.shares_workspace = attached.is_some();
+    shared.daemon_indexed = indexed;
+    let shared = Arc::new(shared);
     applier::spawn_applier(shared.clone(), work_rx);
     let mut builder = LspService::build(|client| {
         shared.notifier.set_client(client.clone());
@@ -132,7 +167,10 @@ where
     let _ = guard.await;
     let _ = collect.await;
     let _ = writer.await;
-    shared.ws.stop();
+    match attached {
+        None => shared.ws.stop(),
+        Some((fanout, key)) => fanout.detach(key),
+    }
     shared.send(Work::Stop);
     let clean = shared.shutdown_requested.load(Ordering::SeqCst);
     info!(

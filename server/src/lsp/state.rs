@@ -86,6 +86,12 @@ pub(crate) struct Shared {
     verify_diagnostics: Mutex<HashMap<PathBuf, Vec<Diagnostic>>>,
     /// Our own file watcher, when the client cannot watch files for us.
     pub watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// The workspace is the daemon's, shared with other clients: it outlives the
+    /// session, which releases the documents it held when it ends.
+    pub shares_workspace: bool,
+    /// The daemon's first indexing of its folder (shown to this client as progress,
+    /// since the daemon may have begun it before the client came).
+    pub daemon_indexed: Option<watch::Receiver<bool>>,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +114,8 @@ impl Shared {
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
+            shares_workspace: false,
+            daemon_indexed: None,
         }
     }
 

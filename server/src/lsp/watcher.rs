@@ -15,15 +15,6 @@ use tracing::{info, warn};
 
 use super::state::{Shared, Work};
 
-/// Is a path inside a folder that is never indexed (`.git`, `target`, ...)?
-fn excluded(path: &Path) -> bool {
-    path.components().any(|c| {
-        codecontext_analysis::workspace::EXCLUDED_DIRS
-            .iter()
-            .any(|d| c.as_os_str() == *d)
-    })
-}
-
 /// Asks the client to watch every file for us, or watches them ourselves when it cannot.
 pub(crate) fn register_watchers(shared: &Arc<Shared>) {
     if !shared.session().watch_dynamic {
@@ -58,15 +49,14 @@ fn start_own_watcher(shared: &Arc<Shared>) {
         let Ok(event) = event else {
             return;
         };
-        if !matches!(
-            event.kind,
-            notify::EventKind::Create(_)
-                | notify::EventKind::Modify(_)
-                | notify::EventKind::Remove(_)
-        ) {
+        if !crate::disk::changes_files(&event) {
             return;
         }
-        let paths: Vec<PathBuf> = event.paths.into_iter().filter(|p| !excluded(p)).collect();
+        let paths: Vec<PathBuf> = event
+            .paths
+            .into_iter()
+            .filter(|p| !crate::disk::excluded(p))
+            .collect();
         if let (false, Some(shared)) = (paths.is_empty(), weak.upgrade()) {
             shared.send(Work::Disk(paths));
         }

@@ -20,8 +20,11 @@ use std::{
 };
 
 use codecontext_workspace::{Settings, Silent, Workspace};
-use tokio::sync::watch;
-use tracing::{error, info};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::watch,
+};
+use tracing::error;
 
 /// What every tool call can reach: the workspace, the folder, and whether its first
 /// indexing is done.
@@ -33,11 +36,37 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Starts indexing `path` in `ws` (in the background) and makes the context its MCP
+    /// sessions share; `None` when it is not a folder.
+    pub fn start(ws: &Arc<Workspace>, path: &Path) -> Option<Arc<Ctx>> {
+        let indexing = ws.index_in_background(path)?;
+        Some(Arc::new(Ctx {
+            ws: ws.clone(),
+            root: indexing.root,
+            indexed: indexing.done,
+            runs: Default::default(),
+        }))
+    }
+
+    /// Turns `true` when the folder's first indexing is done.
+    pub(crate) fn indexed_watch(&self) -> watch::Receiver<bool> {
+        self.indexed.clone()
+    }
+
     /// Waits until the folder's first indexing is done (at once afterwards).
     pub async fn indexed(&self) {
         let mut rx = self.indexed.clone();
         let _ = rx.wait_for(|done| *done).await;
     }
+}
+
+/// Serves one MCP session over a byte stream pair (a daemon's client), until it ends.
+pub(crate) async fn serve_stream<R, W>(ctx: Arc<Ctx>, input: R, output: W) -> Result<(), String>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    sdk::serve_stream(ctx, input, output).await
 }
 
 /// How the MCP server is reached.
@@ -76,34 +105,11 @@ pub fn run(path: &Path, persist: bool, transport: Transport) -> ExitCode {
     // The workspace logs what it would tell a user (stdout is the protocol); MCP
     // progress belongs to each call.
     let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-    let Some(job) = ws.register_folder(path) else {
+    let Some(ctx) = Ctx::start(&ws, path) else {
         error!("{} is not a folder", path.display());
         return ExitCode::from(2);
     };
-    let root = job.root().to_path_buf();
-    let (done, indexed) = watch::channel(false);
-    let indexer = ws.clone();
-    let spawned = std::thread::Builder::new()
-        .name("codecontext-indexer".into())
-        .spawn(move || {
-            if let Some(summary) = indexer.index_folder(job) {
-                info!(
-                    "indexed {} files ({} from the store) in {} ms",
-                    summary.files, summary.from_store, summary.elapsed_ms
-                );
-            }
-            let _ = done.send(true);
-        });
-    if let Err(e) = spawned {
-        error!("cannot start the indexer: {e}");
-        return ExitCode::from(2);
-    }
-    let ctx = Arc::new(Ctx {
-        ws: ws.clone(),
-        root,
-        indexed,
-        runs: Default::default(),
-    });
+    let _watcher = crate::disk::watch(&ws, &ctx.root);
     let result = match transport {
         Transport::Stdio => runtime.block_on(sdk::serve_stdio(ctx)),
         Transport::Http(addr) => runtime.block_on(sdk::serve_http(ctx, addr, |bound| {

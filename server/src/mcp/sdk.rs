@@ -68,8 +68,17 @@ pub(super) async fn serve_http(
 
 /// Serves until the client closes the connection.
 pub(super) async fn serve_stdio(ctx: Arc<Ctx>) -> Result<(), String> {
+    serve_stream(ctx, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves newline-delimited JSON-RPC over a byte stream pair until it closes.
+pub(super) async fn serve_stream<R, W>(ctx: Arc<Ctx>, input: R, output: W) -> Result<(), String>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let service = Handler { ctx }
-        .serve(rmcp::transport::stdio())
+        .serve((input, output))
         .await
         .map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;

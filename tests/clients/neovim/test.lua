@@ -157,7 +157,7 @@ local function main()
   local indexed, exit_code = false, nil
   local default_progress = vim.lsp.handlers["$/progress"]
   require("codecontext").setup({
-    cmd = { bin, "serve", "--stdio" },
+    cmd = { bin, "serve", "--stdio", "--no-daemon" },
     cmd_env = {
       CODECONTEXT_HOME = home,
       CODECONTEXT_LOG = os.getenv("CODECONTEXT_LOG") or "warn",

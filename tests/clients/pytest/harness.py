@@ -5,6 +5,10 @@ repository root. The client declares Visual Studio Code's recorded capabilities 
 server sees ``window.workDoneProgress``, ``linkSupport``, hierarchical symbols and dynamic
 file watching, as from a real editor). Waits are for a condition, with a bound: the
 ``$/progress`` notification whose ``kind`` is ``end``, a diagnostics notification.
+
+The server runs as editors start it, through the folder's daemon (one per folder and
+``CODECONTEXT_HOME``, started by the first client); Neovim's suite and the Rust tests run
+it in-process (``--no-daemon``).
 """
 
 from __future__ import annotations

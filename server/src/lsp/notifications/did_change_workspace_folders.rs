@@ -18,6 +18,14 @@ pub(super) fn apply(
         return;
     };
     for folder in p.event.removed {
+        if shared.shares_workspace {
+            // Other clients of the daemon may still work in it.
+            info!(
+                "workspace folder {} left by this client; kept for the others",
+                folder.uri.as_str()
+            );
+            continue;
+        }
         if let Some(path) = path_of(&folder.uri) {
             let n = shared.ws.remove_folder(&path);
             info!("workspace folder {} removed ({n} files)", path.display());

@@ -1,4 +1,5 @@
-//! `textDocument/didClose`: the file on disk counts again, and the document's
+//! `textDocument/didClose`: the file on disk counts again (once no other client holds
+//! the document open), and the document's
 //! diagnostics are cleared.
 
 use std::sync::Arc;
@@ -15,8 +16,9 @@ pub(super) fn apply(shared: &Arc<Shared>, params: Option<DidCloseTextDocumentPar
     let Some(id) = file_of(shared, &p.text_document.uri) else {
         return;
     };
-    shared.write().close_document(id);
-    if let Some(doc) = shared.documents().remove(&id) {
+    let held = shared.documents().remove(&id);
+    if let Some(doc) = held {
+        shared.ws.close_document(id);
         diagnostics::clear(shared, doc.uri);
     }
 }

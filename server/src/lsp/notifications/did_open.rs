@@ -1,5 +1,5 @@
 //! `textDocument/didOpen`: the editor's text wins over the file on disk until it is
-//! closed.
+//! closed (by every client holding it, when clients share the workspace).
 
 use std::sync::Arc;
 
@@ -21,7 +21,11 @@ pub(super) fn apply(shared: &Arc<Shared>, params: Option<DidOpenTextDocumentPara
         info!("didOpen: {} is not a file, ignored", doc.uri.as_str());
         return;
     };
-    let opened = shared.write().open_document(&path, doc.text);
+    let held = shared
+        .read()
+        .file_id(&path)
+        .is_some_and(|id| shared.documents().contains_key(&id));
+    let opened = shared.ws.open_document(&path, doc.text, !held);
     match opened {
         Some(id) => {
             shared.documents().insert(

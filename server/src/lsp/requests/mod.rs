@@ -146,6 +146,10 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         self.shared.shutdown_requested.store(true, Ordering::SeqCst);
+        if self.shared.shares_workspace {
+            // The daemon's workspace serves its other clients on.
+            return Ok(());
+        }
         self.shared.ws.stop();
         // Writes still on their way to a shared backend that is up get a moment to
         // arrive; whatever does not stays queued on disk for the next start.
