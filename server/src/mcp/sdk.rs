@@ -10,8 +10,8 @@ use std::{borrow::Cow, sync::Arc};
 use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-        ToolAnnotations,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+        ServerConfig, Tool, ToolAnnotations,
     },
     service::RequestContext,
     ErrorData, RoleServer, ServerHandler, ServiceExt,
@@ -148,9 +148,11 @@ impl ServerHandler for Handler {
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let run = (def.run)(&self.ctx, arguments);
+        let progress = progress(&self.ctx, def.name, &context);
         let outcome = tokio::select! {
             outcome = run => outcome,
             _ = context.ct.cancelled() => Err(tools::ToolError::new("cancelled by the client")),
+            () = progress => unreachable!("progress is reported until the call ends"),
         };
         Ok(match outcome {
             Ok(answer) => {
@@ -162,6 +164,38 @@ impl ServerHandler for Handler {
                 error_result(e.message)
             }
         })
+    }
+}
+
+/// How often a call that asked for progress (`_meta.progressToken`) hears of it.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reports progress of a call that asked for it, every [`PROGRESS_EVERY`] until the
+/// call ends (this future never does): what it waits for (the first indexing, with the
+/// files still to go) and for how long. Clients that time calls out reset their clock on
+/// each notification, so a long verification is not given up on.
+async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>) {
+    let Some(token) = context.meta.get_progress_token() else {
+        return std::future::pending().await;
+    };
+    let started = std::time::Instant::now();
+    let mut every = tokio::time::interval(PROGRESS_EVERY);
+    every.tick().await; // the first tick is now
+    let mut count = 0.0;
+    loop {
+        every.tick().await;
+        count += 1.0;
+        let pending = ctx.ws.freshness(&ctx.root).pending_files;
+        let seconds = started.elapsed().as_secs();
+        let message = if pending > 0 {
+            format!("{tool}: indexing the project, {pending} files to go ({seconds} s)")
+        } else {
+            format!("{tool}: working ({seconds} s)")
+        };
+        let note = ProgressNotificationParam::new(token.clone(), count).with_message(message);
+        if let Err(e) = context.peer.notify_progress(note).await {
+            tracing::debug!("{tool}: progress not sent: {e}");
+        }
     }
 }
 

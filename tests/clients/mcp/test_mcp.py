@@ -242,9 +242,28 @@ async def test_a_verification_still_running_answers_a_run_id_and_a_cancel_stops_
         still = await call(s, "get_run", {"runId": pending["runId"], "waitS": 0.2})
         assert still["status"] == "running"
 
-        # A call cancelled by the client stops its run: the sandboxed pytest goes away.
-        with anyio.move_on_after(3):
-            await s.call_tool("verify_edit", {"edits": [{"path": "tests/test_slow2.py", "content": slow}], "waitS": 600})
+        # A long call that asks for progress hears of it (every second) until the client
+        # cancels it; the cancel stops its run: the sandboxed pytest goes away.
+        heard: list[tuple[float, str | None]] = []
+        twice = anyio.Event()
+
+        async def progressed(progress: float, total: float | None, message: str | None) -> None:
+            heard.append((progress, message))
+            if len(heard) >= 2:
+                twice.set()
+
+        async def verify() -> None:
+            arguments = {"edits": [{"path": "tests/test_slow2.py", "content": slow}], "waitS": 600}
+            await s.call_tool("verify_edit", arguments, progress_callback=progressed)
+
+        with anyio.move_on_after(60) as bound:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(verify)
+                await twice.wait()
+                tasks.cancel_scope.cancel()
+        assert not bound.cancelled_caught, f"no progress in 60 s: {heard}"
+        assert heard[0][0] < heard[1][0], heard
+        assert all(message and message.startswith("verify_edit: ") for _, message in heard), heard
         deadline = time.monotonic() + 20
         while len(sandboxed_pytests()) > 1 and time.monotonic() < deadline:
             await anyio.sleep(0.2)
