@@ -679,6 +679,20 @@ impl<'a> Analysis<'a> {
         self.call_infos(self.graph().callees(id, depth))
     }
 
+    /// Who calls `id` (`callers`) or what it calls, to `depth` levels, with the number of
+    /// calls the walk may have missed because resolution tied them to nothing (see
+    /// `SymbolGraph::unresolved_calls`): when it is not 0, the answer is a lower bound.
+    pub fn call_walk(&self, id: EntityId, callers: bool, depth: u32) -> (Vec<CallInfo>, usize) {
+        let g = self.graph();
+        let steps = if callers {
+            g.callers(id, depth)
+        } else {
+            g.callees(id, depth)
+        };
+        let unresolved = g.unresolved_calls(id, &steps, callers, depth);
+        (self.call_infos(steps), unresolved)
+    }
+
     /// The entity tree of a file.
     pub fn outline(&self, file: FileId) -> Vec<OutlineItem> {
         let g = self.graph();

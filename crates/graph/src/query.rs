@@ -8,6 +8,7 @@ use codecontext_text::TextRange;
 use rustc_hash::FxHashSet;
 
 use crate::{
+    intern::Name,
     model::{EdgeKind, EntityId, EntityLoc, FileId, How, Resolution},
     search::SearchMode,
     SymbolGraph,
@@ -324,6 +325,86 @@ impl SymbolGraph {
             }
         }
         out
+    }
+
+    /// Calls a walk may have missed: call references that resolution tied to no entity.
+    /// For callees, those made by the entities whose calls the walk followed (`id`, and
+    /// every step above the last level); for callers, those named like such an entity
+    /// (each may be a call to it). `steps` is what [`SymbolGraph::callees`] or
+    /// [`SymbolGraph::callers`] answered for `id` and `depth`.
+    pub fn unresolved_calls(
+        &self,
+        id: EntityId,
+        steps: &[CallStep],
+        callers: bool,
+        depth: u32,
+    ) -> usize {
+        let Some(start) = self.locate(id) else {
+            return 0;
+        };
+        let mut walked: Vec<EntityLoc> = vec![start];
+        walked.extend(
+            steps
+                .iter()
+                .filter(|s| s.depth < depth && s.entity.index != 0)
+                .map(|s| s.entity),
+        );
+        walked.sort_unstable_by_key(|l| (l.file, l.index));
+        walked.dedup();
+        let unresolved = |file: FileId, i: usize| {
+            let f = self.file_data(file)?;
+            let r = f.refs.get(i)?;
+            let res = f.res.get(i)?;
+            (r.kind == RefKind::Call && res.targets().is_empty()).then_some(r)
+        };
+        if !callers {
+            let mut n = 0;
+            for loc in walked {
+                let Some(f) = self.file_data(loc.file) else {
+                    continue;
+                };
+                let range = f.entities[loc.index as usize].range;
+                let lo = f.refs.partition_point(|r| r.range.start < range.start);
+                for i in lo..f.refs.len() {
+                    if f.refs[i].range.start >= range.end {
+                        break;
+                    }
+                    let here = RefLoc {
+                        file: loc.file,
+                        index: i as u32,
+                    };
+                    if unresolved(loc.file, i).is_some()
+                        && self.call_source(here).map(|s| s.index) == Some(loc.index)
+                    {
+                        n += 1;
+                    }
+                }
+            }
+            return n;
+        }
+        let mut names: Vec<Name> = walked
+            .iter()
+            .filter_map(|l| self.entity(*l).map(|e| e.name))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut n = 0;
+        for name in names {
+            let files = self
+                .dependents
+                .get(&name)
+                .map(|c| c.as_slice())
+                .unwrap_or(&[]);
+            for (file, _) in files {
+                let Some(f) = self.file_data(*file) else {
+                    continue;
+                };
+                n += (0..f.refs.len())
+                    .filter(|i| unresolved(*file, *i).is_some_and(|r| r.name == name))
+                    .count();
+            }
+        }
+        n
     }
 
     /// The entities of a file in document order (containers before contents).

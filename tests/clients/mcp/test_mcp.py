@@ -128,7 +128,11 @@ async def test_navigation_tools_answer_from_the_index(tmp_path: Path, home: Path
         callers = await call(s, "call_graph", {"position": "shop/util.py:6:5", "direction": "callers", "depth": 2})
         assert callers["items"], callers
         assert all(i["how"] in ("exact", "inferred", "ambiguous") for i in callers["items"])
-        assert callers["complete"] == all(i["how"] == "exact" for i in callers["items"])
+        assert callers["complete"] == (callers["unresolved"] == 0 and all(i["how"] == "exact" for i in callers["items"]))
+        # clamp calls the builtins max and min, which are not in the project: what it
+        # calls is known only in part, and the answer says so.
+        callees = await call(s, "call_graph", {"position": "shop/util.py:6:5", "direction": "callees"})
+        assert callees["unresolved"] >= 2 and callees["complete"] is False, callees
         impact = await call(s, "call_graph", {"symbol": "shop.services.pricing.Cart", "direction": "impact"})
         assert any(i["symbol"].startswith("main") for i in impact["items"]), impact
 

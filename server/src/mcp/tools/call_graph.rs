@@ -12,7 +12,7 @@ use crate::mcp::Ctx;
 pub const TOOL: ToolDef = ToolDef {
     name: "call_graph",
     title: "Callers, callees, impact",
-    description: "Walk the call graph from one symbol (`position` or `symbol`): `direction` `callers` (who calls it, and who calls them), `callees` (what it calls) or `impact` (everything that calls, references, inherits or implements it: what may break if it changes), up to `depth` steps (default 2, at most 10). Each item says its depth, the symbol it was reached through (`via`), where the call is, and `how` the edge was resolved: `exact`, `inferred` or `ambiguous` (by name; may be wrong). `complete` is true when every edge is exact; calls the graph could not resolve at all are not in the answer, so a false `complete` means: check the inferred edges.",
+    description: "Walk the call graph from one symbol (`position` or `symbol`): `direction` `callers` (who calls it, and who calls them), `callees` (what it calls) or `impact` (everything that calls, references, inherits or implements it: what may break if it changes), up to `depth` steps (default 2, at most 10). Each item says its depth, the symbol it was reached through (`via`), where the call is, and `how` the edge was resolved: `exact`, `inferred` or `ambiguous` (by name; may be wrong). `unresolved` counts the calls the walk may have missed because they resolve to nothing in the project (library calls, dynamic dispatch the graph cannot follow; for callers: unresolved calls named like a walked symbol). `complete` is true only when every edge is exact and `unresolved` is 0; otherwise the answer is a lower bound.",
     read_only: true,
     destructive: false,
     input_schema: || {
@@ -30,6 +30,7 @@ pub const TOOL: ToolDef = ToolDef {
                 "direction": {"type": "string"},
                 "depth": {"type": "integer"},
                 "complete": {"type": "boolean"},
+                "unresolved": {"type": "integer", "minimum": 0, "description": "calls that resolve to nothing and may have been missed"},
                 "items": {"type": "array", "items": {"type": "object", "properties": {
                     "symbol": {"type": "string", "description": "qualified name"},
                     "kind": {"type": "string"},
@@ -41,7 +42,7 @@ pub const TOOL: ToolDef = ToolDef {
                 }, "required": ["symbol", "kind", "location", "depth", "via", "how", "site"]}},
                 "nextCursor": super::cursor_schema(),
             },
-            "required": ["symbol", "direction", "depth", "complete", "items", "nextCursor"],
+            "required": ["symbol", "direction", "depth", "complete", "unresolved", "items", "nextCursor"],
         })
     },
     run: |ctx, arguments| Box::pin(run(ctx, arguments)),
@@ -67,7 +68,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let depth = a.depth.unwrap_or(2).clamp(1, 10);
     let direction = a.direction;
     let cursor = a.cursor.clone();
-    let (symbol, items) = with_analysis(ctx, move |analysis| {
+    let (symbol, items, unresolved) = with_analysis(ctx, move |analysis| {
         let t = one_target(analysis, a.position.as_deref(), a.symbol.as_deref())?;
         let Some(id) = t.entity else {
             return Err(ToolError::new(format!(
@@ -75,13 +76,11 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
                 t.name
             )));
         };
+        let mut unresolved = 0;
         let items: Vec<Value> = match direction {
             Walk::Callers | Walk::Callees => {
-                let steps = if direction == Walk::Callers {
-                    analysis.callers(id, depth)
-                } else {
-                    analysis.callees(id, depth)
-                };
+                let (steps, missed) = analysis.call_walk(id, direction == Walk::Callers, depth);
+                unresolved = missed;
                 steps
                     .iter()
                     .map(|s| {
@@ -113,16 +112,17 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
                 })
                 .collect(),
         };
-        Ok((super::symbol_json(analysis, &t), items))
+        Ok((super::symbol_json(analysis, &t), items, unresolved))
     })
     .await?;
-    let complete = items.iter().all(|i| i["how"] == "exact");
+    let complete = unresolved == 0 && items.iter().all(|i| i["how"] == "exact");
     let (items, next) = page(items, cursor.as_deref())?;
     Ok(json!({
         "symbol": symbol,
         "direction": direction.as_str(),
         "depth": depth,
         "complete": complete,
+        "unresolved": unresolved,
         "items": items,
         "nextCursor": next,
     }))
