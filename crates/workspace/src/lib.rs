@@ -327,7 +327,8 @@ impl Workspace {
         let n = self.progress_seq.fetch_add(1, Ordering::Relaxed);
         Progress::begin(
             self.notifier.clone(),
-            format!("codecontext/{kind}/{n}"),
+            // The process id too: a client that outlives a daemon hears from the next one.
+            format!("codecontext/{kind}/{}-{n}", std::process::id()),
             title,
             message,
             cancellable,

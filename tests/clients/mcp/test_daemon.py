@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 from contextlib import AsyncExitStack
@@ -176,3 +177,23 @@ async def test_two_editors_and_an_assistant_share_one_daemon_that_survives_a_kil
             await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
     # The assistant left too: the daemon is told to stop, and does.
     assert daemon(env, "stop", str(root)).returncode == 0
+
+
+async def test_the_daemon_leaves_when_its_last_client_has_been_gone_for_the_idle_time(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    root = copy("python", tmp_path).resolve()
+    env["CODECONTEXT_DAEMON_IDLE_S"] = "1"
+    params = StdioServerParameters(command=str(SERVER), args=["mcp", str(root)], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as assistant:
+            await assistant.initialize()
+            assert await find(assistant, "Cart") == ["Cart"]
+            pid = status(root, env)["pid"]
+            exited = os.pidfd_open(pid)
+    # Woken by the kernel when the process ends, not by a clock.
+    ready, _, _ = select.select([exited], [], [], TIMEOUT)
+    os.close(exited)
+    assert ready, f"the daemon {pid} still runs {TIMEOUT} s after its last client left"
+    gone = daemon(env, "status", str(root), "--json")
+    assert gone.returncode == 1 and json.loads(gone.stdout)["running"] is False

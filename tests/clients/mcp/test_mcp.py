@@ -53,10 +53,12 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def session(root: Path, home: Path, modern: bool = False):
+async def session(root: Path, home: Path, modern: bool = False, daemon: bool = True):
+    """A session through the folder's daemon (the default), or in the server's own process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODECONTEXT_")}
     env.update({"CODECONTEXT_HOME": str(home), "CODECONTEXT_LOG": "warn"})
-    params = StdioServerParameters(command=str(SERVER), args=["mcp", str(root)], env=env)
+    args = ["mcp", str(root)] + ([] if daemon else ["--no-daemon"])
+    params = StdioServerParameters(command=str(SERVER), args=args, env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as s:
             if modern:
@@ -169,7 +171,8 @@ async def test_long_answers_come_in_pages_with_a_cursor(tmp_path: Path, home: Pa
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:
     root = copy("python", tmp_path)
-    async with session(root, home) as s:
+    # In the server's own process (--no-daemon): the same answers.
+    async with session(root, home, daemon=False) as s:
         assert "not an indexed file" in await error(s, "find_definition", {"position": "nope.py:1:1"})
         assert "past its end" in await error(s, "find_definition", {"position": "main.py:999:1"})
         assert "FILE:LINE:COL" in await error(s, "find_references", {"position": "main.py"})

@@ -24,7 +24,7 @@ fn show_daemon_indexing(shared: &Arc<Shared>, mut indexed: tokio::sync::watch::R
     shared.spawn(async move {
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let token = format!("codecontext/daemon-indexing/{n}");
+        let token = format!("codecontext/daemon-indexing/{}-{n}", std::process::id());
         let shown = notifier
             .begin(
                 token.clone(),
