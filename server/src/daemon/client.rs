@@ -77,6 +77,9 @@ pub async fn connect(root: &Path, want: Want) -> Result<Option<Connection>> {
     }))
 }
 
+/// A daemon log larger than this is moved aside (`.log.old`) when a daemon starts.
+const MAX_LOG: u64 = 16 << 20;
+
 /// Attempts to start a daemon and connect before giving up: a daemon that was dying as
 /// a client found it is replaced on the next attempt.
 const ATTEMPTS: usize = 5;
@@ -146,6 +149,11 @@ fn start(root: &Path) -> Result<bool> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The log is kept across daemons, up to a size: then it goes aside, and a new one
+    // begins.
+    if std::fs::metadata(&paths.log).is_ok_and(|m| m.len() > MAX_LOG) {
+        let _ = std::fs::rename(&paths.log, paths.log.with_extension("log.old"));
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -158,6 +166,8 @@ fn start(root: &Path) -> Result<bool> {
             .arg("daemon")
             .arg("run")
             .arg(root)
+            // Not the client's folder: the daemon must not keep it busy.
+            .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

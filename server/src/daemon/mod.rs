@@ -184,8 +184,17 @@ impl Paths {
         let store = codecontext_store::store_path(&home, root);
         let mut socket = store.with_extension("sock");
         if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            // In a folder of the user's own (mode 0700) under the temporary folder.
             let hash = fnv1a(socket.as_os_str().as_encoded_bytes());
-            socket = std::env::temp_dir().join(format!("codecontext-{hash:016x}.sock"));
+            let dir = std::env::temp_dir().join(format!(
+                "codecontext-{:016x}",
+                fnv1a(home.as_os_str().as_encoded_bytes())
+            ));
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            }
+            socket = dir.join(format!("{hash:016x}.sock"));
         }
         Paths {
             socket,

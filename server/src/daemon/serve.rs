@@ -99,6 +99,17 @@ pub fn run(path: &Path, idle: Duration) -> ExitCode {
             }
         }
     };
+    // Only this user may connect: the daemon runs code (execute, verify_edit) for its
+    // clients. The socket is the user's alone, and each peer's uid is checked.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) =
+            std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
+        {
+            error!("cannot restrict {}: {e}", paths.socket.display());
+            return ExitCode::from(2);
+        }
+    }
     let fanout = Arc::new(Fanout::default());
     let ws = Workspace::new(
         Settings::default(),
@@ -150,6 +161,9 @@ async fn accept(daemon: Arc<Daemon>, listener: UnixListener, idle: Duration) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((stream, _)) if !same_user(&stream) => {
+                    warn!("refused a connection from another user");
+                }
                 Ok((stream, _)) => {
                     let daemon = daemon.clone();
                     tokio::spawn(async move { connection(daemon, stream).await });
@@ -273,4 +287,14 @@ async fn refuse(write: &mut (impl AsyncWriteExt + Unpin), message: &str) -> std:
     warn!("client refused: {message}");
     let line = format!("{}\n", serde_json::json!({ "error": message }));
     write.write_all(line.as_bytes()).await
+}
+
+/// Whether the peer runs as this process's user.
+fn same_user(stream: &UnixStream) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata("/proc/self").map(|m| m.uid());
+    match (stream.peer_cred(), ours) {
+        (Ok(peer), Ok(ours)) => peer.uid() == ours,
+        _ => false,
+    }
 }
