@@ -7,6 +7,7 @@
 //! first cold one.
 
 use std::{
+    ffi::OsStr,
     path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -21,25 +22,37 @@ use crate::{
 };
 
 /// The `codecontext` binary, run with its own home and no other `CODECONTEXT_*` variable.
-struct Codecontext<'a> {
-    binary: &'a Path,
-    home: &'a Path,
+pub(crate) struct Codecontext<'a> {
+    pub(crate) binary: &'a Path,
+    pub(crate) home: &'a Path,
 }
 
 impl Codecontext<'_> {
-    /// Runs `codecontext SUBCOMMAND DIR ARGS...` to its end: its wall time and its
-    /// standard output as JSON. Exit status 1 (no result) is an answer; 2 is an error.
-    fn run(&self, subcommand: &str, dir: &Path, args: &[&str]) -> Result<(Duration, Value)> {
+    /// `codecontext ARGS...` with this home and no other `CODECONTEXT_*` variable, not
+    /// yet started.
+    pub(crate) fn command<S: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Command {
         let mut command = Command::new(self.binary);
-        command.arg(subcommand).arg(dir).args(args);
+        command.args(args);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("CODECONTEXT_") {
                 command.env_remove(&key);
             }
         }
+        command.env("CODECONTEXT_HOME", self.home);
         command
-            .env("CODECONTEXT_HOME", self.home)
-            .stdin(Stdio::null());
+    }
+
+    /// Runs `codecontext SUBCOMMAND DIR ARGS...` to its end: its wall time and its
+    /// standard output as JSON. Exit status 1 (no result) is an answer; 2 is an error.
+    pub(crate) fn run(
+        &self,
+        subcommand: &str,
+        dir: &Path,
+        args: &[&str],
+    ) -> Result<(Duration, Value)> {
+        let mut command = self.command([OsStr::new(subcommand), dir.as_os_str()]);
+        command.args(args);
+        command.stdin(Stdio::null());
         let shown = format!(
             "codecontext {subcommand} {} {}",
             dir.display(),
@@ -85,7 +98,7 @@ fn pick_position(cc: &Codecontext<'_>, dir: &Path) -> Result<(String, String)> {
 }
 
 /// `ctags -R` over `dir`, limited to `languages`, its tags written to `tags`.
-fn ctags(dir: &Path, languages: &str, tags: &Path) -> Result<Duration> {
+pub(crate) fn ctags(dir: &Path, languages: &str, tags: &Path) -> Result<Duration> {
     let start = Instant::now();
     let status = Command::new("ctags")
         .arg("-R")
@@ -102,6 +115,21 @@ fn ctags(dir: &Path, languages: &str, tags: &Path) -> Result<Duration> {
         bail!("ctags failed: {status}");
     }
     Ok(elapsed)
+}
+
+/// The name and version of the installed ctags ("Universal Ctags 5.9.0").
+pub(crate) fn ctags_version() -> Result<String> {
+    let version = Command::new("ctags")
+        .arg("--version")
+        .output()
+        .context("universal-ctags is not installed (apt-get install universal-ctags)")?;
+    // "Universal Ctags 5.9.0, Copyright (C) ...": the name and version only.
+    Ok(String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.split(',').next())
+        .unwrap_or("")
+        .to_string())
 }
 
 pub fn run(binary: &Path, dir: &Path, runs: usize) -> Result<()> {
@@ -122,17 +150,7 @@ pub fn run(binary: &Path, dir: &Path, runs: usize) -> Result<()> {
         binary,
         home: home.path(),
     };
-    let version = Command::new("ctags")
-        .arg("--version")
-        .output()
-        .context("universal-ctags is not installed (apt-get install universal-ctags)")?;
-    // "Universal Ctags 5.9.0, Copyright (C) ...": the name and version only.
-    let version = String::from_utf8_lossy(&version.stdout)
-        .lines()
-        .next()
-        .and_then(|l| l.split(',').next())
-        .unwrap_or("")
-        .to_string();
+    let version = ctags_version()?;
     let tags = tempfile::NamedTempFile::new().context("creating the tags file")?;
 
     // The folder as CodeContext sees it (the languages ctags is limited to), and a position.

@@ -15,6 +15,7 @@ mod docker;
 mod index;
 mod keystroke;
 mod lsp;
+mod mcp;
 mod memory;
 mod sandbox;
 mod search;
@@ -102,6 +103,27 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The MCP server over its stdio, on a folder whose store a first `index` filled: the
+    /// first `find_symbol` answer warm (from spawn) against `ctags -R` in the same run;
+    /// `find_symbol`, `find_references` and `call_graph` latency in one session; peak RSS
+    /// of separate servers against the daemon's clients and the daemon.
+    Mcp {
+        dir: PathBuf,
+        /// The `codecontext` binary.
+        #[arg(long, default_value = "target/release/codecontext")]
+        binary: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Calls of each tool in the latency session.
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
+        /// What the first find_symbol asks for.
+        #[arg(long, default_value = "new")]
+        query: String,
+        /// Clients (and separate servers) in the memory part.
+        #[arg(long, default_value_t = 3)]
+        clients: usize,
+    },
     /// Definition answers against a type-aware language server.
     Accuracy {
         dir: PathBuf,
@@ -188,6 +210,14 @@ fn main() -> Result<()> {
             pace,
         } => server::run(&binary, &dir, runs, &query, &ext, keystrokes, pace),
         Command::Cli { dir, binary, runs } => cli::run(&binary, &dir, runs),
+        Command::Mcp {
+            dir,
+            binary,
+            runs,
+            calls,
+            query,
+            clients,
+        } => mcp::run(&binary, &dir, runs, calls, &query, clients),
         Command::Sandbox { runs } => sandbox::run(runs),
         Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),
