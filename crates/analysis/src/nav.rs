@@ -170,6 +170,22 @@ impl<'a> Analysis<'a> {
             .collect()
     }
 
+    /// Symbols of one kind (`function`, `method`, `class`, ...) whose names match
+    /// `query`, best first; the limit counts symbols of that kind.
+    pub fn symbols_of_kind(
+        &self,
+        query: &str,
+        mode: SearchMode,
+        kind: &str,
+        limit: usize,
+    ) -> Vec<NavTarget> {
+        self.graph()
+            .search_symbols_where(query, mode, limit, |e| e.kind.as_str() == kind)
+            .into_iter()
+            .filter_map(|loc| self.nav(loc))
+            .collect()
+    }
+
     /// Entities named exactly `name`, or whose qualified name ends with it.
     pub fn find_by_name(&self, name: &str) -> Vec<NavTarget> {
         let simple = name.rsplit(['.', ':', '/']).next().unwrap_or(name);

@@ -47,10 +47,41 @@ pub struct EdgeStats {
 impl SymbolGraph {
     /// Entities whose name matches `query`, best first.
     pub fn search_symbols(&self, query: &str, mode: SearchMode, limit: usize) -> Vec<EntityLoc> {
+        self.search_symbols_where(query, mode, limit, |_| true)
+    }
+
+    /// [`SymbolGraph::search_symbols`], keeping only the entities `keep` accepts (a kind,
+    /// say); the limit counts what is kept. Names are asked for in growing batches until
+    /// the limit is reached or the names run out.
+    pub fn search_symbols_where(
+        &self,
+        query: &str,
+        mode: SearchMode,
+        limit: usize,
+        keep: impl Fn(&crate::model::Entity) -> bool,
+    ) -> Vec<EntityLoc> {
         if limit == 0 {
             return Vec::new();
         }
-        let names = self.search.search(query, mode, limit);
+        let mut asked = limit;
+        loop {
+            let names = self.search.search(query, mode, asked);
+            let exhausted = names.len() < asked;
+            let out = self.entities_named(names, limit, &keep);
+            if out.len() >= limit || exhausted {
+                return out;
+            }
+            asked = asked.saturating_mul(4);
+        }
+    }
+
+    /// The entities of each name in turn, ranked within a name, up to `limit`.
+    fn entities_named(
+        &self,
+        names: Vec<crate::search::NameMatch>,
+        limit: usize,
+        keep: &impl Fn(&crate::model::Entity) -> bool,
+    ) -> Vec<EntityLoc> {
         let mut out = Vec::new();
         for m in names {
             let Some(ids) = self.by_name.get(&m.name) else {
@@ -61,6 +92,7 @@ impl SymbolGraph {
             let mut keyed: Vec<_> = ids
                 .iter()
                 .filter_map(|id| self.locate(*id))
+                .filter(|l| self.entity(*l).is_some_and(keep))
                 .map(|l| {
                     let kind = self.entity(l).map(|e| e.kind);
                     let rel = self.file_data(l.file).map(|f| &f.rel);

@@ -68,13 +68,12 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let limit = a.limit.unwrap_or(50).clamp(1, 1000);
     let kind = a.kind.map(|k| k.to_lowercase());
     let found = with_analysis(ctx, move |analysis| {
-        // Ask for more when filtering by kind, so that the limit counts what is kept.
-        let wanted = if kind.is_some() { limit * 20 } else { limit };
-        Ok(analysis
-            .symbols(&a.query, mode, wanted)
+        let found = match &kind {
+            Some(kind) => analysis.symbols_of_kind(&a.query, mode, kind, limit),
+            None => analysis.symbols(&a.query, mode, limit),
+        };
+        Ok(found
             .iter()
-            .filter(|t| kind.as_deref().is_none_or(|k| t.kind == k))
-            .take(limit)
             .map(|t| symbol_json(analysis, t))
             .collect::<Vec<Value>>())
     })
