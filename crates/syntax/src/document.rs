@@ -293,7 +293,12 @@ impl Document {
         let new_chunks = chunk_ranges(&new_tree, &self.lang.config);
         let old_chunks = std::mem::take(&mut self.chunks);
         let fresh = std::mem::take(&mut self.fresh);
-        let is_changed = |r: TextRange| changed.iter().any(|c| c.touches(r));
+        // tree-sitter gives the changed ranges in order and disjoint: the one that can
+        // touch `r` is the first that does not end before it.
+        let is_changed = |r: TextRange| {
+            let i = changed.partition_point(|c| c.end < r.start);
+            changed.get(i).is_some_and(|c| c.touches(r))
+        };
         let shift = span.shift();
 
         let mut prefix = 0;
@@ -520,11 +525,19 @@ impl Document {
             return None;
         }
         let tree = self.tree.as_ref()?;
-        let mut node = tree
-            .root_node()
-            .descendant_for_byte_range(offset as usize, offset as usize);
+        let root = tree.root_node();
+        let target = root.descendant_for_byte_range(offset as usize, offset as usize)?;
+        // Its ancestors, walked down from the root: `Node::parent` walks down from the
+        // root on every call, so walking up with it would cost the square of the depth.
+        let mut path = vec![root];
+        while let Some(&last) = path.last().filter(|n| n.id() != target.id()) {
+            match last.child_with_descendant(target) {
+                Some(child) => path.push(child),
+                None => break,
+            }
+        }
         let mut found = None;
-        while let Some(n) = node {
+        for n in path.iter().rev() {
             let range = TextRange::from_usize(n.byte_range());
             if range.start < chunk.start || range.end > chunk.end {
                 break;
@@ -532,7 +545,6 @@ impl Document {
             if kinds.iter().any(|k| k == n.kind()) && range.contains_inclusive(offset) {
                 found = Some(range);
             }
-            node = n.parent();
         }
         found
     }

@@ -10,7 +10,9 @@
 //! This module runs the query and sorts its matches into chunks; `chunk` turns the
 //! matches of one chunk into its summary.
 
+mod ancestry;
 mod chunk;
+mod lookup;
 
 use std::time::Instant;
 
@@ -19,7 +21,7 @@ use codecontext_text::TextRange;
 use tree_sitter::{Node, StreamingIterator, Tree};
 
 use crate::{
-    model::{ChunkSummary, EntityKind, RefKind},
+    model::{ChunkSummary, EntityKind, RefKind, SyntaxError},
     source::SkipReason,
 };
 use chunk::ChunkBuilder;
@@ -30,6 +32,15 @@ pub struct ExtractOptions {
     /// Keep local variables and their uses ([`ChunkSummary::locals`]).
     pub keep_locals: bool,
 }
+
+/// At most this many query matches may be in progress at once. Matches stay in
+/// progress while the matcher walks the nodes between their first and last captures, and
+/// every node visited costs time for each of them: in a chain of calls `a.b().b()...` N
+/// long, N of them at once, so the walk would cost the square of N. Past the limit the
+/// match that started first is given up (tree-sitter's match limit), which keeps the walk
+/// linear; the chunk that is most likely concerned says so with a syntax error. Real code
+/// needs far fewer: under 100 over a corpus of thousands of files of every language.
+const MAX_MATCHES_IN_PROGRESS: u32 = 512;
 
 /// The chunks of a tree: each named child of the root, with the comments right before
 /// it. Comments at the end of a file form a chunk of their own.
@@ -303,6 +314,7 @@ pub fn extract_chunks<'t>(
     let span = chunks[0].start as usize..chunks[chunks.len() - 1].end as usize;
     let mut cursor = tree_sitter::QueryCursor::new();
     cursor.set_byte_range(span);
+    cursor.set_match_limit(MAX_MATCHES_IN_PROGRESS);
     let mut timed_out = false;
     let mut check = |_: &tree_sitter::QueryCursorState| {
         if let Some((deadline, _)) = deadline {
@@ -331,11 +343,101 @@ pub fn extract_chunks<'t>(
             budget_ms: deadline.map_or(0, |(_, ms)| ms),
         });
     }
-    Ok(chunks
+    let tops = tops_per_chunk(root, chunks);
+    // Matches given up on are most likely in the most deeply nested item: say so there.
+    let gave_up = cursor
+        .did_exceed_match_limit()
+        .then(|| deepest_node(&tops))
+        .flatten();
+    let mut summaries: Vec<ChunkSummary> = chunks
         .iter()
         .zip(per_chunk)
-        .map(|(&range, items)| ChunkBuilder::new(lang, text, range, root, options).build(items))
-        .collect())
+        .zip(tops)
+        .map(|((&range, items), tops)| {
+            ChunkBuilder::new(lang, text, range, root, options).build(items, tops)
+        })
+        .collect();
+    if let Some((chunk, node)) = gave_up {
+        summaries[chunk].errors.push(SyntaxError {
+            range: TextRange::from_usize(node.byte_range()),
+            message: format!(
+                "nested too deeply to index fully: over {MAX_MATCHES_IN_PROGRESS} query matches \
+                 were in progress at once, so some names around here may be missing"
+            ),
+        });
+    }
+    Ok(summaries)
+}
+
+/// The chunk holding the deepest node under the chunks' top nodes, and that node.
+fn deepest_node<'t>(tops: &[Vec<Node<'t>>]) -> Option<(usize, Node<'t>)> {
+    let mut deepest: Option<(usize, usize, Node<'t>)> = None;
+    for (chunk, nodes) in tops.iter().enumerate() {
+        for top in nodes {
+            let mut cursor = top.walk();
+            let mut depth = 0;
+            loop {
+                if deepest.is_none_or(|(d, _, _)| depth > d) {
+                    deepest = Some((depth, chunk, cursor.node()));
+                }
+                if cursor.goto_first_child() {
+                    depth += 1;
+                    continue;
+                }
+                while !cursor.goto_next_sibling() {
+                    if !cursor.goto_parent() {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                if depth == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    deepest.map(|(_, chunk, node)| (chunk, node))
+}
+
+/// The children of `root` in each chunk: non-empty children inside it, and empty ones
+/// (`MISSING` nodes) at its start or within it. One pass over the children for all the
+/// chunks, where each chunk looking for its own would cost the number of chunks times
+/// the number of children.
+fn tops_per_chunk<'t>(root: Node<'t>, chunks: &[TextRange]) -> Vec<Vec<Node<'t>>> {
+    let mut tops: Vec<Vec<Node<'t>>> = chunks.iter().map(|_| Vec::new()).collect();
+    let Some(first) = chunks.first() else {
+        return tops;
+    };
+    let mut cursor = root.walk();
+    // From the first child that ends at or after the first chunk's start.
+    let found = match (first.start as usize).checked_sub(1) {
+        Some(before) => cursor.goto_first_child_for_byte(before).is_some(),
+        None => cursor.goto_first_child(),
+    };
+    if !found {
+        return tops;
+    }
+    loop {
+        let child = cursor.node();
+        let r = TextRange::from_usize(child.byte_range());
+        // The only chunk that can hold `r`: chunks are sorted and disjoint.
+        let idx = chunks.partition_point(|c| c.end <= r.start);
+        let Some(&chunk) = chunks.get(idx) else {
+            break;
+        };
+        let inside = if r.is_empty() {
+            chunk.contains_inclusive(r.start) && r.start != chunk.end
+        } else {
+            chunk.contains_range(r)
+        };
+        if inside {
+            tops[idx].push(child);
+        }
+        if !cursor.goto_next_sibling() {
+            break;
+        }
+    }
+    tops
 }
 
 /// The name a module import binds when nothing else names it.

@@ -39,10 +39,17 @@
   name: (_) @local.definition)
 
 ;; Parameters: plain identifiers are direct children of `formal_parameters` in JavaScript
-;; (TypeScript wraps them in `required_parameter`, see typescript/locals.scm).
-(_
-  parameters: (_
-    (identifier) @local.definition))
+;; (TypeScript wraps them in `required_parameter`, see typescript/locals.scm). The nodes
+;; with `parameters` are listed: a pattern rooted at `_` would stay in progress at every
+;; node around the one being matched, which makes matching quadratic in nesting depth.
+[
+  (function_declaration parameters: (_ (identifier) @local.definition))
+  (generator_function_declaration parameters: (_ (identifier) @local.definition))
+  (function_expression parameters: (_ (identifier) @local.definition))
+  (generator_function parameters: (_ (identifier) @local.definition))
+  (arrow_function parameters: (_ (identifier) @local.definition))
+  (method_definition parameters: (_ (identifier) @local.definition))
+]
 
 (arrow_function
   parameter: (identifier) @local.definition)

@@ -9,6 +9,11 @@
 ;;   is found as the expression after the `extends` keyword.
 
 ;; --- Classes ---------------------------------------------------------------------------
+;;
+;; Patterns rooted at `class_body` capture it (`@_body`): such a pattern stays in progress
+;; while the matcher walks each member's body, so classes nested in methods of classes
+;; would keep one per level, each costing time at every node below. Captured, they count
+;; towards the matcher's limit on matches in progress, which keeps that linear.
 
 (class_declaration
   name: (_) @name) @definition.class
@@ -19,18 +24,18 @@
 (class_body
   (method_definition
     name: (property_identifier) @name) @definition.constructor
-  (#eq? @name "constructor"))
+  (#eq? @name "constructor")) @_body
 
 (class_body
   (method_definition
     name: [(property_identifier) (private_property_identifier)] @name) @definition.method
-  (#not-eq? @name "constructor"))
+  (#not-eq? @name "constructor")) @_body
 
 ;; Class fields (JavaScript `field_definition`; TypeScript has its own node).
 (class_body
   (_
     property: [(property_identifier) (private_property_identifier)] @name
-    value: (new_expression constructor: (_) @type)?) @definition.field)
+    value: (new_expression constructor: (_) @type)?) @definition.field) @_body
 
 ;; Fields assigned through `this` (the first definition of a name in a class wins).
 (assignment_expression

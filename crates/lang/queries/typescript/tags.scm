@@ -91,10 +91,11 @@
   name: (identifier) @name
   return_type: (type_annotation)? @type) @definition.function
 
+;; Captures `class_body` for the reason given in javascript/tags.scm.
 (class_body
   (method_definition
     name: [(property_identifier) (private_property_identifier)] @name
-    return_type: (type_annotation) @type) @definition.method)
+    return_type: (type_annotation) @type) @definition.method) @_body
 
 (variable_declarator
   name: (identifier) @name

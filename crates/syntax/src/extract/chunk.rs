@@ -8,7 +8,11 @@ use codecontext_text::TextRange;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use super::{module_binding_name, ExtractOptions, ImportItem, Item};
+use super::{
+    ancestry::Ancestry,
+    lookup::{Cover, LastReaching},
+    module_binding_name, ExtractOptions, ImportItem, Item,
+};
 use crate::{
     model::{
         ChunkSummary, EntityData, EntityKind, ImportData, LocalBindings, LocalDef, Receiver,
@@ -19,6 +23,15 @@ use crate::{
 
 /// At most this many syntax errors are kept per chunk.
 const MAX_ERRORS_PER_CHUNK: usize = 64;
+
+/// An import under more than this many path prefixes (Rust `use a::{b::{c::{...}}}`) is
+/// left out, with a syntax error saying so: each import carries its whole path and
+/// claims its prefixes, so every import of a list nested N deep would cost N.
+const MAX_IMPORT_PREFIXES: usize = 32;
+
+/// At most this many segments of one import's path are references of their own (each
+/// carries the path up to it, so all segments of a path N long would carry N²/2).
+const MAX_IMPORT_PATH_REFS: usize = 64;
 
 /// A candidate entity before containers are assigned.
 struct EntityCandidate<'t> {
@@ -64,6 +77,8 @@ struct ImportParts {
     claimed: Vec<TextRange>,
     /// Import names and path segments: (kind, range, name, import index).
     refs: Vec<(RefKind, TextRange, String, usize)>,
+    /// The first import left out for its nesting (see [`MAX_IMPORT_PREFIXES`]).
+    too_deep: Option<TextRange>,
 }
 
 /// The references decided so far: those kept for the graph, and the uses of local
@@ -142,7 +157,8 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
     }
 
     /// The summary of the chunk whose matches are `items`.
-    pub(super) fn build(self, items: Vec<Item<'t>>) -> ChunkSummary {
+    /// `tops` are the root's children in the chunk, where syntax errors are looked for.
+    pub(super) fn build(self, items: Vec<Item<'t>>, tops: Vec<Node<'t>>) -> ChunkSummary {
         let ChunkItems {
             defs,
             refs,
@@ -155,45 +171,67 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             package,
         } = self.group_items(items);
 
+        // Parents and siblings come from here, not from `Node::parent` (see `ancestry`).
+        let mut ancestry = Ancestry::new(self.root, &tops, &self.config.import_prefix);
+
         // Entities: definitions, imports, file-level bindings; then their containers.
         let mut candidates = EntityCandidates::default();
         self.add_definitions(defs, &mut candidates);
         let mut import_parts = ImportParts::default();
-        self.add_imports(&imports, &mut candidates, &mut import_parts);
+        self.add_imports(&imports, &mut ancestry, &mut candidates, &mut import_parts);
+        let claimed = Cover::new(import_parts.claimed.iter().copied());
         sort_scopes(&mut scopes);
         let tree = ScopeTree::new(&scopes);
         let mut locals: Vec<LocalDef> = Vec::new();
         self.add_local_defs(
             local_defs,
             &tree,
-            &import_parts.claimed,
+            &claimed,
+            &mut ancestry,
             &mut candidates,
             &mut locals,
         );
         order_candidates(&mut candidates.list);
-        let (entities, import_slots) = self.assign_containers(candidates.list, &docs);
+        let (entities, import_slots) =
+            self.assign_containers(candidates.list, &docs, &mut ancestry);
         link_locals_to_entities(&entities, &mut locals);
         let scope_defs = locals_by_scope(&locals);
+        let bindings = tree.bindings(&scope_defs, &locals);
 
         // References: gathered, resolved (receivers, locals), imports added, ordered.
         let mut ref_cands: Vec<RefCandidate<'t>> = Vec::new();
+        let claimed_or_skipped = Cover::new(import_parts.claimed.iter().chain(&skips).copied());
         Self::collect_refs(
             refs,
             local_refs,
             &entities,
             &locals,
-            &import_parts.claimed,
-            &skips,
+            &claimed_or_skipped,
             &mut ref_cands,
         );
         let mut resolved = ResolvedRefs::default();
-        self.resolve_refs(&ref_cands, &tree, &scope_defs, &locals, &mut resolved);
+        self.resolve_refs(
+            &ref_cands,
+            &tree,
+            &bindings,
+            &locals,
+            &mut ancestry,
+            &mut resolved,
+        );
         let ResolvedRefs { mut kept, mut uses } = resolved;
         add_import_refs(import_parts.refs, &entities, &import_slots, &mut kept);
         let mut sorted = sort_by_position(&kept);
         self.assign_sources(&entities, &mut sorted);
 
-        let errors = self.errors();
+        let mut errors = self.errors(&tops);
+        if let Some(range) = import_parts.too_deep {
+            errors.push(SyntaxError {
+                range,
+                message: format!(
+                    "imports nested more than {MAX_IMPORT_PREFIXES} lists deep are not indexed"
+                ),
+            });
+        }
         let locals = self.options.keep_locals.then(|| {
             uses.sort();
             LocalBindings { defs: locals, uses }
@@ -328,6 +366,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
     fn add_imports(
         &self,
         imports: &[ImportItem<'t>],
+        ancestry: &mut Ancestry<'_, 't>,
         candidates: &mut EntityCandidates<'t>,
         parts: &mut ImportParts,
     ) {
@@ -338,9 +377,14 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let ImportParts {
             claimed,
             refs: import_refs,
+            too_deep,
         } = parts;
         for (import_index, imp) in imports.iter().enumerate() {
-            let Some(entity) = self.import_entity(imp, import_index, import_refs) else {
+            let Some(prefixes) = self.import_prefix_nodes(imp, ancestry) else {
+                too_deep.get_or_insert(Self::range_of(imp.stmt));
+                continue;
+            };
+            let Some(entity) = self.import_entity(imp, &prefixes, import_index, import_refs) else {
                 continue;
             };
             for node in [imp.path, imp.name, imp.alias, imp.submodule]
@@ -349,7 +393,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             {
                 claimed.push(Self::range_of(node));
             }
-            for prefix in self.import_prefix_nodes(imp) {
+            for prefix in prefixes {
                 claimed.push(Self::range_of(prefix));
             }
             // An import alias that a definition pattern also matched (`const x =
@@ -370,11 +414,21 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         &self,
         local_defs: Vec<(Node<'t>, Option<Node<'t>>)>,
         tree: &ScopeTree<'_, 't>,
-        claimed: &[TextRange],
+        claimed: &Cover,
+        ancestry: &mut Ancestry<'_, 't>,
         candidates: &mut EntityCandidates<'t>,
         locals: &mut Vec<LocalDef>,
     ) {
         let mut local_by_range: FxHashMap<TextRange, usize> = FxHashMap::default();
+        // The definitions and imports: file-level bindings inside one are not variables
+        // of the file. (The bindings added here are neither.)
+        let definitions = Cover::new(
+            candidates
+                .list
+                .iter()
+                .filter(|c| c.pattern != usize::MAX)
+                .map(|c| c.data.range),
+        );
         for (node, ty) in local_defs {
             let range = Self::range_of(node);
             let type_name = ty.and_then(|t| self.type_of(t));
@@ -384,7 +438,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 }
                 continue;
             }
-            if claimed.iter().any(|c| c.contains_range(range)) {
+            if claimed.holds(range) {
                 continue;
             }
             let scope = tree.scope_of(node);
@@ -399,7 +453,14 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                         entity: None,
                     });
                 }
-                None => self.add_file_level_binding(node, range, type_name, candidates),
+                None => self.add_file_level_binding(
+                    node,
+                    range,
+                    type_name,
+                    &definitions,
+                    ancestry,
+                    candidates,
+                ),
             }
         }
     }
@@ -412,20 +473,18 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         node: Node<'t>,
         range: TextRange,
         type_name: Option<String>,
+        definitions: &Cover,
+        ancestry: &mut Ancestry<'_, 't>,
         candidates: &mut EntityCandidates<'t>,
     ) {
         let EntityCandidates {
             list: candidates,
             by_selection,
         } = candidates;
-        if by_selection.contains_key(&range)
-            || candidates
-                .iter()
-                .any(|c| c.pattern != usize::MAX && c.data.range.contains_range(range))
-        {
+        if by_selection.contains_key(&range) || definitions.holds(range) {
             return;
         }
-        let stmt = statement_of(node, self.root);
+        let stmt = statement_of(node, ancestry);
         by_selection.insert(range, candidates.len());
         candidates.push(EntityCandidate {
             pattern: usize::MAX,
@@ -456,8 +515,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         local_refs: Vec<Node<'t>>,
         entities: &[EntityData],
         locals: &[LocalDef],
-        claimed: &[TextRange],
-        skips: &[TextRange],
+        claimed_or_skipped: &Cover,
         ref_cands: &mut Vec<RefCandidate<'t>>,
     ) {
         let mut ref_index: FxHashMap<TextRange, usize> = FxHashMap::default();
@@ -473,8 +531,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let excluded = |range: TextRange, member: bool| {
             def_ranges.contains(&range)
                 || (!member && local_ranges.contains(&range))
-                || claimed.iter().any(|c| c.contains_range(range))
-                || skips.iter().any(|s| s.contains_range(range))
+                || claimed_or_skipped.holds(range)
         };
         let mut add_ref =
             |kind: RefKind, node: Node<'t>, name: Node<'t>, receiver: Option<Node<'t>>| {
@@ -530,8 +587,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         &self,
         ref_cands: &[RefCandidate<'t>],
         tree: &ScopeTree<'_, 't>,
-        scope_defs: &ScopeDefs<'_>,
+        bindings: &Bindings<'_>,
         locals: &[LocalDef],
+        ancestry: &mut Ancestry<'_, 't>,
         resolved: &mut ResolvedRefs,
     ) {
         let ResolvedRefs { kept, uses } = resolved;
@@ -553,9 +611,9 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             let mut receiver = Receiver::None;
             let mut local_target = None;
             if let Some(recv) = c.receiver {
-                receiver = self.receiver_of(recv, i, &expr_owner, &fates, locals);
+                receiver = self.receiver_of(recv, i, &expr_owner, &fates, locals, ancestry);
             } else if let Some(d) = (!(self.config.calls_skip_locals && c.kind == RefKind::Call))
-                .then(|| tree.resolve(scope_defs, locals, c.name, &name))
+                .then(|| tree.resolve(bindings, locals, range, &name))
                 .flatten()
             {
                 match locals[d].entity {
@@ -590,12 +648,13 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         expr_owner: &FxHashMap<(usize, usize), usize>,
         fates: &[Option<RefFate>],
         locals: &[LocalDef],
+        ancestry: &mut Ancestry<'_, 't>,
     ) -> Receiver {
         let recv_text = self.text_of(recv).trim();
         let literal = self.config.literal_kinds.iter().any(|k| k == recv.kind());
-        // Checked in this order: `parent()` walks down from the root.
-        let in_path = || {
-            recv.parent()
+        let mut in_path = || {
+            ancestry
+                .parent(recv)
                 .is_some_and(|p| self.config.path_kinds.iter().any(|k| k == p.kind()))
         };
         if literal {
@@ -628,6 +687,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         &self,
         candidates: Vec<EntityCandidate<'t>>,
         docs: &[Node<'t>],
+        ancestry: &mut Ancestry<'_, 't>,
     ) -> (Vec<EntityData>, Vec<Option<usize>>) {
         let mut slots: Vec<Option<usize>> = Vec::with_capacity(candidates.len());
         let mut out: Vec<EntityData> = Vec::with_capacity(candidates.len());
@@ -636,6 +696,8 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut stack: Vec<usize> = Vec::new();
         let mut fields_seen: FxHashSet<(Option<u32>, String)> = FxHashSet::default();
         let mut implicit_fields: Vec<bool> = Vec::with_capacity(candidates.len());
+        // Per entity: the innermost type among itself and its containers.
+        let mut type_of: Vec<Option<usize>> = Vec::with_capacity(candidates.len());
         for cand in candidates {
             let mut data = cand.data;
             // Only strict containment makes a container: two definitions of one
@@ -651,12 +713,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             if data.kind == EntityKind::Field {
                 // Fields belong to types, even when assigned in a method (`self.x = ...`).
                 implicit = container.is_some_and(|c| !out[c].kind.is_type());
-                while let Some(c) = container {
-                    if out[c].kind.is_type() {
-                        break;
-                    }
-                    container = out[c].container.map(|x| x as usize);
-                }
+                container = container.and_then(|c| type_of[c]);
                 if container.is_none() && !stack.is_empty() {
                     continue;
                 }
@@ -684,6 +741,11 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     .any(|f| node.child_by_field_name(f).is_some());
             }
             let index = out.len();
+            type_of.push(if data.kind.is_type() {
+                Some(index)
+            } else {
+                data.container.and_then(|c| type_of[c as usize])
+            });
             out.push(data);
             doc_nodes.push(cand.doc_node);
             def_nodes.push(cand.node);
@@ -734,43 +796,58 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 }
             }
         }
-        // Standalone doc captures (docstrings) go to the innermost entity holding them.
-        for doc in docs {
-            let range = Self::range_of(*doc);
-            if let Some(i) = (0..out.len())
-                .rev()
-                .find(|&i| out[i].range.contains_range(range) && doc_nodes[i].is_none())
-            {
-                doc_nodes[i] = Some(*doc);
+        // Standalone doc captures (docstrings) go to the innermost entity holding them
+        // that has none yet: the last one starting before the doc and ending after it
+        // (entities are in order of their starts).
+        if !docs.is_empty() {
+            let mut free = LastReaching::new(out.iter().map(|e| e.range.end));
+            for (i, d) in doc_nodes.iter().enumerate() {
+                if d.is_some() {
+                    free.clear(i);
+                }
+            }
+            for doc in docs {
+                let range = Self::range_of(*doc);
+                let before = out.partition_point(|e| e.range.start <= range.start);
+                if let Some(i) = free.last_before(before, range.end) {
+                    doc_nodes[i] = Some(*doc);
+                    free.clear(i);
+                }
             }
         }
         for (i, e) in out.iter_mut().enumerate() {
             e.doc = match doc_nodes[i] {
                 Some(n) => doc_first_line(self.text_of(n)),
-                None => def_nodes[i].and_then(|n| self.leading_doc(n)),
+                None => def_nodes[i].and_then(|n| self.leading_doc(n, ancestry)),
             };
         }
         (out, slots)
     }
 
     /// The first line of the doc comment right before a definition.
-    fn leading_doc(&self, node: Node<'t>) -> Option<String> {
+    fn leading_doc(&self, node: Node<'t>, ancestry: &mut Ancestry<'_, 't>) -> Option<String> {
+        let ancestors = ancestry.ancestors(node);
         let mut node = node;
-        while let Some(parent) = node.parent() {
+        let mut parent = ancestors.len().checked_sub(1);
+        while let Some(p) = parent {
+            let candidate = ancestors[p];
             if self
                 .config
                 .doc_wrapper_kinds
                 .iter()
-                .any(|k| k == parent.kind())
-                && parent.id() != self.root.id()
+                .any(|k| k == candidate.kind())
+                && candidate.id() != self.root.id()
             {
-                node = parent;
+                node = candidate;
+                parent = p.checked_sub(1);
             } else {
                 break;
             }
         }
+        let parent = parent.map(|p| ancestors[p]);
         let mut next_row = node.start_position().row;
-        let mut prev = node.prev_sibling();
+        let mut earlier = ancestry.earlier_siblings(node, parent);
+        let mut prev = earlier.next();
         let mut block: Vec<Node<'t>> = Vec::new();
         while let Some(p) = prev {
             // Never look outside the chunk: what is there may change without this
@@ -787,7 +864,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 break;
             }
             next_row = p.start_position().row;
-            prev = p.prev_sibling();
+            prev = earlier.next();
         }
         block.reverse();
         let prefixes = &self.config.doc_comment_prefixes;
@@ -800,16 +877,25 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
     }
 
     /// Nodes of enclosing `import_prefix` constructs (Rust `use a::{...}`), outermost first.
-    fn import_prefix_nodes(&self, imp: &ImportItem<'t>) -> Vec<Node<'t>> {
+    /// `None` when there are more than [`MAX_IMPORT_PREFIXES`].
+    fn import_prefix_nodes(
+        &self,
+        imp: &ImportItem<'t>,
+        ancestry: &mut Ancestry<'_, 't>,
+    ) -> Option<Vec<Node<'t>>> {
+        if self.config.import_prefix.is_empty() {
+            return Some(Vec::new());
+        }
         let Some(start) = imp.name.or(imp.path).or(imp.alias) else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let mut out = Vec::new();
-        let mut node = start;
-        while let Some(parent) = node.parent() {
-            if parent.id() == self.root.id() {
-                break;
-            }
+        // Innermost first, then reversed.
+        let parents = ancestry.marked_ancestors(start, MAX_IMPORT_PREFIXES + 1);
+        if parents.len() > MAX_IMPORT_PREFIXES {
+            return None;
+        }
+        for parent in parents {
             for [kind, field] in &self.config.import_prefix {
                 if parent.kind() == kind {
                     if let Some(prefix) = parent.child_by_field_name(field) {
@@ -819,30 +905,38 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     }
                 }
             }
-            node = parent;
         }
         out.reverse();
-        out
+        Some(out)
     }
 
     /// Builds the import entity of one import match and its clickable parts.
     fn import_entity(
         &self,
         imp: &ImportItem<'t>,
+        prefixes: &[Node<'t>],
         import_index: usize,
         import_refs: &mut Vec<(RefKind, TextRange, String, usize)>,
     ) -> Option<EntityCandidate<'t>> {
         let sep = self.config.separator.as_str();
-        let prefixes = self.import_prefix_nodes(imp);
-        let mut parts: Vec<Node<'t>> = prefixes.clone();
+        let mut parts: Vec<Node<'t>> = prefixes.to_vec();
         if let Some(p) = imp.path {
             parts.push(p);
         }
         let mut path = String::new();
+        let mut segment_refs = 0;
         for part in &parts {
             // Path segments are clickable: each goes to the module named so far.
-            let base = path.clone();
+            let base = if segment_refs < MAX_IMPORT_PATH_REFS {
+                path.clone()
+            } else {
+                String::new()
+            };
             for leaf in named_leaves(*part) {
+                if segment_refs == MAX_IMPORT_PATH_REFS {
+                    break;
+                }
+                segment_refs += 1;
                 let end = leaf.end_byte().min(part.end_byte());
                 let prefix_text = strip_quotes(&self.text[part.start_byte()..end]);
                 let full = if base.is_empty() {
@@ -858,11 +952,10 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 ));
             }
             let text = strip_quotes(self.text_of(*part));
-            if path.is_empty() {
-                path = text.to_string();
-            } else {
-                path = format!("{path}{sep}{text}");
+            if !path.is_empty() {
+                path.push_str(sep);
             }
+            path.push_str(text);
         }
         let mut name = imp.name.map(|n| self.text_of(n).trim().to_string());
         if let Some(sub) = imp.submodule {
@@ -981,25 +1074,13 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         }
     }
 
-    /// `ERROR` and `MISSING` nodes inside this chunk.
-    fn errors(&self) -> Vec<SyntaxError> {
+    /// `ERROR` and `MISSING` nodes under `tops`, the root's children in this chunk.
+    fn errors(&self, tops: &[Node<'t>]) -> Vec<SyntaxError> {
         let mut out = Vec::new();
         if !self.root.has_error() {
             return out;
         }
-        let mut cursor = self.root.walk();
-        let tops: Vec<Node<'t>> = self
-            .root
-            .children(&mut cursor)
-            .filter(|c| {
-                let r = Self::range_of(*c);
-                self.range.contains_range(r) && !r.is_empty()
-                    || (r.is_empty()
-                        && self.range.contains_inclusive(r.start)
-                        && r.start != self.range.end)
-            })
-            .collect();
-        let mut stack: Vec<Node<'t>> = tops.into_iter().rev().collect();
+        let mut stack: Vec<Node<'t>> = tops.iter().rev().copied().collect();
         while let Some(node) = stack.pop() {
             if out.len() >= MAX_ERRORS_PER_CHUNK {
                 break;
@@ -1086,13 +1167,14 @@ fn add_import_refs(
         .filter_map(|(i, slot)| slot.map(|s| (s, i as u32)))
         .collect();
     let mut seen_import_refs: FxHashSet<TextRange> = kept.iter().map(|r| r.range).collect();
+    // `export default function f() {}`: `f` is the function's own name, not a use of it.
+    let definition_names: FxHashSet<TextRange> = entities
+        .iter()
+        .filter(|e| e.kind != EntityKind::Import)
+        .map(|e| e.selection)
+        .collect();
     for (kind, range, name, import_index) in import_refs {
-        // `export default function f() {}`: `f` is the function's own name, not a
-        // use of it.
-        let names_definition = entities
-            .iter()
-            .any(|e| e.kind != EntityKind::Import && e.selection == range);
-        if names_definition || !seen_import_refs.insert(range) {
+        if definition_names.contains(&range) || !seen_import_refs.insert(range) {
             continue;
         }
         kept.push(RefData {
@@ -1137,6 +1219,17 @@ struct ScopeTree<'a, 't> {
     nodes: &'a [Node<'t>],
     ranges: Vec<TextRange>,
     parent: Vec<Option<usize>>,
+    /// The ends of `ranges`, for [`Self::innermost`].
+    ends: LastReaching,
+}
+
+/// Per name, the scopes that bind it, for [`ScopeTree::resolve`].
+struct Bindings<'s> {
+    scope_defs: &'s ScopeDefs<'s>,
+    /// Per name: the indices of the scopes binding it, in order, and their ends.
+    by_name: FxHashMap<&'s str, (Vec<usize>, LastReaching)>,
+    /// The lists of `scope_defs` whose bindings are not in order of position.
+    unordered: FxHashSet<(TextRange, &'s str)>,
 }
 
 impl<'a, 't> ScopeTree<'a, 't> {
@@ -1158,25 +1251,23 @@ impl<'a, 't> ScopeTree<'a, 't> {
             parent.push(stack.last().copied());
             stack.push(i);
         }
+        let ends = LastReaching::new(ranges.iter().map(|r| r.end));
         ScopeTree {
             nodes,
             ranges,
             parent,
+            ends,
         }
     }
 
-    /// The innermost scope containing `range`.
+    /// The innermost scope containing `range`: of the scopes starting at or before it,
+    /// the last that ends at or after it. (Each scope before it that ends at or after
+    /// `range` would have been popped off the construction stack by a later one that
+    /// does too, so the last one is where the walk up from the last scope starting
+    /// before `range` stops.)
     fn innermost(&self, range: TextRange) -> Option<usize> {
-        let mut i = self
-            .ranges
-            .partition_point(|r| r.start <= range.start)
-            .checked_sub(1)?;
-        loop {
-            if self.ranges[i].contains_range(range) {
-                return Some(i);
-            }
-            i = self.parent[i]?;
-        }
+        let before = self.ranges.partition_point(|r| r.start <= range.start);
+        self.ends.last_before(before, range.end)
     }
 
     /// The scope that owns a binding at `node`. A binding that is the `name` of a scope
@@ -1192,38 +1283,70 @@ impl<'a, 't> ScopeTree<'a, 't> {
         Some(self.ranges[i])
     }
 
-    /// The local binding a bare name refers to: the innermost scope around it that
-    /// binds the name; within it the last binding before the use, else the first.
+    /// Indexes the bindings of `scope_defs` by name.
+    fn bindings<'s>(&self, scope_defs: &'s ScopeDefs<'s>, locals: &[LocalDef]) -> Bindings<'s> {
+        let mut scopes_by_name: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        let mut unordered = FxHashSet::default();
+        let key = |r: &TextRange| (r.start, std::cmp::Reverse(r.end));
+        for (&(range, name), defs) in scope_defs {
+            // The scopes with this range: a run of `ranges`.
+            let first = self.ranges.partition_point(|r| key(r) < key(&range));
+            let scopes = scopes_by_name.entry(name).or_default();
+            scopes.extend((first..self.ranges.len()).take_while(|&i| self.ranges[i] == range));
+            if !defs.is_sorted_by_key(|&d| locals[d].range.start) {
+                unordered.insert((range, name));
+            }
+        }
+        let by_name = scopes_by_name
+            .into_iter()
+            .map(|(name, mut scopes)| {
+                scopes.sort_unstable();
+                scopes.dedup();
+                let ends = LastReaching::new(scopes.iter().map(|&i| self.ranges[i].end));
+                (name, (scopes, ends))
+            })
+            .collect();
+        Bindings {
+            scope_defs,
+            by_name,
+            unordered,
+        }
+    }
+
+    /// The local binding a bare name at `range` (not empty) refers to: the innermost
+    /// scope around it that binds the name; within it the last binding before the use,
+    /// else the first.
+    ///
+    /// The scopes around a range are the scopes that contain it (scope nodes nest), so
+    /// the innermost that binds the name is the last one, in order, of those that bind
+    /// it, start before the range and end after it.
     fn resolve(
         &self,
-        scope_defs: &ScopeDefs<'_>,
+        bindings: &Bindings<'_>,
         locals: &[LocalDef],
-        node: Node<'t>,
+        range: TextRange,
         name: &str,
     ) -> Option<usize> {
-        if scope_defs.is_empty() {
-            return None;
-        }
-        let range = TextRange::from_usize(node.byte_range());
-        let mut scope = self.innermost(range);
-        while let Some(i) = scope {
-            if let Some(defs) = scope_defs.get(&(self.ranges[i], name)) {
-                let before = defs
-                    .iter()
-                    .rev()
-                    .find(|&&d| locals[d].range.start <= range.start);
-                return Some(*before.unwrap_or(&defs[0]));
-            }
-            scope = self.parent[i];
-        }
-        None
+        let (scopes, ends) = bindings.by_name.get(name)?;
+        let before = self.ranges.partition_point(|r| r.start <= range.start);
+        let scope = scopes[ends.last_before(scopes.partition_point(|&i| i < before), range.end)?];
+        let key = (self.ranges[scope], name);
+        let defs = bindings.scope_defs.get(&key)?;
+        let is_before = |d: &usize| locals[*d].range.start <= range.start;
+        let last_before = if bindings.unordered.contains(&key) {
+            defs.iter().rposition(is_before)
+        } else {
+            defs.partition_point(is_before).checked_sub(1)
+        };
+        Some(defs[last_before.unwrap_or(0)])
     }
 }
 
 /// The statement that holds `node`: its ancestor whose parent is the root or a block.
-fn statement_of<'t>(node: Node<'t>, root: Node<'t>) -> Node<'t> {
+fn statement_of<'t>(node: Node<'t>, ancestry: &mut Ancestry<'_, 't>) -> Node<'t> {
+    let root = ancestry.root();
     let mut n = node;
-    while let Some(p) = n.parent() {
+    for &p in ancestry.ancestors(node).iter().rev() {
         if p.id() == root.id() || p.kind().ends_with("block") {
             return n;
         }
