@@ -166,26 +166,36 @@ impl<'a> Analysis<'a> {
         }
         let mut texts: FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>> = FxHashMap::default();
         let mut seen: FxHashSet<(FileId, u32)> = FxHashSet::default();
+        // The test around each entity walked so far (reached entities share containers:
+        // walking every chain in full would cost the depth for each).
+        let mut test_around: FxHashMap<EntityLoc, Option<EntityLoc>> = FxHashMap::default();
         for (&loc, _) in parent.iter() {
             // The test is the entity itself or one of its containers.
             let f = match g.file_data(loc.file) {
                 Some(f) => f,
                 None => continue,
             };
-            let chain = std::iter::once(loc.index).chain(f.container_chain(loc.index));
-            let mut found = None;
-            for index in chain {
-                if index == 0 {
-                    break;
-                }
-                let test = EntityLoc {
+            let mut walked = Vec::new();
+            let mut next = Some(loc.index);
+            let found = loop {
+                let Some(index) = next.filter(|&i| i != 0) else {
+                    break None;
+                };
+                let at = EntityLoc {
                     file: loc.file,
                     index,
                 };
-                if self.is_test(test, &mut texts) {
-                    found = Some(test);
-                    break;
+                if let Some(&known) = test_around.get(&at) {
+                    break known;
                 }
+                if self.is_test(at, &mut texts) {
+                    break Some(at);
+                }
+                walked.push(at);
+                next = f.entities[index as usize].container;
+            };
+            for at in walked {
+                test_around.insert(at, found);
             }
             if let Some(test) = found {
                 if seen.insert((test.file, test.index)) {

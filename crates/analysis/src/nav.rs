@@ -8,6 +8,7 @@ use codecontext_syntax::{
     chunk_ranges, extract_chunks, parse, EntityKind, ExtractOptions, LocalBindings, RefKind,
 };
 use codecontext_text::{LineCol, LineIndex, PositionEncoding, TextRange, WideLineCol};
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::host::AnalysisHost;
@@ -82,6 +83,10 @@ pub struct CallInfo {
     pub how: How,
     pub sites: Vec<Location>,
 }
+
+/// The most levels an outline has. Deeper trees would be of no use to read, and every
+/// consumer of one (dropping it, converting it, serializing it) recurses once per level.
+pub const MAX_OUTLINE_DEPTH: usize = 64;
 
 /// An outline entry with its children.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -662,6 +667,7 @@ impl<'a> Analysis<'a> {
         let defs = self.definitions(file, offset)?;
         let g = self.graph();
         let mut out: Vec<NavTarget> = Vec::new();
+        let mut seen: FxHashSet<(FileId, TextRange)> = FxHashSet::default();
         for id in defs.targets.iter().filter_map(|t| t.entity) {
             for r in g.references_to(id) {
                 if !matches!(g.ref_kind(r), Some(RefKind::Inherits | RefKind::Implements)) {
@@ -670,7 +676,7 @@ impl<'a> Analysis<'a> {
                 let Some(t) = g.ref_source(r).and_then(|source| self.nav(source)) else {
                     continue;
                 };
-                if !out.iter().any(|o| o.file == t.file && o.focus == t.focus) {
+                if seen.insert((t.file, t.focus)) {
                     out.push(t);
                 }
             }
@@ -709,7 +715,8 @@ impl<'a> Analysis<'a> {
         (self.call_infos(steps), unresolved)
     }
 
-    /// The entity tree of a file.
+    /// The entity tree of a file, at most [`MAX_OUTLINE_DEPTH`] levels deep: entities
+    /// nested deeper are listed beside their container.
     pub fn outline(&self, file: FileId) -> Vec<OutlineItem> {
         let g = self.graph();
         let Some(f) = g.file_data(file) else {
@@ -724,23 +731,41 @@ impl<'a> Analysis<'a> {
             }));
             parents.push(f.entities[loc.index as usize].container);
         }
-        // Children come after parents: attach from the end.
+        // Where each item is listed: under its container's item, unless that is at the
+        // depth limit (then beside it) or missing (then at the top).
+        let mut under: Vec<Option<usize>> = Vec::with_capacity(items.len());
+        let mut depth: Vec<usize> = Vec::with_capacity(items.len());
+        for (i, parent) in parents.iter().enumerate() {
+            let parent = parent
+                .map(|p| p as usize)
+                .filter(|&p| p >= 1 && p - 1 < i && items[p - 1].is_some())
+                .map(|p| p - 1);
+            let (at, d) = match parent {
+                Some(p) if depth[p] + 1 < MAX_OUTLINE_DEPTH => (Some(p), depth[p] + 1),
+                Some(p) => (under[p], depth[p]),
+                None => (None, 0),
+            };
+            under.push(at);
+            depth.push(d);
+        }
+        // Children come after parents: attach from the end (each list backwards, then
+        // reversed: inserting at the front would cost the number of siblings each time).
         let mut roots = Vec::new();
         for i in (0..items.len()).rev() {
-            let Some(item) = items[i].take() else {
+            let Some(mut item) = items[i].take() else {
                 continue;
             };
-            match parents[i] {
-                Some(p) if (p as usize) >= 1 && items[p as usize - 1].is_some() => {
-                    items[p as usize - 1]
-                        .as_mut()
-                        .expect("checked")
-                        .children
-                        .insert(0, item);
-                }
-                _ => roots.insert(0, item),
+            item.children.reverse();
+            match under[i] {
+                Some(p) => items[p]
+                    .as_mut()
+                    .expect("listed under an item")
+                    .children
+                    .push(item),
+                None => roots.push(item),
             }
         }
+        roots.reverse();
         roots
     }
 

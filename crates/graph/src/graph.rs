@@ -29,6 +29,10 @@ use crate::{
     search::SymbolIndex,
 };
 
+/// A qualified name lists at most this many containers, the innermost ones: a name per
+/// container would make the names of a nest N deep, all together, N² long.
+const MAX_QUALIFIED_CONTAINERS: usize = 64;
+
 /// What decides a reference's resolution, besides the names it reads: two references
 /// with equal keys in the same file resolve the same way.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -320,6 +324,7 @@ impl SymbolGraph {
     }
 
     /// The qualified name of an entity: its module, then its containers, then its name.
+    /// Past 64 containers, the outer ones are one `…`.
     pub fn qualified_name(&self, loc: EntityLoc) -> String {
         let Some(f) = self.file_data(loc.file) else {
             return String::new();
@@ -338,8 +343,12 @@ impl SymbolGraph {
         }
         let mut parts: Vec<&str> = f
             .container_chain(loc.index)
+            .take(MAX_QUALIFIED_CONTAINERS + 1)
             .map(|c| self.name(f.entities[c as usize].name))
             .collect();
+        if parts.len() > MAX_QUALIFIED_CONTAINERS {
+            parts[MAX_QUALIFIED_CONTAINERS] = "…";
+        }
         parts.reverse();
         let entity = &f.entities[loc.index as usize];
         if let (true, Some(owner)) = (parts.is_empty(), entity.owner) {
@@ -847,12 +856,11 @@ impl SymbolGraph {
         let e_new_end = e_start + (e_count as i64 + de) as usize;
         compute_facts(&mut f, e_start, e_new_end);
         let mut new_facts: FxHashMap<EntityId, u64> = FxHashMap::default();
+        let old_fact_set: FxHashSet<(EntityId, u64)> =
+            old_facts.iter().map(|(id, fact, _)| (*id, *fact)).collect();
         for e in &f.entities[e_start..e_new_end] {
             new_facts.insert(e.id, e.fact);
-            if !old_facts
-                .iter()
-                .any(|(oid, ofact, _)| *oid == e.id && *ofact == e.fact)
-            {
+            if !old_fact_set.contains(&(e.id, e.fact)) {
                 changed.insert(e.name);
             }
         }

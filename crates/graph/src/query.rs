@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use codecontext_syntax::{EntityKind, RefKind};
 use codecontext_text::TextRange;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
     intern::Name,
@@ -455,6 +455,13 @@ impl SymbolGraph {
         let Some(f) = self.file_data(file) else {
             return Vec::new();
         };
+        // The refs of each import, in one pass over the refs (not one per import).
+        let mut refs_of: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+        for (j, r) in f.refs.iter().enumerate() {
+            if let Some(i) = r.import.get() {
+                refs_of.entry(i).or_default().push(j);
+            }
+        }
         let mut out = Vec::new();
         for (i, e) in f.entities.iter().enumerate() {
             if e.kind != EntityKind::Import {
@@ -462,11 +469,8 @@ impl SymbolGraph {
             }
             let mut targets: Vec<EntityId> = Vec::new();
             let mut best_path: Option<usize> = None;
-            for (j, r) in f.refs.iter().enumerate() {
-                if r.import.get() != Some(i as u32) {
-                    continue;
-                }
-                match r.kind {
+            for &j in refs_of.get(&(i as u32)).into_iter().flatten() {
+                match f.refs[j].kind {
                     RefKind::ImportName => targets.extend(f.res[j].targets().iter().copied()),
                     RefKind::ImportPath => best_path = Some(j),
                     _ => {}

@@ -51,6 +51,23 @@ fn dedup(targets: &mut Targets) {
 /// Limits recursion through import chains, bases and receivers.
 const MAX_DEPTH: u32 = 24;
 
+/// A bare name or a type name is looked up in at most this many of the entities around
+/// the reference (the innermost first: its source, then their containers), before the
+/// file and the workspace. Each lookup reads the container's members and records what
+/// it read, so a walk through every container of a definition nested N deep, for each of
+/// N references, would cost the square of N. Real code nests a few levels.
+const MAX_SCOPE_WALK: usize = 64;
+
+/// A reference keeps at most this many targets, the first found; a lookup that lists
+/// candidates (a file's bindings of a name, its package's) stops there. A name defined
+/// N times, used N times, would otherwise cost N² (and keep as many targets).
+const MAX_TARGETS: usize = 64;
+
+/// A module path is looked up by its first this many segments at most: each candidate
+/// prefix is a key built from its segments, so trying every prefix of a path N long
+/// would cost the square of N.
+const MAX_MODULE_PATH_SEGMENTS: usize = 64;
+
 /// A memoized module lookup: how many path segments named a module, its files, and
 /// the keys read to find out.
 pub(crate) struct ModulePrefix {
@@ -68,6 +85,9 @@ pub(crate) struct Resolver<'g> {
     frames: Vec<FxHashSet<Dep>>,
     /// Resolved bases per type, with the dependencies read to find them.
     bases_memo: FxHashMap<EntityLoc, (Targets, Rc<[Dep]>)>,
+    /// The innermost type around each entity asked about (itself if it is one), so
+    /// that asking for every reference in a deep nest costs its depth once.
+    type_around: FxHashMap<EntityLoc, Option<u32>>,
     depth: u32,
     visiting: FxHashSet<(u32, u32, u8)>,
 }
@@ -79,6 +99,7 @@ impl<'g> Resolver<'g> {
             module_memo: FxHashMap::default(),
             frames: vec![FxHashSet::default()],
             bases_memo: FxHashMap::default(),
+            type_around: FxHashMap::default(),
             depth: 0,
             visiting: FxHashSet::default(),
         }
@@ -155,14 +176,13 @@ impl<'g> Resolver<'g> {
         self.visiting.clear();
         self.depth = 0;
         let (how, targets) = self.resolve_ref(file, index);
-        let mut ids: SmallVec<[EntityId; 1]> = SmallVec::new();
-        for t in targets {
-            let id = self.id_of(t);
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+        let mut ids: SmallVec<[EntityId; 1]> = targets
+            .into_iter()
+            .take(MAX_TARGETS)
+            .map(|t| self.id_of(t))
+            .collect();
         ids.sort();
+        ids.dedup();
         // A package of several files (Go) is one place to go: its first file.
         if ids.len() > 1 {
             let locs: SmallVec<[EntityLoc; 4]> = ids
@@ -300,13 +320,27 @@ impl<'g> Resolver<'g> {
     }
 
     /// The innermost type around entity `source` (an `impl` block counts).
-    fn enclosing_type(&self, file: FileId, source: Option<u32>) -> Option<EntityLoc> {
+    fn enclosing_type(&mut self, file: FileId, source: Option<u32>) -> Option<EntityLoc> {
         let f = self.file(file);
-        let start = source?;
-        std::iter::once(start)
-            .chain(f.container_chain(start))
-            .find(|&i| f.entities[i as usize].kind.is_type())
-            .map(|index| EntityLoc { file, index })
+        let mut walked: SmallVec<[u32; 8]> = SmallVec::new();
+        let mut next = source;
+        let found = loop {
+            let Some(index) = next else {
+                break None;
+            };
+            if let Some(&known) = self.type_around.get(&EntityLoc { file, index }) {
+                break known;
+            }
+            if f.entities[index as usize].kind.is_type() {
+                break Some(index);
+            }
+            walked.push(index);
+            next = f.entities[index as usize].container;
+        };
+        for index in walked {
+            self.type_around.insert(EntityLoc { file, index }, found);
+        }
+        found.map(|index| EntityLoc { file, index })
     }
 
     fn resolve_bare(
@@ -337,6 +371,7 @@ impl<'g> Resolver<'g> {
         if let Some(start) = source {
             let chain: SmallVec<[u32; 8]> = std::iter::once(start)
                 .chain(f.container_chain(start))
+                .take(MAX_SCOPE_WALK)
                 .collect();
             for c in chain {
                 let kind = f.entities[c as usize].kind;
@@ -467,6 +502,7 @@ impl<'g> Resolver<'g> {
             let f = self.file(file);
             let chain: SmallVec<[u32; 8]> = std::iter::once(start)
                 .chain(f.container_chain(start))
+                .take(MAX_SCOPE_WALK)
                 .filter(|&c| f.entities[c as usize].kind.is_type())
                 .collect();
             for c in chain {
@@ -583,7 +619,8 @@ impl<'g> Resolver<'g> {
         let f = self.file(file);
         let mut out = Targets::new();
         if let Some(bindings) = f.top.get(&name) {
-            for &b in bindings.clone().iter() {
+            let bindings: SmallVec<[u32; 4]> = bindings.iter().take(MAX_TARGETS).copied().collect();
+            for b in bindings {
                 let entity = &f.entities[b as usize];
                 if entity.import.is_some() {
                     let chased = self.chase_import(file, b, false);
@@ -612,6 +649,9 @@ impl<'g> Resolver<'g> {
             if let Some(k) = self.dep_key(&key) {
                 if let Some(files) = self.g.by_module.get(&k) {
                     for &other in files {
+                        if out.len() >= MAX_TARGETS {
+                            break;
+                        }
                         if other == file {
                             continue;
                         }
@@ -621,6 +661,7 @@ impl<'g> Resolver<'g> {
                                 bindings
                                     .iter()
                                     .filter(|&&b| of.entities[b as usize].import.is_none())
+                                    .take(MAX_TARGETS)
                                     .map(|&index| EntityLoc { file: other, index }),
                             );
                         }
@@ -785,7 +826,7 @@ impl<'g> Resolver<'g> {
             segs: segs.clone(),
             deps: Vec::new(),
         };
-        'outer: for k in (1..=segs.len()).rev() {
+        'outer: for k in (1..=segs.len().min(MAX_MODULE_PATH_SEGMENTS)).rev() {
             let keys = module_keys_for(
                 config.module_scheme,
                 &self.g.module_ctx,
@@ -868,7 +909,8 @@ impl<'g> Resolver<'g> {
         let exports_all = self.config(file).imports_are_exports;
         let mut out = Targets::new();
         if let Some(bindings) = f.top.get(&name) {
-            for &b in bindings.clone().iter() {
+            let bindings: SmallVec<[u32; 4]> = bindings.iter().take(MAX_TARGETS).copied().collect();
+            for b in bindings {
                 match f.entities[b as usize].import.as_deref() {
                     Some(info) => {
                         if exports_all || info.export {
