@@ -107,7 +107,7 @@ impl<'a> Analysis<'a> {
         self.host
     }
 
-    pub(crate) fn graph(&self) -> &'a codecontext_graph::SymbolGraph {
+    pub fn graph(&self) -> &'a codecontext_graph::SymbolGraph {
         &self.host.graph
     }
 
@@ -442,7 +442,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// The text of a file: the open document's, else the file on disk.
-    pub(crate) fn text(&self, file: FileId) -> Option<std::borrow::Cow<'a, str>> {
+    pub fn text(&self, file: FileId) -> Option<std::borrow::Cow<'a, str>> {
         if let Some(doc) = self.host.docs.get(&file) {
             return Some(doc.text().into());
         }

@@ -227,6 +227,13 @@ impl SymbolGraph {
         })
     }
 
+    /// The files with references resolved to `id`, in id order, and how many each has.
+    pub fn files_referencing(&self, id: EntityId) -> &[(FileId, u32)] {
+        self.incoming
+            .get(&id)
+            .map_or(&[], |counts| counts.as_slice())
+    }
+
     /// Every reference resolved to `id` (possibly among other candidates), in file order.
     pub fn references_to(&self, id: EntityId) -> Vec<RefLoc> {
         let Some(files) = self.incoming.get(&id) else {
