@@ -131,3 +131,76 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_status() {
     assert_eq!(code, 1);
     assert!(stdout.contains("no definition"), "{stdout}");
 }
+
+#[test]
+fn context_and_map_rank_within_the_budget() {
+    let path = fixture("context");
+    let p = path.to_str().unwrap();
+    let answer = json(&[
+        "context",
+        p,
+        "shop/cart.py:14:9",
+        "--budget",
+        "300",
+        "--json",
+        "--no-store",
+    ]);
+    assert_eq!(
+        answer["targets"],
+        serde_json::json!(["shop.cart.Cart.total"])
+    );
+    let tokens = answer["tokens"].as_u64().unwrap();
+    assert!(tokens > 0 && tokens <= 300, "{tokens}");
+    let symbols: Vec<&str> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols[0], "shop.cart.Cart.total");
+    assert!(symbols.contains(&"shop.tax.apply_tax"), "{symbols:?}");
+    // A symbol, a file and a task are targets too; text output shows the code.
+    let (code, text, _) = run(&["context", p, "shop.tax.apply_tax", "--no-store"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.starts_with("# context for shop.tax.apply_tax"),
+        "{text}"
+    );
+    assert!(
+        text.contains("return amount + amount * RATE // 100"),
+        "{text}"
+    );
+    let by_file = json(&["context", p, "shop/banner.py", "--json", "--no-store"]);
+    assert!(by_file["targets"][0] == "shop/banner.py", "{by_file}");
+    let task = json(&[
+        "context",
+        p,
+        "--task",
+        "the landing page banner",
+        "--json",
+        "--no-store",
+    ]);
+    assert!(task["targets"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("shop.banner.render_banner")));
+    let map = json(&["map", p, "--budget", "200", "--json", "--no-store"]);
+    assert!(map["tokens"].as_u64().unwrap() <= 200 && !map["items"].as_array().unwrap().is_empty());
+    // Bad targets and budgets: exit 2 and a message.
+    let (code, _, stderr) = run(&["context", p, "no.such.thing", "--no-store"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no symbol is named `no.such.thing`"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[
+        "context",
+        p,
+        "shop.tax.apply_tax",
+        "--budget",
+        "3",
+        "--no-store",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("outside"), "{stderr}");
+}

@@ -78,8 +78,18 @@ pub(crate) fn render<'a>(
         let text = texts
             .entry(node.file)
             .or_insert_with(|| analysis.text(node.file));
+        // From the start of its first line, so that its indentation reads right.
+        let start = f
+            .line_index
+            .line_start(line - 1)
+            .filter(|&s| {
+                text.as_deref()
+                    .and_then(|t| t.get(s as usize..e.range.start as usize))
+                    .is_some_and(|lead| lead.trim().is_empty())
+            })
+            .unwrap_or(e.range.start);
         text.as_deref()
-            .and_then(|t| t.get(e.range.as_usize()))
+            .and_then(|t| t.get(start as usize..e.range.end as usize))
             .map(|b| {
                 format!(
                     "{}:{line}-{end} {} {qualified}\n{b}\n",

@@ -5,6 +5,7 @@
 //! Positions are `FILE:LINE:COL`, 1-based, with `COL` counted in characters; `FILE` is
 //! relative to the workspace path or absolute.
 
+mod context;
 mod daemon;
 mod doctor;
 mod nav;
@@ -45,6 +46,11 @@ pub enum Command {
     Outline(FileArgs),
     /// A file's imports and the files that import it.
     Imports(FileArgs),
+    /// The code a task needs, ranked and packed within a token budget: TARGET is
+    /// FILE:LINE:COL, a file, or a symbol's qualified name; or give --task or --diff.
+    Context(ContextArgs),
+    /// The project's map: its most central symbols as skeletons within a token budget.
+    Map(MapArgs),
     /// Run the language server over stdio (LSP).
     Serve(ServeArgs),
     /// Run the MCP server over stdio, for AI assistants (Claude Code, Cursor, Copilot,
@@ -212,6 +218,32 @@ pub struct Common {
 }
 
 #[derive(Args, Debug)]
+pub struct ContextArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// FILE:LINE:COL, a file (relative to the folder), or a qualified name.
+    pub target: Vec<String>,
+    /// The task in words: symbols whose names or docs it mentions.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// A unified diff (`-` reads stdin): the entities it changes.
+    #[arg(long)]
+    pub diff: Option<PathBuf>,
+    /// In o200k tokens.
+    #[arg(long, default_value_t = codecontext_workspace::context::DEFAULT_BUDGET)]
+    pub budget: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// In o200k tokens.
+    #[arg(long, default_value_t = 2000)]
+    pub budget: usize,
+}
+
+#[derive(Args, Debug)]
 pub struct IndexArgs {
     #[command(flatten)]
     pub common: Common,
@@ -282,6 +314,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Callers(args) => nav::calls(args, true, out),
         Command::Callees(args) => nav::calls(args, false, out),
         Command::Outline(args) => nav::outline(args, out),
+        Command::Context(args) => context::context(args, out),
+        Command::Map(args) => context::map(args, out),
         Command::Imports(args) => nav::imports(args, out),
         Command::Serve(_)
         | Command::Mcp(_)

@@ -29,13 +29,14 @@ TOOLS = {
     "find_definition",
     "find_references",
     "call_graph",
+    "context_for_task",
     "execute",
     "verify_edit",
     "get_run",
     "history",
 }
-GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph"}
-READ_ONLY = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "get_run", "history"}
+GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
+READ_ONLY = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
 
 
 @pytest.fixture
@@ -137,6 +138,31 @@ async def test_navigation_tools_answer_from_the_index(tmp_path: Path, home: Path
         assert callees["unresolved"] >= 2 and callees["complete"] is False, callees
         impact = await call(s, "call_graph", {"symbol": "shop.services.pricing.Cart", "direction": "impact"})
         assert any(i["symbol"].startswith("main") for i in impact["items"]), impact
+
+
+async def test_context_for_task_ranks_within_the_budget(tmp_path: Path, home: Path) -> None:
+    root = copy("context", tmp_path)
+    async with session(root, home) as s:
+        answer = await call(s, "context_for_task", {"position": "shop/cart.py:14:9", "budget": 300})
+        assert answer["targets"] == ["shop.cart.Cart.total"]
+        assert 0 < answer["tokens"] <= 300 and answer["budget"] == 300
+        assert answer["text"] == "".join(i["text"] for i in answer["items"])
+        symbols = [i["symbol"] for i in answer["items"]]
+        assert symbols[0] == "shop.cart.Cart.total" and answer["items"][0]["form"] == "body"
+        callee = answer["items"][symbols.index("shop.tax.apply_tax")]
+        assert [w["relation"] for w in callee["why"]] == ["target", "calls"]
+        assert "shop.banner.shout" not in symbols
+        # A smaller budget: fewer tokens, never more than asked.
+        small = await call(s, "context_for_task", {"symbols": ["shop.cart.Cart.total"], "budget": 80})
+        assert small["tokens"] <= 80 and len(small["items"]) < len(answer["items"])
+        # A task in words, and the project's map.
+        task = await call(s, "context_for_task", {"task": "the landing page banner", "budget": 500})
+        assert "shop.banner.render_banner" in task["targets"]
+        project = await call(s, "context_for_task", {"map": True, "budget": 200})
+        assert project["items"] and all(i["form"] == "skeleton" for i in project["items"])
+        assert "no symbol is named" in await error(s, "context_for_task", {"symbols": ["nope.nothing"]})
+        assert "give a target" in await error(s, "context_for_task", {})
+        assert "outside" in await error(s, "context_for_task", {"task": "banner", "budget": 5})
 
 
 async def test_long_answers_come_in_pages_with_a_cursor(tmp_path: Path, home: Path) -> None:

@@ -70,3 +70,19 @@ async def utf8_client(lsp_client: LanguageClient, scratch_root: Path):
     )
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def context_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/context (the context tests' project)."""
+    copy = tmp_path / "context"
+    shutil.copytree(FIXTURE.parent / "context", copy)
+    return copy.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def context_client(lsp_client: LanguageClient, context_root: Path):
+    """A server over a copy of fixtures/context."""
+    await start(lsp_client, context_root)
+    yield
+    await lsp_client.shutdown_session()

@@ -66,6 +66,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.callers takes one argument: {symbol, direction?, depth?}",
         handler: |backend, params| Box::pin(super::callers::callers(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/context",
+        command: "codecontext.context",
+        arguments: Arguments::One,
+        usage: "codecontext.context takes one argument: {position? | symbols? | files? | diff? | task?, budget?, map?}",
+        handler: |backend, params| Box::pin(super::context::context(backend, params)),
+    },
 ];
 
 /// The method a command names.

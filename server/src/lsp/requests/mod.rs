@@ -6,6 +6,7 @@
 
 mod call_hierarchy;
 mod callers;
+mod context;
 pub(crate) mod custom;
 mod definition;
 mod document_highlight;

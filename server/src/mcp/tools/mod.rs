@@ -9,6 +9,7 @@
 //! freshness stamp every answer carries.
 
 pub(crate) mod call_graph;
+pub(crate) mod context_for_task;
 pub(crate) mod execute;
 pub(crate) mod find_definition;
 pub(crate) mod find_references;
@@ -52,6 +53,7 @@ pub const ALL: &[ToolDef] = &[
     find_definition::TOOL,
     find_references::TOOL,
     call_graph::TOOL,
+    context_for_task::TOOL,
     execute::TOOL,
     verify_edit::TOOL,
     get_run::TOOL,

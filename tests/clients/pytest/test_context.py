@@ -1,0 +1,86 @@
+"""`codecontext/context` and the `codecontext.context` command, from pytest-lsp: the code a
+task needs, ranked within a token budget, asked with an editor's position."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from harness import bounded
+
+
+def plain(value):
+    """pygls hands back custom results as attribute objects: plain JSON values here."""
+    if hasattr(value, "_asdict"):
+        value = value._asdict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+async def test_context_at_an_editor_position_ranks_callees_within_the_budget(
+    context_client: LanguageClient, context_root: Path
+):
+    uri = (context_root / "shop" / "cart.py").as_uri()
+    answer = plain(
+        await bounded(
+            context_client.protocol.send_request_async(
+                "codecontext/context",
+                {"textDocument": {"uri": uri}, "position": {"line": 13, "character": 8}, "budget": 300},
+            ),
+            "codecontext/context",
+        )
+    )
+    assert answer["targets"] == ["shop.cart.Cart.total"]
+    assert 0 < answer["tokens"] <= 300
+    symbols = [i["symbol"] for i in answer["items"]]
+    assert symbols[0] == "shop.cart.Cart.total"
+    assert "shop.tax.apply_tax" in symbols and "shop.pricing.price_of" in symbols
+    assert "shop.banner.shout" not in symbols
+
+    # The same question as a command, with the path:line:col every door takes.
+    by_command = plain(
+        await bounded(
+            context_client.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="codecontext.context",
+                    arguments=[{"position": "shop/cart.py:14:9", "budget": 300}],
+                )
+            ),
+            "workspace/executeCommand codecontext.context",
+        )
+    )
+    assert by_command["items"] == answer["items"]
+
+
+async def test_a_bad_context_request_is_an_error_and_the_server_goes_on(
+    context_client: LanguageClient, context_root: Path
+):
+    for params, says in [
+        ({"symbols": ["no.such.thing"]}, "no symbol is named"),
+        ({"task": "banner", "budget": 5}, "outside"),
+        ({"frobnicate": 1}, "unknown field"),
+        ({}, "give a target"),
+    ]:
+        try:
+            await bounded(
+                context_client.protocol.send_request_async("codecontext/context", params),
+                "codecontext/context",
+            )
+        except Exception as e:  # pygls raises the JSON-RPC error
+            assert says in str(e), (params, str(e))
+        else:
+            raise AssertionError(f"{params} should fail")
+    answer = plain(
+        await bounded(
+            context_client.protocol.send_request_async(
+                "codecontext/context", {"task": "the landing page banner", "budget": 400}
+            ),
+            "codecontext/context",
+        )
+    )
+    assert "shop.banner.render_banner" in answer["targets"]
