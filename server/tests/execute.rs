@@ -31,7 +31,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.verify",
             "codecontext.history",
             "codecontext.perfHistory",
-            "codecontext.callers"
+            "codecontext.callers",
+            "codecontext.context"
         ])
     );
     assert_eq!(

@@ -2,7 +2,11 @@
 //! the CLI, the MCP tool `context_for_task` and the LSP request `codecontext/context`, so
 //! that the three answer the same question the same way.
 
-use std::path::PathBuf;
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use codecontext_analysis::{AnalysisHost, FileId};
 use codecontext_context::{context, map, ContextAnswer, ContextQuery, History, Target};
@@ -72,7 +76,7 @@ pub fn answer(
     targets: Vec<Target>,
 ) -> Result<ContextAnswer, String> {
     let budget = request.budget.unwrap_or(DEFAULT_BUDGET);
-    let history = History::from_git(&history_root(host, &targets));
+    let history = history_of(&history_root(host, &targets));
     let analysis = host.analysis();
     if request.map {
         if !targets.is_empty() {
@@ -98,4 +102,29 @@ fn history_root(host: &AnalysisHost, targets: &[Target]) -> PathBuf {
     file.and_then(|f| host.root_of(f))
         .or_else(|| host.roots().next().map(PathBuf::from))
         .unwrap_or_default()
+}
+
+/// A folder's history is read again after this long (uncommitted changes move its
+/// recency), or at once when its HEAD moved.
+const HISTORY_TTL: Duration = Duration::from_secs(30);
+
+type HistoryCache = Mutex<Vec<(PathBuf, Option<String>, Instant, Arc<History>)>>;
+
+/// The history of `root`, read at most every [`HISTORY_TTL`] while its HEAD stays: `git
+/// log` of 500 commits costs tens of milliseconds on a large repository, more than the
+/// rest of an answer.
+fn history_of(root: &Path) -> Arc<History> {
+    static CACHE: HistoryCache = Mutex::new(Vec::new());
+    let head = crate::git_head(root);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, _, history)) = cache
+        .iter()
+        .find(|(r, h, at, _)| r == root && *h == head && at.elapsed() < HISTORY_TTL)
+    {
+        return history.clone();
+    }
+    let history = Arc::new(History::from_git(root));
+    cache.retain(|(r, _, _, _)| r != root);
+    cache.push((root.to_path_buf(), head, Instant::now(), history.clone()));
+    history
 }
