@@ -197,6 +197,46 @@ fn files_changed_together_rise() {
 }
 
 #[test]
+fn a_partner_with_nothing_to_reach_is_named_as_a_file() {
+    let dir = copy_fixture("context");
+    git(dir.path(), &["init", "-q"]);
+    commit(dir.path(), &[], 0);
+    // A smoke script, new: no definitions and no resolved references, so the graph
+    // alone never reaches it.
+    std::fs::write(
+        dir.path().join("smoke_cart.py"),
+        "print(\"cart smoke test\")\n",
+    )
+    .expect("write");
+    let host = index(dir.path());
+    let target = || at(&host, "shop/cart.py:14:9");
+    let named = |answer: &ContextAnswer| {
+        answer
+            .items
+            .iter()
+            .find(|i| i.path == "smoke_cart.py")
+            .cloned()
+    };
+    let before = ask(&host, &History::from_git(dir.path()), target(), 4000);
+    assert!(named(&before).is_none(), "{:?}", symbols(&before));
+    for n in 1..=4 {
+        commit(dir.path(), &["shop/cart.py", "smoke_cart.py"], n);
+    }
+    let after = ask(&host, &History::from_git(dir.path()), target(), 4000);
+    let smoke =
+        named(&after).unwrap_or_else(|| panic!("smoke_cart.py is named: {:?}", symbols(&after)));
+    assert_eq!(
+        (smoke.kind, smoke.text.as_str()),
+        ("file", "smoke_cart.py file\n")
+    );
+    assert!(
+        smoke.why.iter().any(|s| s.relation == "changes with"),
+        "{:?}",
+        smoke.why
+    );
+}
+
+#[test]
 fn an_edit_answers_as_a_fresh_index_does() {
     let dir = copy_fixture("context");
     let mut host = index(dir.path());

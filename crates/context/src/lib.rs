@@ -3,10 +3,15 @@
 //! A question names a target (a position, symbols, a file, a diff, a task in words). Its
 //! seeds start a personalized PageRank over the symbol graph (`rank`): references weigh
 //! by kind and by how sure their resolution is, files that git shows changing together
-//! are linked, and recently changed files get a lift. The best candidates are then packed
-//! (`pack`) as skeletons or with their bodies, by a knapsack over their o200k token
-//! counts: the answer never exceeds the budget, every item says which path in the graph
-//! led to it, and the same question on the same code gives the same answer.
+//! are linked, and recently changed files get a lift; half the walk restarts at the
+//! targets' files, so that their co-change partners are reached. The best candidates are
+//! then packed (`pack`) as skeletons or with their bodies, by a knapsack over their o200k
+//! token counts. The files that hold the most of the walk come first: each one's best
+//! entity (or the file itself, when the walk reached none of its entities) carries the
+//! file's share as a bonus, so that the answer names the files a change is likely to
+//! touch before it spends tokens on bodies. The answer never exceeds the budget, every
+//! item says which path in the graph led to it, and the same question on the same code
+//! gives the same answer.
 //!
 //! [`map`] is the project-wide counterpart: the most central symbols of the whole
 //! project (global PageRank) as skeletons within a budget.
@@ -39,6 +44,15 @@ pub const MAX_BUDGET: usize = 200_000;
 
 /// At most this many ranked entities are considered for packing.
 const CANDIDATES: usize = 300;
+/// A file is about as much of the question as its target: this share of the walk
+/// restarts at the targets' files, where their co-change partners and top level are.
+const FILE_SEED: f64 = 0.5;
+/// At most this many files are represented, each by its best entity (or by itself).
+const FILES: usize = 80;
+/// A file's representative is worth this many times the file's share of the walk on
+/// top of its own score: which files matter is the first thing the reader needs, and
+/// one skeleton per file says it at the least cost.
+const FILE_VALUE: f64 = 3.0;
 /// Recently changed files lift their entities' scores by up to this share.
 const RECENCY_LIFT: f64 = 0.3;
 
@@ -114,11 +128,12 @@ pub fn context(
     query: &ContextQuery,
 ) -> Result<ContextAnswer, ContextError> {
     check_budget(query.budget)?;
-    let seeds = target::seeds(analysis, &query.targets)?;
+    let mut seeds = target::seeds(analysis, &query.targets)?;
+    let labels = seeds.iter().map(|s| label(analysis, s.0)).collect();
+    restart_at_files(&mut seeds);
     let mut edges = Edges::new(*analysis, history);
     let ranking = rank::personalized(&mut edges, &seeds);
     let seed_set: FxHashSet<Node> = seeds.iter().map(|s| s.0).collect();
-    let labels = seeds.iter().map(|s| label(analysis, s.0)).collect();
     let answer = pack_answer(
         analysis,
         history,
@@ -133,6 +148,28 @@ pub fn context(
         truncated: ranking.truncated,
         ..answer
     })
+}
+
+/// Moves [`FILE_SEED`] of each seed's weight to its file.
+fn restart_at_files(seeds: &mut Vec<(Node, f64)>) {
+    let mut files: FxHashMap<Node, f64> = FxHashMap::default();
+    for (node, w) in seeds.iter_mut() {
+        if node.index != 0 {
+            let file = Node {
+                file: node.file,
+                index: 0,
+            };
+            *files.entry(file).or_default() += *w * FILE_SEED;
+            *w *= 1.0 - FILE_SEED;
+        }
+    }
+    for (file, w) in files {
+        match seeds.iter_mut().find(|s| s.0 == file) {
+            Some(seed) => seed.1 += w,
+            None => seeds.push((file, w)),
+        }
+    }
+    seeds.sort_by(|a, b| rank::node_order(a.0, b.0));
 }
 
 /// The project's most central symbols, as skeletons within `budget`.
@@ -184,6 +221,15 @@ fn pack_answer(
     bodies: bool,
 ) -> ContextAnswer {
     let g = analysis.graph();
+    // How much of the walk ended in each file, whatever the entity.
+    let mut file_mass: FxHashMap<FileId, f64> = FxHashMap::default();
+    let mut file_nodes: FxHashMap<FileId, f64> = FxHashMap::default();
+    for &(node, score) in &scores {
+        *file_mass.entry(node.file).or_default() += score;
+        if node.index == 0 {
+            file_nodes.insert(node.file, score);
+        }
+    }
     // Scores with the recency lift; files and imports are not items.
     let mut ranked: Vec<(Node, f64)> = scores
         .into_iter()
@@ -200,19 +246,55 @@ fn pack_answer(
         })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| rank::node_order(a.0, b.0)));
-    ranked.truncate(CANDIDATES);
-    let considered = ranked.len();
+    // The files that hold the most of the walk: each is represented by its best entity,
+    // which carries the file's share as a bonus.
+    let file_bonus = FILE_VALUE;
+    let mut files: Vec<(FileId, f64)> = file_mass.into_iter().collect();
+    files.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    files.truncate(FILES);
+    let wanted: FxHashMap<FileId, f64> = files.into_iter().collect();
+    let mut represented: FxHashSet<FileId> = FxHashSet::default();
+    let mut picked: Vec<(Node, f64, f64)> = Vec::new();
+    for (i, &(node, score)) in ranked.iter().enumerate() {
+        let first = wanted.contains_key(&node.file) && represented.insert(node.file);
+        if i < CANDIDATES || first {
+            let bonus = if first {
+                file_bonus * wanted[&node.file]
+            } else {
+                0.0
+            };
+            picked.push((node, score, bonus));
+        }
+        if i >= CANDIDATES && represented.len() == wanted.len() {
+            break;
+        }
+    }
+    // A file none of whose entities the walk reached (a test file of macro calls, say)
+    // is shown by itself.
+    let mut unrepresented: Vec<(FileId, f64)> = wanted
+        .iter()
+        .filter(|(file, _)| !represented.contains(*file))
+        .map(|(&file, &mass)| (file, mass))
+        .collect();
+    unrepresented.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (file, mass) in unrepresented {
+        let node = Node { file, index: 0 };
+        let score = file_nodes.get(&file).copied().unwrap_or_default();
+        picked.push((node, score, file_bonus * mass));
+    }
+    let considered = picked.len();
     let mut texts: FxHashMap<FileId, Option<Cow<'_, str>>> = FxHashMap::default();
     // A body can only be chosen if it could fit: bytes beyond 16 per token never do.
     let body_limit = budget.saturating_mul(16);
-    let candidates: Vec<Candidate> = ranked
+    let candidates: Vec<Candidate> = picked
         .iter()
         .enumerate()
-        .filter_map(|(i, &(node, score))| {
+        .filter_map(|(i, &(node, score, bonus))| {
             let kind = g.entity(node)?.kind;
             // The container of a seed is shown by its skeleton: the seed's body is
             // the part of it the question is about.
             let with_body = bodies
+                && node.index != 0
                 && (i < pack::BODIES || seeds.contains(&node))
                 && pack::has_body(kind)
                 && !holds_seed(analysis, node, seeds);
@@ -220,6 +302,7 @@ fn pack_answer(
             Some(Candidate {
                 node,
                 score,
+                bonus,
                 seed: seeds.contains(&node),
                 skeleton,
                 body,
@@ -251,8 +334,12 @@ fn pack_answer(
                 path: f.rel.to_string(),
                 line,
                 end_line,
-                symbol: g.qualified_name(c.node),
-                kind: e.kind.as_str(),
+                symbol: label(analysis, c.node),
+                kind: if c.node.index == 0 {
+                    "file"
+                } else {
+                    e.kind.as_str()
+                },
                 score: c.score,
                 form,
                 tokens,

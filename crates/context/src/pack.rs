@@ -24,6 +24,8 @@ pub enum Form {
 pub(crate) struct Candidate {
     pub node: Node,
     pub score: f64,
+    /// Worth added to either form (the first of a file carries the file's share).
+    pub bonus: f64,
     /// A seed: its body is what the question is about.
     pub seed: bool,
     pub skeleton: String,
@@ -33,11 +35,11 @@ pub(crate) struct Candidate {
 /// The knapsack works in units of this many tokens at most.
 const UNITS: usize = 2048;
 /// A skeleton is worth this share of the item's score; its body the whole.
-const SKELETON_VALUE: f64 = 0.45;
+const SKELETON_VALUE: f64 = 0.7;
 /// A seed's body is worth this many times its score: it comes first.
 const SEED_BODY_VALUE: f64 = 4.0;
 /// Bodies are offered for the best this many candidates (counting tokens costs time).
-pub(crate) const BODIES: usize = 48;
+pub(crate) const BODIES: usize = 16;
 
 /// The rendered text of a candidate in each form.
 pub(crate) fn render<'a>(
@@ -55,6 +57,10 @@ pub(crate) fn render<'a>(
         .line_index
         .line_col(e.range.end)
         .map_or(line, |lc| lc.line + 1);
+    if node.index == 0 {
+        // A file by itself: where it is.
+        return Some((format!("{} file\n", f.rel), None));
+    }
     let qualified = g.qualified_name(node);
     let mut skeleton = format!("{}:{line} {} {qualified}\n", f.rel, e.kind.as_str());
     if let Some(doc) = e
@@ -129,10 +135,10 @@ pub(crate) fn choose(candidates: &[Candidate], budget: usize) -> Vec<(usize, For
     for (k, c) in candidates.iter().enumerate() {
         let (skeleton, body) = costs[k];
         let s_cost = skeleton.div_ceil(unit);
-        let s_value = value(c.score * SKELETON_VALUE);
+        let s_value = value(c.score * SKELETON_VALUE + c.bonus);
         let b = body.map(|t| {
             let factor = if c.seed { SEED_BODY_VALUE } else { 1.0 };
-            (t.div_ceil(unit), value(c.score * factor))
+            (t.div_ceil(unit), value(c.score * factor + c.bonus))
         });
         let row = &mut choice[k * (capacity + 1)..(k + 1) * (capacity + 1)];
         for cap in (0..=capacity).rev() {
@@ -183,6 +189,7 @@ mod tests {
                 index,
             },
             score,
+            bonus: 0.0,
             seed: false,
             skeleton: skeleton.into(),
             body: body.map(Into::into),

@@ -91,7 +91,7 @@ const CONTAINER: f64 = 0.3;
 const MEMBERS: f64 = 0.3;
 const TYPE_MEMBERS: f64 = 0.6;
 /// The weight of all of a file's co-change partners together, and of its top level.
-const CHANGES_WITH: f64 = 1.0;
+const CHANGES_WITH: f64 = 3.0;
 const TOP_LEVEL: f64 = 0.5;
 
 /// The edges leaving a node: where to, what they mean, their weight.
