@@ -100,8 +100,24 @@ impl WideChar {
     }
 }
 
+/// A line with more multi-byte characters than this gets running sums of them (see
+/// [`WideSum`]), so that converting a column costs a binary search rather than a walk
+/// over every character before it: a minified line of a megabyte with a non-ASCII
+/// character in every statement would otherwise cost its length per conversion.
+const SUMS_FROM: usize = 32;
+
+/// What the multi-byte characters before one of a line's add up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct WideSum {
+    /// UTF-8 bytes beyond the first of each character (what a UTF-32 column lacks).
+    extra: u32,
+    /// Characters outside the BMP (a UTF-16 column counts them twice).
+    astral: u32,
+}
+
 /// Line starts and multi-byte characters of one text.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "StoredLineIndex")]
 pub struct LineIndex {
     /// Byte offset at which each line starts; always begins with 0.
     line_starts: Vec<u32>,
@@ -109,6 +125,36 @@ pub struct LineIndex {
     wide_chars: HashMap<u32, Box<[WideChar]>>,
     /// Length of the whole text in bytes.
     len: u32,
+    /// For lines with more than [`SUMS_FROM`] multi-byte characters: per character,
+    /// the sums of those before it, and a last entry for all of them. Derived from
+    /// `wide_chars`, so not stored.
+    #[serde(skip)]
+    sums: HashMap<u32, Box<[WideSum]>>,
+}
+
+/// [`LineIndex`] as stored (the sums are computed again when it is read).
+#[derive(Deserialize)]
+struct StoredLineIndex {
+    line_starts: Vec<u32>,
+    wide_chars: HashMap<u32, Box<[WideChar]>>,
+    len: u32,
+}
+
+impl From<StoredLineIndex> for LineIndex {
+    fn from(stored: StoredLineIndex) -> LineIndex {
+        LineIndex::with_sums(stored.line_starts, stored.wide_chars, stored.len)
+    }
+}
+
+impl WideSum {
+    /// How many more UTF-8 bytes than `enc` units the characters before this point take.
+    fn surplus(self, enc: PositionEncoding) -> u32 {
+        match enc {
+            PositionEncoding::Utf8 => 0,
+            PositionEncoding::Utf16 => self.extra - self.astral,
+            PositionEncoding::Utf32 => self.extra,
+        }
+    }
 }
 
 impl LineIndex {
@@ -121,6 +167,40 @@ impl LineIndex {
                 .values()
                 .map(|w| w.len() * std::mem::size_of::<WideChar>())
                 .sum::<usize>()
+            + self.sums.capacity() * (std::mem::size_of::<(u32, Box<[WideSum]>)>() + 1)
+            + self
+                .sums
+                .values()
+                .map(|w| w.len() * std::mem::size_of::<WideSum>())
+                .sum::<usize>()
+    }
+
+    fn with_sums(
+        line_starts: Vec<u32>,
+        wide_chars: HashMap<u32, Box<[WideChar]>>,
+        len: u32,
+    ) -> LineIndex {
+        let sums = wide_chars
+            .iter()
+            .filter(|(_, chars)| chars.len() > SUMS_FROM)
+            .map(|(&line, chars)| {
+                let mut sum = WideSum::default();
+                let mut sums = Vec::with_capacity(chars.len() + 1);
+                sums.push(sum);
+                for c in chars.iter() {
+                    sum.extra += c.len_utf8() - 1;
+                    sum.astral += u32::from(c.len_utf8() == 4);
+                    sums.push(sum);
+                }
+                (line, sums.into_boxed_slice())
+            })
+            .collect();
+        LineIndex {
+            line_starts,
+            wide_chars,
+            len,
+            sums,
+        }
     }
 
     pub fn new(text: &str) -> LineIndex {
@@ -150,11 +230,7 @@ impl LineIndex {
                 wide_chars.insert(line as u32, chars);
             }
         }
-        LineIndex {
-            line_starts,
-            wide_chars,
-            len: bytes.len() as u32,
-        }
+        LineIndex::with_sums(line_starts, wide_chars, bytes.len() as u32)
     }
 
     /// Length of the text in bytes.
@@ -240,7 +316,13 @@ impl LineIndex {
     /// Converts a UTF-8 column to a column in `enc`.
     pub fn to_wide(&self, enc: PositionEncoding, pos: LineCol) -> WideLineCol {
         let mut col = pos.col;
-        if let Some(chars) = self.wide_chars.get(&pos.line) {
+        if let (Some(chars), Some(sums)) =
+            (self.wide_chars.get(&pos.line), self.sums.get(&pos.line))
+        {
+            // The characters that end at or before the column.
+            let before = chars.partition_point(|c| c.end <= pos.col);
+            col -= sums[before].surplus(enc);
+        } else if let Some(chars) = self.wide_chars.get(&pos.line) {
             for c in chars.iter() {
                 if c.end <= pos.col {
                     col = col - c.len_utf8() + c.len(enc);
@@ -259,7 +341,28 @@ impl LineIndex {
     /// character (half a surrogate pair) snaps to the character's end.
     pub fn to_utf8(&self, enc: PositionEncoding, pos: WideLineCol) -> LineCol {
         let mut col = pos.col;
-        if let Some(chars) = self.wide_chars.get(&pos.line) {
+        if let (Some(chars), Some(sums)) =
+            (self.wide_chars.get(&pos.line), self.sums.get(&pos.line))
+        {
+            // Where character `i` starts, in `enc` units.
+            let wide_start = |i: usize| chars[i].start - sums[i].surplus(enc);
+            // The characters that start before the column: the search the loop below
+            // does, by halves.
+            let (mut lo, mut hi) = (0, chars.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if wide_start(mid) < col {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            col = match lo.checked_sub(1) {
+                // Inside the last of them: snap to its end.
+                Some(last) if col < wide_start(last) + chars[last].len(enc) => chars[last].end,
+                _ => col + sums[lo].surplus(enc),
+            };
+        } else if let Some(chars) = self.wide_chars.get(&pos.line) {
             for c in chars.iter() {
                 // `col` is a UTF-8 column so far for the text before `c`.
                 if c.start >= col {
@@ -338,7 +441,57 @@ mod tests {
         assert_eq!(idx.line_col(4).unwrap(), LineCol { line: 1, col: 0 });
     }
 
+    /// The running sums (lines with many multi-byte characters) answer as the walk does.
+    #[test]
+    fn long_lines_convert_as_short_ones() {
+        // Three long lines (CRLF, LF, none), one of a few characters.
+        let line: String = (0..120).map(|i| ["aé", "𝕏", "b", "中c"][i % 4]).collect();
+        let text = format!("{line}\r\n{line}\nxé\n{line}");
+        let fast = LineIndex::new(&text);
+        let mut slow = fast.clone();
+        slow.sums.clear();
+        assert!(!fast.sums.is_empty());
+        for line in 0..fast.line_count() {
+            let len = fast.line_len(line, None).unwrap_or(0);
+            for col in 0..=len + 2 {
+                let lc = LineCol { line, col };
+                for enc in [
+                    PositionEncoding::Utf8,
+                    PositionEncoding::Utf16,
+                    PositionEncoding::Utf32,
+                ] {
+                    let w = slow.to_wide(enc, lc);
+                    assert_eq!(fast.to_wide(enc, lc), w, "{lc:?} {enc:?}");
+                    let back = WideLineCol { line, col };
+                    assert_eq!(
+                        fast.to_utf8(enc, back),
+                        slow.to_utf8(enc, back),
+                        "{back:?} {enc:?}"
+                    );
+                }
+            }
+        }
+    }
+
     proptest! {
+        /// With running sums or without, every column converts the same way.
+        #[test]
+        fn sums_agree_with_the_walk(text in "[aé𝕏中\n]{0,400}") {
+            let fast = LineIndex::new(&text);
+            let mut slow = fast.clone();
+            slow.sums.clear();
+            for line in 0..fast.line_count() {
+                for col in 0..=fast.line_len(line, None).unwrap_or(0) + 1 {
+                    for enc in [PositionEncoding::Utf16, PositionEncoding::Utf32] {
+                        let lc = LineCol { line, col };
+                        prop_assert_eq!(fast.to_wide(enc, lc), slow.to_wide(enc, lc));
+                        let w = WideLineCol { line, col };
+                        prop_assert_eq!(fast.to_utf8(enc, w), slow.to_utf8(enc, w));
+                    }
+                }
+            }
+        }
+
         #[test]
         fn every_char_boundary_round_trips(text in "[a-zé𝕏\n\r ]{0,60}") {
             let idx = LineIndex::new(&text);
