@@ -46,6 +46,12 @@ const MAX_MATCHES_IN_PROGRESS: u32 = 512;
 /// it. Comments at the end of a file form a chunk of their own.
 pub fn chunk_ranges(tree: &Tree, config: &LanguageConfig) -> Vec<TextRange> {
     let root = tree.root_node();
+    // When error recovery found no item at all, the root itself is the error and its
+    // children are loose tokens (`fn a(){` repeated, unclosed): one chunk, not one per
+    // token, and its error is reported (see `ChunkBuilder::errors`).
+    if root.is_error() {
+        return vec![TextRange::from_usize(root.byte_range())];
+    }
     let mut chunks = Vec::new();
     let mut pending_start: Option<usize> = None;
     let mut cursor = root.walk();
@@ -453,4 +459,37 @@ pub fn module_binding_name(scheme: ModuleScheme, path: &str, sep: &str) -> Optio
     };
     let seg = seg.trim();
     (!seg.is_empty()).then(|| seg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{summarize, ExtractOptions, Limits};
+
+    /// `fn a(){` repeated leaves no item for error recovery to keep: the root itself is
+    /// the error. That is one chunk with its error, not a chunk per token and no error.
+    #[test]
+    fn a_file_that_is_one_error_is_one_chunk_with_an_error() {
+        let rust = codecontext_lang::language_by_name("rust").expect("rust");
+        let text = "fn a(){".repeat(50);
+        let summary =
+            summarize(rust, &text, &Limits::default(), ExtractOptions::default()).expect("indexed");
+        assert_eq!(summary.chunks.len(), 1);
+        assert_eq!(summary.chunks[0].errors.len(), 1, "{:?}", summary.chunks[0]);
+        // What error recovery did keep is still extracted.
+        let summary = summarize(
+            rust,
+            "fn a(){fn b(){}",
+            &Limits::default(),
+            ExtractOptions::default(),
+        )
+        .expect("indexed");
+        assert_eq!(
+            summary
+                .chunks
+                .iter()
+                .map(|c| c.entities.len())
+                .sum::<usize>(),
+            1
+        );
+    }
 }

@@ -1080,7 +1080,13 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         if !self.root.has_error() {
             return out;
         }
-        let mut stack: Vec<Node<'t>> = tops.iter().rev().copied().collect();
+        // The root is the error when nothing in the file parsed as an item; then it
+        // is the only chunk (see `chunk_ranges`).
+        let mut stack: Vec<Node<'t>> = if self.root.is_error() {
+            vec![self.root]
+        } else {
+            tops.iter().rev().copied().collect()
+        };
         while let Some(node) = stack.pop() {
             if out.len() >= MAX_ERRORS_PER_CHUNK {
                 break;
