@@ -431,7 +431,15 @@ impl<'g> Resolver<'g> {
     /// body), chased to what they import.
     fn scoped_imports(&mut self, loc: EntityLoc, name: Name) -> Targets {
         let container_name = self.file(loc.file).entities[loc.index as usize].name;
-        let Some(ids) = self.g.members.get(&(container_name, name)) else {
+        // Most names are imported nowhere: then the members of that name (a class
+        // with thousands of methods of one name) need not be read, once per reference.
+        let imported = self.g.import_names.get(&name).is_some_and(|n| *n > 0);
+        let ids = if imported {
+            self.g.members.get(&(container_name, name))
+        } else {
+            None
+        };
+        let Some(ids) = ids else {
             self.dep(container_name);
             self.dep(name);
             return Targets::new();
@@ -1036,6 +1044,9 @@ impl<'g> Resolver<'g> {
                                 });
                         if belongs {
                             out.push(m);
+                            if out.len() >= MAX_TARGETS {
+                                break;
+                            }
                         }
                     }
                 }
