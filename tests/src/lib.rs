@@ -12,6 +12,7 @@
 //! ```
 
 pub mod lsp;
+pub mod pathological;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,339 @@
+//! Pathological inputs cost no more than normal files of the same size (issue 24). For
+//! each language, generated inputs — nesting 20,000 deep (braces, brackets, parentheses;
+//! indentation in Python, as deep as the file size limit allows), a 1 MB single line,
+//! 100,000 sibling definitions, and 10,000 definitions of one name that each refer to
+//! it — are indexed, opened, edited once in the middle and asked for their outline,
+//! syntax errors, symbols and the definitions and references of a name; every range of
+//! every answer is converted to UTF-16, as a client would. The same steps on a normal
+//! file of the same size (classes, methods, calls, doc comments, a non-ASCII string in
+//! every item) give the baseline, and each input must take less than 10 times as long.
+//! Linear work takes about as long as the baseline; work quadratic in depth, line
+//! length or candidates takes hundreds of times longer. A ratio, not a time: it does
+//! not depend on the machine or the build profile. The baseline is the best of two
+//! runs, so a pause of the machine during it does not count against the input.
+//!
+//! `cargo test -p codecontext-tests --test pathological -- --nocapture` prints the
+//! times; `codecontext-bench pathological` measures the same inputs in a release build.
+
+#![allow(
+    clippy::print_stderr,
+    reason = "the times are printed for --nocapture, as the test's record"
+)]
+
+use std::time::{Duration, Instant};
+
+use codecontext_analysis::{
+    AnalysisHost, DocumentChange, FileId, PositionEncoding, SearchMode, TextRange,
+};
+use codecontext_tests::pathological::{normal, pathological_inputs, Input, CANDIDATES, LANGUAGES};
+use proptest::prelude::*;
+
+/// How much longer than the normal file of its size an input may take.
+const MAX_RATIO: f64 = 10.0;
+
+/// Inputs whose cost is tree-sitter's own parse, and how much longer they may take.
+/// Python's unclosed brackets (`x = [a, [a, ...`) cost its error recovery about 8
+/// times a normal file's parse, in proportion to their length (0.5, 0.8 and 1.5 s at
+/// 10,000, 20,000 and 40,000 in a debug build); nothing after the parse is slower.
+const PARSE_BOUND: &[(&str, &str, f64)] = &[("python", "unclosed_brackets", 25.0)];
+
+/// What processing one file found, so that a test can tell it was really processed.
+#[derive(Debug, Default)]
+struct Processed {
+    skipped: Option<String>,
+    outline_items: usize,
+    errors: usize,
+    definitions: usize,
+    references: usize,
+}
+
+/// Indexes a folder holding `text` as `file`, opens it, edits it once in the middle, and
+/// asks what an editor would; every range answered is converted to UTF-16.
+fn process(file: &str, text: &str, reference: Option<usize>) -> (Duration, Processed) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir
+        .path()
+        .canonicalize()
+        .expect("canonical temp dir")
+        .join(file);
+    std::fs::write(&path, text).expect("write");
+    let start = Instant::now();
+    let mut host = AnalysisHost::default();
+    host.index_root(dir.path(), None);
+    let id = host
+        .open_document(&path, text.to_string())
+        .expect("the file opens");
+    let mut middle = text.len() / 2;
+    while !text.is_char_boundary(middle) {
+        middle -= 1;
+    }
+    let index = host
+        .analysis()
+        .line_index(id)
+        .expect("a line index")
+        .clone();
+    let position = index.wide_of_offset(PositionEncoding::Utf16, middle as u32);
+    host.change_document(
+        id,
+        &[DocumentChange {
+            range: Some((position, position)),
+            text: " ".into(),
+        }],
+        PositionEncoding::Utf16,
+    )
+    .expect("the edit applies");
+    // The space moved what came after it.
+    let reference = reference.map(|r| r as u32 + u32::from(middle <= r));
+    let processed = ask(&host, id, reference);
+    (start.elapsed(), processed)
+}
+
+/// What an editor asks about an open file.
+fn ask(host: &AnalysisHost, id: FileId, reference: Option<u32>) -> Processed {
+    let analysis = host.analysis();
+    let index = analysis.line_index(id).expect("a line index");
+    let to_utf16 = |range: TextRange| {
+        (
+            index.wide_of_offset(PositionEncoding::Utf16, range.start),
+            index.wide_of_offset(PositionEncoding::Utf16, range.end),
+        )
+    };
+    let mut processed = Processed {
+        skipped: host
+            .report()
+            .skipped
+            .first()
+            .map(|s| format!("{}: {}", s.path, s.message)),
+        ..Processed::default()
+    };
+    let mut stack = analysis.outline(id);
+    while let Some(item) = stack.pop() {
+        to_utf16(item.target.range);
+        to_utf16(item.target.focus);
+        processed.outline_items += 1;
+        stack.extend(item.children);
+    }
+    for error in analysis.syntax_errors(id) {
+        to_utf16(error.range);
+        processed.errors += 1;
+    }
+    for target in analysis.symbols("a", SearchMode::Fuzzy, 128) {
+        to_utf16(target.focus);
+    }
+    if let Some(offset) = reference {
+        if let Some(defs) = analysis.definitions(id, offset) {
+            for target in &defs.targets {
+                to_utf16(target.focus);
+            }
+            processed.definitions = defs.targets.len();
+        }
+        if let Some(refs) = analysis.references(id, offset, true) {
+            for location in &refs.locations {
+                to_utf16(location.range);
+            }
+            processed.references = refs.locations.len();
+        }
+    }
+    processed
+}
+
+/// Processes every pathological input of one language against a normal file of its
+/// size; fails with every ratio over [`MAX_RATIO`].
+fn check_language(lang: &str) {
+    let language = LANGUAGES
+        .iter()
+        .find(|l| l.name == lang)
+        .expect("a known language");
+    // Once small, for what happens once per process (queries compiled, parsers made).
+    process(language.file, &normal(language, 4096).text, None);
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for input in pathological_inputs(language) {
+        let Input {
+            shape,
+            text,
+            reference,
+        } = input;
+        let baseline = normal(language, text.len());
+        // Small files are timed twice: a pause of the machine weighs more on them.
+        let runs = if text.len() < 500_000 { 2 } else { 1 };
+        let (normal_time, _) = (0..runs)
+            .map(|_| process(language.file, &baseline.text, baseline.reference))
+            .min_by_key(|(time, _)| *time)
+            .expect("one run");
+        let (time, processed) = process(language.file, &text, reference);
+        let ratio = time.as_secs_f64() / normal_time.as_secs_f64().max(1e-3);
+        let line = format!(
+            "{lang} {shape}: {} bytes in {time:.2?}, normal {normal_time:.2?}: {ratio:.1}x \
+             ({processed:?})",
+            text.len()
+        );
+        eprintln!("{line}");
+        let limit = PARSE_BOUND
+            .iter()
+            .find(|(l, s, _)| *l == lang && *s == shape)
+            .map_or(MAX_RATIO, |(_, _, limit)| *limit);
+        if ratio >= limit {
+            failures.push(line.clone());
+        }
+        if let Some(why) = &processed.skipped {
+            failures.push(format!("{lang} {shape}: skipped, {why}"));
+        }
+        report.push(line);
+    }
+    assert!(
+        failures.is_empty(),
+        "over {MAX_RATIO}x the time of a normal file (see PARSE_BOUND), or skipped:\n{}\n\nall:\n{}",
+        failures.join("\n"),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn rust() {
+    check_language("rust");
+}
+
+#[test]
+fn python() {
+    check_language("python");
+}
+
+#[test]
+fn typescript() {
+    check_language("typescript");
+}
+
+#[test]
+fn javascript() {
+    check_language("javascript");
+}
+
+#[test]
+fn go() {
+    check_language("go");
+}
+
+#[test]
+fn java() {
+    check_language("java");
+}
+
+/// The candidates input really has its 10,000 candidates: the reference is resolved to
+/// some of them, and its references are found.
+#[test]
+fn candidates_are_resolved() {
+    for language in LANGUAGES {
+        let input = pathological_inputs(language)
+            .into_iter()
+            .find(|i| i.shape == "candidates")
+            .expect("a candidates input");
+        let (_, processed) = process(language.file, &input.text, input.reference);
+        assert!(
+            processed.outline_items >= CANDIDATES
+                && processed.definitions >= 1
+                && processed.references >= CANDIDATES,
+            "{}: {processed:?}",
+            language.name
+        );
+    }
+}
+
+/// A piece of hostile text: openers and closers of every kind, quotes, comment marks,
+/// indentation, non-ASCII characters, keywords; repeated up to a few thousand times.
+fn hostile_piece() -> impl Strategy<Value = String> {
+    let token = proptest::sample::select(
+        &[
+            "{",
+            "}",
+            "(",
+            ")",
+            "[",
+            "]",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "`",
+            "/*",
+            "*/",
+            "//",
+            "#",
+            "\\",
+            "\n",
+            "\n    ",
+            "\t",
+            " ",
+            ":",
+            ";",
+            ",",
+            ".",
+            "=",
+            "=>",
+            "->",
+            "é",
+            "𝕏",
+            "\r\n",
+            "fn a(){",
+            "def f():\n ",
+            "class A {",
+            "function f(){",
+            "func f(){",
+            "a.b()",
+            "import x",
+            "use a::{",
+            "package p\n",
+            "\"\"\"",
+            "${",
+            "@",
+            "0x",
+            "f(",
+        ][..],
+    );
+    (token, 1usize..3000).prop_map(|(token, n)| token.repeat(n))
+}
+
+/// A change to a text: at a fraction of its length, delete some bytes and insert a piece.
+fn mutation() -> impl Strategy<Value = (f64, usize, String)> {
+    (0.0..1.0f64, 0usize..200, hostile_piece())
+}
+
+/// `text` with `mutation` applied, cut at character boundaries.
+fn mutate(text: &str, (at, delete, insert): &(f64, usize, String)) -> String {
+    let mut start = (text.len() as f64 * at) as usize;
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + delete).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    format!("{}{insert}{}", &text[..start], &text[end..])
+}
+
+/// How long one random input may take to open, edit and ask about.
+const PER_INPUT: Duration = Duration::from_secs(5);
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Random and mutated inputs, in every language, each within [`PER_INPUT`]: a
+    /// normal file with hostile pieces put in, or hostile pieces alone.
+    #[test]
+    fn random_inputs_finish_in_time(
+        base_size in 0usize..20_000,
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        for language in LANGUAGES {
+            let base = normal(language, base_size).text;
+            let text = mutations.iter().fold(base, |text, m| mutate(&text, m));
+            let (time, processed) = process(language.file, &text, None);
+            prop_assert!(
+                time < PER_INPUT,
+                "{}: {} bytes took {time:?} ({processed:?})",
+                language.name,
+                text.len()
+            );
+        }
+    }
+}
