@@ -13,8 +13,8 @@ use codecontext_graph::{
 };
 use codecontext_lang::Language;
 use codecontext_syntax::{
-    check_source, summarize, Document, DocumentChange, ExtractOptions, FileDelta, Limits,
-    SkipReason,
+    check_source, summarize, Document, DocumentChange, ExtractOptions, FileDelta, FileSummary,
+    Limits, SkipReason,
 };
 use codecontext_text::{LineIndex, PositionEncoding};
 use rayon::prelude::*;
@@ -433,14 +433,36 @@ impl AnalysisHost {
 
     /// Opens a document with the editor's text; it wins over disk until closed.
     pub fn open_document(&mut self, path: &Path, text: String) -> Option<FileId> {
-        let (root_index, rel) = self.locate_path(path)?;
+        let opened = self.plan_open(path)?.parse(text);
+        self.finish_open(opened)
+    }
+
+    /// Where a document opened at `path` goes, if it is in a root and a language we
+    /// index. Its text is then parsed by [`OpenPlan::parse`], which needs no host (a
+    /// server does it outside its lock), and put in by [`AnalysisHost::finish_open`].
+    pub fn plan_open(&self, path: &Path) -> Option<OpenPlan> {
+        let (root, rel) = self.locate_path(path)?;
         let lang = codecontext_lang::language_for_path(path)?;
-        let (doc, summary) = Document::open(lang, text, self.config.limits);
+        Some(OpenPlan {
+            root,
+            rel,
+            lang,
+            limits: self.config.limits,
+        })
+    }
+
+    /// Puts in a document parsed by [`OpenPlan::parse`]; `None` if its root was removed
+    /// meanwhile.
+    pub fn finish_open(&mut self, opened: OpenedDocument) -> Option<FileId> {
+        let OpenedDocument { plan, doc, summary } = opened;
+        if !matches!(self.roots.get(plan.root as usize), Some(Some(_))) {
+            return None;
+        }
         let line_index = doc.line_index().clone();
         let (id, _) = self.graph.upsert_file(FileInput {
-            root: root_index,
-            rel,
-            lang: lang.id,
+            root: plan.root,
+            rel: plan.rel,
+            lang: plan.lang.id,
             line_index,
             summary,
         });
@@ -458,6 +480,38 @@ impl AnalysisHost {
         let doc = self.docs.get_mut(&file).ok_or(ChangeError::NotOpen)?;
         let delta = doc.edit(changes, encoding).map_err(ChangeError::Document)?;
         let line_index = doc.line_index().clone();
+        self.apply_delta(file, line_index, delta)
+    }
+
+    /// A copy of an open document, to be edited by [`edit_document`] outside the host
+    /// (and a server's lock), then put back by [`AnalysisHost::finish_change`].
+    pub fn document_to_edit(&self, file: FileId) -> Result<EditingDocument, ChangeError> {
+        let doc = self.docs.get(&file).ok_or(ChangeError::NotOpen)?;
+        Ok(EditingDocument {
+            file,
+            doc: doc.clone(),
+        })
+    }
+
+    /// Puts back a document edited by [`edit_document`] and updates the graph. The
+    /// caller makes sure nothing else edited it meanwhile (a server's edits of one
+    /// document are applied one at a time, in order).
+    pub fn finish_change(&mut self, edited: EditedDocument) -> Result<UpdateStats, ChangeError> {
+        let EditedDocument { file, doc, delta } = edited;
+        if !self.docs.contains_key(&file) {
+            return Err(ChangeError::NotOpen);
+        }
+        let line_index = doc.line_index().clone();
+        self.docs.insert(file, doc);
+        self.apply_delta(file, line_index, delta)
+    }
+
+    fn apply_delta(
+        &mut self,
+        file: FileId,
+        line_index: LineIndex,
+        delta: FileDelta,
+    ) -> Result<UpdateStats, ChangeError> {
         Ok(match delta {
             FileDelta::Chunks {
                 first,
@@ -492,6 +546,60 @@ impl AnalysisHost {
     pub fn document(&self, file: FileId) -> Option<&Document> {
         self.docs.get(&file)
     }
+}
+
+/// Where a document goes, from [`AnalysisHost::plan_open`].
+#[derive(Clone, Debug)]
+pub struct OpenPlan {
+    root: u32,
+    rel: String,
+    lang: &'static Language,
+    limits: Limits,
+}
+
+impl OpenPlan {
+    /// Parses and extracts the document's text: the slow part of opening it, which
+    /// needs no host.
+    pub fn parse(self, text: String) -> OpenedDocument {
+        let (doc, summary) = Document::open(self.lang, text, self.limits);
+        OpenedDocument {
+            plan: self,
+            doc,
+            summary,
+        }
+    }
+}
+
+/// A document parsed by [`OpenPlan::parse`], for [`AnalysisHost::finish_open`].
+pub struct OpenedDocument {
+    plan: OpenPlan,
+    doc: Document,
+    summary: Result<FileSummary, SkipReason>,
+}
+
+/// A copy of an open document, from [`AnalysisHost::document_to_edit`].
+pub struct EditingDocument {
+    file: FileId,
+    doc: Document,
+}
+
+/// A document edited outside the host, for [`AnalysisHost::finish_change`].
+pub struct EditedDocument {
+    file: FileId,
+    doc: Document,
+    delta: FileDelta,
+}
+
+/// Applies an editor's changes to a copy of an open document: the slow part of a
+/// change (reparse and extraction), which needs no host.
+pub fn edit_document(
+    editing: EditingDocument,
+    changes: &[DocumentChange],
+    encoding: PositionEncoding,
+) -> Result<EditedDocument, ChangeError> {
+    let EditingDocument { file, mut doc } = editing;
+    let delta = doc.edit(changes, encoding).map_err(ChangeError::Document)?;
+    Ok(EditedDocument { file, doc, delta })
 }
 
 /// Why a document change was not applied.

@@ -23,8 +23,9 @@ pub use codecontext_syntax::{
 };
 pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
 pub use host::{
-    load_batch, load_batch_reusing, AnalysisHost, ChangeError, EdgesReport, HostConfig,
-    IndexReport, LoadedBatch, Progress, Reuse, Skipped, Timings, BATCH,
+    edit_document, load_batch, load_batch_reusing, AnalysisHost, ChangeError, EdgesReport,
+    EditedDocument, EditingDocument, HostConfig, IndexReport, LoadedBatch, OpenPlan,
+    OpenedDocument, Progress, Reuse, Skipped, Timings, BATCH,
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,

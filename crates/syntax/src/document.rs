@@ -57,7 +57,9 @@ pub enum DocumentError {
     InvertedRange { start: u32, end: u32 },
 }
 
-/// An open document.
+/// An open document. A clone is cheap next to a parse (the text is copied, the tree
+/// shared), so that an edit can be worked out on a copy outside a lock.
+#[derive(Clone)]
 pub struct Document {
     lang: &'static Language,
     text: String,

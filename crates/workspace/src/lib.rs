@@ -234,11 +234,30 @@ impl Workspace {
         text: String,
         first: bool,
     ) -> Option<codecontext_analysis::FileId> {
-        let id = self.write().open_document(path, text)?;
+        // Parsed outside the lock: a slow document (deeply nested, huge) does not stop
+        // the answers about the others meanwhile.
+        let plan = self.read().plan_open(path)?;
+        let opened = plan.parse(text);
+        let id = self.write().finish_open(opened)?;
         if first {
             *self.holders_lock().entry(id).or_default() += 1;
         }
         Some(id)
+    }
+
+    /// Applies a client's changes to an open document: reparsed and extracted on a
+    /// copy outside the lock, then put in. The changes of one document must come one
+    /// call at a time (a server applies them in order).
+    pub fn change_document(
+        &self,
+        id: codecontext_analysis::FileId,
+        changes: &[codecontext_analysis::DocumentChange],
+        encoding: codecontext_analysis::PositionEncoding,
+    ) -> std::result::Result<(), codecontext_analysis::ChangeError> {
+        let editing = self.read().document_to_edit(id)?;
+        let edited = codecontext_analysis::edit_document(editing, changes, encoding)?;
+        self.write().finish_change(edited)?;
+        Ok(())
     }
 
     /// A client closes (or, leaving, drops) a document it held open; the file on disk

@@ -42,7 +42,7 @@ pub(super) fn apply(shared: &Arc<Shared>, params: Option<DidChangeTextDocumentPa
         })
         .collect();
     let encoding = shared.session().encoding;
-    let result = shared.write().change_document(id, &changes, encoding);
+    let result = shared.ws.change_document(id, &changes, encoding);
     match result {
         Ok(_) => {
             if let Some(d) = shared.documents().get_mut(&id) {
