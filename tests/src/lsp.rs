@@ -199,6 +199,20 @@ impl LspClient {
         }
     }
 
+    /// The response with this id if it has arrived, without waiting for it.
+    pub fn try_response(&mut self, id: impl Into<Value>) -> Option<Value> {
+        let id = id.into();
+        while let Ok(msg) = self.incoming.try_recv() {
+            if msg.get("method").is_some() {
+                self.pending.push(msg);
+            } else {
+                self.early.push(msg);
+            }
+        }
+        let i = self.early.iter().position(|m| m["id"] == id)?;
+        Some(self.early.remove(i))
+    }
+
     /// Sends a request and returns its `result`; panics on an error response.
     pub async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.send_request(method, params).await;

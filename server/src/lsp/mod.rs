@@ -47,6 +47,12 @@ use notifier::LspNotifier;
 use requests::{custom::METHODS, Backend};
 use state::{Shared, Work};
 
+/// How many requests tower-lsp keeps in progress at once; past that it stops reading
+/// messages. A request about a document still being processed in the background waits
+/// (see `state::Shared::caught_up`) without working: tower-lsp's default of 4 let four
+/// such requests stop every answer about the other files.
+const CONCURRENT_REQUESTS: usize = 64;
+
 pub(crate) use from_proto::path_of as path_of_uri;
 
 /// Serves one client over a byte stream pair in this process until `exit` (or until
@@ -159,6 +165,7 @@ where
     let collect = tokio::spawn(framing::collect_output(service_to_writer, frames_tx));
     let writer = tokio::spawn(framing::write_output(output, frames_rx));
     Server::new(service_input, service_output, socket)
+        .concurrency_level(CONCURRENT_REQUESTS)
         .serve(service)
         .await;
     // After `exit` the client may keep its end open: stop reading it, then let every

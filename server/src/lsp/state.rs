@@ -4,11 +4,11 @@
 //! capabilities, the open documents' URIs and versions, the notifications still queued.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc, Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard,
+        mpsc, Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard,
     },
 };
 
@@ -65,6 +65,11 @@ pub(crate) enum Work {
     Folders(Vec<PathBuf>),
     /// Paths changed on disk, seen by our own watcher (for clients that cannot watch).
     Disk(Vec<PathBuf>),
+    /// A document's notification that went on in the background is applied (see
+    /// `applier.rs`): its document's next ones may go.
+    Finished {
+        uri: String,
+    },
     Stop,
 }
 
@@ -77,8 +82,14 @@ pub(crate) struct Shared {
     work: Mutex<mpsc::Sender<Work>>,
     /// Sequence number of the last state-changing notification received.
     enqueued: AtomicU64,
-    /// Sequence number of the last one applied.
+    /// Sequence number of the last one applied, or going on in the background.
     applied: watch::Sender<u64>,
+    /// Notifications going on in the background or waiting behind one that does, by
+    /// sequence number, with their document's URI: requests about that document wait
+    /// for them, the others answer from the state before them.
+    deferred: Mutex<BTreeMap<u64, String>>,
+    /// Bumped whenever a deferred notification is applied.
+    settled: watch::Sender<u64>,
     pub shutdown_requested: AtomicBool,
     /// Per open document: the URI, the version, and a counter that makes diagnostics
     /// wait until typing pauses.
@@ -110,6 +121,8 @@ impl Shared {
             work: Mutex::new(work),
             enqueued: AtomicU64::new(0),
             applied: watch::Sender::new(0),
+            deferred: Mutex::new(BTreeMap::new()),
+            settled: watch::Sender::new(0),
             shutdown_requested: AtomicBool::new(false),
             documents: Mutex::new(HashMap::new()),
             verify_diagnostics: Mutex::new(HashMap::new()),
@@ -122,11 +135,6 @@ impl Shared {
     /// The host, for reading (through the workspace).
     pub fn read(&self) -> RwLockReadGuard<'_, AnalysisHost> {
         self.ws.read()
-    }
-
-    /// The host, for changes (through the workspace).
-    pub fn write(&self) -> RwLockWriteGuard<'_, AnalysisHost> {
-        self.ws.write()
     }
 
     pub fn session(&self) -> MutexGuard<'_, Session> {
@@ -166,12 +174,43 @@ impl Shared {
         self.applied.send_replace(seq);
     }
 
+    /// Notification `seq`, about the document `uri`, goes on in the background (or
+    /// waits behind one of the same document that does).
+    pub fn defer(&self, seq: u64, uri: &str) {
+        self.deferred_lock().insert(seq, uri.to_string());
+    }
+
+    /// Deferred notification `seq` is applied.
+    pub fn settle(&self, seq: u64) {
+        self.deferred_lock().remove(&seq);
+        self.settled.send_modify(|n| *n += 1);
+    }
+
+    fn deferred_lock(&self) -> MutexGuard<'_, BTreeMap<u64, String>> {
+        self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Waits until every state-changing notification received so far is applied, so
-    /// that a request sees the documents as the client last described them.
-    pub async fn caught_up(&self) {
+    /// that a request sees the documents as the client last described them; except
+    /// that a document's notifications that went on in the background (a slow parse)
+    /// are waited for only by requests about that document (`uri`).
+    pub async fn caught_up(&self, uri: Option<&Uri>) {
         let want = self.enqueued.load(Ordering::SeqCst);
+        let mut settled = self.settled.subscribe();
         let mut rx = self.applied.subscribe();
         let _ = rx.wait_for(|applied| *applied >= want).await;
+        let Some(uri) = uri else {
+            return;
+        };
+        loop {
+            let waiting = self
+                .deferred_lock()
+                .range(..=want)
+                .any(|(_, deferred)| deferred == uri.as_str());
+            if !waiting || settled.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     pub fn client(&self) -> Option<&Client> {

@@ -73,6 +73,29 @@ pub(crate) fn apply(
     }
 }
 
+/// The document a notification is about, for those that are about one.
+pub(crate) fn document_of(method: &str, params: Option<&Value>) -> Option<String> {
+    if !method.starts_with("textDocument/") {
+        return None;
+    }
+    params?["textDocument"]["uri"].as_str().map(str::to_string)
+}
+
+/// Applies a notification about one document (see [`document_of`]): these need
+/// nothing but the shared state, so they may run on a thread of their own.
+pub(crate) fn apply_document(shared: &Arc<Shared>, method: &str, params: Option<Value>) {
+    if !shared.session().initialized {
+        debug!("{method} before initialize, dropped");
+        return;
+    }
+    match method {
+        "textDocument/didOpen" => did_open::apply(shared, parse(method, params)),
+        "textDocument/didChange" => did_change::apply(shared, parse(method, params)),
+        "textDocument/didClose" => did_close::apply(shared, parse(method, params)),
+        other => debug!("{other}: nothing to apply"),
+    }
+}
+
 fn parse<T: DeserializeOwned>(method: &str, params: Option<Value>) -> Option<T> {
     match serde_json::from_value(params.unwrap_or(Value::Null)) {
         Ok(p) => Some(p),

@@ -14,21 +14,31 @@ pub(super) async fn prepare(
     params: CallHierarchyPrepareParams,
 ) -> Result<Option<Vec<CallHierarchyItem>>> {
     backend
-        .query("textDocument/prepareCallHierarchy", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                return Ok(None);
-            };
-            let Some(defs) = conv.analysis.definitions(file, offset) else {
-                return Ok(None);
-            };
-            let items: Vec<CallHierarchyItem> = defs
-                .targets
-                .iter()
-                .filter(|t| t.entity.is_some())
-                .filter_map(|t| call_item(conv, t))
-                .collect();
-            Ok((!items.is_empty()).then_some(items))
-        })
+        .query(
+            "textDocument/prepareCallHierarchy",
+            Some(
+                params
+                    .text_document_position_params
+                    .text_document
+                    .uri
+                    .clone(),
+            ),
+            move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                    return Ok(None);
+                };
+                let Some(defs) = conv.analysis.definitions(file, offset) else {
+                    return Ok(None);
+                };
+                let items: Vec<CallHierarchyItem> = defs
+                    .targets
+                    .iter()
+                    .filter(|t| t.entity.is_some())
+                    .filter_map(|t| call_item(conv, t))
+                    .collect();
+                Ok((!items.is_empty()).then_some(items))
+            },
+        )
         .await
 }
 
@@ -38,13 +48,17 @@ pub(super) async fn incoming(
 ) -> Result<Option<Vec<CallHierarchyIncomingCall>>> {
     let id = entity_of(&params.item)?;
     backend
-        .query("callHierarchy/incomingCalls", move |conv, _| {
-            Ok(Some(calls(
-                conv,
-                conv.analysis.callers(id, 1),
-                |from, from_ranges| CallHierarchyIncomingCall { from, from_ranges },
-            )))
-        })
+        .query(
+            "callHierarchy/incomingCalls",
+            Some(params.item.uri.clone()),
+            move |conv, _| {
+                Ok(Some(calls(
+                    conv,
+                    conv.analysis.callers(id, 1),
+                    |from, from_ranges| CallHierarchyIncomingCall { from, from_ranges },
+                )))
+            },
+        )
         .await
 }
 
@@ -54,12 +68,16 @@ pub(super) async fn outgoing(
 ) -> Result<Option<Vec<CallHierarchyOutgoingCall>>> {
     let id = entity_of(&params.item)?;
     backend
-        .query("callHierarchy/outgoingCalls", move |conv, _| {
-            Ok(Some(calls(
-                conv,
-                conv.analysis.callees(id, 1),
-                |to, from_ranges| CallHierarchyOutgoingCall { to, from_ranges },
-            )))
-        })
+        .query(
+            "callHierarchy/outgoingCalls",
+            Some(params.item.uri.clone()),
+            move |conv, _| {
+                Ok(Some(calls(
+                    conv,
+                    conv.analysis.callees(id, 1),
+                    |to, from_ranges| CallHierarchyOutgoingCall { to, from_ranges },
+                )))
+            },
+        )
         .await
 }

@@ -28,6 +28,7 @@ struct CallersParams {
 pub(super) async fn callers(backend: &Backend, params: Value) -> Result<Value> {
     let params: CallersParams =
         serde_json::from_value(params).map_err(|e| invalid(e.to_string()))?;
+    let about = params.text_document.as_ref().map(|d| d.uri.clone());
     let symbol = match (params.symbol, params.text_document.zip(params.position)) {
         (Some(symbol), None) => SymbolRef::Name(symbol),
         (None, Some((document, position))) => {
@@ -46,7 +47,7 @@ pub(super) async fn callers(backend: &Backend, params: Value) -> Result<Value> {
             ))
         }
     };
-    backend.shared.caught_up().await;
+    backend.shared.caught_up(about.as_ref()).await;
     backend
         .shared
         .ws

@@ -39,7 +39,7 @@ pub(super) async fn context(backend: &Backend, mut params: Value) -> Result<Valu
     let request: ContextRequest =
         serde_json::from_value(params).map_err(|e| invalid(format!("codecontext.context: {e}")))?;
     backend
-        .query("codecontext/context", move |conv, _| {
+        .query("codecontext/context", None, move |conv, _| {
             let host = conv.analysis.host();
             let mut targets = Vec::new();
             if let Some(place) = &editor {

@@ -11,36 +11,46 @@ pub(super) async fn goto_definition(
 ) -> Result<Option<GotoDefinitionResponse>> {
     let links = backend.shared.session().definition_links;
     backend
-        .query("textDocument/definition", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                return Ok(None);
-            };
-            let Some(defs) = conv.analysis.definitions(file, offset) else {
-                return Ok(None);
-            };
-            if links {
-                let origin = conv.range(file, defs.origin);
-                let links: Vec<LocationLink> = defs
+        .query(
+            "textDocument/definition",
+            Some(
+                params
+                    .text_document_position_params
+                    .text_document
+                    .uri
+                    .clone(),
+            ),
+            move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                    return Ok(None);
+                };
+                let Some(defs) = conv.analysis.definitions(file, offset) else {
+                    return Ok(None);
+                };
+                if links {
+                    let origin = conv.range(file, defs.origin);
+                    let links: Vec<LocationLink> = defs
+                        .targets
+                        .iter()
+                        .filter_map(|t| {
+                            let (target_range, target_selection_range) = conv.full_range(t)?;
+                            Some(LocationLink {
+                                origin_selection_range: origin,
+                                target_uri: conv.uri(t.file)?,
+                                target_range,
+                                target_selection_range,
+                            })
+                        })
+                        .collect();
+                    return Ok((!links.is_empty()).then_some(GotoDefinitionResponse::Link(links)));
+                }
+                let locations: Vec<Location> = defs
                     .targets
                     .iter()
-                    .filter_map(|t| {
-                        let (target_range, target_selection_range) = conv.full_range(t)?;
-                        Some(LocationLink {
-                            origin_selection_range: origin,
-                            target_uri: conv.uri(t.file)?,
-                            target_range,
-                            target_selection_range,
-                        })
-                    })
+                    .filter_map(|t| nav_location(conv, t))
                     .collect();
-                return Ok((!links.is_empty()).then_some(GotoDefinitionResponse::Link(links)));
-            }
-            let locations: Vec<Location> = defs
-                .targets
-                .iter()
-                .filter_map(|t| nav_location(conv, t))
-                .collect();
-            Ok((!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations)))
-        })
+                Ok((!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations)))
+            },
+        )
         .await
 }

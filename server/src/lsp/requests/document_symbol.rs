@@ -12,23 +12,27 @@ pub(super) async fn document_symbol(
 ) -> Result<Option<DocumentSymbolResponse>> {
     let hierarchical = backend.shared.session().hierarchical_symbols;
     backend
-        .query("textDocument/documentSymbol", move |conv, _| {
-            let Some(file) = conv.file(&params.text_document.uri) else {
-                return Ok(None);
-            };
-            let outline = conv.analysis.outline(file);
-            Ok(Some(if hierarchical {
-                DocumentSymbolResponse::Nested(document_symbols(conv, &outline))
-            } else {
-                let mut flat = Vec::new();
-                flatten(&outline, &mut flat);
-                DocumentSymbolResponse::Flat(
-                    flat.iter()
-                        .filter_map(|t| symbol_information(conv, t))
-                        .collect(),
-                )
-            }))
-        })
+        .query(
+            "textDocument/documentSymbol",
+            Some(params.text_document.uri.clone()),
+            move |conv, _| {
+                let Some(file) = conv.file(&params.text_document.uri) else {
+                    return Ok(None);
+                };
+                let outline = conv.analysis.outline(file);
+                Ok(Some(if hierarchical {
+                    DocumentSymbolResponse::Nested(document_symbols(conv, &outline))
+                } else {
+                    let mut flat = Vec::new();
+                    flatten(&outline, &mut flat);
+                    DocumentSymbolResponse::Flat(
+                        flat.iter()
+                            .filter_map(|t| symbol_information(conv, t))
+                            .collect(),
+                    )
+                }))
+            },
+        )
         .await
 }
 

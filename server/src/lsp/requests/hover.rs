@@ -10,36 +10,46 @@ use crate::lsp::to_proto::Conv;
 
 pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
     let answer = backend
-        .query("textDocument/hover", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                return Ok(None);
-            };
-            let Some(defs) = conv.analysis.definitions(file, offset) else {
-                return Ok(None);
-            };
-            let Some(first) = defs.targets.first() else {
-                return Ok(None);
-            };
-            let mut value = hover_text(conv, first, defs.how);
-            if defs.targets.len() > 1 {
-                value.push_str(&format!(
-                    "\n\n{} candidates: {}",
-                    defs.targets.len(),
-                    defs.targets
-                        .iter()
-                        .map(|t| format!("`{}`", t.qualified_name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            let path = conv.analysis.host().path(first.file);
-            let symbol = (first.entity.is_some()).then(|| first.qualified_name.clone());
-            Ok(Some((
-                value,
-                conv.range(file, defs.origin),
-                path.zip(symbol),
-            )))
-        })
+        .query(
+            "textDocument/hover",
+            Some(
+                params
+                    .text_document_position_params
+                    .text_document
+                    .uri
+                    .clone(),
+            ),
+            move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                    return Ok(None);
+                };
+                let Some(defs) = conv.analysis.definitions(file, offset) else {
+                    return Ok(None);
+                };
+                let Some(first) = defs.targets.first() else {
+                    return Ok(None);
+                };
+                let mut value = hover_text(conv, first, defs.how);
+                if defs.targets.len() > 1 {
+                    value.push_str(&format!(
+                        "\n\n{} candidates: {}",
+                        defs.targets.len(),
+                        defs.targets
+                            .iter()
+                            .map(|t| format!("`{}`", t.qualified_name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                let path = conv.analysis.host().path(first.file);
+                let symbol = (first.entity.is_some()).then(|| first.qualified_name.clone());
+                Ok(Some((
+                    value,
+                    conv.range(file, defs.origin),
+                    path.zip(symbol),
+                )))
+            },
+        )
         .await?;
     let Some((mut value, range, subject)) = answer else {
         return Ok(None);

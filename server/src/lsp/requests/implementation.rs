@@ -11,20 +11,30 @@ pub(super) async fn goto_implementation(
     params: request::GotoImplementationParams,
 ) -> Result<Option<request::GotoImplementationResponse>> {
     backend
-        .query("textDocument/implementation", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                return Ok(None);
-            };
-            let Some(found) = conv.analysis.implementations(file, offset) else {
-                return Ok(None);
-            };
-            let mut out: Vec<Location> = Vec::new();
-            for l in found.iter().filter_map(|t| nav_location(conv, t)) {
-                if !out.contains(&l) {
-                    out.push(l);
+        .query(
+            "textDocument/implementation",
+            Some(
+                params
+                    .text_document_position_params
+                    .text_document
+                    .uri
+                    .clone(),
+            ),
+            move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
+                    return Ok(None);
+                };
+                let Some(found) = conv.analysis.implementations(file, offset) else {
+                    return Ok(None);
+                };
+                let mut out: Vec<Location> = Vec::new();
+                for l in found.iter().filter_map(|t| nav_location(conv, t)) {
+                    if !out.contains(&l) {
+                        out.push(l);
+                    }
                 }
-            }
-            Ok(Some(GotoDefinitionResponse::Array(out)))
-        })
+                Ok(Some(GotoDefinitionResponse::Array(out)))
+            },
+        )
         .await
 }

@@ -49,14 +49,16 @@ impl Backend {
         Backend { shared, client }
     }
 
-    /// Answers a request from the analysis once it has caught up with the client.
-    async fn query<T, F>(&self, method: &'static str, f: F) -> Result<T>
+    /// Answers a request from the analysis once it has caught up with the client (with
+    /// everything about `document`, the document it is about, if any; see
+    /// [`Shared::caught_up`]).
+    async fn query<T, F>(&self, method: &'static str, document: Option<Uri>, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Conv<'_>, &Settings) -> Result<T> + Send + 'static,
     {
         let received = Instant::now();
-        self.shared.caught_up().await;
+        self.shared.caught_up(document.as_ref()).await;
         let caught_up = received.elapsed();
         let shared = self.shared.clone();
         let job = tokio::task::spawn_blocking(move || {

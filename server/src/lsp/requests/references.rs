@@ -9,20 +9,24 @@ pub(super) async fn references(
     params: ReferenceParams,
 ) -> Result<Option<Vec<Location>>> {
     backend
-        .query("textDocument/references", move |conv, _| {
-            let Some((file, offset)) = at(conv, &params.text_document_position) else {
-                return Ok(None);
-            };
-            let include = params.context.include_declaration;
-            let Some(refs) = conv.analysis.references(file, offset, include) else {
-                return Ok(None);
-            };
-            Ok(Some(
-                refs.locations
-                    .iter()
-                    .filter_map(|l| conv.location(l.file, l.range))
-                    .collect(),
-            ))
-        })
+        .query(
+            "textDocument/references",
+            Some(params.text_document_position.text_document.uri.clone()),
+            move |conv, _| {
+                let Some((file, offset)) = at(conv, &params.text_document_position) else {
+                    return Ok(None);
+                };
+                let include = params.context.include_declaration;
+                let Some(refs) = conv.analysis.references(file, offset, include) else {
+                    return Ok(None);
+                };
+                Ok(Some(
+                    refs.locations
+                        .iter()
+                        .filter_map(|l| conv.location(l.file, l.range))
+                        .collect(),
+                ))
+            },
+        )
         .await
 }

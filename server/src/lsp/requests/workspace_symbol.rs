@@ -11,7 +11,7 @@ pub(super) async fn symbol(
     params: WorkspaceSymbolParams,
 ) -> Result<Option<OneOf<Vec<SymbolInformation>, Vec<WorkspaceSymbol>>>> {
     backend
-        .query("workspace/symbol", move |conv, settings| {
+        .query("workspace/symbol", None, move |conv, settings| {
             let found = conv.analysis.symbols(
                 &params.query,
                 SearchMode::Fuzzy,
