@@ -17,6 +17,9 @@ pub struct LspClient {
     next_id: i64,
     /// Notifications received while waiting for something else.
     pending: Vec<Value>,
+    /// Responses to requests sent with [`LspClient::send_request`], received while
+    /// waiting for something else.
+    responses: Vec<Value>,
 }
 
 impl LspClient {
@@ -44,6 +47,7 @@ impl LspClient {
             reader: BufReader::new(stdout),
             next_id: 1,
             pending: Vec::new(),
+            responses: Vec::new(),
         })
     }
 
@@ -90,10 +94,24 @@ impl LspClient {
         self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }))
     }
 
-    pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+    /// Sends a request without waiting for its answer (see
+    /// [`LspClient::take_response`]); returns its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> Result<i64> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))?;
+        Ok(id)
+    }
+
+    /// The response to a request sent with [`LspClient::send_request`], if it was
+    /// received while waiting for something else.
+    pub fn take_response(&mut self, id: i64) -> Option<Value> {
+        let i = self.responses.iter().position(|m| m["id"] == json!(id))?;
+        Some(self.responses.remove(i))
+    }
+
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+        let id = self.send_request(method, params)?;
         loop {
             let message = self.receive()?;
             if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
@@ -149,6 +167,8 @@ impl LspClient {
             };
             let reply = json!({ "jsonrpc": "2.0", "id": server_id, "result": result });
             self.send(&reply)?;
+        } else if message.get("method").is_none() {
+            self.responses.push(message);
         } else if message["method"] == "$/progress" {
             // Only what a wait may ask for is kept; diagnostics would pile up.
             self.pending.push(message);

@@ -18,6 +18,7 @@ mod keystroke;
 mod lsp;
 mod mcp;
 mod memory;
+mod pathological;
 mod sandbox;
 mod search;
 mod server;
@@ -65,6 +66,20 @@ enum Command {
         dirs: Vec<PathBuf>,
         #[arg(long, default_value_t = 2000)]
         queries: usize,
+    },
+    /// Pathological inputs (nesting 20,000 deep, a 1 MB line, 100,000 siblings, 10,000
+    /// definitions of one name, per language): the time to process each against a
+    /// normal file of its size, and the worst latency of requests about a normal file
+    /// while the server processes it.
+    Pathological {
+        /// The `codecontext` binary.
+        #[arg(long, default_value = "target/release/codecontext")]
+        binary: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Only this language.
+        #[arg(long)]
+        language: Option<String>,
     },
     /// Peak memory (RSS) of indexing folders in a fresh process.
     Memory { dirs: Vec<PathBuf> },
@@ -221,6 +236,11 @@ fn main() -> Result<()> {
             edits,
         } => keystroke::run(&dir, &ext, size, edits),
         Command::Search { dirs, queries } => search::run(&dirs, queries),
+        Command::Pathological {
+            binary,
+            runs,
+            language,
+        } => pathological::run(&binary, runs, language.as_deref()),
         Command::Memory { dirs } => memory::run(&dirs),
         Command::MemoryChild { dirs } => memory::child(&dirs),
         Command::Accuracy {

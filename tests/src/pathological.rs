@@ -1,6 +1,7 @@
 //! Generated inputs that a hostile or unlucky user could open (issue 24), per language,
-//! and normal files of any size to compare them with. Shared by `tests/pathological.rs`
-//! and `codecontext-bench pathological`.
+//! normal files of any size to compare them with, and [`process`], what an editor does
+//! with a file (index, open, edit, ask). Shared by `tests/pathological.rs` and
+//! `codecontext-bench pathological`.
 //!
 //! - nesting 20,000 deep: braces (unclosed items, and blocks closed again), brackets and
 //!   parentheses; in Python also functions nested by indentation, as deep as a file
@@ -11,6 +12,12 @@
 //! - 100,000 sibling definitions;
 //! - 10,000 definitions of one name, each referring to it (10,000 references with
 //!   10,000 candidates each).
+
+use std::time::{Duration, Instant};
+
+use codecontext_analysis::{
+    AnalysisHost, DocumentChange, FileId, PositionEncoding, SearchMode, TextRange,
+};
 
 /// How deep the nesting inputs nest.
 pub const DEPTH: usize = 20_000;
@@ -351,4 +358,104 @@ pub fn pathological_inputs(lang: &Lang) -> Vec<Input> {
     };
     inputs.push(items(lang, LINE_BYTES, true));
     inputs
+}
+
+/// What processing one file found, so that a test can tell it was really processed.
+#[derive(Debug, Default)]
+pub struct Processed {
+    pub skipped: Option<String>,
+    pub outline_items: usize,
+    pub errors: usize,
+    pub definitions: usize,
+    pub references: usize,
+}
+
+/// Indexes a folder holding `text` as `file`, opens it, edits it once in the middle, and
+/// asks what an editor would; every range answered is converted to UTF-16.
+pub fn process(file: &str, text: &str, reference: Option<usize>) -> (Duration, Processed) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir
+        .path()
+        .canonicalize()
+        .expect("canonical temp dir")
+        .join(file);
+    std::fs::write(&path, text).expect("write");
+    let start = Instant::now();
+    let mut host = AnalysisHost::default();
+    host.index_root(dir.path(), None);
+    let id = host
+        .open_document(&path, text.to_string())
+        .expect("the file opens");
+    let mut middle = text.len() / 2;
+    while !text.is_char_boundary(middle) {
+        middle -= 1;
+    }
+    let index = host
+        .analysis()
+        .line_index(id)
+        .expect("a line index")
+        .clone();
+    let position = index.wide_of_offset(PositionEncoding::Utf16, middle as u32);
+    host.change_document(
+        id,
+        &[DocumentChange {
+            range: Some((position, position)),
+            text: " ".into(),
+        }],
+        PositionEncoding::Utf16,
+    )
+    .expect("the edit applies");
+    // The space moved what came after it.
+    let reference = reference.map(|r| r as u32 + u32::from(middle <= r));
+    let processed = ask(&host, id, reference);
+    (start.elapsed(), processed)
+}
+
+/// What an editor asks about an open file.
+fn ask(host: &AnalysisHost, id: FileId, reference: Option<u32>) -> Processed {
+    let analysis = host.analysis();
+    let index = analysis.line_index(id).expect("a line index");
+    let to_utf16 = |range: TextRange| {
+        (
+            index.wide_of_offset(PositionEncoding::Utf16, range.start),
+            index.wide_of_offset(PositionEncoding::Utf16, range.end),
+        )
+    };
+    let mut processed = Processed {
+        skipped: host
+            .report()
+            .skipped
+            .first()
+            .map(|s| format!("{}: {}", s.path, s.message)),
+        ..Processed::default()
+    };
+    let mut stack = analysis.outline(id);
+    while let Some(item) = stack.pop() {
+        to_utf16(item.target.range);
+        to_utf16(item.target.focus);
+        processed.outline_items += 1;
+        stack.extend(item.children);
+    }
+    for error in analysis.syntax_errors(id) {
+        to_utf16(error.range);
+        processed.errors += 1;
+    }
+    for target in analysis.symbols("a", SearchMode::Fuzzy, 128) {
+        to_utf16(target.focus);
+    }
+    if let Some(offset) = reference {
+        if let Some(defs) = analysis.definitions(id, offset) {
+            for target in &defs.targets {
+                to_utf16(target.focus);
+            }
+            processed.definitions = defs.targets.len();
+        }
+        if let Some(refs) = analysis.references(id, offset, true) {
+            for location in &refs.locations {
+                to_utf16(location.range);
+            }
+            processed.references = refs.locations.len();
+        }
+    }
+    processed
 }
