@@ -135,3 +135,41 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
         "exit code 0 after shutdown"
     );
 }
+
+/// A document the server will not index says why, in its diagnostics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_not_indexed_says_why() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let home = tempfile::tempdir().expect("home");
+    let mut client = LspClient::spawn_binary(
+        std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            (
+                "CODECONTEXT_HOME",
+                home.path().to_str().expect("utf-8 path"),
+            ),
+        ],
+    );
+    client.initialize(&[&root], json!({})).await;
+    client.indexed().await;
+    // Over the 2 MiB limit.
+    let text = "fn a() {}\n".repeat(220_000);
+    let uri = file_uri(&root.join("huge.rs"));
+    client.open(&uri, "rust", &text).await;
+    let published = client
+        .notification("textDocument/publishDiagnostics", |p| p["uri"] == uri)
+        .await;
+    let message = published["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("not indexed: file is 2200000 bytes"),
+        "{published}"
+    );
+    assert!(
+        client.shutdown_and_exit().await,
+        "exit code 0 after shutdown"
+    );
+}

@@ -792,6 +792,12 @@ impl<'a> Analysis<'a> {
             .collect()
     }
 
+    /// Why a file is not indexed (too large, binary, its parse over budget), if it is
+    /// not: its diagnostics say so.
+    pub fn skipped(&self, file: FileId) -> Option<codecontext_syntax::SkipReason> {
+        self.graph().file_data(file)?.skipped.clone()
+    }
+
     /// Syntax errors of a file, for diagnostics.
     pub fn syntax_errors(&self, file: FileId) -> Vec<codecontext_syntax::SyntaxError> {
         self.graph()

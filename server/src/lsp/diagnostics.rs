@@ -69,10 +69,17 @@ fn syntax(shared: &Shared, file: FileId) -> Vec<Diagnostic> {
         analysis: &analysis,
         encoding,
     };
-    analysis
-        .syntax_errors(file)
+    // A document that is not indexed says why, at its start.
+    let skipped = analysis.skipped(file).map(|reason| Diagnostic {
+        range: Range::new(Position::new(0, 0), Position::new(0, 0)),
+        severity: Some(DiagnosticSeverity::WARNING),
+        source: Some("codecontext".into()),
+        message: format!("not indexed: {reason}"),
+        ..Diagnostic::default()
+    });
+    skipped
         .into_iter()
-        .filter_map(|e| {
+        .chain(analysis.syntax_errors(file).into_iter().filter_map(|e| {
             Some(Diagnostic {
                 range: conv.range(file, e.range)?,
                 severity: Some(DiagnosticSeverity::ERROR),
@@ -80,7 +87,7 @@ fn syntax(shared: &Shared, file: FileId) -> Vec<Diagnostic> {
                 message: e.message,
                 ..Diagnostic::default()
             })
-        })
+        }))
         .collect()
 }
 
