@@ -35,7 +35,7 @@ use codecontext_context::{context, count_tokens, ContextQuery, History, Target};
 use codecontext_graph::{FileData, Name, SymbolGraph};
 use serde_json::{json, Value};
 
-use crate::stats::{median, ms, percentile};
+use crate::stats::{median, ms, percentile, Rng};
 
 /// Commits of history given to the context API, as `History::from_git` reads them.
 const HISTORY_COMMITS: usize = 500;
@@ -47,20 +47,30 @@ const TARGET_RATIO: f64 = 1.3;
 const TARGET_P99: Duration = Duration::from_millis(100);
 
 /// What `codecontext-bench context` was asked to do.
+#[derive(clap::Args)]
 pub struct Options {
     /// A folder of git checkouts, one per repository.
+    #[arg(long, default_value = "bench-data/history")]
     pub repos: PathBuf,
-    /// Commits per repository.
+    /// Commits replayed per repository (0: only the latency part).
+    #[arg(long, default_value_t = 200)]
     pub commits: usize,
+    /// Token budgets, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2000,4000,8000")]
     pub budgets: Vec<usize>,
-    /// A large folder for the latency part.
+    /// A large folder (e.g. bench-data/rust) for the latency part.
+    #[arg(long)]
     pub latency: Option<PathBuf>,
     /// Context queries of the latency part.
+    #[arg(long, default_value_t = 200)]
     pub queries: usize,
-    /// Also take first-parent merges, as one change against their first parent.
+    /// Also replay first-parent merges, as one change against their first parent.
+    #[arg(long)]
     pub merges: bool,
-    /// One line per commit.
+    /// One line per replayed commit (on stderr).
+    #[arg(long)]
     pub verbose: bool,
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -1023,17 +1033,6 @@ fn replay_commit(
 
 // ---------------------------------------------------------------------------------------
 // Latency on a large folder
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 struct LatencyReport {
     dir: PathBuf,

@@ -14,7 +14,7 @@ use std::{
 use anyhow::{bail, Result};
 use codecontext_analysis::{AnalysisHost, DocumentChange, PositionEncoding, WideLineCol};
 
-use crate::stats::{percentile, us};
+use crate::stats::{percentile, us, Rng};
 
 pub(crate) fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -28,18 +28,6 @@ pub(crate) fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
         } else if p.extension().is_some_and(|e| e == ext) {
             out.push(p);
         }
-    }
-}
-
-/// A deterministic xorshift generator: the same edits on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
 

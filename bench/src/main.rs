@@ -144,31 +144,7 @@ enum Command {
     /// under `--repos` (see `bench/fetch-history.sh`), the newest commits that change two
     /// or more source files, each replayed on its parent at several token budgets; with
     /// `--latency DIR`, context answer latency on a large folder.
-    Context {
-        /// A folder of git checkouts, one per repository.
-        #[arg(long, default_value = "bench-data/history")]
-        repos: PathBuf,
-        /// Commits replayed per repository (0: only the latency part).
-        #[arg(long, default_value_t = 200)]
-        commits: usize,
-        /// Token budgets, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "2000,4000,8000")]
-        budgets: Vec<usize>,
-        /// A large folder (e.g. bench-data/rust) for the latency part.
-        #[arg(long)]
-        latency: Option<PathBuf>,
-        /// Context queries of the latency part.
-        #[arg(long, default_value_t = 200)]
-        queries: usize,
-        /// Also replay first-parent merges, as one change against their first parent.
-        #[arg(long)]
-        merges: bool,
-        /// One line per replayed commit (on stderr).
-        #[arg(long)]
-        verbose: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Context(context::Options),
     /// Definition answers against a type-aware language server.
     Accuracy {
         dir: PathBuf,
@@ -268,25 +244,7 @@ fn main() -> Result<()> {
             query,
             clients,
         } => mcp::run(&binary, &dir, runs, calls, &query, clients),
-        Command::Context {
-            repos,
-            commits,
-            budgets,
-            latency,
-            queries,
-            merges,
-            verbose,
-            json,
-        } => context::run(&context::Options {
-            repos,
-            commits,
-            budgets,
-            latency,
-            queries,
-            merges,
-            verbose,
-            json,
-        }),
+        Command::Context(options) => context::run(&options),
         Command::Sandbox { runs } => sandbox::run(runs),
         Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),

@@ -6,18 +6,7 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::{bail, Result};
 use codecontext_analysis::{AnalysisHost, SearchMode};
 
-use crate::stats::{percentile, us};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use crate::stats::{percentile, us, Rng};
 
 pub fn run(dirs: &[PathBuf], queries: usize) -> Result<()> {
     let mut host = AnalysisHost::default();

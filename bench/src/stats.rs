@@ -24,3 +24,15 @@ pub fn ms(d: Duration) -> f64 {
 pub fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000_000.0
 }
+
+/// A deterministic xorshift generator: the same choices on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
