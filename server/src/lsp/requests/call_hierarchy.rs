@@ -3,7 +3,7 @@
 
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 use crate::lsp::{
     from_proto::entity_of,
     to_proto::{call_item, calls},
@@ -14,19 +14,10 @@ pub(super) async fn prepare(
     params: CallHierarchyPrepareParams,
 ) -> Result<Option<Vec<CallHierarchyItem>>> {
     backend
-        .query(
+        .query_at(
             "textDocument/prepareCallHierarchy",
-            Some(
-                params
-                    .text_document_position_params
-                    .text_document
-                    .uri
-                    .clone(),
-            ),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                    return Ok(None);
-                };
+            params.text_document_position_params.clone(),
+            move |conv, file, offset| {
                 let Some(defs) = conv.analysis.definitions(file, offset) else {
                     return Ok(None);
                 };

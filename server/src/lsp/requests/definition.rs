@@ -2,7 +2,7 @@
 
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 use crate::lsp::to_proto::nav_location;
 
 pub(super) async fn goto_definition(
@@ -11,19 +11,10 @@ pub(super) async fn goto_definition(
 ) -> Result<Option<GotoDefinitionResponse>> {
     let links = backend.shared.session().definition_links;
     backend
-        .query(
+        .query_at(
             "textDocument/definition",
-            Some(
-                params
-                    .text_document_position_params
-                    .text_document
-                    .uri
-                    .clone(),
-            ),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                    return Ok(None);
-                };
+            params.text_document_position_params.clone(),
+            move |conv, file, offset| {
                 let Some(defs) = conv.analysis.definitions(file, offset) else {
                     return Ok(None);
                 };

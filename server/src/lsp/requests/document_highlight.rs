@@ -2,26 +2,17 @@
 
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 
 pub(super) async fn document_highlight(
     backend: &Backend,
     params: DocumentHighlightParams,
 ) -> Result<Option<Vec<DocumentHighlight>>> {
     backend
-        .query(
+        .query_at(
             "textDocument/documentHighlight",
-            Some(
-                params
-                    .text_document_position_params
-                    .text_document
-                    .uri
-                    .clone(),
-            ),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                    return Ok(None);
-                };
+            params.text_document_position_params.clone(),
+            move |conv, file, offset| {
                 let Some(refs) = conv.analysis.references(file, offset, true) else {
                     return Ok(None);
                 };

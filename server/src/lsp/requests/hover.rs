@@ -5,24 +5,15 @@
 use codecontext_analysis::{How, NavTarget};
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 use crate::lsp::to_proto::Conv;
 
 pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Option<Hover>> {
     let answer = backend
-        .query(
+        .query_at(
             "textDocument/hover",
-            Some(
-                params
-                    .text_document_position_params
-                    .text_document
-                    .uri
-                    .clone(),
-            ),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                    return Ok(None);
-                };
+            params.text_document_position_params.clone(),
+            move |conv, file, offset| {
                 let Some(defs) = conv.analysis.definitions(file, offset) else {
                     return Ok(None);
                 };

@@ -3,7 +3,7 @@
 
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 use crate::lsp::to_proto::nav_location;
 
 pub(super) async fn goto_implementation(
@@ -11,19 +11,10 @@ pub(super) async fn goto_implementation(
     params: request::GotoImplementationParams,
 ) -> Result<Option<request::GotoImplementationResponse>> {
     backend
-        .query(
+        .query_at(
             "textDocument/implementation",
-            Some(
-                params
-                    .text_document_position_params
-                    .text_document
-                    .uri
-                    .clone(),
-            ),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position_params) else {
-                    return Ok(None);
-                };
+            params.text_document_position_params.clone(),
+            move |conv, file, offset| {
                 let Some(found) = conv.analysis.implementations(file, offset) else {
                     return Ok(None);
                 };

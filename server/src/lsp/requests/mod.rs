@@ -49,6 +49,28 @@ impl Backend {
         Backend { shared, client }
     }
 
+    /// A query about a position in a document: none when the document is not indexed or
+    /// the position is not in it.
+    async fn query_at<T, F>(
+        &self,
+        method: &'static str,
+        position: TextDocumentPositionParams,
+        f: F,
+    ) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Conv<'_>, FileId, u32) -> Result<Option<T>> + Send + 'static,
+    {
+        let uri = position.text_document.uri.clone();
+        self.query(method, Some(uri), move |conv, _| {
+            let Some((file, offset)) = at(conv, &position) else {
+                return Ok(None);
+            };
+            f(conv, file, offset)
+        })
+        .await
+    }
+
     /// Answers a request from the analysis once it has caught up with the client (with
     /// everything about `document`, the document it is about, if any; see
     /// [`Shared::caught_up`]).

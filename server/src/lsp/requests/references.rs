@@ -2,20 +2,17 @@
 
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
 
-use super::{at, Backend};
+use super::Backend;
 
 pub(super) async fn references(
     backend: &Backend,
     params: ReferenceParams,
 ) -> Result<Option<Vec<Location>>> {
     backend
-        .query(
+        .query_at(
             "textDocument/references",
-            Some(params.text_document_position.text_document.uri.clone()),
-            move |conv, _| {
-                let Some((file, offset)) = at(conv, &params.text_document_position) else {
-                    return Ok(None);
-                };
+            params.text_document_position.clone(),
+            move |conv, file, offset| {
                 let include = params.context.include_declaration;
                 let Some(refs) = conv.analysis.references(file, offset, include) else {
                     return Ok(None);
