@@ -194,17 +194,9 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
                         };
                         lanes.arrive(&shared, uri, pending);
                     }
-                    None => {
-                        let started = Instant::now();
-                        let outcome =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                notifications::apply(&shared, &method, params, &mut waiting, &jobs)
-                            }));
-                        if outcome.is_err() {
-                            warn!("{method}: the change could not be applied (panic); serving goes on");
-                        }
-                        debug!("{method} applied in {:?}", started.elapsed());
-                    }
+                    None => applying(&method, || {
+                        notifications::apply(&shared, &method, params, &mut waiting, &jobs)
+                    }),
                 }
                 shared.mark_applied(last);
             }
@@ -288,11 +280,16 @@ fn take(pending: &Mutex<Option<Pending>>) -> Option<Pending> {
 
 fn apply_pending(shared: &Arc<Shared>, pending: Pending) {
     let Pending { method, params, .. } = pending;
-    let started = Instant::now();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    applying(&method, || {
         notifications::apply_document(shared, &method, params)
-    }));
-    if outcome.is_err() {
+    });
+}
+
+/// Runs `apply`, the application of notification `method`: a panic in it is logged and
+/// serving goes on.
+fn applying(method: &str, apply: impl FnOnce()) {
+    let started = Instant::now();
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(apply)).is_err() {
         warn!("{method}: the change could not be applied (panic); serving goes on");
     }
     debug!("{method} applied in {:?}", started.elapsed());

@@ -55,11 +55,6 @@ pub(crate) fn apply(
     let folders = Folders { waiting, jobs };
     match method {
         "initialized" => initialized::apply(shared, folders),
-        "textDocument/didOpen" => did_open::apply(shared, parse(method, params)),
-        "textDocument/didChange" => did_change::apply(shared, parse(method, params)),
-        "textDocument/didClose" => did_close::apply(shared, parse(method, params)),
-        // The editor's text already won; the file on disk now says the same.
-        "textDocument/didSave" => {}
         "workspace/didChangeWatchedFiles" => {
             did_change_watched_files::apply(shared, parse(method, params))
         }
@@ -69,7 +64,8 @@ pub(crate) fn apply(
         "workspace/didChangeConfiguration" => {
             did_change_configuration::apply(shared, parse(method, params))
         }
-        other => debug!("{other}: nothing to apply"),
+        // One about a document that names none (malformed): said by its parse.
+        _ => document(shared, method, params),
     }
 }
 
@@ -88,10 +84,16 @@ pub(crate) fn apply_document(shared: &Arc<Shared>, method: &str, params: Option<
         debug!("{method} before initialize, dropped");
         return;
     }
+    document(shared, method, params);
+}
+
+fn document(shared: &Arc<Shared>, method: &str, params: Option<Value>) {
     match method {
         "textDocument/didOpen" => did_open::apply(shared, parse(method, params)),
         "textDocument/didChange" => did_change::apply(shared, parse(method, params)),
         "textDocument/didClose" => did_close::apply(shared, parse(method, params)),
+        // The editor's text already won; the file on disk now says the same.
+        "textDocument/didSave" => {}
         other => debug!("{other}: nothing to apply"),
     }
 }
