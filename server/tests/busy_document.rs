@@ -37,16 +37,7 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
     std::fs::write(&normal_path, normal(rust, 20_000).text).expect("write");
     let normal_uri = file_uri(&normal_path);
     let home = tempfile::tempdir().expect("home");
-    let mut client = LspClient::spawn_binary(
-        std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),
-        &[
-            ("CODECONTEXT_LOG", "warn"),
-            (
-                "CODECONTEXT_HOME",
-                home.path().to_str().expect("utf-8 path"),
-            ),
-        ],
-    );
+    let mut client = serve(home.path());
     client.initialize(&[&root], json!({})).await;
     client.indexed().await;
     let outline = json!({"textDocument": {"uri": normal_uri}});
@@ -142,16 +133,7 @@ async fn a_document_not_indexed_says_why() {
     let root = tempfile::tempdir().expect("temp dir");
     let root = root.path().canonicalize().expect("canonical");
     let home = tempfile::tempdir().expect("home");
-    let mut client = LspClient::spawn_binary(
-        std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),
-        &[
-            ("CODECONTEXT_LOG", "warn"),
-            (
-                "CODECONTEXT_HOME",
-                home.path().to_str().expect("utf-8 path"),
-            ),
-        ],
-    );
+    let mut client = serve(home.path());
     client.initialize(&[&root], json!({})).await;
     client.indexed().await;
     // Over the 2 MiB limit.
@@ -172,4 +154,15 @@ async fn a_document_not_indexed_says_why() {
         client.shutdown_and_exit().await,
         "exit code 0 after shutdown"
     );
+}
+
+/// The binary over stdio, with its own home (store, logs) at `home`.
+fn serve(home: &std::path::Path) -> LspClient {
+    LspClient::spawn_binary(
+        std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),
+        &[
+            ("CODECONTEXT_LOG", "warn"),
+            ("CODECONTEXT_HOME", home.to_str().expect("utf-8 path")),
+        ],
+    )
 }

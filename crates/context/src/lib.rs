@@ -248,7 +248,6 @@ fn pack_answer(
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| rank::node_order(a.0, b.0)));
     // The files that hold the most of the walk: each is represented by its best entity,
     // which carries the file's share as a bonus.
-    let file_bonus = FILE_VALUE;
     let mut files: Vec<(FileId, f64)> = file_mass.into_iter().collect();
     files.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     files.truncate(FILES);
@@ -259,7 +258,7 @@ fn pack_answer(
         let first = wanted.contains_key(&node.file) && represented.insert(node.file);
         if i < CANDIDATES || first {
             let bonus = if first {
-                file_bonus * wanted[&node.file]
+                FILE_VALUE * wanted[&node.file]
             } else {
                 0.0
             };
@@ -280,7 +279,7 @@ fn pack_answer(
     for (file, mass) in unrepresented {
         let node = Node { file, index: 0 };
         let score = file_nodes.get(&file).copied().unwrap_or_default();
-        picked.push((node, score, file_bonus * mass));
+        picked.push((node, score, FILE_VALUE * mass));
     }
     let considered = picked.len();
     let mut texts: FxHashMap<FileId, Option<Cow<'_, str>>> = FxHashMap::default();
