@@ -30,10 +30,15 @@ pub async fn connect(root: &Path, want: Want) -> Result<Option<Connection>> {
     let paths = Paths::of(root);
     let stream = match UnixStream::connect(&paths.socket).await {
         Ok(s) => s,
+        // No daemon, or one that died as we connected: a killed daemon's listener resets
+        // the connections still in its backlog, which a non-blocking connect reports.
         Err(e)
             if matches!(
                 e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
             ) =>
         {
             return Ok(None)
