@@ -22,8 +22,12 @@
 
 use std::time::Duration;
 
+use codecontext_analysis::{
+    cancel::{self, Cancel},
+    SearchMode,
+};
 use codecontext_tests::pathological::{
-    normal, pathological_inputs, process, Input, CANDIDATES, LANGUAGES,
+    normal, opened, pathological_inputs, process, Input, CANDIDATES, LANGUAGES,
 };
 use proptest::prelude::*;
 
@@ -136,6 +140,46 @@ fn candidates_are_resolved() {
             language.name
         );
     }
+}
+
+/// A request's work stops at its next check once it is cancelled: the references of a
+/// name with 10,000 candidates, and its callers, walked in a cancelled scope, answer
+/// `Cancelled`, and in a live one answer in full.
+#[test]
+fn cancelled_work_stops() {
+    let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
+    let input = pathological_inputs(rust)
+        .into_iter()
+        .find(|i| i.shape == "candidates")
+        .expect("a candidates input");
+    let (_dir, host, id) = opened(rust.file, &input.text);
+    let offset = input.reference.expect("a reference") as u32;
+    let analysis = host.analysis();
+    let live = Cancel::new();
+    let references = cancel::scope(&live, || analysis.references(id, offset, true))
+        .expect("not cancelled")
+        .expect("references");
+    assert!(references.locations.len() >= CANDIDATES);
+    let target = references.targets[0].entity.expect("an entity");
+
+    let cancelled = Cancel::new();
+    cancelled.cancel();
+    assert_eq!(
+        cancel::scope(&cancelled, || analysis
+            .references(id, offset, true)
+            .is_some()),
+        Err(cancel::Cancelled)
+    );
+    assert_eq!(
+        cancel::scope(&cancelled, || analysis.callers(target, 8).len()),
+        Err(cancel::Cancelled)
+    );
+    assert_eq!(
+        cancel::scope(&cancelled, || analysis
+            .symbols("a", SearchMode::Fuzzy, 128)
+            .len()),
+        Err(cancel::Cancelled)
+    );
 }
 
 /// A piece of hostile text: openers and closers of every kind, quotes, comment marks,

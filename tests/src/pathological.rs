@@ -373,19 +373,8 @@ pub struct Processed {
 /// Indexes a folder holding `text` as `file`, opens it, edits it once in the middle, and
 /// asks what an editor would; every range answered is converted to UTF-16.
 pub fn process(file: &str, text: &str, reference: Option<usize>) -> (Duration, Processed) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir
-        .path()
-        .canonicalize()
-        .expect("canonical temp dir")
-        .join(file);
-    std::fs::write(&path, text).expect("write");
     let start = Instant::now();
-    let mut host = AnalysisHost::default();
-    host.index_root(dir.path(), None);
-    let id = host
-        .open_document(&path, text.to_string())
-        .expect("the file opens");
+    let (_dir, mut host, id) = opened(file, text);
     let mut middle = text.len() / 2;
     while !text.is_char_boundary(middle) {
         middle -= 1;
@@ -409,6 +398,24 @@ pub fn process(file: &str, text: &str, reference: Option<usize>) -> (Duration, P
     let reference = reference.map(|r| r as u32 + u32::from(middle <= r));
     let processed = ask(&host, id, reference);
     (start.elapsed(), processed)
+}
+
+/// A folder holding `text` as `file` (removed when the `TempDir` is dropped), indexed,
+/// with the file open.
+pub fn opened(file: &str, text: &str) -> (tempfile::TempDir, AnalysisHost, FileId) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir
+        .path()
+        .canonicalize()
+        .expect("canonical temp dir")
+        .join(file);
+    std::fs::write(&path, text).expect("write");
+    let mut host = AnalysisHost::default();
+    host.index_root(dir.path(), None);
+    let id = host
+        .open_document(&path, text.to_string())
+        .expect("the file opens");
+    (dir, host, id)
 }
 
 /// What an editor asks about an open file.

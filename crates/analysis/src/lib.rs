@@ -14,6 +14,7 @@ mod restore;
 pub mod workspace;
 
 pub use affected::{Affected, AffectedTest, EditScope};
+pub use codecontext_graph::cancel;
 pub use codecontext_graph::{
     EdgeKind, EntityId, EntityLoc, ExportEdge, ExportEntity, FileExport, FileId, FileInput, How,
     Reached, ResolveStep, SearchMode, Walk,

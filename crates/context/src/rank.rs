@@ -327,6 +327,7 @@ pub(crate) fn personalized(edges: &mut Edges<'_>, seeds: &[(Node, f64)]) -> Rank
     let mut pushes = 0;
     let mut truncated = false;
     while let Some(u) = queue.pop_front() {
+        codecontext_analysis::cancel::check();
         let ru = r.insert(u, 0.0).unwrap_or(0.0);
         if ru <= 0.0 {
             continue;
@@ -375,6 +376,7 @@ pub(crate) fn global(edges: &mut Edges<'_>) -> Vec<(Node, f64)> {
     let g = edges.analysis.graph();
     let mut nodes: Vec<Node> = Vec::new();
     for (file, f) in g.files() {
+        codecontext_analysis::cancel::check();
         for i in 0..f.entities.len() {
             if f.entities[i].kind != EntityKind::Import || i == 0 {
                 nodes.push(EntityLoc {
@@ -404,6 +406,7 @@ pub(crate) fn global(edges: &mut Edges<'_>) -> Vec<(Node, f64)> {
     let damping = 0.85;
     let mut rank = vec![1.0 / n as f64; n];
     for _ in 0..30 {
+        codecontext_analysis::cancel::check();
         let mut next = vec![(1.0 - damping) / n as f64; n];
         let mut dangling = 0.0;
         for (u, out) in adjacency.iter().enumerate() {

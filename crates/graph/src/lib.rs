@@ -8,6 +8,7 @@
 //!
 //! Everything is in editor-neutral terms: file ids, byte ranges, entity ids.
 
+pub mod cancel;
 mod canon;
 mod graph;
 mod intern;

@@ -65,6 +65,7 @@ impl SymbolGraph {
         }
         let mut asked = limit;
         loop {
+            crate::cancel::check();
             let names = self.search.search(query, mode, asked);
             let exhausted = names.len() < asked;
             let out = self.entities_named(names, limit, &keep);
@@ -84,6 +85,7 @@ impl SymbolGraph {
     ) -> Vec<EntityLoc> {
         let mut out = Vec::new();
         for m in names {
+            crate::cancel::check();
             let Some(ids) = self.by_name.get(&m.name) else {
                 continue;
             };
@@ -241,6 +243,7 @@ impl SymbolGraph {
         };
         let mut out = Vec::new();
         for &(file, _) in files.iter() {
+            crate::cancel::check();
             let Some(f) = self.file_data(file) else {
                 continue;
             };
@@ -267,6 +270,7 @@ impl SymbolGraph {
         seen.insert(start);
         let mut queue = VecDeque::from([(start, 0u32)]);
         while let Some((callee, d)) = queue.pop_front() {
+            crate::cancel::check();
             if d >= depth {
                 continue;
             }
@@ -315,6 +319,7 @@ impl SymbolGraph {
         seen.insert(start);
         let mut queue = VecDeque::from([(start, 0u32)]);
         while let Some((caller, d)) = queue.pop_front() {
+            crate::cancel::check();
             if d >= depth {
                 continue;
             }
@@ -399,6 +404,7 @@ impl SymbolGraph {
         if !callers {
             let mut n = 0;
             for loc in walked {
+                crate::cancel::check();
                 let Some(f) = self.file_data(loc.file) else {
                     continue;
                 };
@@ -700,6 +706,7 @@ impl SymbolGraph {
         seen.insert(start);
         let mut queue = VecDeque::from([(id, 0u32)]);
         while let Some((target, d)) = queue.pop_front() {
+            crate::cancel::check();
             if d >= depth {
                 continue;
             }

@@ -22,6 +22,7 @@ mod references;
 mod verify;
 mod workspace_symbol;
 
+use crate::blocking::Ended;
 use std::{
     sync::{atomic::Ordering, Arc},
     time::{Duration, Instant},
@@ -83,7 +84,7 @@ impl Backend {
         self.shared.caught_up(document.as_ref()).await;
         let caught_up = received.elapsed();
         let shared = self.shared.clone();
-        let job = tokio::task::spawn_blocking(move || {
+        let ended = crate::blocking::cancellable(move || {
             let encoding = shared.session().encoding;
             let settings = shared.ws.settings();
             let started = Instant::now();
@@ -100,18 +101,17 @@ impl Backend {
                 received.elapsed()
             );
             result
-        });
-        match job.await {
-            Ok(result) => result,
-            Err(e) => {
-                let why = match e.try_into_panic() {
-                    Ok(payload) => payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "panic".into()),
-                    Err(e) => e.to_string(),
-                };
+        })
+        .await;
+        match ended {
+            Ended::Done(result) => result,
+            // The client is no longer waiting (tower-lsp has answered it already when
+            // the future was dropped); an answer all the same, should anyone ask.
+            Ended::Cancelled => {
+                debug!("{method}: cancelled after {:?}", received.elapsed());
+                Err(Error::request_cancelled())
+            }
+            Ended::Failed(why) => {
                 error!("{method} failed: {why}");
                 Err(Error {
                     code: ErrorCode::InternalError,

@@ -20,6 +20,7 @@ pub(crate) mod outline;
 pub(crate) mod symbol_info;
 pub(crate) mod verify_edit;
 
+use crate::blocking::Ended;
 use codecontext_analysis::{Analysis, NavTarget};
 use codecontext_store::BoxFuture;
 use codecontext_workspace::{places, WorkspaceError};
@@ -278,10 +279,15 @@ where
 {
     ctx.indexed().await;
     let ws = ctx.ws.clone();
-    tokio::task::spawn_blocking(move || {
+    // Dropped when the client cancels the call: the work stops at its next check.
+    match crate::blocking::cancellable(move || {
         let host = ws.read();
         f(&host.analysis())
     })
     .await
-    .map_err(|e| ToolError::new(format!("the query failed: {e}")))?
+    {
+        Ended::Done(answer) => answer,
+        Ended::Cancelled => Err(ToolError::new("cancelled by the client")),
+        Ended::Failed(why) => Err(ToolError::new(format!("the query failed: {why}"))),
+    }
 }
