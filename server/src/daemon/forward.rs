@@ -452,27 +452,60 @@ async fn restart(
     write
         .write_all(&frame(wire, replayed.to_string().as_bytes()))
         .await?;
-    // Until the replayed `initialize` is answered, what the daemon says goes on to the
-    // client (a log message, say); the answer itself is not the client's.
-    loop {
-        let Some(Some(body)) = rx.recv().await else {
-            bail!(
-                "the new daemon of {} went away during the handshake",
-                root.display()
-            );
-        };
-        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if value.get("id") == Some(&json!(REPLAY_ID)) && value.get("method").is_none() {
-            break;
-        }
-        write_client(stdout, wire, &body).await?;
-    }
+    answered(wire, root, &mut rx, vec![json!(REPLAY_ID)], stdout).await?;
+    let mut asked = Vec::new();
     for message in memory.replay_after_initialize(wire) {
         write
             .write_all(&frame(wire, message.to_string().as_bytes()))
             .await?;
+        // Each replayed document is asked about (its outline, answered once it is
+        // processed, however slowly: the daemon is indexing as it starts), so that the
+        // client's next request, whatever it is about, finds it as the client left it.
+        if message["method"] == "textDocument/didOpen" {
+            let id = json!(format!("{REPLAY_ID}-document-{}", asked.len()));
+            let ask = json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "method": "textDocument/documentSymbol",
+                "params": {"textDocument": {"uri": message["params"]["textDocument"]["uri"]}},
+            });
+            write
+                .write_all(&frame(wire, ask.to_string().as_bytes()))
+                .await?;
+            asked.push(id);
+        }
     }
+    answered(wire, root, &mut rx, asked, stdout).await?;
     Ok((rx, write))
+}
+
+/// Waits until the new daemon has answered each of the forwarder's own requests `ids`;
+/// what else it says meanwhile goes on to the client (a log message, say), the answers
+/// themselves are not the client's.
+async fn answered(
+    wire: Wire,
+    root: &Path,
+    rx: &mut mpsc::Receiver<Option<Vec<u8>>>,
+    mut ids: Vec<Value>,
+    stdout: &mut (impl AsyncWrite + Unpin),
+) -> Result<()> {
+    while !ids.is_empty() {
+        let Some(Some(body)) = rx.recv().await else {
+            bail!(
+                "the new daemon of {} went away while it was set up",
+                root.display()
+            );
+        };
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if value.get("method").is_none() {
+            if let Some(at) = ids.iter().position(|id| value.get("id") == Some(id)) {
+                ids.swap_remove(at);
+                continue;
+            }
+        }
+        write_client(stdout, wire, &body).await?;
+    }
+    Ok(())
 }
 
 fn exit_code(wire: Wire, memory: &Memory) -> ExitCode {

@@ -10,25 +10,18 @@ use std::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc, Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard,
     },
-    time::Duration,
 };
 
 use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
 use codecontext_workspace::Workspace;
 use serde_json::Value;
-use tokio::{sync::watch, time::Instant};
+use tokio::sync::watch;
 use tower_lsp_server::{
     lsp_types::{Diagnostic, Uri},
     Client,
 };
 
 use super::notifier::LspNotifier;
-
-/// How long a request about no document in particular waits for a document's
-/// notification that went on in the background: long enough for an ordinary document
-/// on a busy machine (a daemon indexing as it starts), short enough that a pathological
-/// one does not hold the answer.
-const PATIENCE: Duration = Duration::from_millis(400);
 
 /// What the client can do and what was negotiated at `initialize`.
 #[derive(Clone, Debug)]
@@ -92,9 +85,9 @@ pub(crate) struct Shared {
     /// Sequence number of the last one applied, or going on in the background.
     applied: watch::Sender<u64>,
     /// Notifications going on in the background or waiting behind one that does, by
-    /// sequence number, with their document's URI and when they were deferred:
-    /// requests about that document wait for them, the others for [`PATIENCE`] at most.
-    deferred: Mutex<BTreeMap<u64, (String, Instant)>>,
+    /// sequence number, with their document's URI: requests about that document wait
+    /// for them, the others answer from the state before them.
+    deferred: Mutex<BTreeMap<u64, String>>,
     /// Bumped whenever a deferred notification is applied.
     settled: watch::Sender<u64>,
     pub shutdown_requested: AtomicBool,
@@ -184,8 +177,7 @@ impl Shared {
     /// Notification `seq`, about the document `uri`, goes on in the background (or
     /// waits behind one of the same document that does).
     pub fn defer(&self, seq: u64, uri: &str) {
-        self.deferred_lock()
-            .insert(seq, (uri.to_string(), Instant::now()));
+        self.deferred_lock().insert(seq, uri.to_string());
     }
 
     /// Deferred notification `seq` is applied.
@@ -194,48 +186,28 @@ impl Shared {
         self.settled.send_modify(|n| *n += 1);
     }
 
-    fn deferred_lock(&self) -> MutexGuard<'_, BTreeMap<u64, (String, Instant)>> {
+    fn deferred_lock(&self) -> MutexGuard<'_, BTreeMap<u64, String>> {
         self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until every state-changing notification received so far is applied, so
-    /// that a request sees the documents as the client last described them. A
-    /// document's notifications that went on in the background (a slow parse, or a busy
-    /// machine) are waited for in full only by requests about that document (`uri`);
-    /// requests about no document in particular (a workspace symbol search) wait for
-    /// each of them until it has been in the background for [`PATIENCE`], then answer
-    /// from the state before it.
+    /// that a request sees the documents as the client last described them; except
+    /// that a document's notifications that went on in the background (a slow parse)
+    /// are waited for only by requests about that document (`uri`).
     pub async fn caught_up(&self, uri: Option<&Uri>) {
         let want = self.enqueued.load(Ordering::SeqCst);
         let mut settled = self.settled.subscribe();
         let mut rx = self.applied.subscribe();
         let _ = rx.wait_for(|applied| *applied >= want).await;
+        let Some(uri) = uri else {
+            return;
+        };
         loop {
-            let until = {
-                let deferred = self.deferred_lock();
-                let mut waiting = deferred.range(..=want).map(|(_, d)| d);
-                match uri {
-                    Some(uri) => waiting
-                        .any(|(deferred, _)| deferred == uri.as_str())
-                        .then_some(None),
-                    None => waiting
-                        .map(|(_, since)| *since + PATIENCE)
-                        .filter(|until| *until > Instant::now())
-                        .min()
-                        .map(Some),
-                }
-            };
-            let changed = match until {
-                None => return,
-                Some(None) => settled.changed().await,
-                Some(Some(until)) => {
-                    match tokio::time::timeout_at(until, settled.changed()).await {
-                        Ok(changed) => changed,
-                        Err(_) => continue,
-                    }
-                }
-            };
-            if changed.is_err() {
+            let waiting = self
+                .deferred_lock()
+                .range(..=want)
+                .any(|(_, deferred)| deferred == uri.as_str());
+            if !waiting || settled.changed().await.is_err() {
                 return;
             }
         }
