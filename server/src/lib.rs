@@ -3,7 +3,6 @@
 //! of a folder from one index ([`daemon`]). This is the only crate that knows protocols; everything it answers
 //! comes from `codecontext-analysis`.
 
-mod blocking;
 pub mod cli;
 pub mod daemon;
 mod disk;

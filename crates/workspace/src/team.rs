@@ -10,6 +10,7 @@
 //!   every mirror update bumps (other servers drop their stale entries within a second);
 //! - a rate limit on executions shared by every server of the project, through Redis.
 
+use crate::blocking::Ended;
 use std::{
     collections::{HashMap, HashSet},
     future::Future,
@@ -768,21 +769,37 @@ impl Workspace {
         }
         let ws = ws.clone();
         let walk = query.direction;
-        let items =
-            tokio::task::spawn_blocking(move || ws.read().analysis().walk(id, walk, depth, limit))
-                .await
-                .map_err(internal)?;
-        let mut answer = walk_answer(walk, depth, "embedded", items);
+        // One more than asked: whether there was more to say.
+        let items = match crate::blocking::cancellable(move || {
+            ws.read().analysis().walk(id, walk, depth, limit + 1)
+        })
+        .await
+        {
+            Ended::Done(items) => items,
+            Ended::Cancelled => return Err(internal("cancelled")),
+            Ended::Failed(why) => return Err(internal(why)),
+        };
+        let mut answer = walk_answer(walk, depth, "embedded", items, limit);
         answer["symbol"] = start;
         Ok(answer)
     }
 }
 
-/// A walk's answer: the walk, where it came from, and what it reached.
-fn walk_answer(walk: Walk, depth: u32, source: &str, items: Vec<Reached>) -> Value {
+/// A walk's answer: the walk, where it came from, and what it reached, the first
+/// `limit` of `items` (asked for one more, so that `truncated` says whether the limit
+/// cut the answer short).
+fn walk_answer(
+    walk: Walk,
+    depth: u32,
+    source: &str,
+    mut items: Vec<Reached>,
+    limit: usize,
+) -> Value {
+    let truncated = items.len() > limit;
+    items.truncate(limit);
     json!({
         "direction": walk.as_str(), "depth": depth,
-        "source": source, "cached": false, "items": items,
+        "source": source, "cached": false, "items": items, "truncated": truncated,
     })
 }
 
@@ -868,8 +885,8 @@ async fn walk_on<G: SharedGraph>(
     depth: u32,
     limit: usize,
 ) -> std::result::Result<Value, G::Error> {
-    let items = graph.walk(id, walk, depth, limit).await?;
-    Ok(walk_answer(walk, depth, G::SOURCE, items))
+    let items = graph.walk(id, walk, depth, limit + 1).await?;
+    Ok(walk_answer(walk, depth, G::SOURCE, items, limit))
 }
 
 /// The entity named by a qualified name or found at a position, its folder, and how it

@@ -84,3 +84,29 @@ async def test_a_bad_context_request_is_an_error_and_the_server_goes_on(
         )
     )
     assert "shop.banner.render_banner" in answer["targets"]
+
+
+async def test_a_call_graph_walk_cut_by_its_limit_says_so(context_client: LanguageClient):
+    async def callers(limit: int | None, command: bool = False) -> dict:
+        ask = {"symbol": "shop.pricing.price_of", "direction": "callers", "depth": 3}
+        if limit is not None:
+            ask["limit"] = limit
+        if command:
+            sent = context_client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="codecontext.callers", arguments=[ask])
+            )
+        else:
+            sent = context_client.protocol.send_request_async("codecontext/callers", ask)
+        return plain(await bounded(sent, "codecontext/callers"))
+
+    whole = await callers(None)
+    names = [i["qualifiedName"] for i in whole["items"]]
+    assert whole["truncated"] is False
+    assert names[0] == "shop.cart.Cart.total" and len(names) >= 2, names
+
+    cut = await callers(1)
+    assert cut["truncated"] is True
+    assert cut["items"] == whole["items"][:1]
+    # Exactly as many as there are: nothing was left out.
+    exact = await callers(len(names), command=True)
+    assert exact["truncated"] is False and exact["items"] == whole["items"]

@@ -22,7 +22,7 @@ mod references;
 mod verify;
 mod workspace_symbol;
 
-use crate::blocking::Ended;
+use codecontext_workspace::blocking::{cancellable, Ended};
 use std::{
     sync::{atomic::Ordering, Arc},
     time::{Duration, Instant},
@@ -84,7 +84,7 @@ impl Backend {
         self.shared.caught_up(document.as_ref()).await;
         let caught_up = received.elapsed();
         let shared = self.shared.clone();
-        let ended = crate::blocking::cancellable(move || {
+        let ended = cancellable(move || {
             let encoding = shared.session().encoding;
             let settings = shared.ws.settings();
             let started = Instant::now();

@@ -20,9 +20,9 @@ pub(crate) mod outline;
 pub(crate) mod symbol_info;
 pub(crate) mod verify_edit;
 
-use crate::blocking::Ended;
 use codecontext_analysis::{Analysis, NavTarget};
 use codecontext_store::BoxFuture;
+use codecontext_workspace::blocking::{cancellable, Ended};
 use codecontext_workspace::{places, WorkspaceError};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -280,7 +280,7 @@ where
     ctx.indexed().await;
     let ws = ctx.ws.clone();
     // Dropped when the client cancels the call: the work stops at its next check.
-    match crate::blocking::cancellable(move || {
+    match cancellable(move || {
         let host = ws.read();
         f(&host.analysis())
     })

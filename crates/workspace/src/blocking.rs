@@ -11,7 +11,7 @@ use codecontext_analysis::cancel::{self, Cancel, Cancelled};
 use tokio::task::JoinError;
 
 /// How the work ended.
-pub(crate) enum Ended<T> {
+pub enum Ended<T> {
     Done(T),
     Cancelled,
     /// It panicked (the message), or the pool is shutting down.
@@ -19,7 +19,7 @@ pub(crate) enum Ended<T> {
 }
 
 /// Runs `work` on the blocking pool; dropping the returned future cancels it.
-pub(crate) async fn cancellable<T, F>(work: F) -> Ended<T>
+pub async fn cancellable<T, F>(work: F) -> Ended<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
