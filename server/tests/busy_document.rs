@@ -1,5 +1,5 @@
 //! Slow documents do not stall the server (issue 24): while documents nested 20,000
-//! deep, in every language, are opened and processed, every answer about a normal file
+//! deep, in every language, are opened, edited and processed, every answer about a normal file
 //! (its outline, a workspace symbol search) arrives within 1 s, and the slow documents
 //! are served once processed. Before, the applier parsed them holding everything:
 //! each request waited until every document opened before it was processed.
@@ -63,6 +63,17 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
         let extension = language.file.rsplit('.').next().expect("an extension");
         let uri = file_uri(&root.join(format!("slow{i}.{extension}")));
         client.open(&uri, lang, &input.text).await;
+        // Edited at once, in the middle, as typing would: the edit waits behind the
+        // open in the background, and requests about the normal file wait for neither.
+        let (line, character) = utf16_position(&input.text, input.text.len() / 2);
+        let at = json!({"line": line, "character": character});
+        client
+            .notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": 2},
+                       "contentChanges": [{"range": {"start": at, "end": at}, "text": " "}]}),
+            )
+            .await;
         slow.push(uri);
     }
     let started = Instant::now();
@@ -157,6 +168,18 @@ async fn a_document_not_indexed_says_why() {
 }
 
 /// The binary over stdio, with its own home (store, logs) at `home`.
+/// The LSP position (UTF-16) of the character boundary at or before byte `offset`.
+fn utf16_position(text: &str, offset: usize) -> (usize, usize) {
+    let mut at = offset;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count();
+    (line, before[line_start..].encode_utf16().count())
+}
+
 fn serve(home: &std::path::Path) -> LspClient {
     LspClient::spawn_binary(
         std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),
