@@ -116,6 +116,10 @@ pub struct AnalysisHost {
     pub(crate) config: HostConfig,
     /// Disk versions of open documents met while restoring (see `finish_restore`).
     pub(crate) held: Vec<FileInput>,
+    /// Where known, the content hash of the text each file's graph entry was extracted
+    /// from: a document opened (or closed) with that same text leaves the graph as it
+    /// is, rather than taking it out and putting it back under the server's lock.
+    pub(crate) extracted: FxHashMap<FileId, u64>,
 }
 
 /// Files are parsed in batches of this many, so that summaries of the whole workspace
@@ -136,6 +140,7 @@ impl AnalysisHost {
             docs: FxHashMap::default(),
             config,
             held: Vec::new(),
+            extracted: FxHashMap::default(),
         }
     }
 
@@ -160,6 +165,8 @@ impl AnalysisHost {
     /// Limits for files loaded from now on.
     pub fn set_limits(&mut self, limits: Limits) {
         self.config.limits = limits;
+        // Other limits may extract the same text otherwise.
+        self.extracted.clear();
     }
 
     /// The index of a workspace root, as files carry it.
@@ -294,10 +301,12 @@ impl AnalysisHost {
     /// [`AnalysisHost::resolve_pending`]). A file open in the editor keeps the editor's
     /// text: its copy from disk is dropped.
     pub fn insert_batch(&mut self, batch: LoadedBatch) {
+        let mut hashes = Vec::with_capacity(batch.inputs.len());
         let inputs = batch
             .inputs
             .into_iter()
-            .filter(|input| {
+            .zip(batch.stamps)
+            .filter(|(input, _)| {
                 // A root removed while its files were loading takes them with it.
                 matches!(self.roots.get(input.root as usize), Some(Some(_)))
                     && self
@@ -305,8 +314,27 @@ impl AnalysisHost {
                         .file_id(input.root, &input.rel)
                         .is_none_or(|id| !self.docs.contains_key(&id))
             })
+            .map(|(input, stamp)| {
+                let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+                hashes.push((input.root, input.rel.clone(), hash));
+                input
+            })
             .collect();
         self.graph.load_files_unresolved(inputs);
+        for (root, rel, hash) in hashes {
+            self.note_extracted(root, &rel, hash);
+        }
+    }
+
+    /// Records what the graph entry of `root`/`rel` was extracted from (`None`: not
+    /// known, or not extracted).
+    pub(crate) fn note_extracted(&mut self, root: u32, rel: &str, hash: Option<u64>) {
+        if let Some(id) = self.graph.file_id(root, rel) {
+            match hash {
+                Some(hash) => self.extracted.insert(id, hash),
+                None => self.extracted.remove(&id),
+            };
+        }
     }
 
     /// Resolves the references of every file inserted since the last call, in parallel.
@@ -336,6 +364,7 @@ impl AnalysisHost {
             .collect();
         for id in &files {
             self.docs.remove(id);
+            self.extracted.remove(id);
             self.graph.remove_file(*id);
         }
         // The slot stays, empty, so that the indices of the other roots do not move.
@@ -386,7 +415,16 @@ impl AnalysisHost {
         if !path.is_file() {
             return self.remove_file(path);
         }
-        let (input, _, _) = load_file(
+        // The text the graph already holds (a document closed as it was saved): nothing
+        // to parse or change.
+        if let Some(id) = self.graph.file_id(root_index, &rel) {
+            if let (Some(&known), Ok(bytes)) = (self.extracted.get(&id), std::fs::read(path)) {
+                if crate::persist::content_hash(&bytes) == known {
+                    return Some(UpdateStats::default());
+                }
+            }
+        }
+        let (input, _, stamp) = load_file(
             root_index,
             path,
             &rel,
@@ -394,7 +432,13 @@ impl AnalysisHost {
             &self.config.limits,
             &|_, _| None,
         );
-        Some(self.graph.upsert_file(input).1)
+        let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+        let (id, stats) = self.graph.upsert_file(input);
+        match hash {
+            Some(hash) => self.extracted.insert(id, hash),
+            None => self.extracted.remove(&id),
+        };
+        Some(stats)
     }
 
     /// Drops a file that no longer exists.
@@ -402,6 +446,7 @@ impl AnalysisHost {
         let (root_index, rel) = self.locate_path(path)?;
         let id = self.graph.file_id(root_index, &rel)?;
         self.docs.remove(&id);
+        self.extracted.remove(&id);
         Some(self.graph.remove_file(id))
     }
 
@@ -416,6 +461,7 @@ impl AnalysisHost {
             .map(|(id, _)| id)
             .collect();
         for id in &doomed {
+            self.extracted.remove(id);
             self.graph.remove_file(*id);
         }
         doomed.len()
@@ -454,10 +500,24 @@ impl AnalysisHost {
     /// Puts in a document parsed by [`OpenPlan::parse`]; `None` if its root was removed
     /// meanwhile.
     pub fn finish_open(&mut self, opened: OpenedDocument) -> Option<FileId> {
-        let OpenedDocument { plan, doc, summary } = opened;
+        let OpenedDocument {
+            plan,
+            doc,
+            summary,
+            hash,
+        } = opened;
         if !matches!(self.roots.get(plan.root as usize), Some(Some(_))) {
             return None;
         }
+        // Opened with the text the graph was extracted from (a file opened as it is on
+        // disk): the graph stays as it is, and nothing waits for it to be rebuilt.
+        if let Some(id) = self.graph.file_id(plan.root, &plan.rel) {
+            if summary.is_ok() && self.extracted.get(&id) == Some(&hash) {
+                self.docs.insert(id, doc);
+                return Some(id);
+            }
+        }
+        let extracted = summary.is_ok().then_some(hash);
         let line_index = doc.line_index().clone();
         let (id, _) = self.graph.upsert_file(FileInput {
             root: plan.root,
@@ -466,6 +526,10 @@ impl AnalysisHost {
             line_index,
             summary,
         });
+        match extracted {
+            Some(hash) => self.extracted.insert(id, hash),
+            None => self.extracted.remove(&id),
+        };
         self.docs.insert(id, doc);
         Some(id)
     }
@@ -512,6 +576,7 @@ impl AnalysisHost {
         line_index: LineIndex,
         delta: FileDelta,
     ) -> Result<UpdateStats, ChangeError> {
+        self.extracted.remove(&file);
         Ok(match delta {
             FileDelta::Chunks {
                 first,
@@ -561,11 +626,13 @@ impl OpenPlan {
     /// Parses and extracts the document's text: the slow part of opening it, which
     /// needs no host.
     pub fn parse(self, text: String) -> OpenedDocument {
+        let hash = crate::persist::content_hash(text.as_bytes());
         let (doc, summary) = Document::open(self.lang, text, self.limits);
         OpenedDocument {
             plan: self,
             doc,
             summary,
+            hash,
         }
     }
 }
@@ -575,6 +642,8 @@ pub struct OpenedDocument {
     plan: OpenPlan,
     doc: Document,
     summary: Result<FileSummary, SkipReason>,
+    /// The content hash of the text.
+    hash: u64,
 }
 
 /// A copy of an open document, from [`AnalysisHost::document_to_edit`].
@@ -759,4 +828,75 @@ pub(crate) fn load_file(
         size,
         Some(stamp),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use codecontext_syntax::DocumentChange;
+    use codecontext_text::WideLineCol;
+
+    use super::*;
+
+    fn names(host: &AnalysisHost, query: &str) -> Vec<String> {
+        host.analysis()
+            .symbols(query, codecontext_graph::SearchMode::Exact, 10)
+            .into_iter()
+            .map(|t| t.qualified_name)
+            .collect()
+    }
+
+    /// Opening a file with the text it has on disk, and closing it unchanged, leave the
+    /// graph as it is (nothing is taken out and put back under a server's lock); any
+    /// other text, and any edit, updates it.
+    #[test]
+    fn a_document_opened_or_closed_as_the_graph_has_it_leaves_the_graph_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let path = root.join("a.py");
+        let disk = "def f():\n    return g()\n\ndef g():\n    return 1\n";
+        std::fs::write(&path, disk).expect("write");
+        let mut host = AnalysisHost::default();
+        host.index_root(&root, None);
+        let indexed = host.graph().revision();
+
+        let id = host.open_document(&path, disk.to_string()).expect("opens");
+        assert_eq!(host.graph().revision(), indexed, "opened as on disk");
+        assert_eq!(names(&host, "g"), ["a.g"]);
+        host.close_document(id).expect("closes");
+        assert_eq!(host.graph().revision(), indexed, "closed unchanged");
+
+        // Open again, then type: the document edits incrementally from the tree it
+        // was opened with, and the graph follows.
+        let id = host.open_document(&path, disk.to_string()).expect("opens");
+        let end = host
+            .analysis()
+            .line_index(id)
+            .expect("indexed")
+            .line_count()
+            - 1;
+        let at = WideLineCol { line: end, col: 0 };
+        host.change_document(
+            id,
+            &[DocumentChange {
+                range: Some((at, at)),
+                text: "\ndef typed():\n    return f()\n".into(),
+            }],
+            PositionEncoding::Utf16,
+        )
+        .expect("the edit applies");
+        assert!(host.graph().revision() > indexed);
+        assert_eq!(names(&host, "typed"), ["a.typed"]);
+        // Closed with unsaved text: back to the disk's.
+        let edited = host.graph().revision();
+        host.close_document(id).expect("closes");
+        assert!(host.graph().revision() > edited);
+        assert!(names(&host, "typed").is_empty());
+
+        // Opened with other text than the disk's: the graph has the editor's text.
+        let before = host.graph().revision();
+        host.open_document(&path, format!("{disk}\ndef other():\n    pass\n"))
+            .expect("opens");
+        assert!(host.graph().revision() > before);
+        assert_eq!(names(&host, "other"), ["a.other"]);
+    }
 }

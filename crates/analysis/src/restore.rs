@@ -107,7 +107,8 @@ impl AnalysisHost {
     pub fn restore_batch(&mut self, batch: LoadedBatch, saved: &mut HashMap<String, Vec<u8>>) {
         let mut restore = Vec::with_capacity(batch.inputs.len());
         let mut plain = Vec::new();
-        for input in batch.inputs {
+        let mut hashes = Vec::with_capacity(batch.inputs.len());
+        for (input, stamp) in batch.inputs.into_iter().zip(batch.stamps) {
             if !matches!(self.roots.get(input.root as usize), Some(Some(_))) {
                 continue;
             }
@@ -120,6 +121,8 @@ impl AnalysisHost {
                 self.held.push(input);
                 continue;
             }
+            let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+            hashes.push((input.root, input.rel.clone(), hash));
             match saved.remove(&input.rel) {
                 Some(blob) => restore.push((input, blob)),
                 None => plain.push(input),
@@ -127,6 +130,9 @@ impl AnalysisHost {
         }
         self.graph.restore_files(restore);
         self.graph.load_files_unresolved(plain);
+        for (root, rel, hash) in hashes {
+            self.note_extracted(root, &rel, hash);
+        }
     }
 
     /// Ends a restore: references elsewhere that read names the restored files brought
@@ -157,6 +163,7 @@ impl AnalysisHost {
             };
             let (_, stats) = self.graph.upsert_file(input);
             total += stats.re_resolved;
+            self.extracted.remove(&id);
             self.docs.insert(id, doc);
         }
         total
