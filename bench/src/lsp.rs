@@ -103,13 +103,6 @@ impl LspClient {
         Ok(id)
     }
 
-    /// The response to a request sent with [`LspClient::send_request`], if it was
-    /// received while waiting for something else.
-    pub fn take_response(&mut self, id: i64) -> Option<Value> {
-        let i = self.responses.iter().position(|m| m["id"] == json!(id))?;
-        Some(self.responses.remove(i))
-    }
-
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
         let id = self.send_request(method, params)?;
         loop {

@@ -80,6 +80,9 @@ enum Command {
         /// Only this language.
         #[arg(long)]
         language: Option<String>,
+        /// Only this input (`siblings`, `single_line`, `candidates`, `parens`, ...).
+        #[arg(long)]
+        input: Option<String>,
     },
     /// Peak memory (RSS) of indexing folders in a fresh process.
     Memory { dirs: Vec<PathBuf> },
@@ -216,7 +219,8 @@ fn main() -> Result<()> {
             binary,
             runs,
             language,
-        } => pathological::run(&binary, runs, language.as_deref()),
+            input,
+        } => pathological::run(&binary, runs, language.as_deref(), input.as_deref()),
         Command::Memory { dirs } => memory::run(&dirs),
         Command::MemoryChild { dirs } => memory::child(&dirs),
         Command::Accuracy {

@@ -4,9 +4,10 @@
 //! - In process: the time to index it, open it, edit it once and ask about it (outline,
 //!   syntax errors, symbols, definitions, references), best of `runs`, and its ratio to
 //!   the same for the normal file (target: at most 2).
-//! - Over the real binary's stdio: the input is opened while a normal file is asked
-//!   about (`textDocument/documentSymbol`, `workspace/symbol`) again and again until the
-//!   input's own outline is answered; the worst latency of those answers (target: at most
+//! - Over the real binary's stdio, two editors on one folder (one daemon): one opens the
+//!   input and asks for its outline while the other asks about a normal file
+//!   (`textDocument/documentSymbol`, `workspace/symbol`) again and again until the
+//!   input's outline is answered; the worst latency of those answers (target: at most
 //!   100 ms), and how long the input took to be served.
 
 use std::{
@@ -28,7 +29,7 @@ struct Concurrent {
     served: Duration,
 }
 
-pub fn run(binary: &Path, runs: usize, only: Option<&str>) -> Result<()> {
+pub fn run(binary: &Path, runs: usize, only: Option<&str>, shape: Option<&str>) -> Result<()> {
     let runs = runs.max(1);
     println!(
         "{:<11} {:<18} {:>9} {:>10} {:>10} {:>6}   {:>10} {:>6} {:>10}",
@@ -43,6 +44,9 @@ pub fn run(binary: &Path, runs: usize, only: Option<&str>) -> Result<()> {
         // Once small, for what happens once per process.
         process(language.file, &normal(language, 4096).text, None);
         for input in pathological_inputs(language) {
+            if shape.is_some_and(|s| s != input.shape) {
+                continue;
+            }
             let baseline = normal(language, input.text.len());
             let best = |text: &str, reference| {
                 (0..runs)
@@ -83,8 +87,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Opens `text` as a document of a fresh server whose folder holds a normal file, and
-/// asks about the normal file until the document's outline is answered.
+/// Two editors on one folder holding a normal file, through the daemon they share: the
+/// first opens `text` as a document and asks for its outline; meanwhile the second asks
+/// about the normal file, again and again, until the first has its answer. The second's
+/// latencies are the server's, not the transfer of the first's (possibly huge) answer.
 fn concurrent(binary: &Path, lang: &str, file: &str, text: &str) -> Result<Concurrent> {
     let root = tempfile::tempdir()?;
     let root = root.path().canonicalize()?;
@@ -96,26 +102,32 @@ fn concurrent(binary: &Path, lang: &str, file: &str, text: &str) -> Result<Concu
     let normal_path = root.join(format!("normal.{extension}"));
     std::fs::write(&normal_path, normal(language, 20_000).text)?;
     let home = tempfile::tempdir()?;
-    let command = format!("'{}' serve --stdio", binary.display());
+    let extra = std::env::var("CODECONTEXT_BENCH_SERVE_ARGS").unwrap_or_default();
+    let command = format!("'{}' serve --stdio {extra}", binary.display());
     let envs: [(&str, &OsStr); 2] = [
         ("CODECONTEXT_HOME", home.path().as_os_str()),
         ("CODECONTEXT_LOG", OsStr::new("warn")),
     ];
-    let mut client = LspClient::start_with_env(&command, &envs)?;
-    client.request(
-        "initialize",
-        json!({
-            "processId": null,
-            "rootUri": null,
-            "workspaceFolders": [{"uri": uri(&root), "name": "bench"}],
-            "capabilities": {"window": {"workDoneProgress": true}}
-        }),
-    )?;
-    client.notify("initialized", json!({}))?;
-    client.notification("$/progress", |p| p["value"]["kind"] == "end")?;
+    let start = || -> Result<LspClient> {
+        let mut client = LspClient::start_with_env(&command, &envs)?;
+        client.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": null,
+                "workspaceFolders": [{"uri": uri(&root), "name": "bench"}],
+                "capabilities": {"window": {"workDoneProgress": true}}
+            }),
+        )?;
+        client.notify("initialized", json!({}))?;
+        client.notification("$/progress", |p| p["value"]["kind"] == "end")?;
+        Ok(client)
+    };
+    let mut editor = start()?;
+    let mut asker = start()?;
     let outline = json!({"textDocument": {"uri": uri(&normal_path)}});
     let search = json!({"query": "helper1"});
-    if client
+    if asker
         .request("textDocument/documentSymbol", outline.clone())?
         .as_array()
         .is_none_or(|a| a.is_empty())
@@ -123,35 +135,46 @@ fn concurrent(binary: &Path, lang: &str, file: &str, text: &str) -> Result<Concu
         bail!("no outline of the normal file");
     }
     let slow = uri(&root.join(file));
+    let (lang, text) = (lang.to_string(), text.to_string());
     let opened = Instant::now();
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": slow, "languageId": lang, "version": 1, "text": text}}),
-    )?;
-    let served = client.send_request(
-        "textDocument/documentSymbol",
-        json!({"textDocument": {"uri": slow}}),
-    )?;
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let editing = std::thread::spawn({
+        let served = served.clone();
+        move || -> Result<(Duration, LspClient)> {
+            editor.notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": slow, "languageId": lang, "version": 1, "text": text}}),
+            )?;
+            let answer = editor.request(
+                "textDocument/documentSymbol",
+                json!({"textDocument": {"uri": slow}}),
+            );
+            served.store(true, std::sync::atomic::Ordering::SeqCst);
+            answer?;
+            Ok((opened.elapsed(), editor))
+        }
+    });
     let mut worst = Duration::ZERO;
     let mut asked = 0;
-    let served = loop {
-        if client.take_response(served).is_some() {
-            break opened.elapsed();
-        }
+    while !served.load(std::sync::atomic::Ordering::SeqCst) {
         for (method, params) in [
             ("textDocument/documentSymbol", &outline),
             ("workspace/symbol", &search),
         ] {
             let started = Instant::now();
-            let answer: Value = client.request(method, params.clone())?;
+            let answer: Value = asker.request(method, params.clone())?;
             worst = worst.max(started.elapsed());
             asked += 1;
             if answer.as_array().is_none_or(|a| a.is_empty()) {
                 bail!("{method} answered nothing about the normal file");
             }
         }
-    };
-    client.shutdown();
+    }
+    let (served, editor) = editing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the editor's thread panicked"))??;
+    asker.shutdown();
+    editor.shutdown();
     Ok(Concurrent {
         worst,
         asked,

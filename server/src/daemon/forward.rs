@@ -44,6 +44,15 @@ impl Wire {
 /// The largest message carried (as the in-process server's limit).
 const MAX_MESSAGE: usize = 512 * 1024 * 1024;
 
+/// What the forwarder reads of every message; the rest is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
 /// The id of a replayed `initialize`, whose answer the client never sees.
 const REPLAY_ID: &str = "codecontext-daemon-replay";
 
@@ -147,6 +156,60 @@ struct Memory {
 }
 
 impl Memory {
+    /// Notes what a message from the client changes. Only its envelope is parsed,
+    /// unless it is one whose content is kept (the handshake, a document's text).
+    fn client_said(&mut self, body: &[u8]) {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+            return;
+        };
+        match (envelope.method.as_deref(), envelope.id) {
+            (
+                Some(
+                    "initialize"
+                    | "initialized"
+                    | "notifications/initialized"
+                    | "textDocument/didOpen"
+                    | "textDocument/didChange"
+                    | "textDocument/didClose"
+                    | "shutdown"
+                    | "exit",
+                ),
+                _,
+            ) => {
+                if let Ok(message) = serde_json::from_slice::<Value>(body) {
+                    self.heard_from_client(&message);
+                }
+            }
+            (Some(_), Some(id)) => {
+                self.pending.insert(id.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes what a message from the daemon changes: an answer is no longer pending.
+    /// Only its envelope is parsed (an answer may be megabytes), unless it answers
+    /// `initialize`.
+    fn daemon_said(&mut self, body: &[u8]) {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+            return;
+        };
+        let (None, Some(id)) = (envelope.method, envelope.id) else {
+            return;
+        };
+        let answers_initialize = self
+            .initialize
+            .as_ref()
+            .is_some_and(|init| init.get("id") == Some(&id));
+        if answers_initialize {
+            if let Ok(message) = serde_json::from_slice::<Value>(body) {
+                self.heard_from_daemon(&message);
+            }
+        } else {
+            self.pending.remove(&id.to_string());
+        }
+    }
+
     fn heard_from_client(&mut self, message: &Value) {
         let method = message.get("method").and_then(Value::as_str);
         let id = message.get("id");
@@ -349,9 +412,7 @@ where
                     }
                     return Ok(exit_code(wire, &memory));
                 };
-                if let Ok(value) = serde_json::from_slice::<Value>(&body) {
-                    memory.heard_from_client(&value);
-                }
+                memory.client_said(&body);
                 if let Some(w) = daemon_write.as_mut() {
                     // A failed write means the daemon died: its reader says so next.
                     let _ = w.write_all(&frame(wire, &body)).await;
@@ -360,10 +421,7 @@ where
             message = daemon_rx.recv() => {
                 match message.flatten() {
                     Some(body) => {
-                        let value = serde_json::from_slice::<Value>(&body).ok();
-                        if let Some(value) = &value {
-                            memory.heard_from_daemon(value);
-                        }
+                        memory.daemon_said(&body);
                         write_client(&mut stdout, wire, &body).await?;
                     }
                     None => {
@@ -582,19 +640,45 @@ mod tests {
     #[test]
     fn requests_in_flight_are_those_not_answered() {
         let mut memory = Memory::default();
-        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
-        memory.heard_from_client(&init);
-        memory.heard_from_client(
-            &json!({"jsonrpc": "2.0", "id": "b", "method": "workspace/symbol", "params": {}}),
+        let client = |memory: &mut Memory, message: Value| {
+            memory.client_said(message.to_string().as_bytes())
+        };
+        let daemon = |memory: &mut Memory, message: Value| {
+            memory.daemon_said(message.to_string().as_bytes())
+        };
+        client(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}),
         );
-        memory.heard_from_daemon(&json!({"jsonrpc": "2.0", "id": 1,
-            "result": {"capabilities": {"positionEncoding": "utf-8"}}}));
+        client(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": "b", "method": "workspace/symbol", "params": {}}),
+        );
+        client(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": 7, "method": "textDocument/documentSymbol", "params": {}}),
+        );
+        daemon(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": 1,
+            "result": {"capabilities": {"positionEncoding": "utf-8"}}}),
+        );
         // A request from the daemon is not an answer.
-        memory.heard_from_daemon(
-            &json!({"jsonrpc": "2.0", "id": "b", "method": "window/workDoneProgress/create"}),
+        daemon(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": "b", "method": "window/workDoneProgress/create"}),
+        );
+        // An answer, however large, is read only as far as its id.
+        let outline: Vec<Value> = (0..1000)
+            .map(|i| json!({"name": format!("a{i}"), "kind": 12}))
+            .collect();
+        daemon(
+            &mut memory,
+            json!({"jsonrpc": "2.0", "id": 7, "result": outline}),
         );
         assert_eq!(memory.pending, HashSet::from(["\"b\"".to_string()]));
         assert_eq!(memory.encoding, Some(PositionEncoding::Utf8));
+        assert!(memory.initialize.is_some());
         assert_eq!(retry_error(Wire::Lsp, "\"b\"")["id"], json!("b"));
         assert_eq!(
             retry_error(Wire::Lsp, "\"b\"")["error"]["code"],
