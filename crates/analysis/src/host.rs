@@ -13,8 +13,8 @@ use codecontext_graph::{
 };
 use codecontext_lang::Language;
 use codecontext_syntax::{
-    check_source, summarize, Document, DocumentChange, ExtractOptions, FileDelta, FileSummary,
-    Limits, SkipReason,
+    check_source, summarize, ChunkSummary, Document, DocumentChange, ExtractOptions, FileDelta,
+    FileSummary, Limits, SkipReason,
 };
 use codecontext_text::{LineIndex, PositionEncoding};
 use rayon::prelude::*;
@@ -500,6 +500,23 @@ impl AnalysisHost {
     /// Puts in a document parsed by [`OpenPlan::parse`]; `None` if its root was removed
     /// meanwhile.
     pub fn finish_open(&mut self, opened: OpenedDocument) -> Option<FileId> {
+        let mut step = self.begin_open(opened, usize::MAX)?;
+        loop {
+            match step {
+                OpenStep::Done(id) => return Some(id),
+                OpenStep::Gone => return None,
+                OpenStep::More(opening) => step = self.open_step(opening, usize::MAX),
+            }
+        }
+    }
+
+    /// Starts putting in a document parsed by [`OpenPlan::parse`]: the document, and
+    /// its first chunks up to about `slice` entities and references; the rest goes in
+    /// by [`AnalysisHost::open_step`], a slice per call, so that a server can let go
+    /// of its lock in between (a file of 100,000 definitions takes a while to put in).
+    /// Meanwhile the document is open (its changes, and reloads from disk, wait) and
+    /// the graph holds the chunks put in so far. `None` if its root was removed.
+    pub fn begin_open(&mut self, opened: OpenedDocument, slice: usize) -> Option<OpenStep> {
         let OpenedDocument {
             plan,
             doc,
@@ -514,24 +531,74 @@ impl AnalysisHost {
         if let Some(id) = self.graph.file_id(plan.root, &plan.rel) {
             if summary.is_ok() && self.extracted.get(&id) == Some(&hash) {
                 self.docs.insert(id, doc);
-                return Some(id);
+                return Some(OpenStep::Done(id));
             }
         }
-        let extracted = summary.is_ok().then_some(hash);
         let line_index = doc.line_index().clone();
+        let (summary, rest) = match summary {
+            Ok(summary) => {
+                let mut rest = summary.chunks.into_iter();
+                let first = next_slice(&mut rest, slice);
+                (Ok(FileSummary { chunks: first }), Some(rest))
+            }
+            Err(reason) => (Err(reason), None),
+        };
         let (id, _) = self.graph.upsert_file(FileInput {
             root: plan.root,
             rel: plan.rel,
             lang: plan.lang.id,
-            line_index,
+            line_index: line_index.clone(),
             summary,
         });
-        match extracted {
-            Some(hash) => self.extracted.insert(id, hash),
-            None => self.extracted.remove(&id),
-        };
+        self.extracted.remove(&id);
         self.docs.insert(id, doc);
-        Some(id)
+        let Some(rest) = rest else {
+            return Some(OpenStep::Done(id));
+        };
+        let placed = self.graph.file_data(id).map_or(0, |f| f.chunks.len());
+        Some(self.open_step(
+            Opening {
+                id,
+                line_index,
+                rest,
+                placed,
+                hash,
+            },
+            0,
+        ))
+    }
+
+    /// Puts in the next slice of a document being opened (see
+    /// [`AnalysisHost::begin_open`]): about `slice` entities and references, at least
+    /// one chunk (none when `slice` is 0: then it only says whether more is left).
+    pub fn open_step(&mut self, mut opening: Opening, slice: usize) -> OpenStep {
+        let id = opening.id;
+        // Closed, or its root removed, meanwhile.
+        let open = self.docs.contains_key(&id)
+            && self
+                .graph
+                .file_data(id)
+                .is_some_and(|f| f.chunks.len() == opening.placed);
+        if !open {
+            return OpenStep::Gone;
+        }
+        if slice > 0 {
+            let next = next_slice(&mut opening.rest, slice);
+            opening.placed += next.len();
+            self.graph.apply_chunks(
+                id,
+                opening.line_index.clone(),
+                opening.placed - next.len(),
+                0,
+                next,
+                0,
+            );
+        }
+        if opening.rest.len() > 0 {
+            return OpenStep::More(opening);
+        }
+        self.extracted.insert(id, opening.hash);
+        OpenStep::Done(id)
     }
 
     /// Applies an editor's changes to an open document, incrementally.
@@ -644,6 +711,48 @@ pub struct OpenedDocument {
     summary: Result<FileSummary, SkipReason>,
     /// The content hash of the text.
     hash: u64,
+}
+
+/// Where opening a document is (see [`AnalysisHost::begin_open`]).
+pub enum OpenStep {
+    /// In: the document and all of its chunks.
+    Done(FileId),
+    /// More chunks to put in, by [`AnalysisHost::open_step`].
+    More(Opening),
+    /// The document was closed, or its root removed, before all of it was in.
+    Gone,
+}
+
+/// A document whose chunks are being put in a slice at a time.
+pub struct Opening {
+    id: FileId,
+    line_index: LineIndex,
+    rest: std::vec::IntoIter<ChunkSummary>,
+    /// Chunks of the file in the graph so far.
+    placed: usize,
+    /// The content hash of the text.
+    hash: u64,
+}
+
+impl Opening {
+    pub fn file(&self) -> FileId {
+        self.id
+    }
+}
+
+/// The next chunks of `rest` holding about `slice` entities and references, at least
+/// one.
+fn next_slice(rest: &mut std::vec::IntoIter<ChunkSummary>, slice: usize) -> Vec<ChunkSummary> {
+    let mut out = Vec::new();
+    let mut size = 0usize;
+    while size < slice.max(1) {
+        let Some(chunk) = rest.next() else {
+            break;
+        };
+        size = size.saturating_add(chunk.entities.len() + chunk.refs.len());
+        out.push(chunk);
+    }
+    out
 }
 
 /// A copy of an open document, from [`AnalysisHost::document_to_edit`].
@@ -898,5 +1007,66 @@ mod tests {
             .expect("opens");
         assert!(host.graph().revision() > before);
         assert_eq!(names(&host, "other"), ["a.other"]);
+    }
+
+    /// A document put in a chunk at a time (as a server does, letting go of its lock
+    /// in between) ends as the same graph as one put in at once: references to names
+    /// defined in later slices resolve as they arrive.
+    #[test]
+    fn a_document_opened_in_slices_is_the_document_opened_at_once() {
+        let text: String = (0..40)
+            .map(|i| {
+                format!(
+                    "fn f{i}() -> u32 {{ f{}() + g{}() }}\nstruct S{i};\nimpl S{i} {{ fn m(&self) -> u32 {{ f{}() }} }}\n",
+                    (i + 7) % 40,
+                    (i + 3) % 40,
+                    (i + 39) % 40
+                )
+            })
+            .chain((0..40).map(|i| format!("fn g{i}() -> u32 {{ {i} }}\n")))
+            .collect();
+        let open = |slice: Option<usize>| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let root = dir.path().canonicalize().expect("canonical");
+            std::fs::write(root.join("other.rs"), "fn caller() { f3(); g5(); }\n").expect("write");
+            let path = root.join("lib.rs");
+            let mut host = AnalysisHost::default();
+            host.index_root(&root, None);
+            let opened = host.plan_open(&path).expect("a plan").parse(text.clone());
+            let id = match slice {
+                None => host.finish_open(opened).expect("opens"),
+                Some(slice) => {
+                    let mut step = host.begin_open(opened, slice).expect("opens");
+                    let mut steps = 0;
+                    let id = loop {
+                        match step {
+                            OpenStep::Done(id) => break id,
+                            OpenStep::Gone => panic!("the document went away"),
+                            OpenStep::More(opening) => {
+                                steps += 1;
+                                step = host.open_step(opening, slice);
+                            }
+                        }
+                    };
+                    assert!(steps >= 40, "{steps} steps");
+                    id
+                }
+            };
+            let other = host.file_id(&root.join("other.rs")).expect("other.rs");
+            let g = host.graph();
+            (
+                g.export_resolutions(id).expect("lib.rs resolutions"),
+                g.export_resolutions(other).expect("other.rs resolutions"),
+                host.analysis().outline(id).len(),
+                g.file_data(id).expect("lib.rs").entities.len(),
+            )
+        };
+        let at_once = open(None);
+        assert_eq!(
+            at_once.2, 160,
+            "every item in the outline (f, S, impl S, g)"
+        );
+        assert_eq!(open(Some(1)), at_once);
+        assert_eq!(open(Some(8)), at_once);
     }
 }

@@ -25,8 +25,8 @@ pub use codecontext_syntax::{
 pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
 pub use host::{
     edit_document, load_batch, load_batch_reusing, AnalysisHost, ChangeError, EdgesReport,
-    EditedDocument, EditingDocument, HostConfig, IndexReport, LoadedBatch, OpenPlan,
-    OpenedDocument, Progress, Reuse, Skipped, Timings, BATCH,
+    EditedDocument, EditingDocument, HostConfig, IndexReport, LoadedBatch, OpenPlan, OpenStep,
+    OpenedDocument, Opening, Progress, Reuse, Skipped, Timings, BATCH,
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,

@@ -416,7 +416,12 @@ impl Workspace {
         let resolve_started = Instant::now();
         // A slice of files at a time, so that requests get the lock in between.
         while !matches!(
-            self.write().resolve_pending_step(RESOLVE_SLICE),
+            {
+                let mut host = self.write();
+                let step = host.resolve_pending_step(RESOLVE_SLICE);
+                parking_lot::RwLockWriteGuard::unlock_fair(host);
+                step
+            },
             ResolveStep::Idle | ResolveStep::Done(_)
         ) {
             if self.is_stopping() {

@@ -8,11 +8,11 @@ use std::{
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc, Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard,
+        mpsc, Arc, Mutex, MutexGuard, PoisonError,
     },
 };
 
-use codecontext_analysis::{AnalysisHost, FileId, PositionEncoding};
+use codecontext_analysis::{FileId, PositionEncoding};
 use codecontext_workspace::Workspace;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -133,7 +133,7 @@ impl Shared {
     }
 
     /// The host, for reading (through the workspace).
-    pub fn read(&self) -> RwLockReadGuard<'_, AnalysisHost> {
+    pub fn read(&self) -> codecontext_workspace::HostRead<'_> {
         self.ws.read()
     }
 
