@@ -4,13 +4,28 @@
 //! are served once processed. Before, the applier parsed them holding everything:
 //! each request waited until every document opened before it was processed.
 
-use std::time::{Duration, Instant};
+#![allow(
+    clippy::print_stderr,
+    reason = "each language's times are printed for --nocapture, as the test's record"
+)]
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use codecontext_tests::{
     lsp::{file_uri, LspClient},
     pathological::{normal, pathological_inputs, LANGUAGES},
 };
 use serde_json::{json, Value};
+
+/// The tests here measure latencies: one at a time, so that they do not take each
+/// other's cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The longest an answer about the normal file may take.
 const LIMIT: Duration = Duration::from_secs(1);
@@ -30,6 +45,7 @@ const SLOW: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
+    let _serial = SERIAL.lock().await;
     let root = tempfile::tempdir().expect("temp dir");
     let root = root.path().canonicalize().expect("canonical");
     let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
@@ -138,9 +154,166 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
     );
 }
 
+/// Inputs whose definitions all sit in one chunk (a Java class of 100,000 methods, or
+/// of 10,000 methods of one name): the graph takes a chunk in under one hold of its
+/// lock, about 0.9 s for these in a debug build (0.1 s in a release build), and an
+/// edit inside the class takes the whole class out and puts it back. Chunks per class
+/// member (issue 22) would make them like the others; until then they are left out
+/// here, and `codecontext-bench pathological` reports them.
+const ONE_CHUNK: &[(&str, &str)] = &[("java", "siblings"), ("java", "candidates")];
+
+/// Every pathological shape of every language (nesting 20,000 deep, a 1 MB line,
+/// 100,000 siblings, 10,000 candidates for one name), opened and edited by one editor
+/// while another editor of the same folder (one daemon) asks about a normal file: every
+/// answer to the second arrives within 1 s, and the first is then served each document.
+/// (The first editor's own answers wait behind the transfer of its huge outlines; the
+/// server's responsiveness is what the other client sees.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_editor_is_answered_while_every_shape_is_opened_and_edited() {
+    let _serial = SERIAL.lock().await;
+    for language in LANGUAGES {
+        every_shape(language.name).await;
+    }
+}
+
+async fn every_shape(lang: &'static str) {
+    let began = Instant::now();
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let language = LANGUAGES
+        .iter()
+        .find(|l| l.name == lang)
+        .expect("a language");
+    let extension = language.file.rsplit('.').next().expect("an extension");
+    let normal_path = root.join(format!("normal.{extension}"));
+    std::fs::write(&normal_path, normal(language, 20_000).text).expect("write");
+    let home = tempfile::tempdir().expect("home");
+    let envs: Vec<(&'static str, String)> = vec![
+        ("CODECONTEXT_LOG", "warn".into()),
+        (
+            "CODECONTEXT_HOME",
+            home.path().to_str().expect("utf-8 path").into(),
+        ),
+        ("CODECONTEXT_DAEMON_IDLE_S", "1".into()),
+    ];
+    let spawn = {
+        let envs = envs.clone();
+        move || {
+            let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let binary = std::path::Path::new(env!("CARGO_BIN_EXE_codecontext"));
+            LspClient::spawn_binary_with(binary, &["serve", "--stdio"], &envs)
+        }
+    };
+    // The editor runs on a thread and runtime of its own: reading its huge answers (an
+    // outline of 100,000 items) must not hold up the asker's reading in this process.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let done = Arc::new(AtomicBool::new(false));
+    let editing = std::thread::spawn({
+        let (root, done, spawn) = (root.clone(), done.clone(), spawn.clone());
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let mut editor = spawn();
+                editor.initialize(&[&root], json!({})).await;
+                daemon_indexed(&mut editor).await;
+                let _ = ready_tx.send(());
+                go_rx.await.expect("go");
+                let mut ids = Vec::new();
+                for input in pathological_inputs(language)
+                    .into_iter()
+                    .filter(|input| !ONE_CHUNK.contains(&(lang, input.shape)))
+                {
+                    let uri = file_uri(&root.join(format!("{}.{extension}", input.shape)));
+                    editor.open(&uri, lang, &input.text).await;
+                    let (line, character) = utf16_position(&input.text, input.text.len() / 2);
+                    let at = json!({"line": line, "character": character});
+                    editor
+                        .notify(
+                            "textDocument/didChange",
+                            json!({"textDocument": {"uri": uri, "version": 2},
+                                   "contentChanges": [{"range": {"start": at, "end": at}, "text": " "}]}),
+                        )
+                        .await;
+                    let id = editor
+                        .send_request(
+                            "textDocument/documentSymbol",
+                            json!({"textDocument": {"uri": uri}}),
+                        )
+                        .await;
+                    ids.push((input.shape, id));
+                }
+                let mut answers = Vec::new();
+                for (shape, id) in ids {
+                    answers.push((shape, editor.response(id).await));
+                }
+                done.store(true, Ordering::SeqCst);
+                assert!(editor.shutdown_and_exit().await, "{lang}: the editor's exit");
+                answers
+            })
+        }
+    });
+    ready_rx.await.expect("the editor is ready");
+    let mut asker = spawn();
+    asker.initialize(&[&root], json!({})).await;
+    daemon_indexed(&mut asker).await;
+    let outline = json!({"textDocument": {"uri": file_uri(&normal_path)}});
+    let search = json!({"query": "helper1"});
+    let _ = go_tx.send(());
+
+    let mut worst = Duration::ZERO;
+    let mut asked = 0;
+    while !done.load(Ordering::SeqCst) && !editing.is_finished() {
+        for (method, params) in [
+            ("textDocument/documentSymbol", &outline),
+            ("workspace/symbol", &search),
+        ] {
+            let started = Instant::now();
+            let answer = asker.request(method, params.clone()).await;
+            worst = worst.max(started.elapsed());
+            asked += 1;
+            assert!(
+                answer.as_array().is_some_and(|a| !a.is_empty()),
+                "{lang} {method}: {answer}"
+            );
+        }
+    }
+    let answers = editing.join().expect("the editor's thread");
+    assert!(
+        worst < LIMIT,
+        "{lang}: an answer about the normal file took {worst:?} ({asked} questions)"
+    );
+    // Served: an outline for each (empty for what error recovery kept nothing of).
+    for (shape, answer) in &answers {
+        assert!(answer["result"].is_array(), "{lang} {shape}: {answer}");
+    }
+    assert!(asker.shutdown_and_exit().await, "{lang}: the asker's exit");
+    eprintln!(
+        "{lang}: every shape served in {:?}; worst answer about the normal file {worst:?} \
+         ({asked} questions)",
+        began.elapsed()
+    );
+}
+
+/// Waits until the client is told the daemon's indexing is over.
+async fn daemon_indexed(client: &mut LspClient) {
+    client
+        .notification("$/progress", |p| {
+            p["value"]["kind"] == "end"
+                && p["token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("codecontext/daemon-indexing/"))
+        })
+        .await;
+}
+
 /// A document the server will not index says why, in its diagnostics.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_not_indexed_says_why() {
+    let _serial = SERIAL.lock().await;
     let root = tempfile::tempdir().expect("temp dir");
     let root = root.path().canonicalize().expect("canonical");
     let home = tempfile::tempdir().expect("home");
@@ -167,7 +340,6 @@ async fn a_document_not_indexed_says_why() {
     );
 }
 
-/// The binary over stdio, with its own home (store, logs) at `home`.
 /// The LSP position (UTF-16) of the character boundary at or before byte `offset`.
 fn utf16_position(text: &str, offset: usize) -> (usize, usize) {
     let mut at = offset;
@@ -180,6 +352,7 @@ fn utf16_position(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].encode_utf16().count())
 }
 
+/// The binary over stdio, with its own home (store, logs) at `home`.
 fn serve(home: &std::path::Path) -> LspClient {
     LspClient::spawn_binary(
         std::path::Path::new(env!("CARGO_BIN_EXE_codecontext")),

@@ -127,10 +127,16 @@ impl LspClient {
         client
     }
 
-    /// The real `codecontext serve --stdio` binary.
+    /// The real `codecontext serve --stdio` binary, serving in its own process.
     pub fn spawn_binary(binary: &Path, envs: &[(&str, &str)]) -> LspClient {
+        LspClient::spawn_binary_with(binary, &["serve", "--stdio", "--no-daemon"], envs)
+    }
+
+    /// The real binary run with `args` (`serve --stdio` through the folder's daemon,
+    /// say).
+    pub fn spawn_binary_with(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> LspClient {
         let mut child = tokio::process::Command::new(binary)
-            .args(["serve", "--stdio", "--no-daemon"])
+            .args(args)
             .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -86,7 +86,10 @@ pub struct CallInfo {
 
 /// The most levels an outline has. Deeper trees would be of no use to read, and every
 /// consumer of one (dropping it, converting it, serializing it) recurses once per level.
-pub const MAX_OUTLINE_DEPTH: usize = 64;
+/// Each level is two levels of JSON in an LSP answer (a symbol, its `children`), and
+/// clients that read JSON with serde_json (Zed, Helix) refuse more than 128: 32 levels
+/// keep a document symbol answer, and an MCP answer wrapping it, well inside that.
+pub const MAX_OUTLINE_DEPTH: usize = 32;
 
 /// An outline entry with its children.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -141,6 +144,12 @@ impl<'a> Analysis<'a> {
 
     /// A navigation target for an entity.
     pub fn nav(&self, loc: EntityLoc) -> Option<NavTarget> {
+        self.nav_in(loc, &self.graph().module_name(loc.file))
+    }
+
+    /// [`Analysis::nav`] with the module of the entity's file already known (for many
+    /// entities of one file).
+    fn nav_in(&self, loc: EntityLoc, module: &str) -> Option<NavTarget> {
         let g = self.graph();
         let f = g.file_data(loc.file)?;
         let e = g.entity(loc)?;
@@ -154,7 +163,7 @@ impl<'a> Analysis<'a> {
             focus: e.selection,
             name: g.name(e.name).to_string(),
             kind: e.kind.as_str().to_string(),
-            qualified_name: g.qualified_name(loc),
+            qualified_name: g.qualified_name_in(loc, module),
             container,
             signature: (!e.signature.is_empty()).then(|| e.signature.to_string()),
             doc: e.doc.as_ref().map(|d| d.to_string()),
@@ -724,8 +733,9 @@ impl<'a> Analysis<'a> {
         };
         let mut items: Vec<Option<OutlineItem>> = Vec::new();
         let mut parents: Vec<Option<u32>> = Vec::new();
+        let module = g.module_name(file);
         for loc in g.outline(file) {
-            items.push(self.nav(loc).map(|target| OutlineItem {
+            items.push(self.nav_in(loc, &module).map(|target| OutlineItem {
                 target,
                 children: Vec::new(),
             }));

@@ -326,20 +326,35 @@ impl SymbolGraph {
     /// The qualified name of an entity: its module, then its containers, then its name.
     /// Past 64 containers, the outer ones are one `…`.
     pub fn qualified_name(&self, loc: EntityLoc) -> String {
-        let Some(f) = self.file_data(loc.file) else {
+        let module = self.module_name(loc.file);
+        self.qualified_name_in(loc, &module)
+    }
+
+    /// The module a file's entities are qualified by (see [`SymbolGraph::qualified_name`]),
+    /// to be computed once for many entities of one file.
+    pub fn module_name(&self, file: FileId) -> String {
+        let Some(f) = self.file_data(file) else {
             return String::new();
         };
         let config = &language(f.lang).config;
         let package = f.package.map(|p| self.name(p));
-        let module = display_module(
+        display_module(
             config.module_scheme,
             &self.module_ctx,
             f.root,
             &f.rel,
             package,
-        );
+        )
+    }
+
+    /// [`SymbolGraph::qualified_name`] with its file's `module` already known.
+    pub fn qualified_name_in(&self, loc: EntityLoc, module: &str) -> String {
+        let Some(f) = self.file_data(loc.file) else {
+            return String::new();
+        };
+        let config = &language(f.lang).config;
         if loc.index == 0 {
-            return module;
+            return module.to_string();
         }
         let mut parts: Vec<&str> = f
             .container_chain(loc.index)

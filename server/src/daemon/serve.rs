@@ -76,8 +76,13 @@ pub fn run(path: &Path, idle: Duration) -> ExitCode {
     }
     let _ = lock.set_len(0);
     let _ = writeln!(&lock, "{}", std::process::id());
+    // At least four workers: writing a huge answer to one client (the outline of a file
+    // of 100,000 definitions is megabytes of JSON) keeps a worker busy for a while, and
+    // on a machine of two cores the other clients' small requests would wait for it.
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .worker_threads(workers)
         .thread_name("codecontext-daemon")
         .build()
     {

@@ -5,6 +5,7 @@
 use codecontext_analysis::{
     Analysis, CallInfo, FileId, NavTarget, OutlineItem, PositionEncoding, TextRange, WideLineCol,
 };
+use codecontext_text::LineIndex;
 use serde_json::json;
 use tower_lsp_server::{
     lsp_types::{
@@ -115,22 +116,38 @@ pub(crate) fn calls<T>(
 }
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated`
-pub(crate) fn document_symbols(conv: &Conv<'_>, items: &[OutlineItem]) -> Vec<DocumentSymbol> {
+/// An outline as LSP document symbols, with positions in `encoding` from the file's
+/// line index: needs nothing else of the analysis, so that a large outline is
+/// converted after the analysis' lock is let go.
+pub(crate) fn document_symbols(
+    index: &LineIndex,
+    encoding: PositionEncoding,
+    items: &[OutlineItem],
+) -> Vec<DocumentSymbol> {
+    let position = |offset: u32| {
+        let WideLineCol { line, col } = index.wide_of_offset(encoding, offset);
+        Position::new(line, col)
+    };
+    let range = |r: TextRange| Range::new(position(r.start), position(r.end));
     items
         .iter()
         .filter(|i| i.target.kind != "import")
-        .filter_map(|i| {
-            let (range, selection_range) = conv.full_range(&i.target)?;
-            Some(DocumentSymbol {
-                name: i.target.name.clone(),
-                detail: i.target.signature.clone(),
-                kind: symbol_kind(&i.target.kind),
+        .map(|i| {
+            let t = &i.target;
+            let whole = TextRange::new(
+                t.range.start.min(t.focus.start),
+                t.range.end.max(t.focus.end),
+            );
+            DocumentSymbol {
+                name: t.name.clone(),
+                detail: t.signature.clone(),
+                kind: symbol_kind(&t.kind),
                 tags: None,
                 deprecated: None,
-                range,
-                selection_range,
-                children: Some(document_symbols(conv, &i.children)),
-            })
+                range: range(whole),
+                selection_range: range(t.focus),
+                children: Some(document_symbols(index, encoding, &i.children)),
+            }
         })
         .collect()
 }
