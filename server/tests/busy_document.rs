@@ -118,19 +118,8 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
         if waiting.is_empty() {
             break;
         }
-        for (method, params) in [
-            ("textDocument/documentSymbol", &outline),
-            ("workspace/symbol", &search),
-        ] {
-            let asked = Instant::now();
-            let answer = client.request(method, params.clone()).await;
-            worst = worst.max(asked.elapsed());
-            asked_meanwhile += 1;
-            assert!(
-                answer.as_array().is_some_and(|a| !a.is_empty()),
-                "{method}: {answer}"
-            );
-        }
+        worst = worst.max(ask_about_the_normal_file(&mut client, "rust", &outline, &search).await);
+        asked_meanwhile += 2;
     }
     let processing = started.elapsed();
     assert!(
@@ -267,19 +256,8 @@ async fn every_shape(lang: &'static str) {
     let mut worst = Duration::ZERO;
     let mut asked = 0;
     while !done.load(Ordering::SeqCst) && !editing.is_finished() {
-        for (method, params) in [
-            ("textDocument/documentSymbol", &outline),
-            ("workspace/symbol", &search),
-        ] {
-            let started = Instant::now();
-            let answer = asker.request(method, params.clone()).await;
-            worst = worst.max(started.elapsed());
-            asked += 1;
-            assert!(
-                answer.as_array().is_some_and(|a| !a.is_empty()),
-                "{lang} {method}: {answer}"
-            );
-        }
+        worst = worst.max(ask_about_the_normal_file(&mut asker, lang, &outline, &search).await);
+        asked += 2;
     }
     let answers = editing.join().expect("the editor's thread");
     assert!(
@@ -296,6 +274,30 @@ async fn every_shape(lang: &'static str) {
          ({asked} questions)",
         began.elapsed()
     );
+}
+
+/// Asks for the normal file's outline and searches for a symbol of it: the longer of the
+/// two answers' times. Each must find something.
+async fn ask_about_the_normal_file(
+    client: &mut LspClient,
+    lang: &str,
+    outline: &Value,
+    search: &Value,
+) -> Duration {
+    let mut worst = Duration::ZERO;
+    for (method, params) in [
+        ("textDocument/documentSymbol", outline),
+        ("workspace/symbol", search),
+    ] {
+        let asked = Instant::now();
+        let answer = client.request(method, params.clone()).await;
+        worst = worst.max(asked.elapsed());
+        assert!(
+            answer.as_array().is_some_and(|a| !a.is_empty()),
+            "{lang} {method}: {answer}"
+        );
+    }
+    worst
 }
 
 /// Waits until the client is told the daemon's indexing is over.
