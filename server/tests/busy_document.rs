@@ -78,18 +78,9 @@ async fn answers_about_a_normal_file_while_slow_documents_are_processed() {
             .expect("a shape");
         let extension = language.file.rsplit('.').next().expect("an extension");
         let uri = file_uri(&root.join(format!("slow{i}.{extension}")));
-        client.open(&uri, lang, &input.text).await;
-        // Edited at once, in the middle, as typing would: the edit waits behind the
-        // open in the background, and requests about the normal file wait for neither.
-        let (line, character) = utf16_position(&input.text, input.text.len() / 2);
-        let at = json!({"line": line, "character": character});
-        client
-            .notify(
-                "textDocument/didChange",
-                json!({"textDocument": {"uri": uri, "version": 2},
-                       "contentChanges": [{"range": {"start": at, "end": at}, "text": " "}]}),
-            )
-            .await;
+        // Edited at once, as typing would: the edit waits behind the open in the
+        // background, and requests about the normal file wait for neither.
+        open_and_edit_in_the_middle(&mut client, &uri, lang, &input.text).await;
         slow.push(uri);
     }
     let started = Instant::now();
@@ -217,16 +208,7 @@ async fn every_shape(lang: &'static str) {
                     .filter(|input| !ONE_CHUNK.contains(&(lang, input.shape)))
                 {
                     let uri = file_uri(&root.join(format!("{}.{extension}", input.shape)));
-                    editor.open(&uri, lang, &input.text).await;
-                    let (line, character) = utf16_position(&input.text, input.text.len() / 2);
-                    let at = json!({"line": line, "character": character});
-                    editor
-                        .notify(
-                            "textDocument/didChange",
-                            json!({"textDocument": {"uri": uri, "version": 2},
-                                   "contentChanges": [{"range": {"start": at, "end": at}, "text": " "}]}),
-                        )
-                        .await;
+                    open_and_edit_in_the_middle(&mut editor, &uri, lang, &input.text).await;
                     let id = editor
                         .send_request(
                             "textDocument/documentSymbol",
@@ -240,7 +222,10 @@ async fn every_shape(lang: &'static str) {
                     answers.push((shape, editor.response(id).await));
                 }
                 done.store(true, Ordering::SeqCst);
-                assert!(editor.shutdown_and_exit().await, "{lang}: the editor's exit");
+                assert!(
+                    editor.shutdown_and_exit().await,
+                    "{lang}: the editor's exit"
+                );
                 answers
             })
         }
@@ -340,6 +325,20 @@ async fn a_document_not_indexed_says_why() {
         client.shutdown_and_exit().await,
         "exit code 0 after shutdown"
     );
+}
+
+/// Opens `text` as the document `uri`, then types a space in its middle (version 2).
+async fn open_and_edit_in_the_middle(client: &mut LspClient, uri: &str, lang: &str, text: &str) {
+    client.open(uri, lang, text).await;
+    let (line, character) = utf16_position(text, text.len() / 2);
+    let at = json!({"line": line, "character": character});
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2},
+                   "contentChanges": [{"range": {"start": at, "end": at}, "text": " "}]}),
+        )
+        .await;
 }
 
 /// The LSP position (UTF-16) of the character boundary at or before byte `offset`.

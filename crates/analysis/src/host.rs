@@ -315,7 +315,7 @@ impl AnalysisHost {
                         .is_none_or(|id| !self.docs.contains_key(&id))
             })
             .map(|(input, stamp)| {
-                let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+                let hash = extracted_hash(&input, stamp);
                 hashes.push((input.root, input.rel.clone(), hash));
                 input
             })
@@ -330,11 +330,15 @@ impl AnalysisHost {
     /// known, or not extracted).
     pub(crate) fn note_extracted(&mut self, root: u32, rel: &str, hash: Option<u64>) {
         if let Some(id) = self.graph.file_id(root, rel) {
-            match hash {
-                Some(hash) => self.extracted.insert(id, hash),
-                None => self.extracted.remove(&id),
-            };
+            self.set_extracted(id, hash);
         }
+    }
+
+    fn set_extracted(&mut self, id: FileId, hash: Option<u64>) {
+        match hash {
+            Some(hash) => self.extracted.insert(id, hash),
+            None => self.extracted.remove(&id),
+        };
     }
 
     /// Resolves the references of every file inserted since the last call, in parallel.
@@ -432,12 +436,9 @@ impl AnalysisHost {
             &self.config.limits,
             &|_, _| None,
         );
-        let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+        let hash = extracted_hash(&input, stamp);
         let (id, stats) = self.graph.upsert_file(input);
-        match hash {
-            Some(hash) => self.extracted.insert(id, hash),
-            None => self.extracted.remove(&id),
-        };
+        self.set_extracted(id, hash);
         Some(stats)
     }
 
@@ -734,10 +735,10 @@ pub struct Opening {
     hash: u64,
 }
 
-impl Opening {
-    pub fn file(&self) -> FileId {
-        self.id
-    }
+/// The content hash a file's graph entry is extracted from, when it was read and
+/// extracted (a skipped file has no extraction to reuse).
+pub(crate) fn extracted_hash(input: &FileInput, stamp: Option<DiskStamp>) -> Option<u64> {
+    stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash)
 }
 
 /// The next chunks of `rest` holding about `slice` entities and references, at least

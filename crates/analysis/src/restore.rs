@@ -121,7 +121,7 @@ impl AnalysisHost {
                 self.held.push(input);
                 continue;
             }
-            let hash = stamp.filter(|_| input.summary.is_ok()).map(|s| s.hash);
+            let hash = crate::host::extracted_hash(&input, stamp);
             hashes.push((input.root, input.rel.clone(), hash));
             match saved.remove(&input.rel) {
                 Some(blob) => restore.push((input, blob)),
