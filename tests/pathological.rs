@@ -29,7 +29,7 @@ use codecontext_analysis::{
 use codecontext_tests::pathological::{
     normal, opened, pathological_inputs, process, Input, CANDIDATES, LANGUAGES,
 };
-use proptest::prelude::*;
+use proptest::{prelude::*, test_runner::RngSeed};
 
 /// How much longer than the normal file of its size an input may take.
 const MAX_RATIO: f64 = 10.0;
@@ -182,6 +182,35 @@ fn cancelled_work_stops() {
     );
 }
 
+/// One name bound thousands of times by nested `use` lists (`use a::{use a::{…`, as a
+/// random edit left it), each binding an import whose chase leads to the others: the
+/// paths through them multiplied (64 bindings per level, 24 levels deep) and the file
+/// never finished. Each import is chased once per reference now.
+#[test]
+fn nested_imports_of_one_name_resolve_in_time() {
+    let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
+    // The input the random test found: 2,311 lists put in near the start of a normal
+    // file, blank lines put into them, closers after them.
+    let mutations = [
+        (0.627_268_514_446_076_1, 80, " ".repeat(1_413)),
+        (0.581_199_970_467_130_1, 55, "}".repeat(929)),
+        (0.056_418_262_538_686_315, 99, "use a::{".repeat(2_311)),
+        (0.918_584_178_837_154_4, 155, "]".repeat(2_096)),
+        (0.294_088_057_505_215_77, 34, "\n    ".repeat(2_229)),
+    ];
+    let text = mutations
+        .iter()
+        .fold(normal(rust, 5_504).text, |text, m| mutate(&text, m));
+    let baseline = normal(rust, text.len());
+    let (normal_time, _) = process(rust.file, &baseline.text, None);
+    let (time, processed) = process(rust.file, &text, None);
+    let ratio = time.as_secs_f64() / normal_time.as_secs_f64().max(1e-3);
+    assert!(
+        ratio < MAX_RATIO && processed.skipped.is_none(),
+        "{time:?} against {normal_time:?} for a normal file ({processed:?})"
+    );
+}
+
 /// A piece of hostile text: openers and closers of every kind, quotes, comment marks,
 /// indentation, non-ASCII characters, keywords; repeated up to a few thousand times.
 fn hostile_piece() -> impl Strategy<Value = String> {
@@ -257,8 +286,20 @@ fn mutate(text: &str, (at, delete, insert): &(f64, usize, String)) -> String {
 /// How long one random input may take to open, edit and ask about.
 const PER_INPUT: Duration = Duration::from_secs(5);
 
+/// The random inputs are the same on every run unless `PROPTEST_RNG_SEED` asks for
+/// others: a time limit is a property of the machine as much as of the code, and a
+/// suite that fails on inputs nobody has seen before is not a check anyone can rerun.
+/// `PROPTEST_RNG_SEED=N PROPTEST_CASES=64` explores.
+fn seed() -> RngSeed {
+    if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+        ProptestConfig::default().rng_seed
+    } else {
+        RngSeed::Fixed(24)
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 8, rng_seed: seed(), ..ProptestConfig::default() })]
 
     /// Random and mutated inputs, in every language, each within [`PER_INPUT`]: a
     /// normal file with hostile pieces put in, or hostile pieces alone.

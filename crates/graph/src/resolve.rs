@@ -33,6 +33,10 @@ pub(crate) enum Dep {
 
 type Targets = SmallVec<[EntityLoc; 2]>;
 
+/// A memoized lookup: what it found, and what it read to find out (recorded again for
+/// each computation that reuses it).
+type Memoized = (Targets, Rc<[Dep]>);
+
 /// The most candidates a name-based guess (`inferred`/`ambiguous`) keeps; see
 /// [`Resolver::fallback_named`].
 const MAX_GUESSES: usize = 16;
@@ -84,10 +88,17 @@ pub(crate) struct Resolver<'g> {
     /// the outermost for the reference being resolved.
     frames: Vec<FxHashSet<Dep>>,
     /// Resolved bases per type, with the dependencies read to find them.
-    bases_memo: FxHashMap<EntityLoc, (Targets, Rc<[Dep]>)>,
+    bases_memo: FxHashMap<EntityLoc, Memoized>,
     /// The innermost type around each entity asked about (itself if it is one), so
     /// that asking for every reference in a deep nest costs its depth once.
     type_around: FxHashMap<EntityLoc, Option<u32>>,
+    /// What each import chased by the resolution in progress stands for, with what was
+    /// read to find out. A reference that reaches one import by many paths chases it
+    /// once: 2,000 nested `use a::{…}` lists bind `a` 2,000 times, each binding leads
+    /// to the others, and without this the paths multiply (64 bindings per level, 24
+    /// levels). Kept for one reference only, so that a reference resolves the same way
+    /// whatever was resolved before it.
+    chased: FxHashMap<(FileId, u32), Memoized>,
     depth: u32,
     visiting: FxHashSet<(u32, u32, u8)>,
 }
@@ -100,6 +111,7 @@ impl<'g> Resolver<'g> {
             frames: vec![FxHashSet::default()],
             bases_memo: FxHashMap::default(),
             type_around: FxHashMap::default(),
+            chased: FxHashMap::default(),
             depth: 0,
             visiting: FxHashSet::default(),
         }
@@ -134,6 +146,15 @@ impl<'g> Resolver<'g> {
             parent.extend(frame);
         }
         deps
+    }
+
+    /// A memoized lookup's targets, its dependencies recorded for the computation
+    /// under way.
+    fn reuse(&mut self, (targets, deps): Memoized) -> Targets {
+        for d in deps.iter() {
+            self.record(d.clone());
+        }
+        targets
     }
 
     fn dep_key(&mut self, key: &str) -> Option<Name> {
@@ -174,6 +195,9 @@ impl<'g> Resolver<'g> {
             frame.clear();
         }
         self.visiting.clear();
+        if !self.chased.is_empty() {
+            self.chased.clear();
+        }
         self.depth = 0;
         let (how, targets) = self.resolve_ref(file, index);
         let mut ids: SmallVec<[EntityId; 1]> = targets
@@ -645,6 +669,7 @@ impl<'g> Resolver<'g> {
             }
         }
         if !out.is_empty() {
+            out.truncate(MAX_TARGETS);
             return out;
         }
         out.extend(self.glob_lookup(file, name, false));
@@ -713,11 +738,18 @@ impl<'g> Resolver<'g> {
 
     /// What the import entity `index` of `file` stands for.
     fn chase_import(&mut self, file: FileId, index: u32, for_name_ref: bool) -> Targets {
+        if let Some(hit) = self.chased.get(&(file, index)).cloned() {
+            return self.reuse(hit);
+        }
         if self.depth > MAX_DEPTH || !self.visiting.insert((file.0, index, 0)) {
             return Targets::new();
         }
         self.depth += 1;
-        let out = self.chase_import_inner(file, index, for_name_ref);
+        self.push_frame();
+        let mut out = self.chase_import_inner(file, index, for_name_ref);
+        out.truncate(MAX_TARGETS);
+        let deps = self.pop_frame();
+        self.chased.insert((file, index), (out.clone(), deps));
         self.depth -= 1;
         self.visiting.remove(&(file.0, index, 0));
         out
@@ -938,12 +970,8 @@ impl<'g> Resolver<'g> {
     /// The resolved bases of a type: its own `extends`/`implements` and those of the
     /// `impl Trait for Type` blocks of its name.
     fn bases_of(&mut self, loc: EntityLoc) -> Targets {
-        if let Some((targets, deps)) = self.bases_memo.get(&loc) {
-            let (targets, deps) = (targets.clone(), deps.clone());
-            for d in deps.iter() {
-                self.record(d.clone());
-            }
-            return targets;
+        if let Some(hit) = self.bases_memo.get(&loc).cloned() {
+            return self.reuse(hit);
         }
         self.push_frame();
         let out = self.bases_of_uncached(loc);
