@@ -18,7 +18,7 @@ pub use model::{
     ChunkSummary, EntityData, EntityKind, FileSummary, ImportData, LocalBindings, LocalDef,
     Receiver, RefData, RefKind, SyntaxError,
 };
-pub use source::{check_source, parse, Limits, SkipReason};
+pub use source::{check_source, parse, parse_budget_for, Limits, SkipReason};
 pub use typename::normalize_type;
 
 use std::time::Instant;

@@ -33,7 +33,7 @@ pub enum SkipReason {
     Binary { offset: u64 },
     #[error("file is not valid UTF-8 (at byte {offset})")]
     InvalidUtf8 { offset: u64 },
-    #[error("parsing took longer than the {budget_ms} ms budget")]
+    #[error("parsing took longer than its {budget_ms} ms budget")]
     ParseTimeout { budget_ms: u64 },
     #[error("query error: {message}")]
     Query { message: String },
@@ -67,8 +67,27 @@ thread_local! {
     static PARSERS: RefCell<HashMap<LanguageId, tree_sitter::Parser>> = RefCell::new(HashMap::new());
 }
 
+/// The least time a parse is given, whatever the size of its text.
+const PARSE_FLOOR: Duration = Duration::from_millis(200);
+
+/// The time a parse is given per KiB of text on top of [`PARSE_FLOOR`]: a rate of 100
+/// KiB/s. tree-sitter parses normal code of every language at 4-7 MiB/s and the slowest
+/// pathological inputs (20,000 unclosed brackets in Python, parentheses in Go) at 400
+/// KiB/s; some runs of stray tokens cost its error recovery the square of their length
+/// (4,000 `->` in JavaScript, TypeScript or Go: 8 KB in 4 s). Those are cut here, long
+/// before the configured budget.
+const PARSE_PER_KIB: Duration = Duration::from_millis(10);
+
+/// How long a parse of `len` bytes may take: the configured `budget`, or less for a
+/// small text ([`PARSE_FLOOR`] plus [`PARSE_PER_KIB`] per KiB).
+pub fn parse_budget_for(len: usize, budget: Duration) -> Duration {
+    let kib = u32::try_from(len / 1024).unwrap_or(u32::MAX);
+    budget.min(PARSE_FLOOR.saturating_add(PARSE_PER_KIB.saturating_mul(kib)))
+}
+
 /// Parses `text`, reusing `old_tree` (already edited to match) when given. Gives up
-/// with [`SkipReason::ParseTimeout`] once `budget` is spent.
+/// with [`SkipReason::ParseTimeout`] once its budget is spent: `budget`, or less for a
+/// small text ([`parse_budget_for`]).
 pub fn parse(
     lang: &Language,
     text: &str,
@@ -89,12 +108,15 @@ pub fn parse(
                 e.insert(parser)
             }
         };
+        let budget = parse_budget_for(text.len(), budget);
         let start = std::time::Instant::now();
         let mut calls = 0u32;
         let mut check = |_: &tree_sitter::ParseState| {
-            // Reading the clock on every callback costs more than the check is worth.
+            // The clock is read on every 8th callback. tree-sitter calls back every
+            // hundred or so of its operations, but in a quadratic error recovery those
+            // are slow: every 64th overshot a 230 ms budget by 600 ms.
             calls = calls.wrapping_add(1);
-            if calls.is_multiple_of(64) && start.elapsed() > budget {
+            if calls.is_multiple_of(8) && start.elapsed() > budget {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -155,5 +177,31 @@ mod tests {
         assert!(matches!(err, SkipReason::ParseTimeout { .. }));
         // The parser is usable again afterwards.
         assert!(parse(lang, "x = 1\n", None, Duration::from_secs(5)).is_ok());
+    }
+
+    /// A run of stray tokens whose error recovery costs the square of its length is cut
+    /// by the budget for its size, long before the configured one, and says which
+    /// budget it ran out of; a normal file ten times its size parses within its own.
+    #[test]
+    fn a_small_text_gets_a_small_budget() {
+        let lang = codecontext_lang::language_by_name("javascript").unwrap();
+        let stray = format!("x = 1;\n{}\n", "->".repeat(8_000));
+        let budget = parse_budget_for(stray.len(), Duration::from_secs(60));
+        assert_eq!(budget, Duration::from_millis(350));
+        let start = std::time::Instant::now();
+        let err = parse(lang, &stray, None, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(err, SkipReason::ParseTimeout { budget_ms: 350 });
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+
+        let normal = "function f(a, b) { return g(a.b, [b, 1], \"s\"); }\n".repeat(4_000);
+        assert!(parse(lang, &normal, None, Duration::from_secs(60)).is_ok());
+        assert_eq!(
+            parse_budget_for(normal.len(), Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
     }
 }
