@@ -99,6 +99,11 @@ pub(crate) struct Resolver<'g> {
     /// levels). Kept for one reference only, so that a reference resolves the same way
     /// whatever was resolved before it.
     chased: FxHashMap<(FileId, u32), Memoized>,
+    /// The members of a name found by the resolution in progress, per entity asked
+    /// about, with what was read to find out: for the same reason, each entity's
+    /// members of a name are looked up once per reference (variables typed by each
+    /// other, bases reached through many imports).
+    members: FxHashMap<(EntityLoc, Name), Memoized>,
     depth: u32,
     visiting: FxHashSet<(u32, u32, u8)>,
 }
@@ -112,6 +117,7 @@ impl<'g> Resolver<'g> {
             bases_memo: FxHashMap::default(),
             type_around: FxHashMap::default(),
             chased: FxHashMap::default(),
+            members: FxHashMap::default(),
             depth: 0,
             visiting: FxHashSet::default(),
         }
@@ -197,6 +203,9 @@ impl<'g> Resolver<'g> {
         self.visiting.clear();
         if !self.chased.is_empty() {
             self.chased.clear();
+        }
+        if !self.members.is_empty() {
+            self.members.clear();
         }
         self.depth = 0;
         let (how, targets) = self.resolve_ref(file, index);
@@ -1011,12 +1020,19 @@ impl<'g> Resolver<'g> {
     /// Members named `name` of the entity at `loc`: module exports, type members
     /// (through bases), or members of a variable's declared type.
     pub(crate) fn members_of(&mut self, loc: EntityLoc, name: Name) -> Targets {
+        if let Some(hit) = self.members.get(&(loc, name)).cloned() {
+            return self.reuse(hit);
+        }
         if self.depth > MAX_DEPTH || !self.visiting.insert((loc.file.0, loc.index, 2)) {
             return Targets::new();
         }
         self.depth += 1;
+        self.push_frame();
         let mut out = self.members_of_inner(loc, name);
         dedup(&mut out);
+        out.truncate(MAX_TARGETS);
+        let deps = self.pop_frame();
+        self.members.insert((loc, name), (out.clone(), deps));
         self.depth -= 1;
         self.visiting.remove(&(loc.file.0, loc.index, 2));
         out
