@@ -131,6 +131,13 @@ pub type HostRead<'a> = RwLockReadGuard<'a, AnalysisHost>;
 /// the write lock while it is opened: about 10 ms of work in a release build.
 const OPEN_SLICE: usize = 8192;
 
+/// How many times a client's open of a document is tried when other clients close it
+/// while it goes in (see [`Workspace::open_document`]).
+const OPEN_TRIES: u32 = 3;
+
+/// Another client opened or closed a document while this one's open of it went in.
+struct Overtaken;
+
 impl Workspace {
     /// An empty workspace whose background work runs on `runtime` and whose news go to
     /// `notifier`.
@@ -242,9 +249,48 @@ impl Workspace {
     pub fn open_document(
         &self,
         path: &Path,
-        text: String,
+        mut text: String,
         first: bool,
     ) -> Option<codecontext_analysis::FileId> {
+        // Between two slices another client may open the same document (its text is
+        // the latest, and wins: this client holds the document as it is now) or close
+        // it (this client's text goes in again, from the start).
+        let mut tries = 0;
+        let id = loop {
+            tries += 1;
+            let text = if tries < OPEN_TRIES {
+                text.clone()
+            } else {
+                std::mem::take(&mut text)
+            };
+            match self.open_once(path, text)? {
+                Ok(id) => break id,
+                Err(Overtaken) => {
+                    let host = self.read();
+                    let still_open = host.file_id(path).filter(|&id| host.document(id).is_some());
+                    if let Some(id) = still_open {
+                        break id;
+                    }
+                    if tries == OPEN_TRIES {
+                        return None;
+                    }
+                }
+            }
+        };
+        if first {
+            *self.holders_lock().entry(id).or_default() += 1;
+        }
+        Some(id)
+    }
+
+    /// One try of [`Workspace::open_document`]: `None` outside the folders or the
+    /// languages, `Overtaken` when another client opened or closed the document before
+    /// all of it was in.
+    fn open_once(
+        &self,
+        path: &Path,
+        text: String,
+    ) -> Option<std::result::Result<codecontext_analysis::FileId, Overtaken>> {
         // Parsed outside the lock: a slow document (deeply nested, huge) does not stop
         // the answers about the others meanwhile.
         let plan = self.read().plan_open(path)?;
@@ -252,22 +298,17 @@ impl Workspace {
         // Put in a slice at a time, handing the lock to waiting readers in between.
         let mut host = self.write();
         let mut step = host.begin_open(opened, OPEN_SLICE)?;
-        let id = loop {
+        loop {
             match step {
-                codecontext_analysis::OpenStep::Done(id) => break id,
-                codecontext_analysis::OpenStep::Gone => return None,
+                codecontext_analysis::OpenStep::Done(id) => return Some(Ok(id)),
+                codecontext_analysis::OpenStep::Gone => return Some(Err(Overtaken)),
                 codecontext_analysis::OpenStep::More(opening) => {
                     RwLockWriteGuard::unlock_fair(host);
                     host = self.write();
                     step = host.open_step(opening, OPEN_SLICE);
                 }
             }
-        };
-        drop(host);
-        if first {
-            *self.holders_lock().entry(id).or_default() += 1;
         }
-        Some(id)
     }
 
     /// Applies a client's changes to an open document: reparsed and extracted on a
@@ -429,7 +470,59 @@ fn git_head(root: &Path) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::git_head;
+    use super::*;
+
+    /// A second client opens a big document while the first's open of it goes in a
+    /// slice at a time: the first used to get nothing (its open "gone"), hold nothing,
+    /// and lose the document when the second closed it. Both hold it now, with the
+    /// latest text, until both have closed it.
+    #[test]
+    fn two_clients_opening_one_big_document_both_hold_it() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let path = root.join("big.py");
+        std::fs::write(&path, "").unwrap();
+        let settings = Settings {
+            persist: false,
+            ..Settings::default()
+        };
+        let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = workspace.register_folder(&root).unwrap();
+        workspace.index_folder(job).unwrap();
+        // 40,000 definitions: five slices of the graph's lock.
+        let big: String = (0..40_000).map(|i| format!("def f{i}(): pass\n")).collect();
+        let small = "def g(): pass\n";
+        let (first, second) = std::thread::scope(|s| {
+            let first = s.spawn(|| workspace.open_document(&path, big, true));
+            let second = s.spawn(|| {
+                // Once the first client's document is in (its chunks still going in:
+                // the lock is handed to this reader between slices), open it too.
+                let is_open = || {
+                    let host = workspace.read();
+                    host.file_id(&path)
+                        .is_some_and(|id| host.document(id).is_some())
+                };
+                while !is_open() {
+                    std::thread::yield_now();
+                }
+                workspace.open_document(&path, small.to_string(), true)
+            });
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        let id = second.expect("the second client holds the document");
+        assert_eq!(first, Some(id), "the first client holds it too");
+        let text = |w: &Workspace| w.read().document(id).map(|d| d.text().to_string());
+        assert_eq!(
+            text(&workspace).as_deref(),
+            Some(small),
+            "the latest open wins"
+        );
+        assert!(!workspace.close_document(id), "one client still holds it");
+        assert_eq!(text(&workspace).as_deref(), Some(small));
+        assert!(workspace.close_document(id), "the last client let go");
+        assert_eq!(text(&workspace), None);
+    }
 
     #[test]
     fn git_head_reads_a_branch_a_packed_ref_a_detached_head_and_a_worktree() {
