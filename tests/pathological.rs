@@ -193,7 +193,7 @@ fn cancelled_work_stops() {
 #[test]
 fn nested_imports_of_one_name_resolve_in_time() {
     let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
-    let found: [(usize, Vec<(f64, usize, String)>); 2] = [
+    let found: [(usize, Vec<Mutation>); 2] = [
         (
             5_504,
             vec![
@@ -284,12 +284,14 @@ fn hostile_piece() -> impl Strategy<Value = String> {
 }
 
 /// A change to a text: at a fraction of its length, delete some bytes and insert a piece.
-fn mutation() -> impl Strategy<Value = (f64, usize, String)> {
+type Mutation = (f64, usize, String);
+
+fn mutation() -> impl Strategy<Value = Mutation> {
     (0.0..1.0f64, 0usize..200, hostile_piece())
 }
 
 /// `text` with `mutation` applied, cut at character boundaries.
-fn mutate(text: &str, (at, delete, insert): &(f64, usize, String)) -> String {
+fn mutate(text: &str, (at, delete, insert): &Mutation) -> String {
     let mut start = (text.len() as f64 * at) as usize;
     while !text.is_char_boundary(start) {
         start -= 1;
