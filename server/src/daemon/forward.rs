@@ -516,16 +516,21 @@ async fn restart(
         write
             .write_all(&frame(wire, message.to_string().as_bytes()))
             .await?;
-        // Each replayed document is asked about (its outline, answered once it is
-        // processed, however slowly: the daemon is indexing as it starts), so that the
-        // client's next request, whatever it is about, finds it as the client left it.
+        // Each replayed document is asked about, so that the client's next request,
+        // whatever it is about, finds it as the client left it: a hover past its last
+        // line, which names nothing, answered once the document is processed (however
+        // slowly: the daemon is indexing as it starts), and cheap whatever its size
+        // (its outline was not: a file of 100,000 definitions answers in megabytes).
         if message["method"] == "textDocument/didOpen" {
             let id = json!(format!("{REPLAY_ID}-document-{}", asked.len()));
             let ask = json!({
                 "jsonrpc": "2.0",
                 "id": id,
-                "method": "textDocument/documentSymbol",
-                "params": {"textDocument": {"uri": message["params"]["textDocument"]["uri"]}},
+                "method": "textDocument/hover",
+                "params": {
+                    "textDocument": {"uri": message["params"]["textDocument"]["uri"]},
+                    "position": {"line": u32::MAX, "character": 0},
+                },
             });
             write
                 .write_all(&frame(wire, ask.to_string().as_bytes()))
