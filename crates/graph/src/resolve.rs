@@ -44,6 +44,12 @@ const MAX_GUESSES: usize = 16;
 /// The type name extraction gives values whose type is built in (literals).
 const EXTERNAL_TYPE: &str = codecontext_syntax::EXTERNAL_TYPE;
 
+/// Whether a lookup has as many targets as a reference keeps: the candidates after
+/// them are not looked up (each may be a chain of imports and members of its own).
+fn full(targets: &Targets) -> bool {
+    targets.len() >= MAX_TARGETS
+}
+
 /// Removes repeated targets, keeping the first of each.
 fn dedup(targets: &mut Targets) {
     if targets.len() > 1 {
@@ -662,6 +668,9 @@ impl<'g> Resolver<'g> {
         if let Some(bindings) = f.top.get(&name) {
             let bindings: SmallVec<[u32; 4]> = bindings.iter().take(MAX_TARGETS).copied().collect();
             for b in bindings {
+                if full(&out) {
+                    break;
+                }
                 let entity = &f.entities[b as usize];
                 if entity.import.is_some() {
                     let chased = self.chase_import(file, b, false);
@@ -738,6 +747,9 @@ impl<'g> Resolver<'g> {
             }
             let path = self.g.interner.resolve(info.path).to_string();
             for module in self.resolve_module_path(file, &path) {
+                if full(&out) {
+                    break;
+                }
                 out.extend(self.members_of(module, name));
             }
             self.visiting.remove(&(file.0, g, 1));
@@ -791,6 +803,9 @@ impl<'g> Resolver<'g> {
                 }
                 let mut out = Targets::new();
                 for module in self.resolve_module_path(file, &path) {
+                    if full(&out) {
+                        break;
+                    }
                     out.extend(self.members_of(module, name));
                 }
                 if out.is_empty() {
@@ -960,6 +975,9 @@ impl<'g> Resolver<'g> {
         if let Some(bindings) = f.top.get(&name) {
             let bindings: SmallVec<[u32; 4]> = bindings.iter().take(MAX_TARGETS).copied().collect();
             for b in bindings {
+                if full(&out) {
+                    break;
+                }
                 match f.entities[b as usize].import.as_deref() {
                     Some(info) => {
                         if exports_all || info.export {
@@ -1047,6 +1065,9 @@ impl<'g> Resolver<'g> {
             EntityKind::Import => {
                 let mut out = Targets::new();
                 for t in self.chase_import(loc.file, loc.index, false) {
+                    if full(&out) {
+                        break;
+                    }
                     out.extend(self.members_of(t, name));
                 }
                 out
@@ -1098,6 +1119,9 @@ impl<'g> Resolver<'g> {
                     return out;
                 }
                 for base in self.bases_of(loc) {
+                    if full(&out) {
+                        break;
+                    }
                     out.extend(self.members_of(base, name));
                 }
                 out
@@ -1114,6 +1138,9 @@ impl<'g> Resolver<'g> {
                 let (_, types, _) = self.resolve_type_name(loc.file, source, type_name);
                 let mut out = Targets::new();
                 for t in types {
+                    if full(&out) {
+                        break;
+                    }
                     out.extend(self.members_of(t, name));
                 }
                 out
