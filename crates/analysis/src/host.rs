@@ -401,43 +401,64 @@ impl AnalysisHost {
     }
 
     /// Re-reads one file from disk (created or changed outside the editor). Open
-    /// documents win over disk and are left alone.
+    /// documents win over disk and are left alone. A server does the same in three
+    /// steps, the read and parse outside its lock: [`AnalysisHost::plan_reload`],
+    /// [`ReloadPlan::load`], [`AnalysisHost::finish_reload`].
     pub fn reload_file(&mut self, path: &Path) -> Option<UpdateStats> {
-        let (root_index, rel) = self.locate_path(path)?;
-        match self.graph.file_id(root_index, &rel) {
-            Some(id) if self.docs.contains_key(&id) => return None,
+        match self.plan_reload(path) {
+            Reload::Nothing => None,
+            Reload::Remove => self.remove_file(path),
+            Reload::Load(plan) => self.finish_reload(plan.load()),
+        }
+    }
+
+    /// What re-reading `path` from disk takes (see [`AnalysisHost::reload_file`]).
+    pub fn plan_reload(&self, path: &Path) -> Reload {
+        let Some((root, rel)) = self.locate_path(path) else {
+            return Reload::Nothing;
+        };
+        let known = self.graph.file_id(root, &rel);
+        match known {
+            Some(id) if self.docs.contains_key(&id) => return Reload::Nothing,
             Some(_) => {}
             // A file new to the graph is taken only if the walk would have taken it.
-            None => {
-                let root = self.roots.get(root_index as usize)?.as_ref()?;
-                if crate::workspace::is_ignored(root, path) {
-                    return None;
-                }
-            }
+            None => match self.roots.get(root as usize) {
+                Some(Some(r)) if !crate::workspace::is_ignored(r, path) => {}
+                _ => return Reload::Nothing,
+            },
         }
-        let lang = codecontext_lang::language_for_path(path)?;
+        let Some(lang) = codecontext_lang::language_for_path(path) else {
+            return Reload::Nothing;
+        };
         if !path.is_file() {
-            return self.remove_file(path);
+            return Reload::Remove;
         }
-        // The text the graph already holds (a document closed as it was saved): nothing
-        // to parse or change.
-        if let Some(id) = self.graph.file_id(root_index, &rel) {
-            if let (Some(&known), Ok(bytes)) = (self.extracted.get(&id), std::fs::read(path)) {
-                if crate::persist::content_hash(&bytes) == known {
-                    return Some(UpdateStats::default());
-                }
+        Reload::Load(ReloadPlan {
+            root,
+            path: path.to_path_buf(),
+            rel,
+            lang,
+            limits: self.config.limits,
+            extracted: known.and_then(|id| self.extracted.get(&id).copied()),
+        })
+    }
+
+    /// Puts in a file read by [`ReloadPlan::load`], unless a client opened it as a
+    /// document meanwhile (its text wins) or its root was removed.
+    pub fn finish_reload(&mut self, reloaded: Reloaded) -> Option<UpdateStats> {
+        let Reloaded::Changed { input, stamp } = reloaded else {
+            return Some(UpdateStats::default());
+        };
+        if !matches!(self.roots.get(input.root as usize), Some(Some(_))) {
+            return None;
+        }
+        if let Some(id) = self.graph.file_id(input.root, &input.rel) {
+            if self.docs.contains_key(&id) {
+                return None;
             }
         }
-        let (input, _, stamp) = load_file(
-            root_index,
-            path,
-            &rel,
-            lang,
-            &self.config.limits,
-            &|_, _| None,
-        );
         let hash = extracted_hash(&input, stamp);
-        let (id, stats) = self.graph.upsert_file(input);
+        let (id, stats) = self.graph.upsert_file(*input);
         self.set_extracted(id, hash);
         Some(stats)
     }
@@ -671,13 +692,75 @@ impl AnalysisHost {
 
     /// Closes a document; the file goes back to its contents on disk.
     pub fn close_document(&mut self, file: FileId) -> Option<UpdateStats> {
-        self.docs.remove(&file)?;
-        let path = self.path(file)?;
+        let path = self.forget_document(file)?;
         self.reload_file(&path)
+    }
+
+    /// Closes a document without reading its file again: its path, for a server to
+    /// reload outside its lock (see [`AnalysisHost::reload_file`]). Until then the graph
+    /// keeps the document's last text.
+    pub fn forget_document(&mut self, file: FileId) -> Option<PathBuf> {
+        self.docs.remove(&file)?;
+        self.path(file)
     }
 
     pub fn document(&self, file: FileId) -> Option<&Document> {
         self.docs.get(&file)
+    }
+}
+
+/// What re-reading a file from disk takes, from [`AnalysisHost::plan_reload`].
+pub enum Reload {
+    /// Nothing: outside the roots, a language not indexed, a document open (it wins),
+    /// or a new file the walk would skip.
+    Nothing,
+    /// The file is gone: [`AnalysisHost::remove_file`].
+    Remove,
+    /// Read and parse it ([`ReloadPlan::load`], no host needed), then put it in.
+    Load(ReloadPlan),
+}
+
+/// A file to read again, from [`AnalysisHost::plan_reload`].
+pub struct ReloadPlan {
+    root: u32,
+    path: PathBuf,
+    rel: String,
+    lang: &'static Language,
+    limits: Limits,
+    /// The content hash of the text the graph was extracted from, if any.
+    extracted: Option<u64>,
+}
+
+/// A file read by [`ReloadPlan::load`], for [`AnalysisHost::finish_reload`].
+pub enum Reloaded {
+    /// The text the graph already holds (a document closed as it was saved).
+    Unchanged,
+    Changed {
+        input: Box<FileInput>,
+        stamp: Option<DiskStamp>,
+    },
+}
+
+impl ReloadPlan {
+    /// Reads and parses the file: the slow part, which needs no host.
+    pub fn load(self) -> Reloaded {
+        if let (Some(known), Ok(bytes)) = (self.extracted, std::fs::read(&self.path)) {
+            if crate::persist::content_hash(&bytes) == known {
+                return Reloaded::Unchanged;
+            }
+        }
+        let (input, _, stamp) = load_file(
+            self.root,
+            &self.path,
+            &self.rel,
+            self.lang,
+            &self.limits,
+            &|_, _| None,
+        );
+        Reloaded::Changed {
+            input: Box::new(input),
+            stamp,
+        }
     }
 }
 

@@ -26,7 +26,8 @@ pub use codecontext_text::{LineCol, PositionEncoding, TextRange, WideLineCol};
 pub use host::{
     edit_document, load_batch, load_batch_reusing, AnalysisHost, ChangeError, EdgesReport,
     EditedDocument, EditingDocument, HostConfig, IndexReport, LoadedBatch, OpenPlan, OpenStep,
-    OpenedDocument, Opening, Progress, Reuse, Skipped, Timings, BATCH,
+    OpenedDocument, Opening, Progress, Reload, ReloadPlan, Reloaded, Reuse, Skipped, Timings,
+    BATCH,
 };
 pub use nav::{
     Analysis, CallInfo, Definitions, ImportInfo, Location, NavTarget, OutlineItem, References,

@@ -13,7 +13,7 @@ use std::{
 use codecontext_analysis::{
     decode_snapshot, encode_snapshot, load_batch_reusing, persist,
     workspace::{walk, SourceFile},
-    AnalysisHost, LoadedBatch, ResolveStep,
+    AnalysisHost, LoadedBatch, Reload, ResolveStep,
 };
 use codecontext_store::{FileRecord, Store};
 use serde::Serialize;
@@ -174,19 +174,33 @@ impl Workspace {
 
     /// A file created, changed or deleted outside the editor. Open documents win.
     pub fn changed_on_disk(&self, path: &Path, deleted: bool) {
-        let mut host = self.write();
         if deleted || !path.exists() {
-            let n = host.remove_under(path);
+            let n = self.write().remove_under(path);
             debug!("{} deleted: {n} files dropped", path.display());
         } else if path.is_dir() {
-            drop(host);
             // A folder appeared (a branch switch, an unpacked archive): load what is in it.
             let found = walk(path);
             for file in found.files {
-                self.write().reload_file(&file.path);
+                self.reload(&file.path);
             }
         } else {
-            host.reload_file(path);
+            self.reload(path);
+        }
+    }
+
+    /// Reads a file again from disk, unless it is open as a document: read and parsed
+    /// outside the lock (a file changed on disk may be as slow as any document).
+    pub(crate) fn reload(&self, path: &Path) {
+        let plan = self.read().plan_reload(path);
+        match plan {
+            Reload::Nothing => {}
+            Reload::Remove => {
+                self.write().remove_file(path);
+            }
+            Reload::Load(plan) => {
+                let reloaded = plan.load();
+                self.write().finish_reload(reloaded);
+            }
         }
     }
 }

@@ -343,7 +343,11 @@ impl Workspace {
             }
         };
         if last {
-            self.write().close_document(id);
+            // The file on disk is read again outside the lock.
+            let path = self.write().forget_document(id);
+            if let Some(path) = path {
+                self.reload(&path);
+            }
         }
         last
     }
@@ -471,6 +475,51 @@ fn git_head(root: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Closing a changed document brings back the file as it is on disk (read outside
+    /// the lock, since it may be as slow as any document), also when it changed on disk
+    /// while it was open; a file changed on disk meanwhile is left to the document.
+    #[test]
+    fn a_closed_document_gives_way_to_the_file_on_disk() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let path = root.join("a.py");
+        std::fs::write(&path, "def on_disk(): pass\n").unwrap();
+        let settings = Settings {
+            persist: false,
+            ..Settings::default()
+        };
+        let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = workspace.register_folder(&root).unwrap();
+        workspace.index_folder(job).unwrap();
+        let names = |w: &Workspace| -> Vec<String> {
+            let host = w.read();
+            let analysis = host.analysis();
+            let id = host.file_id(&path).expect("indexed");
+            analysis
+                .outline(id)
+                .iter()
+                .map(|item| item.target.name.to_string())
+                .collect()
+        };
+        assert_eq!(names(&workspace), ["on_disk"]);
+
+        let id = workspace
+            .open_document(&path, "def typed(): pass\n".into(), true)
+            .unwrap();
+        std::fs::write(&path, "def saved(): pass\n").unwrap();
+        workspace.changed_on_disk(&path, false);
+        assert_eq!(names(&workspace), ["typed"], "the open document wins");
+
+        assert!(workspace.close_document(id));
+        assert_eq!(
+            names(&workspace),
+            ["saved"],
+            "the disk wins once it is closed"
+        );
+        assert!(workspace.read().document(id).is_none());
+    }
 
     /// A second client opens a big document while the first's open of it goes in a
     /// slice at a time: the first used to get nothing (its open "gone"), hold nothing,
