@@ -476,23 +476,37 @@ fn git_head(root: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// Closing a changed document brings back the file as it is on disk (read outside
-    /// the lock, since it may be as slow as any document), also when it changed on disk
-    /// while it was open; a file changed on disk meanwhile is left to the document.
-    #[test]
-    fn a_closed_document_gives_way_to_the_file_on_disk() {
+    /// A workspace of one folder holding `file` with `text`, indexed, kept in memory;
+    /// the runtime and the folder live as long as the test holds them.
+    fn indexed(
+        file: &str,
+        text: &str,
+    ) -> (
+        tokio::runtime::Runtime,
+        tempfile::TempDir,
+        PathBuf,
+        Arc<Workspace>,
+    ) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let path = root.join("a.py");
-        std::fs::write(&path, "def on_disk(): pass\n").unwrap();
+        let path = dir.path().canonicalize().unwrap().join(file);
+        std::fs::write(&path, text).unwrap();
         let settings = Settings {
             persist: false,
             ..Settings::default()
         };
         let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = workspace.register_folder(&root).unwrap();
+        let job = workspace.register_folder(path.parent().unwrap()).unwrap();
         workspace.index_folder(job).unwrap();
+        (runtime, dir, path, workspace)
+    }
+
+    /// Closing a changed document brings back the file as it is on disk (read outside
+    /// the lock, since it may be as slow as any document), also when it changed on disk
+    /// while it was open; a file changed on disk meanwhile is left to the document.
+    #[test]
+    fn a_closed_document_gives_way_to_the_file_on_disk() {
+        let (_runtime, _dir, path, workspace) = indexed("a.py", "def on_disk(): pass\n");
         let names = |w: &Workspace| -> Vec<String> {
             let host = w.read();
             let analysis = host.analysis();
@@ -527,18 +541,7 @@ mod tests {
     /// latest text, until both have closed it.
     #[test]
     fn two_clients_opening_one_big_document_both_hold_it() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let path = root.join("big.py");
-        std::fs::write(&path, "").unwrap();
-        let settings = Settings {
-            persist: false,
-            ..Settings::default()
-        };
-        let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = workspace.register_folder(&root).unwrap();
-        workspace.index_folder(job).unwrap();
+        let (_runtime, _dir, path, workspace) = indexed("big.py", "");
         // 40,000 definitions: five slices of the graph's lock.
         let big: String = (0..40_000).map(|i| format!("def f{i}(): pass\n")).collect();
         let small = "def g(): pass\n";
