@@ -308,11 +308,7 @@ impl AnalysisHost {
             .zip(batch.stamps)
             .filter(|(input, _)| {
                 // A root removed while its files were loading takes them with it.
-                matches!(self.roots.get(input.root as usize), Some(Some(_)))
-                    && self
-                        .graph
-                        .file_id(input.root, &input.rel)
-                        .is_none_or(|id| !self.docs.contains_key(&id))
+                self.takes_from_disk(input.root, &input.rel)
             })
             .map(|(input, stamp)| {
                 let hash = extracted_hash(&input, stamp);
@@ -332,6 +328,21 @@ impl AnalysisHost {
         if let Some(id) = self.graph.file_id(root, rel) {
             self.set_extracted(id, hash);
         }
+    }
+
+    /// Whether root `root` is still there (it may be removed while a file of it is read).
+    fn has_root(&self, root: u32) -> bool {
+        matches!(self.roots.get(root as usize), Some(Some(_)))
+    }
+
+    /// Whether a file of `root` read from disk goes in: its root is still there and no
+    /// client holds it open as a document (whose text wins).
+    fn takes_from_disk(&self, root: u32, rel: &str) -> bool {
+        self.has_root(root)
+            && self
+                .graph
+                .file_id(root, rel)
+                .is_none_or(|id| !self.docs.contains_key(&id))
     }
 
     fn set_extracted(&mut self, id: FileId, hash: Option<u64>) {
@@ -449,13 +460,8 @@ impl AnalysisHost {
         let Reloaded::Changed { input, stamp } = reloaded else {
             return Some(UpdateStats::default());
         };
-        if !matches!(self.roots.get(input.root as usize), Some(Some(_))) {
+        if !self.takes_from_disk(input.root, &input.rel) {
             return None;
-        }
-        if let Some(id) = self.graph.file_id(input.root, &input.rel) {
-            if self.docs.contains_key(&id) {
-                return None;
-            }
         }
         let hash = extracted_hash(&input, stamp);
         let (id, stats) = self.graph.upsert_file(*input);
@@ -545,7 +551,7 @@ impl AnalysisHost {
             summary,
             hash,
         } = opened;
-        if !matches!(self.roots.get(plan.root as usize), Some(Some(_))) {
+        if !self.has_root(plan.root) {
             return None;
         }
         // Opened with the text the graph was extracted from (a file opened as it is on
@@ -744,19 +750,14 @@ pub enum Reloaded {
 impl ReloadPlan {
     /// Reads and parses the file: the slow part, which needs no host.
     pub fn load(self) -> Reloaded {
-        if let (Some(known), Ok(bytes)) = (self.extracted, std::fs::read(&self.path)) {
-            if crate::persist::content_hash(&bytes) == known {
-                return Reloaded::Unchanged;
-            }
-        }
-        let (input, _, stamp) = load_file(
-            self.root,
-            &self.path,
-            &self.rel,
-            self.lang,
-            &self.limits,
-            &|_, _| None,
-        );
+        let (input, stamp) = match read_source(&self.path, &self.limits) {
+            Ok((_, stamp)) if Some(stamp.hash) == self.extracted => return Reloaded::Unchanged,
+            Ok((bytes, stamp)) => (
+                extract_source(self.root, &self.rel, self.lang, &self.limits, &bytes),
+                Some(stamp),
+            ),
+            Err(reason) => (skipped_input(self.root, &self.rel, self.lang, reason), None),
+        };
         Reloaded::Changed {
             input: Box::new(input),
             stamp,
@@ -951,76 +952,69 @@ pub(crate) fn load_file(
     limits: &Limits,
     reuse: Reuse<'_>,
 ) -> (FileInput, u64, Option<DiskStamp>) {
-    let fail = |reason: SkipReason, size: u64, stamp: Option<DiskStamp>| {
-        (
-            FileInput {
-                root,
-                rel: rel.to_string(),
-                lang: lang.id,
-                line_index: LineIndex::default(),
-                summary: Err(reason),
-            },
-            size,
-            stamp,
-        )
-    };
-    // Check the size before reading, so a huge file is never loaded.
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > limits.max_file_size => {
-            return fail(
-                SkipReason::TooLarge {
-                    size: meta.len(),
-                    limit: limits.max_file_size,
-                },
-                0,
-                None,
-            )
-        }
-        Ok(meta) => meta,
-        Err(e) => {
-            return fail(
-                SkipReason::Io {
-                    message: e.to_string(),
-                },
-                0,
-                None,
-            )
-        }
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            return fail(
-                SkipReason::Io {
-                    message: e.to_string(),
-                },
-                0,
-                None,
-            )
-        }
+    let (bytes, stamp) = match read_source(path, limits) {
+        Ok(read) => read,
+        Err(reason) => return (skipped_input(root, rel, lang, reason), 0, None),
     };
     let size = bytes.len() as u64;
-    let stamp = DiskStamp::new(&meta, &bytes);
     if let Some(input) = reuse(rel, stamp.hash) {
         return (input, size, Some(stamp));
     }
-    let text = match check_source(&bytes, limits) {
-        Ok(t) => t,
-        Err(reason) => return fail(reason, size, Some(stamp)),
-    };
-    let line_index = LineIndex::new(text);
-    let summary = summarize(lang, text, limits, ExtractOptions::default());
     (
-        FileInput {
-            root,
-            rel: rel.to_string(),
-            lang: lang.id,
-            line_index,
-            summary,
-        },
+        extract_source(root, rel, lang, limits, &bytes),
         size,
         Some(stamp),
     )
+}
+
+/// A file's bytes and what it was on disk, its size checked before it is read (so
+/// that a huge file is never loaded).
+fn read_source(path: &Path, limits: &Limits) -> Result<(Vec<u8>, DiskStamp), SkipReason> {
+    let io = |e: std::io::Error| SkipReason::Io {
+        message: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > limits.max_file_size {
+        return Err(SkipReason::TooLarge {
+            size: meta.len(),
+            limit: limits.max_file_size,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let stamp = DiskStamp::new(&meta, &bytes);
+    Ok((bytes, stamp))
+}
+
+/// A file read by [`read_source`], checked and extracted.
+fn extract_source(
+    root: u32,
+    rel: &str,
+    lang: &'static Language,
+    limits: &Limits,
+    bytes: &[u8],
+) -> FileInput {
+    let text = match check_source(bytes, limits) {
+        Ok(t) => t,
+        Err(reason) => return skipped_input(root, rel, lang, reason),
+    };
+    FileInput {
+        root,
+        rel: rel.to_string(),
+        lang: lang.id,
+        line_index: LineIndex::new(text),
+        summary: summarize(lang, text, limits, ExtractOptions::default()),
+    }
+}
+
+/// A file that is not indexed, and why.
+fn skipped_input(root: u32, rel: &str, lang: &'static Language, reason: SkipReason) -> FileInput {
+    FileInput {
+        root,
+        rel: rel.to_string(),
+        lang: lang.id,
+        line_index: LineIndex::default(),
+        summary: Err(reason),
+    }
 }
 
 #[cfg(test)]
