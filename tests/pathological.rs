@@ -182,6 +182,45 @@ fn cancelled_work_stops() {
     );
 }
 
+/// A request whose time budget is spent answers what it found before, marked cut: the
+/// references and callers of a name with 10,000 candidates stop at their first check of
+/// the clock, a symbol search after the best name's entities (a request's target is
+/// found that way), and a budget that lasts gives the full answers, not cut.
+#[test]
+fn spent_budgets_answer_what_they_found_marked_cut() {
+    let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
+    let input = pathological_inputs(rust)
+        .into_iter()
+        .find(|i| i.shape == "candidates")
+        .expect("a candidates input");
+    let (_dir, host, id) = opened(rust.file, &input.text);
+    let offset = input.reference.expect("a reference") as u32;
+    let analysis = host.analysis();
+    let lasts = Duration::from_secs(600);
+    let ask = |budget| {
+        cancel::within(budget, || {
+            let references = analysis.references(id, offset, false).expect("references");
+            let target = references.targets[0].entity.expect("an entity");
+            (
+                references.locations.len(),
+                analysis.callers(target, 8).len(),
+                analysis.symbols("a", SearchMode::Fuzzy, 128).len(),
+            )
+        })
+    };
+    let ((references, callers, symbols), cut) = ask(lasts);
+    assert!(!cut);
+    assert!(references >= CANDIDATES && callers > 0 && symbols > 0);
+    let (partial, cut) = ask(Duration::ZERO);
+    assert!(cut, "a spent budget marks the answer");
+    assert_eq!(
+        (partial.0, partial.1),
+        (0, 0),
+        "each walk stopped at its first step"
+    );
+    assert!((1..=symbols).contains(&partial.2), "{partial:?}");
+}
+
 /// One name bound thousands of times by nested `use` lists (`use a::{use a::{…`, as a
 /// random edit left it), each binding an import whose chase leads to the others: the
 /// paths through them multiplied (64 bindings per level, 24 levels deep) and the file

@@ -96,6 +96,50 @@ fn definition_references_and_callers_by_position_and_name() {
     );
 }
 
+/// With `CODECONTEXT_REQUEST_BUDGET_MS=0` the walks stop at their first step, and the
+/// answers say they are partial; with the default budget they are whole.
+#[test]
+fn a_spent_request_budget_is_said_in_the_answer() {
+    let path = fixture("python");
+    let p = path.to_str().unwrap();
+    let spent = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+            .args(args)
+            .env("CODECONTEXT_REQUEST_BUDGET_MS", "0")
+            .output()
+            .expect("the binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), stdout)
+    };
+    let references = ["references", p, "shop/util.py:6:5", "--json"];
+    let whole = json(&references);
+    assert_eq!(whole["truncated"], false);
+    assert!(!whole["references"].as_array().unwrap().is_empty());
+    let (code, stdout) = spent(&references);
+    assert_eq!(code, Some(1), "nothing found: {stdout}");
+    let cut: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cut["truncated"], true);
+    assert_eq!(cut["references"], serde_json::json!([]));
+
+    let callers = ["callers", p, "total_price", "--json"];
+    assert_eq!(json(&callers)[0]["truncated"], false);
+    let (_, stdout) = spent(&callers);
+    let cut: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cut[0]["truncated"], true);
+    assert_eq!(cut[0]["callers"], serde_json::json!([]));
+    let (_, text) = spent(&["callers", p, "total_price"]);
+    assert!(
+        text.contains("stopped at the 0 ms request budget"),
+        "{text}"
+    );
+
+    let context = ["context", p, "total_price", "--json"];
+    assert_eq!(json(&context)["truncated"], false);
+    let (_, stdout) = spent(&context);
+    let cut: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cut["truncated"], true);
+}
+
 #[test]
 fn human_output_and_absolute_paths() {
     let path = fixture("rust");

@@ -116,8 +116,8 @@ pub struct ContextAnswer {
     pub budget: usize,
     /// How many ranked entities were considered.
     pub considered: usize,
-    /// The ranking stopped at its work limit (the scores far from the target are
-    /// partial).
+    /// The ranking stopped at its work limit or at the request's time budget (the
+    /// scores far from the target are partial).
     pub truncated: bool,
 }
 
@@ -145,7 +145,7 @@ pub fn context(
     );
     Ok(ContextAnswer {
         targets: labels,
-        truncated: ranking.truncated,
+        truncated: ranking.truncated || codecontext_analysis::cancel::was_cut(),
         ..answer
     })
 }
@@ -366,7 +366,7 @@ fn pack_answer(
         tokens,
         budget,
         considered,
-        truncated: false,
+        truncated: codecontext_analysis::cancel::was_cut(),
     }
 }
 

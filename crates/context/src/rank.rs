@@ -302,7 +302,8 @@ impl<'a> Edges<'a> {
 pub(crate) struct Ranking {
     pub scores: Vec<(Node, f64)>,
     pub parent: FxHashMap<Node, (Node, Relation)>,
-    /// The push stopped at its work limit before the residual was spent.
+    /// The push stopped at its work limit, or at the request's time budget, before the
+    /// residual was spent.
     pub truncated: bool,
 }
 
@@ -332,7 +333,7 @@ pub(crate) fn personalized(edges: &mut Edges<'_>, seeds: &[(Node, f64)]) -> Rank
         if ru <= 0.0 {
             continue;
         }
-        if pushes == MAX_PUSHES {
+        if pushes == MAX_PUSHES || codecontext_analysis::cancel::out_of_time() {
             truncated = true;
             break;
         }
@@ -407,6 +408,10 @@ pub(crate) fn global(edges: &mut Edges<'_>) -> Vec<(Node, f64)> {
     let mut rank = vec![1.0 / n as f64; n];
     for _ in 0..30 {
         codecontext_analysis::cancel::check();
+        // What is ranked so far is the answer (marked truncated).
+        if codecontext_analysis::cancel::out_of_time() {
+            break;
+        }
         let mut next = vec![(1.0 - damping) / n as f64; n];
         let mut dangling = 0.0;
         for (u, out) in adjacency.iter().enumerate() {

@@ -11,14 +11,20 @@
 //!
 //! This is salsa's and rust-analyzer's way ("unwind if cancelled"): no result type
 //! threads through every query for a condition that only ends the work.
+//!
+//! A request also has a time budget ([`within`]). Running out of it does not unwind:
+//! the loops that can stop early and still say something true (a walk, a search, a
+//! ranking) ask [`out_of_time`], keep what they have found, and the answer is marked
+//! truncated ([`was_cut`], or the flag `within` returns).
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     panic::{catch_unwind, resume_unwind, AssertUnwindSafe},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
+    time::{Duration, Instant},
 };
 
 /// A request's cancellation flag, shared between whoever may cancel it and its work.
@@ -115,6 +121,77 @@ pub fn is_cancelled() -> bool {
     CURRENT.with(|c| c.borrow().as_ref().is_some_and(Cancel::is_cancelled))
 }
 
+thread_local! {
+    static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
+}
+
+/// The enclosing [`within`]'s deadline, and whether some work stopped at it.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    deadline: Instant,
+    cut: bool,
+}
+
+/// Runs `work` on this thread with `budget` to spend: its result, and whether some of
+/// its work stopped early at [`out_of_time`] (the answer is then partial). Budgets nest:
+/// the inner one ends no later than the outer one, and a cut inside is a cut outside.
+pub fn within<T>(budget: Duration, work: impl FnOnce() -> T) -> (T, bool) {
+    struct Restore(Option<Budget>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let inner = BUDGET.with(Cell::get);
+            let mut outer = self.0;
+            if let (Some(outer), Some(inner)) = (&mut outer, inner) {
+                outer.cut |= inner.cut;
+            }
+            BUDGET.with(|b| b.set(outer));
+        }
+    }
+    let outer = BUDGET.with(Cell::get);
+    let mut deadline = Instant::now()
+        .checked_add(budget)
+        .unwrap_or_else(far_future);
+    if let Some(outer) = outer {
+        deadline = deadline.min(outer.deadline);
+    }
+    BUDGET.with(|b| {
+        b.set(Some(Budget {
+            deadline,
+            cut: false,
+        }))
+    });
+    let restore = Restore(outer);
+    let value = work();
+    let cut = was_cut();
+    drop(restore);
+    (value, cut)
+}
+
+/// An instant no budget reaches (`Instant` has no maximum).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+/// Whether the enclosing [`within`]'s budget is spent; if it is, the answer being built
+/// is marked cut, since the caller is about to stop early. Outside any budget, never.
+pub fn out_of_time() -> bool {
+    BUDGET.with(|b| match b.get() {
+        Some(budget) if Instant::now() >= budget.deadline => {
+            b.set(Some(Budget {
+                cut: true,
+                ..budget
+            }));
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Whether some work in the enclosing [`within`] has stopped early so far.
+pub fn was_cut() -> bool {
+    BUDGET.with(|b| b.get().is_some_and(|budget| budget.cut))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +243,52 @@ mod tests {
         assert!(!cancel.is_cancelled());
         drop(cancel.on_drop());
         assert!(cancel.is_cancelled());
+    }
+
+    #[test]
+    fn a_spent_budget_cuts_the_work_that_asks_and_only_in_its_scope() {
+        assert!(!out_of_time(), "no budget outside `within`");
+        let (found, cut) = within(Duration::ZERO, || {
+            let mut found = Vec::new();
+            for i in 0..10 {
+                if out_of_time() {
+                    break;
+                }
+                found.push(i);
+            }
+            found
+        });
+        assert!(found.is_empty());
+        assert!(cut);
+        assert!(
+            !was_cut() && !out_of_time(),
+            "the budget ended with its scope"
+        );
+
+        // Work that never asks is not cut, however long the budget.
+        let (_, cut) = within(Duration::from_secs(60), || 1 + 1);
+        assert!(!cut);
+    }
+
+    #[test]
+    fn budgets_nest_the_inner_ends_no_later_and_its_cut_reaches_the_outer() {
+        let (inner_cut, outer_cut) = within(Duration::ZERO, || {
+            // The inner budget is longer, but the outer one is already spent.
+            let ((), cut) = within(Duration::from_secs(60), || {
+                assert!(out_of_time());
+            });
+            cut
+        });
+        assert!(inner_cut && outer_cut);
+
+        let (inner_cut, outer_cut) = within(Duration::from_secs(60), || {
+            let ((), cut) = within(Duration::ZERO, || {
+                out_of_time();
+            });
+            // The outer budget is not spent, but its answer holds a partial part.
+            assert!(!out_of_time());
+            cut
+        });
+        assert!(inner_cut && outer_cut);
     }
 }

@@ -46,6 +46,8 @@ pub struct EdgeStats {
 
 impl SymbolGraph {
     /// Entities whose name matches `query`, best first.
+    /// Stops early with what it has when the request's time budget runs out
+    /// ([`crate::cancel::out_of_time`]).
     pub fn search_symbols(&self, query: &str, mode: SearchMode, limit: usize) -> Vec<EntityLoc> {
         self.search_symbols_where(query, mode, limit, |_| true)
     }
@@ -69,7 +71,7 @@ impl SymbolGraph {
             let names = self.search.search(query, mode, asked);
             let exhausted = names.len() < asked;
             let out = self.entities_named(names, limit, &keep);
-            if out.len() >= limit || exhausted {
+            if out.len() >= limit || exhausted || crate::cancel::out_of_time() {
                 return out;
             }
             asked = asked.saturating_mul(4);
@@ -86,6 +88,11 @@ impl SymbolGraph {
         let mut out = Vec::new();
         for m in names {
             crate::cancel::check();
+            // The best name's entities at least: a request's target is found by name,
+            // and a spent budget should cut the answer about it, not say it is missing.
+            if !out.is_empty() && crate::cancel::out_of_time() {
+                break;
+            }
             let Some(ids) = self.by_name.get(&m.name) else {
                 continue;
             };
@@ -237,6 +244,8 @@ impl SymbolGraph {
     }
 
     /// Every reference resolved to `id` (possibly among other candidates), in file order.
+    /// Stops early with what it has when the request's time budget runs out
+    /// ([`crate::cancel::out_of_time`]).
     pub fn references_to(&self, id: EntityId) -> Vec<RefLoc> {
         let Some(files) = self.incoming.get(&id) else {
             return Vec::new();
@@ -244,6 +253,9 @@ impl SymbolGraph {
         let mut out = Vec::new();
         for &(file, _) in files.iter() {
             crate::cancel::check();
+            if crate::cancel::out_of_time() {
+                break;
+            }
             let Some(f) = self.file_data(file) else {
                 continue;
             };
@@ -261,6 +273,8 @@ impl SymbolGraph {
     }
 
     /// Who calls `id`, breadth first, up to `depth` levels.
+    /// Stops early with what it has when the request's time budget runs out
+    /// ([`crate::cancel::out_of_time`]).
     pub fn callers(&self, id: EntityId, depth: u32) -> Vec<CallStep> {
         let Some(start) = self.locate(id) else {
             return Vec::new();
@@ -271,6 +285,9 @@ impl SymbolGraph {
         let mut queue = VecDeque::from([(start, 0u32)]);
         while let Some((callee, d)) = queue.pop_front() {
             crate::cancel::check();
+            if crate::cancel::out_of_time() {
+                break;
+            }
             if d >= depth {
                 continue;
             }
@@ -310,6 +327,8 @@ impl SymbolGraph {
     }
 
     /// What `id` calls, breadth first, up to `depth` levels.
+    /// Stops early with what it has when the request's time budget runs out
+    /// ([`crate::cancel::out_of_time`]).
     pub fn callees(&self, id: EntityId, depth: u32) -> Vec<CallStep> {
         let Some(start) = self.locate(id) else {
             return Vec::new();
@@ -320,6 +339,9 @@ impl SymbolGraph {
         let mut queue = VecDeque::from([(start, 0u32)]);
         while let Some((caller, d)) = queue.pop_front() {
             crate::cancel::check();
+            if crate::cancel::out_of_time() {
+                break;
+            }
             if d >= depth {
                 continue;
             }
@@ -697,6 +719,8 @@ impl SymbolGraph {
     /// What may break if `id` changes: whatever calls, reads, names as a type,
     /// inherits or implements it, and so on up to `depth` levels; each with the length
     /// of its shortest path. Imports are not followed (an import alone runs nothing).
+    /// Stops early with what it has when the request's time budget runs out
+    /// ([`crate::cancel::out_of_time`]).
     pub fn impact(&self, id: EntityId, depth: u32) -> Vec<(EntityLoc, u32)> {
         let Some(start) = self.locate(id) else {
             return Vec::new();
@@ -707,6 +731,9 @@ impl SymbolGraph {
         let mut queue = VecDeque::from([(id, 0u32)]);
         while let Some((target, d)) = queue.pop_front() {
             crate::cancel::check();
+            if crate::cancel::out_of_time() {
+                break;
+            }
             if d >= depth {
                 continue;
             }

@@ -17,6 +17,10 @@ pub struct Settings {
     pub parse_budget_ms: u64,
     /// At most this many results for `workspace/symbol`.
     pub workspace_symbol_limit: usize,
+    /// Time a request's work may take, in milliseconds: past it, walks, searches and
+    /// rankings stop and the answer is what they found, marked truncated. The default
+    /// is [`DEFAULT_REQUEST_BUDGET_MS`], or `CODECONTEXT_REQUEST_BUDGET_MS`.
+    pub request_budget_ms: u64,
     /// Publish syntax diagnostics.
     pub diagnostics: bool,
     /// Wait this long after the last change before publishing diagnostics.
@@ -38,6 +42,10 @@ impl Default for Settings {
             max_file_size: limits.max_file_size,
             parse_budget_ms: limits.parse_budget.as_millis() as u64,
             workspace_symbol_limit: 256,
+            request_budget_ms: std::env::var("CODECONTEXT_REQUEST_BUDGET_MS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_REQUEST_BUDGET_MS),
             diagnostics: true,
             diagnostics_delay_ms: 150,
             persist: true,
@@ -47,7 +55,17 @@ impl Default for Settings {
     }
 }
 
+/// A request's time budget unless set: long enough for any answer on a large project
+/// (the slowest, a context ranking on 700k lines, takes well under a second), short
+/// enough that an editor is never left waiting on one.
+pub const DEFAULT_REQUEST_BUDGET_MS: u64 = 2000;
+
 impl Settings {
+    /// See [`Settings::request_budget_ms`].
+    pub fn request_budget(&self) -> Duration {
+        Duration::from_millis(self.request_budget_ms)
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             max_file_size: self.max_file_size,

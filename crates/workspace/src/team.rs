@@ -22,7 +22,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_analysis::{EntityId, EntityLoc, PositionEncoding, Reached, SearchMode, Walk};
+use codecontext_analysis::{
+    cancel, EntityId, EntityLoc, PositionEncoding, Reached, SearchMode, Walk,
+};
 use codecontext_team::{
     bolt::{GraphMirror, MirrorFile},
     cache::{RateLimit, SharedCache},
@@ -769,18 +771,24 @@ impl Workspace {
         }
         let ws = ws.clone();
         let walk = query.direction;
+        let budget = ws.settings().request_budget();
         // One more than asked: whether there was more to say.
-        let items = match crate::blocking::cancellable(move || {
-            ws.read().analysis().walk(id, walk, depth, limit + 1)
+        let (items, cut) = match crate::blocking::cancellable(move || {
+            let host = ws.read();
+            cancel::within(budget, || host.analysis().walk(id, walk, depth, limit + 1))
         })
         .await
         {
-            Ended::Done(items) => items,
+            Ended::Done(walked) => walked,
             Ended::Cancelled => return Err(internal("cancelled")),
             Ended::Failed(why) => return Err(internal(why)),
         };
         let mut answer = walk_answer(walk, depth, "embedded", items, limit);
         answer["symbol"] = start;
+        if cut {
+            // Stopped at the request's time budget: what it reached is a lower bound.
+            answer["truncated"] = json!(true);
+        }
         Ok(answer)
     }
 }

@@ -10,8 +10,8 @@
 ---   root_markers  files or folders whose nearest parent folder is the project root
 ---   root_dir      a folder, or function(path) -> folder|nil, instead of root_markers
 ---   settings      the server's settings, sent as initializationOptions:
----                 maxFileSize, parseBudgetMs, workspaceSymbolLimit, diagnostics,
----                 diagnosticsDelayMs
+---                 maxFileSize, parseBudgetMs, workspaceSymbolLimit, requestBudgetMs,
+---                 diagnostics, diagnosticsDelayMs
 ---   anything else (on_attach, capabilities, handlers, on_exit, flags, cmd_env, ...) goes
 ---   unchanged into the client configuration (see :help vim.lsp.start_client()).
 --- On Neovim 0.8+ `vim.lsp.start` starts or reuses the server; on 0.7 this module keeps

@@ -4,6 +4,7 @@
 use std::{io::Read, io::Write, process::ExitCode};
 
 use anyhow::{bail, Context as _, Result};
+use codecontext_analysis::cancel;
 use codecontext_context::{ContextAnswer, Form};
 use codecontext_workspace::{
     context::{self, ContextRequest},
@@ -48,8 +49,9 @@ pub(super) fn context(args: ContextArgs, out: &mut dyn Write) -> Result<ExitCode
         }
     }
     let targets = context::targets(&host, &request).map_err(anyhow::Error::msg)?;
-    let answer = context::answer(&host, &request, targets).map_err(anyhow::Error::msg)?;
-    print(&answer, args.common.json, out)
+    let budget = loaded.ws.settings().request_budget();
+    let (answer, _) = cancel::within(budget, || context::answer(&host, &request, targets));
+    print(&answer.map_err(anyhow::Error::msg)?, args.common.json, out)
 }
 
 pub(super) fn map(args: MapArgs, out: &mut dyn Write) -> Result<ExitCode> {
@@ -60,8 +62,9 @@ pub(super) fn map(args: MapArgs, out: &mut dyn Write) -> Result<ExitCode> {
         map: true,
         ..ContextRequest::default()
     };
-    let answer = context::answer(&host, &request, Vec::new()).map_err(anyhow::Error::msg)?;
-    print(&answer, args.common.json, out)
+    let budget = loaded.ws.settings().request_budget();
+    let (answer, _) = cancel::within(budget, || context::answer(&host, &request, Vec::new()));
+    print(&answer.map_err(anyhow::Error::msg)?, args.common.json, out)
 }
 
 fn print(answer: &ContextAnswer, json: bool, out: &mut dyn Write) -> Result<ExitCode> {

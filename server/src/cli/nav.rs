@@ -6,7 +6,7 @@ use std::{io::Write, path::Path, process::ExitCode};
 
 use anyhow::Result;
 use codecontext_analysis::{
-    Analysis, AnalysisHost, CallInfo, FileId, Location, NavTarget, OutlineItem, SearchMode,
+    cancel, Analysis, AnalysisHost, CallInfo, FileId, Location, NavTarget, OutlineItem, SearchMode,
 };
 use codecontext_workspace::places::{self, place};
 use serde_json::json;
@@ -127,6 +127,14 @@ fn location_json(analysis: &Analysis<'_>, l: &Location) -> serde_json::Value {
     json!({ "location": place(analysis, l.file, l.range.start), "path": l.path, "range": l.range })
 }
 
+/// The line that says an answer stopped at the request budget.
+fn out_of_budget(budget: std::time::Duration) -> String {
+    format!(
+        "(stopped at the {} ms request budget: the list is partial; CODECONTEXT_REQUEST_BUDGET_MS sets it)",
+        budget.as_millis()
+    )
+}
+
 pub(super) fn exit_for(found: bool) -> ExitCode {
     if found {
         ExitCode::SUCCESS
@@ -175,7 +183,10 @@ pub(super) fn references(args: ReferencesArgs, out: &mut dyn Write) -> Result<Ex
     let host = loaded.ws.read();
     let (file, offset) = position(&host, &args.position.position)?;
     let analysis = host.analysis();
-    let refs = analysis.references(file, offset, args.include_declaration);
+    let budget = loaded.ws.settings().request_budget();
+    let (refs, truncated) = cancel::within(budget, || {
+        analysis.references(file, offset, args.include_declaration)
+    });
     let locations = refs
         .as_ref()
         .map(|r| r.locations.clone())
@@ -184,6 +195,7 @@ pub(super) fn references(args: ReferencesArgs, out: &mut dyn Write) -> Result<Ex
         let value = json!({
             "targets": refs.as_ref().map(|r| r.targets.iter().map(|t| target_json(&analysis, t)).collect::<Vec<_>>()).unwrap_or_default(),
             "references": locations.iter().map(|l| location_json(&analysis, l)).collect::<Vec<_>>(),
+            "truncated": truncated,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
@@ -192,6 +204,9 @@ pub(super) fn references(args: ReferencesArgs, out: &mut dyn Write) -> Result<Ex
         }
         if locations.is_empty() {
             writeln!(out, "no references found")?;
+        }
+        if truncated {
+            writeln!(out, "{}", out_of_budget(budget))?;
         }
     }
     Ok(exit_for(!locations.is_empty()))
@@ -219,14 +234,17 @@ pub(super) fn calls(args: CallArgs, callers: bool, out: &mut dyn Write) -> Resul
         }
         return Ok(ExitCode::from(1));
     }
+    let budget = loaded.ws.settings().request_budget();
     let mut json_items = Vec::new();
     for t in &targets {
         let Some(id) = t.entity else { continue };
-        let steps: Vec<CallInfo> = if callers {
-            analysis.callers(id, args.depth)
-        } else {
-            analysis.callees(id, args.depth)
-        };
+        let (steps, truncated): (Vec<CallInfo>, bool) = cancel::within(budget, || {
+            if callers {
+                analysis.callers(id, args.depth)
+            } else {
+                analysis.callees(id, args.depth)
+            }
+        });
         if args.common.json {
             json_items.push(json!({
                 "target": target_json(&analysis, t),
@@ -237,6 +255,7 @@ pub(super) fn calls(args: CallArgs, callers: bool, out: &mut dyn Write) -> Resul
                     "how": s.how,
                     "sites": s.sites.iter().map(|l| location_json(&analysis, l)).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
+                "truncated": truncated,
             }));
         } else {
             writeln!(
@@ -266,6 +285,9 @@ pub(super) fn calls(args: CallArgs, callers: bool, out: &mut dyn Write) -> Resul
                     s.target.qualified_name.clone()
                 };
                 writeln!(out, "{indent}{name}  at {site} [{}]", s.how.as_str())?;
+            }
+            if truncated {
+                writeln!(out, "  {}", out_of_budget(budget))?;
             }
         }
     }

@@ -54,10 +54,13 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def session(root: Path, home: Path, modern: bool = False, daemon: bool = True):
+async def session(
+    root: Path, home: Path, modern: bool = False, daemon: bool = True, env: dict[str, str] | None = None
+):
     """A session through the folder's daemon (the default), or in the server's own process."""
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODECONTEXT_")}
-    env.update({"CODECONTEXT_HOME": str(home), "CODECONTEXT_LOG": "warn"})
+    env.update({"CODECONTEXT_HOME": str(home), "CODECONTEXT_LOG": "warn", **extra})
     args = ["mcp", str(root)] + ([] if daemon else ["--no-daemon"])
     params = StdioServerParameters(command=str(SERVER), args=args, env=env)
     async with stdio_client(params) as (read, write):
@@ -188,11 +191,43 @@ async def test_long_answers_come_in_pages_with_a_cursor(tmp_path: Path, home: Pa
                 break
         assert pages >= 2
         assert len(seen) == len(set(seen)) == 1500 == answer["total"]
+        assert answer["truncated"] is False
         # The same question gives the same first page.
         again = await call(s, "find_references", {"symbol": "big.target"})
         assert [r["location"] for r in again["references"]] == seen[: len(again["references"])]
         message = await error(s, "find_references", {"symbol": "big.target", "cursor": "nonsense"})
         assert "nextCursor" in message
+
+
+async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    lines = ["def target():", "    return 1", ""]
+    lines += [f"def caller_{i:03d}():\n    return target()\n" for i in range(200)]
+    (root / "big.py").write_text("\n".join(lines))
+    questions = [
+        ("find_references", {"symbol": "big.target"}, "references"),
+        ("call_graph", {"symbol": "big.target", "direction": "callers"}, "items"),
+        ("context_for_task", {"symbols": ["big.target"], "budget": 300}, "items"),
+    ]
+    async with session(root, home) as s:
+        whole = {name: await call(s, name, args) for name, args, _ in questions}
+    assert all(answer["truncated"] is False for answer in whole.values()), whole
+    assert whole["find_references"]["total"] == 200 and whole["call_graph"]["complete"]
+
+    # A server whose requests may take no time: the walks stop at their first step.
+    async with session(root, home, daemon=False, env={"CODECONTEXT_REQUEST_BUDGET_MS": "0"}) as s:
+        for name, args, items in questions:
+            answer = await call(s, name, args)
+            assert answer["truncated"] is True, (name, answer)
+            assert len(answer[items]) < len(whole[name][items]), (name, answer)
+        cut = await call(s, "call_graph", {"symbol": "big.target", "direction": "callers"})
+        assert cut["complete"] is False and cut["items"] == []
+        # Finding the target by name is not cut: the search keeps the best name's symbols.
+        found = await call(s, "find_symbol", {"query": "target", "mode": "exact"})
+        assert [x["qualifiedName"] for x in found["symbols"]] == ["big.target"], found
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

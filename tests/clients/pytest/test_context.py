@@ -8,7 +8,7 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from harness import bounded
+from harness import bounded, wait_for
 
 
 def plain(value):
@@ -110,3 +110,54 @@ async def test_a_call_graph_walk_cut_by_its_limit_says_so(context_client: Langua
     # Exactly as many as there are: nothing was left out.
     exact = await callers(len(names), command=True)
     assert exact["truncated"] is False and exact["items"] == whole["items"]
+
+
+async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
+    context_client: LanguageClient, context_root: Path
+):
+    ask = {"symbol": "shop.pricing.price_of", "direction": "callers", "depth": 3}
+
+    async def request(method: str, params: dict) -> dict:
+        sent = context_client.protocol.send_request_async(method, params)
+        return plain(await bounded(sent, method))
+
+    def budget(ms: int) -> None:
+        context_client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codecontext": {"requestBudgetMs": ms}})
+        )
+
+    async def references() -> list:
+        cart = (context_root / "shop" / "cart.py").as_uri()
+        params = types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=cart),
+            position=types.Position(line=14, character=24),  # price_of
+            context=types.ReferenceContext(include_declaration=False),
+        )
+        sent = context_client.text_document_references_async(params)
+        return await bounded(sent, "textDocument/references")
+
+    assert len(await references()) >= 2
+    whole = await request("codecontext/callers", ask)
+    assert whole["truncated"] is False and whole["items"], whole
+    context = {"symbols": ["shop.cart.Cart.total"], "budget": 300}
+    assert (await request("codecontext/context", context))["truncated"] is False
+
+    # A budget spent before the work starts: every walk stops at its first step.
+    budget(0)
+    cut = await request("codecontext/callers", ask)
+    assert cut["truncated"] is True and cut["items"] == [], cut
+    assert (await request("codecontext/context", context))["truncated"] is True
+    # LSP's own answers have no field for it: the partial answer comes with a warning.
+    assert list(await references()) == []
+    def warned() -> bool:
+        return any(
+            "textDocument/references stopped at its 0 ms budget" in m.message
+            and m.type == types.MessageType.Warning
+            for m in context_client.log_messages
+        )
+
+    await wait_for(context_client, types.WINDOW_LOG_MESSAGE, warned, "the budget's warning")
+
+    # A budget that lasts gives the whole answer again.
+    budget(60_000)
+    assert await request("codecontext/callers", ask) == whole

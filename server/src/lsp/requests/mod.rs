@@ -28,7 +28,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codecontext_analysis::FileId;
+use codecontext_analysis::{cancel, FileId};
 use codecontext_workspace::{Settings, WorkspaceError};
 use serde_json::json;
 use tower_lsp_server::{
@@ -36,7 +36,7 @@ use tower_lsp_server::{
     lsp_types::*,
     Client, LanguageServer,
 };
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use super::{state::Shared, to_proto::Conv};
 
@@ -87,6 +87,7 @@ impl Backend {
         let ended = cancellable(move || {
             let encoding = shared.session().encoding;
             let settings = shared.ws.settings();
+            let budget = settings.request_budget();
             let started = Instant::now();
             let host = shared.read();
             let locked = started.elapsed();
@@ -95,16 +96,27 @@ impl Backend {
                 analysis: &analysis,
                 encoding,
             };
-            let result = f(&conv, &settings);
+            let (result, cut) = cancel::within(budget, || f(&conv, &settings));
             debug!(
                 "{method}: {:?} (waited {caught_up:?} for earlier changes, {locked:?} for the lock)",
                 received.elapsed()
             );
-            result
+            (result, cut.then_some(budget))
         })
         .await;
         match ended {
-            Ended::Done(result) => result,
+            Ended::Done((result, None)) => result,
+            Ended::Done((result, Some(budget))) => {
+                // The answers that can say so carry `truncated`; LSP's own cannot, so
+                // the client's log says it.
+                let why = format!(
+                    "codecontext: {method} stopped at its {} ms budget (requestBudgetMs); the answer is partial",
+                    budget.as_millis()
+                );
+                warn!("{why}");
+                self.client.log_message(MessageType::WARNING, why).await;
+                result
+            }
             // The client is no longer waiting (tower-lsp has answered it already when
             // the future was dropped); an answer all the same, should anyone ask.
             Ended::Cancelled => {

@@ -1,7 +1,7 @@
 //! `call_graph`: callers, callees or impact of a symbol to a depth, every edge with how
 //! sure it is.
 
-use codecontext_analysis::Walk;
+use codecontext_analysis::{cancel, Walk};
 use codecontext_workspace::places;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -40,9 +40,10 @@ pub const TOOL: ToolDef = ToolDef {
                     "how": {"type": ["string", "null"], "enum": ["exact", "inferred", "ambiguous", null]},
                     "site": {"type": ["string", "null"], "description": "where the call is"},
                 }, "required": ["symbol", "kind", "location", "depth", "via", "how", "site"]}},
+                "truncated": {"type": "boolean", "description": "the request's time budget (requestBudgetMs) ran out: the answer is what was found before"},
                 "nextCursor": super::cursor_schema(),
             },
-            "required": ["symbol", "direction", "depth", "complete", "unresolved", "items", "nextCursor"],
+            "required": ["symbol", "direction", "depth", "complete", "unresolved", "items", "truncated", "nextCursor"],
         })
     },
     run: |ctx, arguments| Box::pin(run(ctx, arguments)),
@@ -68,7 +69,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let depth = a.depth.unwrap_or(2).clamp(1, 10);
     let direction = a.direction;
     let cursor = a.cursor.clone();
-    let (symbol, items, unresolved) = with_analysis(ctx, move |analysis| {
+    let (symbol, items, unresolved, truncated) = with_analysis(ctx, move |analysis| {
         let t = one_target(analysis, a.position.as_deref(), a.symbol.as_deref())?;
         let Some(id) = t.entity else {
             return Err(ToolError::new(format!(
@@ -112,10 +113,15 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
                 })
                 .collect(),
         };
-        Ok((super::symbol_json(analysis, &t), items, unresolved))
+        Ok((
+            super::symbol_json(analysis, &t),
+            items,
+            unresolved,
+            cancel::was_cut(),
+        ))
     })
     .await?;
-    let complete = unresolved == 0 && items.iter().all(|i| i["how"] == "exact");
+    let complete = !truncated && unresolved == 0 && items.iter().all(|i| i["how"] == "exact");
     let (items, next) = page(items, cursor.as_deref())?;
     Ok(json!({
         "symbol": symbol,
@@ -124,6 +130,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
         "complete": complete,
         "unresolved": unresolved,
         "items": items,
+        "truncated": truncated,
         "nextCursor": next,
     }))
 }

@@ -1,5 +1,6 @@
 //! `find_references`: every use of a symbol, in a stable order, a page at a time.
 
+use codecontext_analysis::cancel;
 use codecontext_workspace::places;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -28,9 +29,10 @@ pub const TOOL: ToolDef = ToolDef {
                 "references": {"type": "array", "items": {"type": "object", "properties": {
                     "location": {"type": "string"},
                 }, "required": ["location"]}},
+                "truncated": {"type": "boolean", "description": "the request's time budget (requestBudgetMs) ran out: the answer is what was found before"},
                 "nextCursor": super::cursor_schema(),
             },
-            "required": ["symbol", "total", "references", "nextCursor"],
+            "required": ["symbol", "total", "references", "truncated", "nextCursor"],
         })
     },
     run: |ctx, arguments| Box::pin(run(ctx, arguments)),
@@ -52,28 +54,32 @@ struct Args {
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let a: Args = args("find_references", arguments)?;
     let cursor = a.cursor.clone();
-    let (symbol, all): (Value, Vec<String>) = with_analysis(ctx, move |analysis| {
-        let t = one_target(analysis, a.position.as_deref(), a.symbol.as_deref())?;
-        let refs = analysis
-            .references(t.file, t.focus.start, a.include_declaration)
-            .map(|r| r.locations)
-            .unwrap_or_default();
-        // In file order: by path, then position.
-        let mut found: Vec<(String, u32, String)> = refs
-            .iter()
-            .map(|l| {
-                let place = places::place(analysis, l.file, l.range.start);
-                (l.path.clone(), l.range.start, place)
-            })
-            .collect();
-        found.sort();
-        found.dedup();
-        let places = found.into_iter().map(|(_, _, place)| place).collect();
-        Ok((super::symbol_json(analysis, &t), places))
-    })
-    .await?;
+    let (symbol, all, truncated): (Value, Vec<String>, bool) =
+        with_analysis(ctx, move |analysis| {
+            let t = one_target(analysis, a.position.as_deref(), a.symbol.as_deref())?;
+            let refs = analysis
+                .references(t.file, t.focus.start, a.include_declaration)
+                .map(|r| r.locations)
+                .unwrap_or_default();
+            // In file order: by path, then position.
+            let mut found: Vec<(String, u32, String)> = refs
+                .iter()
+                .map(|l| {
+                    let place = places::place(analysis, l.file, l.range.start);
+                    (l.path.clone(), l.range.start, place)
+                })
+                .collect();
+            found.sort();
+            found.dedup();
+            let places = found.into_iter().map(|(_, _, place)| place).collect();
+            Ok((super::symbol_json(analysis, &t), places, cancel::was_cut()))
+        })
+        .await?;
     let total = all.len();
     let items: Vec<Value> = all.into_iter().map(|p| json!({ "location": p })).collect();
     let (references, next) = page(items, cursor.as_deref())?;
-    Ok(json!({ "symbol": symbol, "total": total, "references": references, "nextCursor": next }))
+    Ok(json!({
+        "symbol": symbol, "total": total, "references": references,
+        "truncated": truncated, "nextCursor": next,
+    }))
 }

@@ -1,6 +1,6 @@
 //! `find_symbol`: symbols by name, fuzzy (ranked) or exact, optionally of one kind.
 
-use codecontext_analysis::SearchMode;
+use codecontext_analysis::{cancel, SearchMode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -31,9 +31,10 @@ pub const TOOL: ToolDef = ToolDef {
             "type": "object",
             "properties": {
                 "symbols": {"type": "array", "items": super::symbol_schema()},
+                "truncated": {"type": "boolean", "description": "the request's time budget (requestBudgetMs) ran out: the answer is what was found before"},
                 "nextCursor": super::cursor_schema(),
             },
-            "required": ["symbols", "nextCursor"],
+            "required": ["symbols", "truncated", "nextCursor"],
         })
     },
     run: |ctx, arguments| Box::pin(run(ctx, arguments)),
@@ -67,17 +68,15 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     };
     let limit = a.limit.unwrap_or(50).clamp(1, 1000);
     let kind = a.kind.map(|k| k.to_lowercase());
-    let found = with_analysis(ctx, move |analysis| {
+    let (found, truncated) = with_analysis(ctx, move |analysis| {
         let found = match &kind {
             Some(kind) => analysis.symbols_of_kind(&a.query, mode, kind, limit),
             None => analysis.symbols(&a.query, mode, limit),
         };
-        Ok(found
-            .iter()
-            .map(|t| symbol_json(analysis, t))
-            .collect::<Vec<Value>>())
+        let found: Vec<Value> = found.iter().map(|t| symbol_json(analysis, t)).collect();
+        Ok((found, cancel::was_cut()))
     })
     .await?;
     let (symbols, next) = page(found, a.cursor.as_deref())?;
-    Ok(json!({ "symbols": symbols, "nextCursor": next }))
+    Ok(json!({ "symbols": symbols, "truncated": truncated, "nextCursor": next }))
 }

@@ -20,7 +20,7 @@ pub(crate) mod outline;
 pub(crate) mod symbol_info;
 pub(crate) mod verify_edit;
 
-use codecontext_analysis::{Analysis, NavTarget};
+use codecontext_analysis::{cancel, Analysis, NavTarget};
 use codecontext_store::BoxFuture;
 use codecontext_workspace::blocking::{cancellable, Ended};
 use codecontext_workspace::{places, WorkspaceError};
@@ -279,10 +279,12 @@ where
 {
     ctx.indexed().await;
     let ws = ctx.ws.clone();
-    // Dropped when the client cancels the call: the work stops at its next check.
+    let budget = ws.settings().request_budget();
+    // Dropped when the client cancels the call: the work stops at its next check. Past
+    // the budget, walks and searches stop; `f` asks `cancel::was_cut` to say so.
     match cancellable(move || {
         let host = ws.read();
-        f(&host.analysis())
+        cancel::within(budget, || f(&host.analysis())).0
     })
     .await
     {
