@@ -206,47 +206,56 @@ impl Document {
         encoding: PositionEncoding,
     ) -> Result<FileDelta, DocumentError> {
         let mut span: Option<EditSpan> = None;
-        // Validate everything first, so that an error leaves the document unchanged.
-        let mut planned = Vec::with_capacity(changes.len());
-        {
-            let mut text = self.text.clone();
-            let mut index = self.line_index.clone();
-            for change in changes {
-                let (start, end) = match change.range {
-                    None => (0, text.len() as u32),
-                    Some((s, e)) => (
-                        index.offset_of_wide(encoding, s),
-                        index.offset_of_wide(encoding, e),
-                    ),
-                };
-                if start > end {
-                    return Err(DocumentError::InvertedRange { start, end });
+        // The edits go into copies (or, for one change, once it is known to be valid,
+        // into the document's own text), so that an error leaves the document unchanged.
+        let single = changes.len() == 1;
+        let (mut text, mut index) = if single {
+            (
+                std::mem::take(&mut self.text),
+                std::mem::take(&mut self.line_index),
+            )
+        } else {
+            (self.text.clone(), self.line_index.clone())
+        };
+        let mut edits = Vec::with_capacity(changes.len());
+        for change in changes {
+            let (start, end) = match change.range {
+                None => (0, text.len() as u32),
+                Some((s, e)) => (
+                    index.offset_of_wide(encoding, s),
+                    index.offset_of_wide(encoding, e),
+                ),
+            };
+            if start > end {
+                if single {
+                    // Nothing was applied yet.
+                    self.text = text;
+                    self.line_index = index;
                 }
-                planned.push((start, end));
-                if changes.len() > 1 {
-                    text.replace_range(start as usize..end as usize, &change.text);
-                    index = LineIndex::new(&text);
-                }
+                return Err(DocumentError::InvertedRange { start, end });
             }
+            let start_position = point(&index, start);
+            let old_end_position = point(&index, end);
+            text.replace_range(start as usize..end as usize, &change.text);
+            let inserted = change.text.len() as u32;
+            index.edit(start, end, inserted, &text);
+            let new_end = start + inserted;
+            edits.push(InputEdit {
+                start_byte: start as usize,
+                old_end_byte: end as usize,
+                new_end_byte: new_end as usize,
+                start_position,
+                old_end_position,
+                new_end_position: point(&index, new_end),
+            });
+            span = Some(EditSpan::add(span, start, end, inserted));
         }
-        for (change, (start, end)) in changes.iter().zip(planned) {
-            let start_point = point(&self.line_index, start);
-            let old_end_point = point(&self.line_index, end);
-            self.text
-                .replace_range(start as usize..end as usize, &change.text);
-            let new_end = start + change.text.len() as u32;
-            self.line_index = LineIndex::new(&self.text);
-            if let Some(tree) = &mut self.tree {
-                tree.edit(&InputEdit {
-                    start_byte: start as usize,
-                    old_end_byte: end as usize,
-                    new_end_byte: new_end as usize,
-                    start_position: start_point,
-                    old_end_position: old_end_point,
-                    new_end_position: point(&self.line_index, new_end),
-                });
+        self.text = text;
+        self.line_index = index;
+        if let Some(tree) = &mut self.tree {
+            for edit in &edits {
+                tree.edit(edit);
             }
-            span = Some(EditSpan::add(span, start, end, change.text.len() as u32));
         }
         let Some(span) = span else {
             return Ok(FileDelta::Chunks {

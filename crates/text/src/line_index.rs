@@ -146,6 +146,56 @@ impl From<StoredLineIndex> for LineIndex {
     }
 }
 
+/// Drops the entries of the lines `gone` and moves those after them by `moved` lines.
+fn renumber<V>(map: &mut HashMap<u32, V>, gone: std::ops::RangeInclusive<u32>, moved: i64) {
+    if moved == 0 {
+        map.retain(|line, _| !gone.contains(line));
+    } else if !map.is_empty() {
+        let last = *gone.end();
+        *map = std::mem::take(map)
+            .into_iter()
+            .filter(|(line, _)| !gone.contains(line))
+            .map(|(line, v)| match line > last {
+                true => ((i64::from(line) + moved) as u32, v),
+                false => (line, v),
+            })
+            .collect();
+    }
+}
+
+/// The multi-byte characters of a line, if it has any.
+fn wide_chars_of(line: &str) -> Option<Box<[WideChar]>> {
+    if line.is_ascii() {
+        return None;
+    }
+    Some(
+        line.char_indices()
+            .filter(|(_, c)| !c.is_ascii())
+            .map(|(i, c)| WideChar {
+                start: i as u32,
+                end: (i + c.len_utf8()) as u32,
+            })
+            .collect(),
+    )
+}
+
+/// The running sums of a line's multi-byte characters, if it has more than
+/// [`SUMS_FROM`].
+fn sums_of(chars: &[WideChar]) -> Option<Box<[WideSum]>> {
+    if chars.len() <= SUMS_FROM {
+        return None;
+    }
+    let mut sum = WideSum::default();
+    let mut sums = Vec::with_capacity(chars.len() + 1);
+    sums.push(sum);
+    for c in chars {
+        sum.extra += c.len_utf8() - 1;
+        sum.astral += u32::from(c.len_utf8() == 4);
+        sums.push(sum);
+    }
+    Some(sums.into_boxed_slice())
+}
+
 impl WideSum {
     /// How many more UTF-8 bytes than `enc` units the characters before this point take.
     fn surplus(self, enc: PositionEncoding) -> u32 {
@@ -182,18 +232,7 @@ impl LineIndex {
     ) -> LineIndex {
         let sums = wide_chars
             .iter()
-            .filter(|(_, chars)| chars.len() > SUMS_FROM)
-            .map(|(&line, chars)| {
-                let mut sum = WideSum::default();
-                let mut sums = Vec::with_capacity(chars.len() + 1);
-                sums.push(sum);
-                for c in chars.iter() {
-                    sum.extra += c.len_utf8() - 1;
-                    sum.astral += u32::from(c.len_utf8() == 4);
-                    sums.push(sum);
-                }
-                (line, sums.into_boxed_slice())
-            })
+            .filter_map(|(&line, chars)| Some((line, sums_of(chars)?)))
             .collect();
         LineIndex {
             line_starts,
@@ -215,22 +254,61 @@ impl LineIndex {
                 let end = line_starts
                     .get(line + 1)
                     .map_or(bytes.len(), |&s| s as usize);
-                let line_text = &text[start..end];
-                if line_text.is_ascii() {
-                    continue;
+                if let Some(chars) = wide_chars_of(&text[start..end]) {
+                    wide_chars.insert(line as u32, chars);
                 }
-                let chars: Box<[WideChar]> = line_text
-                    .char_indices()
-                    .filter(|(_, c)| !c.is_ascii())
-                    .map(|(i, c)| WideChar {
-                        start: i as u32,
-                        end: (i + c.len_utf8()) as u32,
-                    })
-                    .collect();
-                wide_chars.insert(line as u32, chars);
             }
         }
         LineIndex::with_sums(line_starts, wide_chars, bytes.len() as u32)
+    }
+
+    /// Follows an edit: `text` is the text after the bytes `start..old_end` of the one
+    /// this index was built from became `inserted` bytes. Only the lines the edit
+    /// touched are scanned again; the starts of those after it move, so that a batch of
+    /// edits to a large document does not rescan it once per edit. The result equals
+    /// [`LineIndex::new`] of `text`.
+    pub fn edit(&mut self, start: u32, old_end: u32, inserted: u32, text: &str) {
+        debug_assert!(start <= old_end && old_end <= self.len);
+        debug_assert_eq!(
+            text.len() as i64,
+            self.len as i64 + inserted as i64 - (old_end - start) as i64
+        );
+        let delta = i64::from(inserted) - i64::from(old_end - start);
+        let line_of = |offset: u32| self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let (first, last) = (line_of(start), line_of(old_end));
+        let region_start = self.line_starts[first] as usize;
+        // Up to the newline that ends `last` (kept, and moved), or the end of the text.
+        let region_end = match self.line_starts.get(last + 1) {
+            Some(&next) => (i64::from(next) + delta) as usize - 1,
+            None => text.len(),
+        };
+        let region = &text.as_bytes()[region_start..region_end];
+        let starts: Vec<u32> = memchr::memchr_iter(b'\n', region)
+            .map(|i| (region_start + i + 1) as u32)
+            .collect();
+        for s in &mut self.line_starts[last + 1..] {
+            *s = (i64::from(*s) + delta) as u32;
+        }
+        let lines = starts.len();
+        self.line_starts.splice(first + 1..last + 1, starts);
+        let moved = lines as i64 - (last - first) as i64;
+        let (first, last) = (first as u32, last as u32);
+        renumber(&mut self.wide_chars, first..=last, moved);
+        renumber(&mut self.sums, first..=last, moved);
+        for line in first..=first + lines as u32 {
+            let from = self.line_starts[line as usize] as usize;
+            let to = self
+                .line_starts
+                .get(line as usize + 1)
+                .map_or(text.len(), |&s| s as usize);
+            if let Some(chars) = wide_chars_of(&text[from..to]) {
+                if let Some(sums) = sums_of(&chars) {
+                    self.sums.insert(line, sums);
+                }
+                self.wide_chars.insert(line, chars);
+            }
+        }
+        self.len = text.len() as u32;
     }
 
     /// Length of the text in bytes.
@@ -489,6 +567,33 @@ mod tests {
                         prop_assert_eq!(fast.to_utf8(enc, w), slow.to_utf8(enc, w));
                     }
                 }
+            }
+        }
+
+        /// An index that follows edits is the index of the edited text, whatever the
+        /// edits (across lines, at the ends, inserting or removing newlines and
+        /// multi-byte characters, on lines long enough for running sums).
+        #[test]
+        fn an_edited_index_is_the_index_of_the_edited_text(
+            text in "[aé𝕏\n]{0,120}",
+            edits in proptest::collection::vec(
+                (any::<prop::sample::Index>(), any::<prop::sample::Index>(), "[bé𝕏\n]{0,70}"),
+                1..6,
+            ),
+        ) {
+            let mut text = text;
+            let mut index = LineIndex::new(&text);
+            for (a, b, inserted) in edits {
+                let bounds: Vec<usize> = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain(std::iter::once(text.len()))
+                    .collect();
+                let (a, b) = (a.get(&bounds), b.get(&bounds));
+                let (start, end) = (*a.min(b), *a.max(b));
+                text.replace_range(start..end, &inserted);
+                index.edit(start as u32, end as u32, inserted.len() as u32, &text);
+                prop_assert_eq!(&index, &LineIndex::new(&text));
             }
         }
 
