@@ -214,6 +214,8 @@ async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
     ]
     async with session(root, home) as s:
         whole = {name: await call(s, name, args) for name, args, _ in questions}
+        info = await call(s, "symbol_info", {"symbol": "big.target"})
+        assert info["truncated"] is False and info["references"] == 200, info
     assert all(answer["truncated"] is False for answer in whole.values()), whole
     assert whole["find_references"]["total"] == 200 and whole["call_graph"]["complete"]
 
@@ -223,6 +225,8 @@ async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
             answer = await call(s, name, args)
             assert answer["truncated"] is True, (name, answer)
             assert len(answer[items]) < len(whole[name][items]), (name, answer)
+        info = await call(s, "symbol_info", {"symbol": "big.target"})
+        assert info["truncated"] is True and info["references"] < 200, info
         cut = await call(s, "call_graph", {"symbol": "big.target", "direction": "callers"})
         assert cut["complete"] is False and cut["items"] == []
         # Finding the target by name is not cut: the search keeps the best name's symbols.

@@ -149,6 +149,17 @@ async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
     assert (await request("codecontext/context", context))["truncated"] is True
     # LSP's own answers have no field for it: the partial answer comes with a warning.
     assert list(await references()) == []
+    cart = (context_root / "shop" / "cart.py").as_uri()
+    hover = await bounded(
+        context_client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=cart),
+                position=types.Position(line=14, character=24),
+            )
+        ),
+        "textDocument/hover",
+    )
+    assert "at least 0 references" in hover.contents.value, hover.contents.value
     def warned() -> bool:
         return any(
             "textDocument/references stopped at its 0 ms budget" in m.message

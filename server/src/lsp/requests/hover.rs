@@ -80,8 +80,14 @@ fn hover_text(conv: &Conv<'_>, t: &NavTarget, how: How) -> String {
     }
     if let Some(id) = t.entity {
         let usage = conv.analysis.usage(id);
-        facts.push(format!("{} references", usage.references));
-        facts.push(format!("{} callers", usage.callers));
+        // Counted within the request's time budget: past it, what was counted.
+        let at_least = if codecontext_analysis::cancel::was_cut() {
+            "at least "
+        } else {
+            ""
+        };
+        facts.push(format!("{at_least}{} references", usage.references));
+        facts.push(format!("{at_least}{} callers", usage.callers));
     }
     if how == How::Inferred || how == How::Ambiguous {
         facts.push(format!("resolved by name ({})", how.as_str()));

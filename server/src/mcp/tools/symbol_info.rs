@@ -1,6 +1,7 @@
 //! `symbol_info`: what one symbol is: signature, doc, container, location, how much it
 //! is used, optionally its body, and the last verification of an edit to it.
 
+use codecontext_analysis::cancel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -29,6 +30,7 @@ pub const TOOL: ToolDef = ToolDef {
                 "doc": {"type": ["string", "null"]},
                 "references": {"type": "integer"},
                 "callers": {"type": "integer"},
+                "truncated": {"type": "boolean", "description": "the counts stopped at the request's time budget: they are lower bounds"},
                 "body": {"type": ["string", "null"]},
                 "lastVerification": {"type": ["string", "null"]},
             },
@@ -72,6 +74,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
             "doc": t.doc,
             "references": usage.map_or(0, |u| u.references),
             "callers": usage.map_or(0, |u| u.callers),
+            "truncated": cancel::was_cut(),
             "body": body,
             "lastVerification": null,
         });
