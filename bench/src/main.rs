@@ -10,6 +10,7 @@
 )]
 
 mod accuracy;
+mod batch;
 mod cli;
 mod context;
 mod docker;
@@ -83,6 +84,16 @@ enum Command {
         /// Only this input (`siblings`, `single_line`, `candidates`, `parens`, ...).
         #[arg(long)]
         input: Option<String>,
+    },
+    /// One didChange of many changes against one change of the whole new text, on a
+    /// normal file of each language.
+    Batch {
+        #[arg(long, default_value_t = 1024 * 1024)]
+        size: usize,
+        #[arg(long, default_value_t = 1000)]
+        changes: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Peak memory (RSS) of indexing folders in a fresh process.
     Memory { dirs: Vec<PathBuf> },
@@ -221,6 +232,11 @@ fn main() -> Result<()> {
             language,
             input,
         } => pathological::run(&binary, runs, language.as_deref(), input.as_deref()),
+        Command::Batch {
+            size,
+            changes,
+            runs,
+        } => batch::run(size, changes, runs),
         Command::Memory { dirs } => memory::run(&dirs),
         Command::MemoryChild { dirs } => memory::child(&dirs),
         Command::Accuracy {
