@@ -248,3 +248,144 @@ fn context_and_map_rank_within_the_budget() {
     assert_eq!(code, 2);
     assert!(stderr.contains("outside"), "{stderr}");
 }
+
+/// `codecontext assess` on fixtures/assess: each kind of finding at its place, a clean
+/// change without findings, and bad diffs with an error that says what is wrong.
+#[test]
+fn assess_reports_each_finding_at_its_place() {
+    let path = fixture("assess");
+    let p = path.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let assess = |name: &str, diff: &str| {
+        let file = dir.path().join(format!("{name}.diff"));
+        std::fs::write(&file, diff).unwrap();
+        let (code, stdout, stderr) = run(&[
+            "assess",
+            p,
+            "--diff",
+            file.to_str().unwrap(),
+            "--json",
+            "--no-store",
+        ]);
+        let answer = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
+        (code, answer, stderr)
+    };
+    let findings = |answer: &serde_json::Value| -> Vec<(String, String, String)> {
+        answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let text = |k: &str| f[k].as_str().unwrap().to_string();
+                (text("kind"), text("severity"), text("location"))
+            })
+            .collect()
+    };
+
+    // A clean change to a tested function: no findings, and its tests are named.
+    let (code, clean, _) = assess(
+        "clean",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -4,2 +4,2 @@\n def price_of(item):\n-    return item.price * item.count\n+    return item.count * item.price\n",
+    );
+    assert_eq!(code, 0, "{clean}");
+    assert_eq!(findings(&clean), vec![]);
+    let changed = &clean["symbols"][0];
+    assert_eq!(changed["symbol"], "shop.pricing.price_of");
+    assert_eq!(changed["change"], "modified");
+    let tests = changed["impact"]["tests"].as_array().unwrap();
+    assert!(
+        tests.contains(&serde_json::json!("tests.test_pricing.test_price_of")),
+        "{tests:?}"
+    );
+
+    // A camelCase function among snake_case ones, with the rename as an edit.
+    let (code, naming, _) = assess(
+        "naming",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -25,1 +25,5 @@\n     return round(amount, 2)\n+\n+\n+def computeTax(amount):\n+    return amount * 0.2\n",
+    );
+    assert_eq!(code, 1, "{naming}");
+    assert_eq!(
+        findings(&naming),
+        vec![(
+            "naming".into(),
+            "warning".into(),
+            "shop/pricing.py:28:5".into()
+        )]
+    );
+    let edit = &naming["findings"][0]["edit"];
+    assert_eq!(edit["newText"], "compute_tax");
+    assert_eq!(
+        edit["start"],
+        serde_json::json!({"line": 27, "character": 4})
+    );
+
+    // A new required parameter: both callers elsewhere pass two arguments.
+    let (code, breaks, _) = assess(
+        "breaks",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -8,2 +8,2 @@\n-def apply_discount(total, rate):\n-    return total * (1 - rate)\n+def apply_discount(total, rate, floor):\n+    return max(total * (1 - rate), floor)\n",
+    );
+    assert_eq!(code, 1);
+    let broken: Vec<_> = findings(&breaks)
+        .into_iter()
+        .filter(|f| f.0 == "broken-call")
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(broken, ["shop/cart.py:15:16", "shop/checkout.py:5:25"]);
+    // A default keeps the old calls right.
+    let (_, defaulted, _) = assess(
+        "defaulted",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -8,2 +8,2 @@\n-def apply_discount(total, rate):\n-    return total * (1 - rate)\n+def apply_discount(total, rate, floor=0):\n+    return max(total * (1 - rate), floor)\n",
+    );
+    assert!(!findings(&defaulted).iter().any(|f| f.0 == "broken-call"));
+
+    // A function made much more complex and deeply nested.
+    let body = "    if amount is None:\n        return 0\n    for step in (1, 2, 3):\n        if step > 1 and amount > 10:\n            while amount > 100:\n                if amount % 2 or amount % 3:\n                    amount -= 1\n                elif amount % 5:\n                    amount -= 2\n                else:\n                    amount -= 3\n    return round(amount, 2) if amount else 0\n";
+    let added: String = body.lines().map(|l| format!("+{l}\n")).collect();
+    let (code, complex, _) = assess(
+        "complex",
+        &format!("--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -24,2 +24,13 @@\n def round_price(amount):\n-    return round(amount, 2)\n{added}"),
+    );
+    assert_eq!(code, 1);
+    let kinds: Vec<_> = findings(&complex).into_iter().map(|f| (f.0, f.2)).collect();
+    assert!(
+        kinds.contains(&("complexity".into(), "shop/pricing.py:24:5".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("nesting".into(), "shop/pricing.py:24:5".into())),
+        "{kinds:?}"
+    );
+    let delta = &complex["symbols"][0]["delta"];
+    assert_eq!(
+        (delta["cyclomatic"].as_i64(), delta["nesting"].as_i64()),
+        (Some(9), Some(4))
+    );
+
+    // A function removed while another file still calls it.
+    let (_, removed, _) = assess(
+        "removed",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -16,5 +16,1 @@\n-def format_price(amount):\n-    return f\"{amount:.2f}\"\n-\n-\n def parse_price(text):\n",
+    );
+    assert_eq!(
+        findings(&removed),
+        vec![(
+            "removed-but-called".into(),
+            "warning".into(),
+            "shop/pricing.py:16:5".into()
+        )]
+    );
+
+    // Bad diffs: an error that says why, exit 2.
+    let (code, _, stderr) = assess("bad", "not a diff\n");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no `---`/`+++` file headers"), "{stderr}");
+    let (code, _, stderr) = assess(
+        "stale",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n-nothing like this\n+x\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("does not apply to shop/pricing.py"),
+        "{stderr}"
+    );
+}

@@ -142,6 +142,39 @@ pub struct LanguageConfig {
     /// locals (Rust `impl<T>`, Java and TypeScript class type parameters).
     #[serde(default)]
     pub local_roots: Vec<String>,
+    /// What the quality metrics of a function count (see `codecontext-assess`).
+    #[serde(default)]
+    pub quality: QualityKinds,
+}
+
+/// The node kinds behind a function's complexity: cyclomatic complexity is one plus
+/// its decisions (`branches`, and boolean operators); cognitive complexity counts each
+/// branch one plus how deeply it is nested, each `continuations` (a plain `else`) and
+/// each boolean operator one; nesting is how deep `nesting` kinds go.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QualityKinds {
+    /// Decisions: conditionals, loops, cases, catches, conditional expressions.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Decisions that continue another and add no nesting (Python `elif`).
+    #[serde(default)]
+    pub flat_branches: Vec<String>,
+    /// Another way through a decision that is not one itself (`else`); one holding a
+    /// branch is an `else if`, counted once, without nesting.
+    #[serde(default)]
+    pub continuations: Vec<String>,
+    /// Nodes that are a boolean operator whatever their text (Python `boolean_operator`).
+    #[serde(default)]
+    pub boolean_kinds: Vec<String>,
+    /// Binary expressions, a boolean operator when their `operator` is in `boolean_operators`.
+    #[serde(default)]
+    pub binary_kinds: Vec<String>,
+    #[serde(default)]
+    pub boolean_operators: Vec<String>,
+    /// What nests: code inside one of these is one level deeper.
+    #[serde(default)]
+    pub nesting: Vec<String>,
 }
 
 fn yes() -> bool {

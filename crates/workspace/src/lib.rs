@@ -11,6 +11,7 @@
 //! ([`execute`]) and verifying an edit ([`verify`]). Whatever the user should see goes
 //! through the adapter's [`Notifier`].
 
+pub mod assess;
 pub mod blocking;
 pub mod context;
 pub mod error;

@@ -67,7 +67,7 @@ impl Workspace {
     /// Verifies an edit. `progress` says whether the user sees it as work under way.
     pub async fn verify(&self, request: VerifyRequest, progress: bool) -> Result<VerifyAnswer> {
         self.admit_execution().await?;
-        let (root, changes) = self.changes(request.edit, request.root)?;
+        let (root, changes) = self.changes(request.edit, request.root, "verify")?;
         let started = history::now_ms();
         let facts = self.edit_facts(&root, &changes);
         let language = match codecontext_verify::detect(&root) {
@@ -175,7 +175,16 @@ impl Workspace {
     }
 
     /// The folder to verify in, and the edit as new contents relative to it.
-    fn changes(&self, edit: Edit, root: Option<PathBuf>) -> Result<(PathBuf, Vec<FileChange>)> {
+    /// The folder an edit is in and the new content of each file it changes; errors
+    /// name `command` (`verify`, `assess`), the request they answer.
+    pub(crate) fn changes(
+        &self,
+        edit: Edit,
+        root: Option<PathBuf>,
+        command: &str,
+    ) -> Result<(PathBuf, Vec<FileChange>)> {
+        let invalid =
+            |message: &str| WorkspaceError::invalid(format!("codecontext.{command}: {message}"));
         match edit {
             Edit::Files(changes) => {
                 let Some((first, _)) = changes.first() else {
@@ -190,7 +199,7 @@ impl Workspace {
                 let mut relative = Vec::with_capacity(changes.len());
                 for (path, content) in changes {
                     relative.push(FileChange {
-                        path: relative_inside(&root, &path)?,
+                        path: relative_inside(&root, &path).map_err(|e| invalid(&e))?,
                         content,
                     });
                 }
@@ -206,7 +215,7 @@ impl Workspace {
                         .ok_or_else(|| invalid("no workspace folder to apply the diff in"))?,
                 };
                 let changes = codecontext_verify::apply_unified_diff(&root, &diff)
-                    .map_err(|e| invalid(e.to_string()))?;
+                    .map_err(|e| invalid(&e.to_string()))?;
                 Ok((root, changes))
             }
         }
@@ -214,10 +223,10 @@ impl Workspace {
 }
 
 /// `path` relative to `root`, with `/`; `..` must not lead out of the folder.
-fn relative_inside(root: &Path, path: &Path) -> Result<String> {
+fn relative_inside(root: &Path, path: &Path) -> std::result::Result<String, String> {
     path.strip_prefix(root)
         .ok()
         .filter(|rel| rel.components().all(|c| matches!(c, Component::Normal(_))))
         .map(|rel| rel.to_string_lossy().replace('\\', "/"))
-        .ok_or_else(|| invalid(format!("{} is outside {}", path.display(), root.display())))
+        .ok_or_else(|| format!("{} is outside {}", path.display(), root.display()))
 }

@@ -5,6 +5,7 @@
 //! Positions are `FILE:LINE:COL`, 1-based, with `COL` counted in characters; `FILE` is
 //! relative to the workspace path or absolute.
 
+mod assess;
 mod context;
 mod daemon;
 mod doctor;
@@ -73,6 +74,19 @@ pub enum Command {
     /// The recorded runs (executions and verifications) of a symbol or a file, or all,
     /// newest first.
     History(HistoryArgs),
+    /// Assess a proposed edit (a unified diff) before running it: changed symbols and
+    /// what reaches them, complexity before and after, naming conventions, calls it
+    /// breaks. Exits 0 without warnings, 1 with some.
+    Assess(AssessArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AssessArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The edit as a unified diff (`-` reads stdin), against the files on disk.
+    #[arg(long)]
+    pub diff: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -329,5 +343,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Execute(args) => runs::execute(args, out),
         Command::Verify(args) => runs::verify(args, out),
         Command::History(args) => runs::history(args, out),
+        Command::Assess(args) => assess::assess(args, out),
     }
 }

@@ -21,7 +21,7 @@ use super::{
 };
 
 /// Reads a file's text, or stdin for `-`.
-fn read_input(path: &PathBuf) -> Result<String> {
+pub(super) fn read_input(path: &PathBuf) -> Result<String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)

@@ -23,6 +23,7 @@ SERVER = Path(os.environ.get("CODECONTEXT_BIN", ROOT / "target" / "debug" / "cod
 FIXTURES = ROOT / "fixtures"
 
 TOOLS = {
+    "assess_edit",
     "find_symbol",
     "symbol_info",
     "outline",
@@ -36,7 +37,7 @@ TOOLS = {
     "history",
 }
 GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
-READ_ONLY = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
+READ_ONLY = {"assess_edit", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
 
 
 @pytest.fixture
@@ -232,6 +233,29 @@ async def test_a_spent_request_budget_answers_what_was_found_marked_truncated(
         # Finding the target by name is not cut: the search keeps the best name's symbols.
         found = await call(s, "find_symbol", {"query": "target", "mode": "exact"})
         assert [x["qualifiedName"] for x in found["symbols"]] == ["big.target"], found
+
+
+async def test_assess_edit_names_the_broken_calls_and_the_clean_change(tmp_path: Path, home: Path) -> None:
+    root = copy("assess", tmp_path)
+    breaks = (
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -8,2 +8,2 @@\n"
+        "-def apply_discount(total, rate):\n-    return total * (1 - rate)\n"
+        "+def apply_discount(total, rate, floor):\n+    return max(total * (1 - rate), floor)\n"
+    )
+    async with session(root, home) as s:
+        answer = await call(s, "assess_edit", {"diff": breaks})
+        broken = sorted(f["location"] for f in answer["findings"] if f["kind"] == "broken-call")
+        assert broken == ["shop/cart.py:15:16", "shop/checkout.py:5:25"], answer["findings"]
+        # The same edit as new contents.
+        text = (root / "shop" / "pricing.py").read_text()
+        tidy = text.replace("return item.price * item.count", "return item.count * item.price")
+        clean = await call(s, "assess_edit", {"edits": [{"path": "shop/pricing.py", "content": tidy}]})
+        assert clean["findings"] == [], clean["findings"]
+        [changed] = clean["symbols"]
+        assert changed["symbol"] == "shop.pricing.price_of"
+        assert "tests.test_pricing.test_price_of" in changed["impact"]["tests"]
+        assert "no `---`/`+++` file headers" in await error(s, "assess_edit", {"diff": "not a diff"})
+        assert "one of them" in await error(s, "assess_edit", {})
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

@@ -86,3 +86,19 @@ async def context_client(lsp_client: LanguageClient, context_root: Path):
     await start(lsp_client, context_root)
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def assess_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/assess (the assessment tests' project)."""
+    copy = tmp_path / "assess"
+    shutil.copytree(FIXTURE.parent / "assess", copy)
+    return copy.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def assess_client(lsp_client: LanguageClient, assess_root: Path):
+    """A server over a copy of fixtures/assess."""
+    await start(lsp_client, assess_root)
+    yield
+    await lsp_client.shutdown_session()

@@ -73,6 +73,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.context takes one argument: {position? | symbols? | files? | diff? | task?, budget?, map?}",
         handler: |backend, params| Box::pin(super::context::context(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/assess",
+        command: "codecontext.assess",
+        arguments: Arguments::One,
+        usage: "codecontext.assess takes one argument: {edit, root?}",
+        handler: |backend, params| Box::pin(super::assess::assess(backend, params)),
+    },
 ];
 
 /// The method a command names.

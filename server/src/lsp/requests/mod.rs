@@ -4,6 +4,7 @@
 //! (`codecontext/*`, and the same as `workspace/executeCommand` commands) are one table,
 //! [`custom::METHODS`].
 
+mod assess;
 mod call_hierarchy;
 mod callers;
 mod context;

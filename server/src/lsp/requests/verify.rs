@@ -31,7 +31,7 @@ use crate::lsp::{diagnostics, from_proto::path_of};
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum EditParam {
+pub(super) enum EditParam {
     Diff(String),
     Workspace(WorkspaceEdit),
 }
@@ -101,7 +101,7 @@ fn text_edits(edits: Vec<OneOf<TextEdit, AnnotatedTextEdit>>) -> Vec<TextEdit> {
 }
 
 /// The changes of a `WorkspaceEdit`, as absolute paths and new contents.
-fn workspace_changes(
+pub(super) fn workspace_changes(
     ws: &Workspace,
     edit: WorkspaceEdit,
     encoding: PositionEncoding,

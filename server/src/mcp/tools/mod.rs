@@ -8,6 +8,7 @@
 //! cursor, at most [`PAGE_CHARS`] of JSON per answer, in a stable order), and the
 //! freshness stamp every answer carries.
 
+pub(crate) mod assess_edit;
 pub(crate) mod call_graph;
 pub(crate) mod context_for_task;
 pub(crate) mod execute;
@@ -57,6 +58,7 @@ pub const ALL: &[ToolDef] = &[
     context_for_task::TOOL,
     execute::TOOL,
     verify_edit::TOOL,
+    assess_edit::TOOL,
     get_run::TOOL,
     history::TOOL,
 ];
