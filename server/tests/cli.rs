@@ -375,6 +375,28 @@ fn assess_reports_each_finding_at_its_place() {
         )]
     );
 
+    // A new function that repeats an existing one under other names.
+    let copy = "def summarize_refunds(refunds):\n    sums = {}\n    for refund in refunds:\n        if refund.state == \"done\":\n            who = refund.buyer\n            sums[who] = sums.get(who, 0) + refund.value\n        elif refund.state == \"undone\":\n            sums[refund.buyer] = sums.get(refund.buyer, 0) - refund.value\n    return sorted(sums.items(), key=lambda pair: pair[1], reverse=True)\n";
+    let added: String = copy.lines().map(|l| format!("+{l}\n")).collect();
+    let (code, clone, _) = assess(
+        "clone",
+        &format!("--- a/shop/checkout.py\n+++ b/shop/checkout.py\n@@ -9,1 +9,12 @@\n     return -order.amount\n+\n+\n{added}"),
+    );
+    assert_eq!(code, 1, "{clone}");
+    assert_eq!(
+        findings(&clone),
+        vec![(
+            "clone".into(),
+            "warning".into(),
+            "shop/checkout.py:12:5".into()
+        )]
+    );
+    let message = clone["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`shop.report.summarize_orders` (shop/report.py:1:5)"),
+        "{message}"
+    );
+
     // Bad diffs: an error that says why, exit 2.
     let (code, _, stderr) = assess("bad", "not a diff\n");
     assert_eq!(code, 2);

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::LoadedBatch;
 
-/// Bumped whenever the encoding below changes shape.
-const FORMAT: u32 = 1;
+/// Bumped whenever the encoding below changes shape (2: entities have a `shape`).
+const FORMAT: u32 = 2;
 
 /// What a file was on disk when it was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

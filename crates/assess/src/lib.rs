@@ -95,8 +95,8 @@ pub struct Reaching {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// `naming`, `complexity`, `nesting`, `parameters`, `length`, `broken-call`,
-    /// `removed-but-called`, `untested`.
+    /// `naming`, `clone`, `complexity`, `nesting`, `parameters`, `length`,
+    /// `broken-call`, `removed-but-called`, `untested`.
     pub kind: &'static str,
     /// `warning` (likely wrong) or `suggestion` (worth a look).
     pub severity: &'static str,
@@ -150,6 +150,7 @@ pub fn assess(analysis: &Analysis<'_>, root: &Path, changes: &[Change]) -> Asses
         truncated: false,
     };
     let conventions = naming::conventions(analysis);
+    let mut clones = Clones::default();
     let changed_files: Vec<FileId> = changes
         .iter()
         .filter_map(|c| analysis.host().file_id(&c.path))
@@ -171,8 +172,15 @@ pub fn assess(analysis: &Analysis<'_>, root: &Path, changes: &[Change]) -> Asses
             rel,
             id: analysis.host().file_id(&change.path),
         };
-        file.assess(change, &conventions, &changed_files, &mut assessment);
+        file.assess(
+            change,
+            &conventions,
+            &changed_files,
+            &mut clones,
+            &mut assessment,
+        );
     }
+    clones.report(analysis, &mut assessment.findings);
     assessment.conventions = conventions
         .into_iter()
         .filter(|c| languages.contains(&c.language))
@@ -199,6 +207,7 @@ impl FileSide<'_, '_> {
         change: &Change,
         conventions: &[Convention],
         changed_files: &[FileId],
+        clones: &mut Clones,
         out: &mut Assessment,
     ) {
         let before_text = change.before.as_deref().unwrap_or_default();
@@ -222,7 +231,7 @@ impl FileSide<'_, '_> {
                 }
                 None => ("added", None),
             };
-            let location = place(&self.rel, &after_index, after_text, a.selection.start);
+            let location = place(&self.rel, &after_index, a.selection.start);
             let loc = old.and_then(|b| self.graph_entity(b));
             let symbol = self.qualified(loc, a);
             let mut changed = ChangedSymbol {
@@ -247,6 +256,14 @@ impl FileSide<'_, '_> {
             }
             if a.measured {
                 quality(&changed, &symbol, &location, &mut out.findings);
+            }
+            if a.shape != 0 && old.is_none_or(|b| b.shape != a.shape) {
+                clones.wanted.push(Wanted {
+                    shape: a.shape,
+                    symbol: symbol.clone(),
+                    location: location.clone(),
+                    itself: loc,
+                });
             }
             if let (Some(b), Some(l)) = (old, loc) {
                 if a.measured && b.arity != a.arity {
@@ -278,7 +295,7 @@ impl FileSide<'_, '_> {
         for (b, _) in before.iter().zip(&matched).filter(|(_, m)| !**m) {
             let loc = self.graph_entity(b);
             let symbol = self.qualified(loc, b);
-            let location = place(&self.rel, &before_index, before_text, b.selection.start);
+            let location = place(&self.rel, &before_index, b.selection.start);
             let impact = loc.map(|l| self.impact(l));
             if let Some(l) = loc {
                 self.removed_but_called(l, &symbol, &location, changed_files, &mut out.findings);
@@ -458,7 +475,7 @@ impl FileSide<'_, '_> {
         let Some(e) = g.entity(loc) else {
             return;
         };
-        let mut trees: Vec<(FileId, Option<(tree_sitter::Tree, String)>)> = Vec::new();
+        let mut trees: Vec<(FileId, Option<tree_sitter::Tree>)> = Vec::new();
         for r in g.references_to(e.id) {
             if g.ref_kind(r) != Some(RefKind::Call) || changed_files.contains(&r.file) {
                 continue;
@@ -474,20 +491,19 @@ impl FileSide<'_, '_> {
                 Some(i) => &trees[i].1,
                 None => {
                     let parsed = a.text(r.file).and_then(|text| {
-                        let tree = codecontext_syntax::parse(
+                        codecontext_syntax::parse(
                             lang,
                             &text,
                             None,
                             std::time::Duration::from_secs(2),
                         )
-                        .ok()?;
-                        Some((tree, text.into_owned()))
+                        .ok()
                     });
                     trees.push((r.file, parsed));
                     &trees.last().expect("just pushed").1
                 }
             };
-            let Some((tree, text)) = parsed else {
+            let Some(tree) = parsed else {
                 continue;
             };
             let Some(n) = metrics::arguments_at(lang, tree.root_node(), range) else {
@@ -497,7 +513,7 @@ impl FileSide<'_, '_> {
                 continue;
             }
             let how = g.resolution(r).map_or(How::Unresolved, |x| x.how());
-            let site = place(&f.rel, &f.line_index, text, range.start);
+            let site = place(&f.rel, &f.line_index, range.start);
             findings.push(Finding {
                 kind: "broken-call",
                 severity: "warning",
@@ -544,10 +560,7 @@ impl FileSide<'_, '_> {
         let site = g
             .file_data(first.file)
             .zip(g.ref_range(*first))
-            .and_then(|(f, range)| {
-                let text = self.analysis.text(first.file)?;
-                Some(place(&f.rel, &f.line_index, &text, range.start))
-            })
+            .map(|(f, range)| place(&f.rel, &f.line_index, range.start))
             .unwrap_or_default();
         findings.push(Finding {
             kind: "removed-but-called",
@@ -563,6 +576,81 @@ impl FileSide<'_, '_> {
             confidence: 0.9,
             edit: None,
         });
+    }
+}
+
+/// Functions the edit adds or reshapes, to be looked for among the project's.
+#[derive(Default)]
+struct Clones {
+    wanted: Vec<Wanted>,
+}
+
+struct Wanted {
+    shape: u64,
+    symbol: String,
+    location: String,
+    /// The function's own entity (a modified one), which is no copy of itself.
+    itself: Option<EntityLoc>,
+}
+
+impl Clones {
+    /// One pass over the project's functions: each wanted shape that another function
+    /// has is a copy of it, pointed at the first such function by location.
+    fn report(&self, analysis: &Analysis<'_>, findings: &mut Vec<Finding>) {
+        if self.wanted.is_empty() {
+            return;
+        }
+        let g = analysis.graph();
+        let mut originals: Vec<Vec<EntityLoc>> = vec![Vec::new(); self.wanted.len()];
+        for (file, f) in g.files() {
+            cancel::check();
+            for (i, e) in f.entities.iter().enumerate() {
+                if e.shape == 0 {
+                    continue;
+                }
+                let here = EntityLoc {
+                    file,
+                    index: i as u32,
+                };
+                for (w, found) in self.wanted.iter().zip(originals.iter_mut()) {
+                    if w.shape == e.shape && w.itself != Some(here) {
+                        found.push(here);
+                    }
+                }
+            }
+        }
+        for (w, found) in self.wanted.iter().zip(originals) {
+            let mut found: Vec<(String, String)> = found
+                .into_iter()
+                .filter_map(|loc| {
+                    let f = g.file_data(loc.file)?;
+                    let e = g.entity(loc)?;
+                    let at = place(&f.rel, &f.line_index, e.selection.start);
+                    Some((at, g.qualified_name(loc)))
+                })
+                .filter(|(_, name)| *name != w.symbol)
+                .collect();
+            found.sort();
+            let Some((at, original)) = found.first() else {
+                continue;
+            };
+            let others = match found.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            findings.push(Finding {
+                kind: "clone",
+                severity: "warning",
+                symbol: w.symbol.clone(),
+                location: w.location.clone(),
+                message: format!(
+                    "`{}` repeats `{original}` ({at}{others}), names aside: call it instead of copying it",
+                    w.symbol
+                ),
+                confidence: 0.8,
+                edit: None,
+            });
+        }
     }
 }
 
@@ -633,8 +721,7 @@ fn quality(s: &ChangedSymbol, symbol: &str, location: &str, findings: &mut Vec<F
 }
 
 /// `path:line:col`, 1-based, the column in characters.
-fn place(rel: &str, index: &LineIndex, text: &str, offset: u32) -> String {
-    let _ = text;
+fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
     let w = index.wide_of_offset(PositionEncoding::Utf32, offset);
     format!("{rel}:{}:{}", w.line + 1, w.col + 1)
 }

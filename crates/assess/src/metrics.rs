@@ -78,6 +78,8 @@ pub struct Symbol {
     pub measured: bool,
     pub metrics: Metrics,
     pub arity: Arity,
+    /// Its body's shape (see `codecontext_syntax::shape`), or 0.
+    pub shape: u64,
     /// Its text, to tell whether an edit changed it.
     pub text: String,
 }
@@ -166,6 +168,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                     ..metrics
                 },
                 arity,
+                shape: e.shape,
                 text: text
                     .get(e.range.start as usize..e.range.end as usize)
                     .unwrap_or_default()

@@ -404,6 +404,7 @@ impl SymbolGraph {
             owner: None,
             import: None,
             has_body: false,
+            shape: 0,
             fact: 0,
         };
         let scheme = codecontext_lang::language(lang).config.module_scheme;
@@ -790,6 +791,7 @@ impl SymbolGraph {
                     type_name: e.type_name.as_deref().map(|t| self.interner.intern(t)),
                     owner: e.owner.as_deref().map(|t| self.interner.intern(t)),
                     has_body: e.has_body,
+                    shape: e.shape,
                     import,
                     fact: 0,
                 });

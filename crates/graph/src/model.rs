@@ -129,6 +129,8 @@ pub struct Entity {
     pub import: Option<Box<ImportInfo>>,
     /// Not an overload signature or abstract declaration.
     pub has_body: bool,
+    /// The shape of its body (functions; see `codecontext_syntax::shape`), or 0.
+    pub shape: u64,
     /// Hash of everything about this entity that resolution can read (not its range).
     pub(crate) fact: u64,
 }

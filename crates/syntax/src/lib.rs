@@ -9,6 +9,7 @@
 mod document;
 mod extract;
 mod model;
+pub mod shape;
 mod source;
 mod typename;
 

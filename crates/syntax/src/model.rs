@@ -174,6 +174,11 @@ pub struct EntityData {
     pub import: Option<ImportData>,
     /// The definition has a body (not an overload signature or abstract declaration).
     pub has_body: bool,
+    /// For a function, method or constructor whose body has at least
+    /// [`crate::shape::MIN_NODES`] named nodes: the body's shape, a hash of its syntax
+    /// with names and literals left out, equal for copies even when renamed; 0 otherwise.
+    #[serde(default)]
+    pub shape: u64,
 }
 
 /// How a reference is used.

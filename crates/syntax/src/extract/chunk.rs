@@ -353,6 +353,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     owner,
                     import: None,
                     has_body: false,
+                    shape: 0,
                 },
                 node: Some(node),
                 doc_node: doc,
@@ -500,6 +501,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 owner: None,
                 import: None,
                 has_body: false,
+                shape: 0,
             },
             node: Some(stmt),
             doc_node: None,
@@ -734,11 +736,15 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 if data.kind != EntityKind::Import && data.signature.is_empty() {
                     data.signature = signature_text(self.text, node, &self.config.body_fields);
                 }
-                data.has_body = self
+                let body = self
                     .config
                     .body_fields
                     .iter()
-                    .any(|f| node.child_by_field_name(f).is_some());
+                    .find_map(|f| node.child_by_field_name(f));
+                data.has_body = body.is_some();
+                if let Some(body) = body.filter(|_| data.kind.is_callable()) {
+                    data.shape = crate::shape::shape_of(body);
+                }
             }
             let index = out.len();
             type_of.push(if data.kind.is_type() {
@@ -1036,6 +1042,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     submodule: imp.submodule.is_some(),
                 }),
                 has_body: false,
+                shape: 0,
             },
             node: None,
             doc_node: None,

@@ -12,7 +12,7 @@ use crate::mcp::Ctx;
 pub const TOOL: ToolDef = ToolDef {
     name: "assess_edit",
     title: "Assess a proposed edit",
-    description: "Judge a proposed change before running it (well under a second; nothing is run or written): the functions, methods and types it adds, changes or removes, each with what reaches it (callers and dependents, transitively, and the tests among them) and its complexity before and after (cyclomatic, cognitive, nesting, lines, parameters); the project's own naming conventions; and findings, each located with a confidence: a name that breaks a convention (with the renaming edit), a complexity jump, calls the edit breaks (wrong number of arguments), a removed symbol still used, a changed function no test reaches. Give the edit as `diff` (a unified diff against the files on disk) or `edits` (new contents by path; `content: null` deletes).",
+    description: "Judge a proposed change before running it (well under a second; nothing is run or written): the functions, methods and types it adds, changes or removes, each with what reaches it (callers and dependents, transitively, and the tests among them) and its complexity before and after (cyclomatic, cognitive, nesting, lines, parameters); the project's own naming conventions; and findings, each located with a confidence: a name that breaks a convention (with the renaming edit), a copy of an existing function (names aside), a complexity jump, calls the edit breaks (wrong number of arguments), a removed symbol still used, a changed function no test reaches. Give the edit as `diff` (a unified diff against the files on disk) or `edits` (new contents by path; `content: null` deletes).",
     read_only: true,
     destructive: false,
     input_schema: || {
