@@ -411,3 +411,125 @@ fn assess_reports_each_finding_at_its_place() {
         "{stderr}"
     );
 }
+
+/// The risk model learns a history built here: every change to `fragile.py` is fixed by
+/// the next commit, no change to `steady.py` ever is. A new change to the first scores
+/// higher than the same change to the second, for the fixes in its past, and is a
+/// finding; the second is not.
+#[test]
+fn assess_scores_risk_from_the_projects_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    // The history ends an hour ago, one commit an hour.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = now - 100 * 3600;
+    let git = |args: &[&str], date: u64| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .env("GIT_AUTHOR_DATE", format!("{} +0000", start + date * 3600))
+            .env(
+                "GIT_COMMITTER_DATE",
+                format!("{} +0000", start + date * 3600),
+            )
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"], 0);
+    git(&["config", "user.email", "dev@example.com"], 0);
+    git(&["config", "user.name", "Dev"], 0);
+    let mut fragile = String::new();
+    let mut steady = String::new();
+    let mut time = 0;
+    let mut commit = |path: &str, text: &str, message: &str| {
+        std::fs::write(root.join(path), text).unwrap();
+        time += 1;
+        git(&["add", path], time);
+        git(&["commit", "-q", "-m", message], time);
+    };
+    for i in 0..30 {
+        fragile.push_str(&format!(
+            "def f{i}(x):\n    y = x * {i}\n    return y + {i}\n\n"
+        ));
+        commit("fragile.py", &fragile, &format!("Add f{i}"));
+        fragile = fragile.replace(
+            &format!("    y = x * {i}\n"),
+            &format!("    y = x * {i} + 1\n"),
+        );
+        commit("fragile.py", &fragile, &format!("Fix f{i} when x is 0"));
+        steady.push_str(&format!(
+            "def g{i}(x):\n    y = x - {i}\n    return y * {i}\n\n"
+        ));
+        commit("steady.py", &steady, &format!("Add g{i}"));
+    }
+    let assess = |file: &str, old_lines: usize| {
+        let diff = format!(
+            "--- a/{file}\n+++ b/{file}\n@@ -{old_lines},0 +{},3 @@\n+def new(x):\n+    y = x * 99\n+    return y + 99\n",
+            old_lines + 1
+        );
+        let path = root.join(format!("{file}.diff"));
+        std::fs::write(&path, diff).unwrap();
+        let (_, stdout, stderr) = run(&[
+            "assess",
+            root.to_str().unwrap(),
+            "--diff",
+            path.to_str().unwrap(),
+            "--json",
+            "--no-store",
+        ]);
+        serde_json::from_str::<serde_json::Value>(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"))
+    };
+    let lines = 30 * 4;
+    let risky = assess("fragile.py", lines);
+    let calm = assess("steady.py", lines);
+    assert_eq!(risky["riskStatus"], "scored", "{risky}");
+    let score = |a: &serde_json::Value| a["risk"]["score"].as_f64().unwrap();
+    assert!(
+        score(&risky) > score(&calm) + 0.2,
+        "{} vs {}",
+        score(&risky),
+        score(&calm)
+    );
+    let factors: Vec<&str> = risky["risk"]["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["feature"].as_str().unwrap())
+        .collect();
+    assert!(
+        factors.contains(&"past fixes in the touched files"),
+        "{factors:?}"
+    );
+    let kinds = |a: &serde_json::Value| -> Vec<String> {
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["kind"].as_str().unwrap(),
+                    f["location"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert!(
+        kinds(&risky).contains(&"risk fragile.py:121:5".to_string()),
+        "{:?}",
+        kinds(&risky)
+    );
+    assert!(
+        !kinds(&calm).iter().any(|k| k.starts_with("risk")),
+        "{:?}",
+        kinds(&calm)
+    );
+    assert_eq!(risky["risk"]["model"]["commits"], 90);
+    assert_eq!(risky["risk"]["model"]["fixInducing"], 30);
+}

@@ -10,6 +10,7 @@
 
 pub mod metrics;
 pub mod naming;
+pub mod risk;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,12 @@ pub struct Assessment {
     pub conventions: Vec<Convention>,
     /// Warnings first, then suggestions; each located.
     pub findings: Vec<Finding>,
+    /// How likely the edit is to need a fix later, from a model trained on the
+    /// project's history; none without a git history to learn from (see `riskStatus`).
+    pub risk: Option<risk::Risk>,
+    /// `scored`, `training` (the history is being learned; ask again), or why there is
+    /// no score (`no git history`, `too little history`).
+    pub risk_status: String,
     /// Some walk stopped at the request's time budget: impacts are lower bounds.
     pub truncated: bool,
 }
@@ -126,6 +133,9 @@ pub struct Position {
     pub character: u32,
 }
 
+/// A risk score from this on is a finding.
+pub const RISKY: f64 = 0.5;
+
 /// How far the impact walk goes.
 pub const IMPACT_DEPTH: u32 = 3;
 /// At most this many symbols are walked for one impact.
@@ -140,15 +150,57 @@ const NESTED: u32 = 4;
 const PARAMETERS: u32 = 5;
 const LINES: u32 = 100;
 
-/// Assesses `changes` (files under `root`) against the analysis of the text before.
-pub fn assess(analysis: &Analysis<'_>, root: &Path, changes: &[Change]) -> Assessment {
+/// What the project's history offers the risk score.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryInput<'a> {
+    /// The history learned, when it is.
+    pub learned: Option<&'a risk::Learned>,
+    /// Why there is none, when there is none (`training`, `no git history`).
+    pub status: &'a str,
+    /// Who makes the change (`user.email`).
+    pub author: &'a str,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
+/// Assesses `changes` (files under `root`) against the analysis of the text before and
+/// the project's history.
+pub fn assess(
+    analysis: &Analysis<'_>,
+    root: &Path,
+    changes: &[Change],
+    history: HistoryInput<'_>,
+) -> Assessment {
+    let mut risky = None;
     let mut assessment = Assessment {
         files: Vec::new(),
         symbols: Vec::new(),
         conventions: Vec::new(),
         findings: Vec::new(),
+        risk: None,
+        risk_status: history.status.to_string(),
         truncated: false,
     };
+    if let Some(learned) = history.learned {
+        let stats: Vec<risk::FileStat> = changes
+            .iter()
+            .map(|c| {
+                risk::line_stat(
+                    &relative(root, &c.path),
+                    c.before.as_deref().unwrap_or_default(),
+                    c.after.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assessment.risk = learned.risk(history.author, history.now, &stats);
+        if let Some(r) = assessment.risk.as_ref().filter(|r| r.score >= RISKY) {
+            risky = Some(r.clone());
+        }
+        assessment.risk_status = match assessment.risk {
+            Some(_) => "scored".into(),
+            None => "too little history".into(),
+        };
+    }
     let conventions = naming::conventions(analysis);
     let mut clones = Clones::default();
     let changed_files: Vec<FileId> = changes
@@ -181,6 +233,34 @@ pub fn assess(analysis: &Analysis<'_>, root: &Path, changes: &[Change]) -> Asses
         );
     }
     clones.report(analysis, &mut assessment.findings);
+    if let Some(r) = risky {
+        // Located at the first symbol the edit changes, else its first file.
+        let location = assessment
+            .symbols
+            .first()
+            .map(|s| s.location.clone())
+            .or_else(|| assessment.files.first().map(|f| format!("{f}:1:1")))
+            .unwrap_or_default();
+        let symbol = assessment
+            .symbols
+            .first()
+            .map(|s| s.symbol.clone())
+            .unwrap_or_default();
+        let why: Vec<&str> = r.factors.iter().map(|f| f.feature).collect();
+        assessment.findings.push(Finding {
+            kind: "risk",
+            severity: "warning",
+            symbol,
+            location,
+            message: format!(
+                "changes like this one needed a fix later in this project's history (risk {:.2}); most of all: {}",
+                r.score,
+                why.join(", ")
+            ),
+            confidence: r.score,
+            edit: None,
+        });
+    }
     assessment.conventions = conventions
         .into_iter()
         .filter(|c| languages.contains(&c.language))

@@ -88,6 +88,8 @@ pub struct Folder {
     pub(crate) series: Slot<Arc<perf::SeriesSink>>,
     /// The links to the team's graph database and cache.
     pub(crate) team: Slot<Arc<team::TeamLinks>>,
+    /// The folder's history as the risk model learned it.
+    pub(crate) risk: Mutex<assess::RiskState>,
 }
 
 /// The analysis host, the folders and what the user is told; shared by every adapter

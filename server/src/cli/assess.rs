@@ -13,7 +13,7 @@ pub(super) fn assess(args: AssessArgs, out: &mut dyn Write) -> Result<ExitCode> 
     let diff = read_input(&args.diff)?;
     let opened = open(&args.common, true)?;
     let root = opened.ws.roots().into_iter().next();
-    let answer = opened.block_on(opened.ws.assess(Edit::Diff(diff), root))?;
+    let answer = opened.block_on(opened.ws.assess(Edit::Diff(diff), root, true))?;
     let warned = answer.findings.iter().any(|f| f.severity == "warning");
     if args.common.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
@@ -55,6 +55,21 @@ pub(super) fn assess(args: AssessArgs, out: &mut dyn Write) -> Result<ExitCode> 
                 f.confidence * 100.0,
                 f.message
             )?;
+        }
+        match &answer.risk {
+            Some(r) => {
+                let why: Vec<&str> = r.factors.iter().map(|f| f.feature).collect();
+                writeln!(
+                    out,
+                    "risk {:.2} (from {} commits, {} fix-inducing){}{}",
+                    r.score,
+                    r.model.commits,
+                    r.model.fix_inducing,
+                    if why.is_empty() { "" } else { ": " },
+                    why.join(", ")
+                )?;
+            }
+            None => writeln!(out, "risk: {}", answer.risk_status)?,
         }
         if answer.findings.is_empty() {
             writeln!(out, "no findings")?;

@@ -49,7 +49,11 @@ pub(super) async fn assess(backend: &Backend, params: Value) -> Result<Value> {
         }
         EditParam::Diff(diff) => Edit::Diff(diff),
     };
-    let answer = shared.ws.assess(edit, root).await.map_err(rpc_error)?;
+    let answer = shared
+        .ws
+        .assess(edit, root, false)
+        .await
+        .map_err(rpc_error)?;
     serde_json::to_value(&answer).map_err(|e| Error {
         code: ErrorCode::InternalError,
         message: e.to_string().into(),

@@ -12,7 +12,7 @@ use crate::mcp::Ctx;
 pub const TOOL: ToolDef = ToolDef {
     name: "assess_edit",
     title: "Assess a proposed edit",
-    description: "Judge a proposed change before running it (well under a second; nothing is run or written): the functions, methods and types it adds, changes or removes, each with what reaches it (callers and dependents, transitively, and the tests among them) and its complexity before and after (cyclomatic, cognitive, nesting, lines, parameters); the project's own naming conventions; and findings, each located with a confidence: a name that breaks a convention (with the renaming edit), a copy of an existing function (names aside), a complexity jump, calls the edit breaks (wrong number of arguments), a removed symbol still used, a changed function no test reaches. Give the edit as `diff` (a unified diff against the files on disk) or `edits` (new contents by path; `content: null` deletes).",
+    description: "Judge a proposed change before running it (well under a second; nothing is run or written): the functions, methods and types it adds, changes or removes, each with what reaches it (callers and dependents, transitively, and the tests among them) and its complexity before and after (cyclomatic, cognitive, nesting, lines, parameters); the project's own naming conventions; and findings, each located with a confidence: a name that breaks a convention (with the renaming edit), a copy of an existing function (names aside), a complexity jump, calls the edit breaks (wrong number of arguments), a removed symbol still used, a changed function no test reaches; and a risk score from 0 to 1 with its top factors, from a model trained on the project's git history (`riskStatus: training` while it learns). Give the edit as `diff` (a unified diff against the files on disk) or `edits` (new contents by path; `content: null` deletes).",
     read_only: true,
     destructive: false,
     input_schema: || {
@@ -55,6 +55,12 @@ pub const TOOL: ToolDef = ToolDef {
                     "confidence": {"type": "number"},
                     "edit": {"type": ["object", "null"]},
                 }, "required": ["kind", "severity", "symbol", "location", "message", "confidence"]}},
+                "risk": {"type": ["object", "null"], "properties": {
+                    "score": {"type": "number"},
+                    "factors": {"type": "array", "items": {"type": "object"}},
+                    "model": {"type": "object"},
+                }},
+                "riskStatus": {"type": "string"},
                 "truncated": {"type": "boolean"},
             },
             "required": ["files", "symbols", "conventions", "findings", "truncated"],
@@ -98,7 +104,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     ctx.indexed().await;
     let answer = ctx
         .ws
-        .assess(edit, Some(ctx.root.clone()))
+        .assess(edit, Some(ctx.root.clone()), false)
         .await
         .map_err(|e| ToolError::new(e.to_string()))?;
     serde_json::to_value(answer).map_err(|e| ToolError::new(e.to_string()))
