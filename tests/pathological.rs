@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use codecontext_analysis::{
     cancel::{self, Cancel},
-    SearchMode,
+    FileId, SearchMode,
 };
 use codecontext_tests::pathological::{
     normal, opened, pathological_inputs, process, Input, CANDIDATES, LANGUAGES,
@@ -142,18 +142,30 @@ fn candidates_are_resolved() {
     }
 }
 
-/// A request's work stops at its next check once it is cancelled: the references of a
-/// name with 10,000 candidates, and its callers, walked in a cancelled scope, answer
-/// `Cancelled`, and in a live one answer in full.
-#[test]
-fn cancelled_work_stops() {
+/// The Rust input with 10,000 candidates for one name, opened: its folder, host, file and
+/// the offset of the reference to the name.
+fn rust_candidates() -> (
+    tempfile::TempDir,
+    codecontext_analysis::AnalysisHost,
+    FileId,
+    u32,
+) {
     let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
     let input = pathological_inputs(rust)
         .into_iter()
         .find(|i| i.shape == "candidates")
         .expect("a candidates input");
-    let (_dir, host, id) = opened(rust.file, &input.text);
+    let (dir, host, id) = opened(rust.file, &input.text);
     let offset = input.reference.expect("a reference") as u32;
+    (dir, host, id, offset)
+}
+
+/// A request's work stops at its next check once it is cancelled: the references of a
+/// name with 10,000 candidates, and its callers, walked in a cancelled scope, answer
+/// `Cancelled`, and in a live one answer in full.
+#[test]
+fn cancelled_work_stops() {
+    let (_dir, host, id, offset) = rust_candidates();
     let analysis = host.analysis();
     let live = Cancel::new();
     let references = cancel::scope(&live, || analysis.references(id, offset, true))
@@ -188,13 +200,7 @@ fn cancelled_work_stops() {
 /// found that way), and a budget that lasts gives the full answers, not cut.
 #[test]
 fn spent_budgets_answer_what_they_found_marked_cut() {
-    let rust = LANGUAGES.iter().find(|l| l.name == "rust").expect("rust");
-    let input = pathological_inputs(rust)
-        .into_iter()
-        .find(|i| i.shape == "candidates")
-        .expect("a candidates input");
-    let (_dir, host, id) = opened(rust.file, &input.text);
-    let offset = input.reference.expect("a reference") as u32;
+    let (_dir, host, id, offset) = rust_candidates();
     let analysis = host.analysis();
     let lasts = Duration::from_secs(600);
     let ask = |budget| {

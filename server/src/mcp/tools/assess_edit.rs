@@ -2,7 +2,6 @@
 //! runs it: changed symbols with their impact and tests, complexity before and after,
 //! the project's naming conventions, and located findings (see docs/assess.md).
 
-use codecontext_workspace::verify::Edit;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -71,36 +70,16 @@ pub const TOOL: ToolDef = ToolDef {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileEdit {
-    path: String,
-    content: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Args {
     #[serde(default)]
     diff: Option<String>,
     #[serde(default)]
-    edits: Option<Vec<FileEdit>>,
+    edits: Option<Vec<super::FileEdit>>,
 }
 
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let a: Args = args("assess_edit", arguments)?;
-    let edit = match (a.diff, a.edits) {
-        (Some(diff), None) => Edit::Diff(diff),
-        (None, Some(edits)) if !edits.is_empty() => Edit::Files(
-            edits
-                .into_iter()
-                .map(|e| (ctx.root.join(e.path.trim_start_matches("./")), e.content))
-                .collect(),
-        ),
-        _ => {
-            return Err(ToolError::new(
-                "give the edit as `diff` (a unified diff) or as `edits` ([{path, content}]), one of them",
-            ))
-        }
-    };
+    let edit = super::edit_of(ctx, a.diff, a.edits)?;
     ctx.indexed().await;
     let answer = ctx
         .ws

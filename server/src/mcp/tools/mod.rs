@@ -273,6 +273,36 @@ pub fn one_target(
     Ok(found.swap_remove(0))
 }
 
+/// A file's new content in an edit (`content: null` deletes it), by path relative to
+/// the project.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEdit {
+    path: String,
+    content: Option<String>,
+}
+
+/// The edit of `verify_edit` and `assess_edit`: a unified diff, or new contents.
+pub fn edit_of(
+    ctx: &Ctx,
+    diff: Option<String>,
+    edits: Option<Vec<FileEdit>>,
+) -> Result<codecontext_workspace::verify::Edit, ToolError> {
+    use codecontext_workspace::verify::Edit;
+    match (diff, edits) {
+        (Some(diff), None) => Ok(Edit::Diff(diff)),
+        (None, Some(edits)) if !edits.is_empty() => Ok(Edit::Files(
+            edits
+                .into_iter()
+                .map(|e| (ctx.root.join(e.path.trim_start_matches("./")), e.content))
+                .collect(),
+        )),
+        _ => Err(ToolError::new(
+            "give the edit as `diff` (a unified diff) or as `edits` ([{path, content}]), one of them",
+        )),
+    }
+}
+
 /// Runs `f` on the analysis once the first indexing is done, on the blocking pool.
 pub async fn with_analysis<T, F>(ctx: &Ctx, f: F) -> Result<T, ToolError>
 where

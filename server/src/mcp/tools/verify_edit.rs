@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use codecontext_verify::TestSelection;
-use codecontext_workspace::verify::{Edit, VerifyRequest};
+use codecontext_workspace::verify::VerifyRequest;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -40,19 +40,12 @@ pub const TOOL: ToolDef = ToolDef {
 };
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileEdit {
-    path: String,
-    content: Option<String>,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Args {
     #[serde(default)]
     diff: Option<String>,
     #[serde(default)]
-    edits: Option<Vec<FileEdit>>,
+    edits: Option<Vec<super::FileEdit>>,
     #[serde(default)]
     tests: Option<TestSelection>,
     #[serde(default)]
@@ -63,20 +56,7 @@ struct Args {
 
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let a: Args = args("verify_edit", arguments)?;
-    let edit = match (a.diff, a.edits) {
-        (Some(diff), None) => Edit::Diff(diff),
-        (None, Some(edits)) if !edits.is_empty() => Edit::Files(
-            edits
-                .into_iter()
-                .map(|e| (ctx.root.join(e.path.trim_start_matches("./")), e.content))
-                .collect(),
-        ),
-        _ => {
-            return Err(ToolError::new(
-                "give the edit as `diff` (a unified diff) or as `edits` ([{path, content}]), one of them",
-            ))
-        }
-    };
+    let edit = super::edit_of(ctx, a.diff, a.edits)?;
     let request = VerifyRequest {
         edit,
         root: Some(ctx.root.clone()),
