@@ -17,6 +17,12 @@ use codecontext_analysis::cancel;
 use codecontext_assess::{risk, Assessment, Change, HistoryInput};
 use tracing::{info, warn};
 
+use crate::{
+    blocking::{cancellable, Ended},
+    verify::Edit,
+    Result, Workspace, WorkspaceError,
+};
+
 /// What the risk model knows of a folder's history.
 #[derive(Default)]
 pub struct RiskState {
@@ -27,12 +33,6 @@ pub struct RiskState {
     /// Why the last learning gave nothing, for the `HEAD` it tried.
     failed: Option<(String, String)>,
 }
-
-use crate::{
-    blocking::{cancellable, Ended},
-    verify::Edit,
-    Result, Workspace, WorkspaceError,
-};
 
 impl Workspace {
     /// Assesses `edit` in the folder `root` (by default, the one the edit is in);

@@ -54,6 +54,9 @@ pub struct VerifyAnswer {
     pub edit: EditSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
+    /// The edit assessed before it ran (see docs/assess.md); none when it could not be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<codecontext_assess::Assessment>,
     /// The folder it ran in.
     #[serde(skip)]
     pub root: PathBuf,
@@ -65,8 +68,24 @@ fn invalid(message: impl Into<String>) -> WorkspaceError {
 
 impl Workspace {
     /// Verifies an edit. `progress` says whether the user sees it as work under way.
-    pub async fn verify(&self, request: VerifyRequest, progress: bool) -> Result<VerifyAnswer> {
+    pub async fn verify(
+        self: &std::sync::Arc<Self>,
+        request: VerifyRequest,
+        progress: bool,
+    ) -> Result<VerifyAnswer> {
         self.admit_execution().await?;
+        // What the edit changes and what to think of it, before it runs; a verdict is
+        // given without it when it cannot be had.
+        let assessment = match self
+            .assess(request.edit.clone(), request.root.clone(), false)
+            .await
+        {
+            Ok(assessment) => Some(assessment),
+            Err(e) => {
+                tracing::debug!("no assessment of the edit verified: {e}");
+                None
+            }
+        };
         let (root, changes) = self.changes(request.edit, request.root, "verify")?;
         let started = history::now_ms();
         let facts = self.edit_facts(&root, &changes);
@@ -140,6 +159,7 @@ impl Workspace {
                 symbols: facts.affected.edited.clone(),
             },
             run_id: None,
+            assessment,
             root: root.clone(),
         };
         let verdict = &answer.verdict;

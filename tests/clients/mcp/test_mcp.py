@@ -300,6 +300,10 @@ async def test_execute_verify_and_history(tmp_path: Path, home: Path) -> None:
         assert verdict["status"] == "done" and verdict["verdict"] == "failed", verdict
         failed = [t["name"] for t in verdict["tests"] if t["outcome"] == "failed"]
         assert failed == ["tests/test_calc.py::test_doubles"]
+        # Assessed before it ran: the changed function and the test that reaches it.
+        [changed] = verdict["assessment"]["symbols"]
+        assert changed["symbol"] == "calc.double" and changed["change"] == "modified"
+        assert changed["impact"]["tests"] == ["tests.test_calc.test_doubles"], changed
 
         fixed = before.replace("return add(a, a)", "return 2 * a")
         verdict = await call(s, "verify_edit", {"edits": [{"path": "calc.py", "content": fixed}], "tests": "affected"})
