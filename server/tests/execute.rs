@@ -32,7 +32,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.history",
             "codecontext.perfHistory",
             "codecontext.callers",
-            "codecontext.context"
+            "codecontext.context",
+            "codecontext.assess"
         ])
     );
     assert_eq!(
