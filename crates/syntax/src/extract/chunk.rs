@@ -698,6 +698,8 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         let mut stack: Vec<usize> = Vec::new();
         let mut fields_seen: FxHashSet<(Option<u32>, String)> = FxHashSet::default();
         let mut implicit_fields: Vec<bool> = Vec::with_capacity(candidates.len());
+        // Per callable with a body: its index and its body, whose shape is taken below.
+        let mut bodies: Vec<(usize, Node<'t>)> = Vec::new();
         // Per entity: the innermost type among itself and its containers.
         let mut type_of: Vec<Option<usize>> = Vec::with_capacity(candidates.len());
         for cand in candidates {
@@ -743,7 +745,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     .find_map(|f| node.child_by_field_name(f));
                 data.has_body = body.is_some();
                 if let Some(body) = body.filter(|_| data.kind.is_callable()) {
-                    data.shape = crate::shape::shape_of(body);
+                    bodies.push((out.len(), body));
                 }
             }
             let index = out.len();
@@ -760,6 +762,10 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             if out[index].kind != EntityKind::Import {
                 stack.push(index);
             }
+        }
+        let nodes: Vec<Node<'t>> = bodies.iter().map(|(_, body)| *body).collect();
+        for ((index, _), shape) in bodies.iter().zip(crate::shape::shapes_of(&nodes)) {
+            out[*index].shape = shape;
         }
         if self.config.all_declarations {
             // Every `self.x = ...` declares `x`, unless the type declares it itself (a
