@@ -238,3 +238,85 @@ fn verify_takes_a_diff_and_the_history_of_a_symbol_shows_it() {
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot read"), "{stderr}");
 }
+
+#[test]
+fn assess_predicts_which_tests_slow_down_from_the_recorded_runs() {
+    let project = copy_fixture("assess");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let diff = |name: &str, text: &str| {
+        let path = project.path().join(format!("{name}.diff"));
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+
+    // A verification records what each test took.
+    let noop = diff(
+        "noop",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n-\"\"\"Prices: what an item costs, discounts, formatting.\"\"\"\n+\"\"\"Prices: what an item costs, its discounts, formatting.\"\"\"\n",
+    );
+    let verdict = json(home.path(), &["verify", p, "--diff", &noop, "--json"]);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+
+    // Loops nested one level deeper in a tested function: its tests will feel it, and
+    // the answer says what they took so far.
+    let nested = diff(
+        "nested",
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -12,2 +12,6 @@\n def total_price(items):\n-    return sum(price_of(i) for i in items)\n+    total = 0\n+    for i in items:\n+        for _ in range(i.count):\n+            total += i.price\n+    return total\n",
+    );
+    let answer = json(home.path(), &["assess", p, "--diff", &nested, "--json"]);
+    let predictions = answer["performance"].as_array().unwrap();
+    assert_eq!(predictions.len(), 1, "{answer}");
+    let prediction = &predictions[0];
+    assert_eq!(prediction["symbol"], "shop.pricing.total_price");
+    assert_eq!(
+        prediction["causes"][0]["kind"], "loop-nesting",
+        "{prediction}"
+    );
+    // The innermost loop is where the time goes.
+    assert_eq!(prediction["causes"][0]["location"], "shop/pricing.py:15:9");
+    let tests = prediction["tests"].as_array().unwrap();
+    assert_eq!(
+        tests[0]["name"], "tests/test_pricing.py::test_total_price",
+        "{prediction}"
+    );
+    assert_eq!(tests[0]["recorded"]["runs"], 1, "{prediction}");
+    assert!(tests[0]["recorded"]["medianMs"].as_f64().unwrap() >= 0.0);
+    let finding = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "performance")
+        .unwrap_or_else(|| panic!("a performance finding: {answer}"));
+    assert_eq!(finding["location"], "shop/pricing.py:12:5");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("tests/test_pricing.py::test_total_price (median"),
+        "{message}"
+    );
+
+    // A call, inside a loop, of a function that loops itself.
+    let call = diff(
+        "call",
+        "--- a/shop/cart.py\n+++ b/shop/cart.py\n@@ -14,2 +14,2 @@\n     def total(self):\n-        return apply_discount(sum(price_of(i) for i in self.items), 0.1)\n+        return apply_discount(sum(total_price([i]) for i in self.items), 0.1)\n",
+    );
+    let answer = json(home.path(), &["assess", p, "--diff", &call, "--json"]);
+    let cause = &answer["performance"][0]["causes"][0];
+    assert_eq!(cause["kind"], "call-in-loop", "{answer}");
+    assert_eq!(cause["location"], "shop/cart.py:15:35");
+    assert!(
+        cause["message"]
+            .as_str()
+            .unwrap()
+            .contains("`shop.pricing.total_price` inside a loop, and it loops itself"),
+        "{cause}"
+    );
+
+    // Moving code around inside a loop adds no cost.
+    let same = diff(
+        "same",
+        "--- a/shop/report.py\n+++ b/shop/report.py\n@@ -5,2 +5,2 @@\n             key = order.customer\n-            totals[key] = totals.get(key, 0) + order.amount\n+            totals[key] = order.amount + totals.get(key, 0)\n",
+    );
+    let answer = json(home.path(), &["assess", p, "--diff", &same, "--json"]);
+    assert_eq!(answer["performance"], serde_json::json!([]), "{answer}");
+}

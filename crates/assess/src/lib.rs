@@ -10,11 +10,14 @@
 
 pub mod metrics;
 pub mod naming;
+pub mod perf;
 pub mod risk;
 
 use std::path::{Path, PathBuf};
 
-use codecontext_analysis::{cancel, Analysis, EditScope, EntityLoc, FileId, How, RefKind, Walk};
+use codecontext_analysis::{
+    cancel, AffectedTest, Analysis, EditScope, EntityLoc, FileId, How, RefKind, Walk,
+};
 use codecontext_lang::Language;
 use codecontext_text::{LineIndex, PositionEncoding};
 use serde::Serialize;
@@ -44,6 +47,8 @@ pub struct Assessment {
     pub conventions: Vec<Convention>,
     /// Warnings first, then suggestions; each located.
     pub findings: Vec<Finding>,
+    /// The changed functions predicted to be slower, and the tests that will feel it.
+    pub performance: Vec<perf::Prediction>,
     /// How likely the edit is to need a fix later, from a model trained on the
     /// project's history; none without a git history to learn from (see `riskStatus`).
     pub risk: Option<risk::Risk>,
@@ -103,7 +108,7 @@ pub struct Reaching {
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// `naming`, `clone`, `complexity`, `nesting`, `parameters`, `length`,
-    /// `broken-call`, `removed-but-called`, `untested`.
+    /// `broken-call`, `removed-but-called`, `untested`, `performance`, `risk`.
     pub kind: &'static str,
     /// `warning` (likely wrong) or `suggestion` (worth a look).
     pub severity: &'static str,
@@ -150,8 +155,8 @@ const NESTED: u32 = 4;
 const PARAMETERS: u32 = 5;
 const LINES: u32 = 100;
 
-/// What the project's history offers the risk score.
-#[derive(Clone, Copy, Debug)]
+/// What the project's history offers: the risk model, and the tests' recorded times.
+#[derive(Clone, Copy)]
 pub struct HistoryInput<'a> {
     /// The history learned, when it is.
     pub learned: Option<&'a risk::Learned>,
@@ -161,7 +166,14 @@ pub struct HistoryInput<'a> {
     pub author: &'a str,
     /// Seconds since the epoch.
     pub now: i64,
+    /// The tests' durations in the runs recorded so far.
+    pub times: &'a perf::TestTimes,
+    /// The names the project's test runner gives the tests the graph finds.
+    pub runner: Option<perf::RunnerName<'a>>,
 }
+
+/// A prediction this sure is a finding.
+const PREDICTED: f64 = 0.4;
 
 /// Assesses `changes` (files under `root`) against the analysis of the text before and
 /// the project's history.
@@ -177,6 +189,7 @@ pub fn assess(
         symbols: Vec::new(),
         conventions: Vec::new(),
         findings: Vec::new(),
+        performance: Vec::new(),
         risk: None,
         risk_status: history.status.to_string(),
         truncated: false,
@@ -228,6 +241,7 @@ pub fn assess(
             change,
             &conventions,
             &changed_files,
+            &history,
             &mut clones,
             &mut assessment,
         );
@@ -287,6 +301,7 @@ impl FileSide<'_, '_> {
         change: &Change,
         conventions: &[Convention],
         changed_files: &[FileId],
+        history: &HistoryInput<'_>,
         clones: &mut Clones,
         out: &mut Assessment,
     ) {
@@ -314,6 +329,10 @@ impl FileSide<'_, '_> {
             let location = place(&self.rel, &after_index, a.selection.start);
             let loc = old.and_then(|b| self.graph_entity(b));
             let symbol = self.qualified(loc, a);
+            let (impact, reaching_tests) = match loc.map(|l| self.impact(l)) {
+                Some((impact, tests)) => (Some(impact), tests),
+                None => (None, Vec::new()),
+            };
             let mut changed = ChangedSymbol {
                 symbol: symbol.clone(),
                 kind: a.kind.as_str().to_string(),
@@ -322,7 +341,7 @@ impl FileSide<'_, '_> {
                 before: old.filter(|b| b.measured).map(|b| b.metrics),
                 after: a.measured.then_some(a.metrics),
                 delta: None,
-                impact: loc.map(|l| self.impact(l)),
+                impact,
             };
             if let (Some(b), Some(x)) = (&changed.before, &changed.after) {
                 changed.delta = Some(Metrics::delta(b, x));
@@ -336,6 +355,33 @@ impl FileSide<'_, '_> {
             }
             if a.measured {
                 quality(&changed, &symbol, &location, &mut out.findings);
+            }
+            // A slowdown needs a before: a new function's cost shows in its callers.
+            if a.measured && change_kind == "modified" {
+                let causes =
+                    perf::causes(self.analysis, self.lang, old, a, &self.rel, &after_index);
+                if !causes.is_empty() {
+                    let prediction = perf::predict(
+                        &symbol,
+                        &location,
+                        causes,
+                        &reaching_tests,
+                        history.runner,
+                        history.times,
+                    );
+                    if prediction.confidence >= PREDICTED {
+                        out.findings.push(Finding {
+                            kind: "performance",
+                            severity: "suggestion",
+                            symbol: symbol.clone(),
+                            location: location.clone(),
+                            message: prediction.message(),
+                            confidence: prediction.confidence,
+                            edit: None,
+                        });
+                    }
+                    out.performance.push(prediction);
+                }
             }
             if a.shape != 0 && old.is_none_or(|b| b.shape != a.shape) {
                 clones.wanted.push(Wanted {
@@ -376,7 +422,7 @@ impl FileSide<'_, '_> {
             let loc = self.graph_entity(b);
             let symbol = self.qualified(loc, b);
             let location = place(&self.rel, &before_index, b.selection.start);
-            let impact = loc.map(|l| self.impact(l));
+            let impact = loc.map(|l| self.impact(l).0);
             if let Some(l) = loc {
                 self.removed_but_called(l, &symbol, &location, changed_files, &mut out.findings);
             }
@@ -434,16 +480,18 @@ impl FileSide<'_, '_> {
         }
     }
 
-    fn impact(&self, loc: EntityLoc) -> Impact {
+    /// What reaches the entity, and the tests among it.
+    fn impact(&self, loc: EntityLoc) -> (Impact, Vec<AffectedTest>) {
         let a = self.analysis;
         let g = a.graph();
         let Some(e) = g.entity(loc) else {
-            return Impact {
+            let none = Impact {
                 reached: 0,
                 complete: true,
                 nearest: Vec::new(),
                 tests: Vec::new(),
             };
+            return (none, Vec::new());
         };
         let reached = a.walk(e.id, Walk::Impact, IMPACT_DEPTH, IMPACT_LIMIT);
         let (_, unresolved) = a.call_walk(e.id, true, IMPACT_DEPTH);
@@ -457,36 +505,34 @@ impl FileSide<'_, '_> {
                 depth: r.depth,
             })
             .collect();
-        let tests = g
+        let affected = g
             .file_data(loc.file)
             .and_then(|f| {
                 let first = f.line_index.line_col(e.range.start).ok()?.line;
                 let last = f.line_index.line_col(e.range.end).ok()?.line;
                 Some(a.affected_tests(&[(loc.file, EditScope::Lines(vec![(first, last + 1)]))]))
             })
-            .map(|affected| {
-                let mut tests: Vec<String> = affected
-                    .tests
-                    .into_iter()
-                    .map(|t| {
-                        if t.name.is_empty() {
-                            t.path
-                        } else {
-                            t.qualified_name
-                        }
-                    })
-                    .collect();
-                tests.sort();
-                tests.dedup();
-                tests
-            })
+            .map(|affected| affected.tests)
             .unwrap_or_default();
-        Impact {
+        let mut tests: Vec<String> = affected
+            .iter()
+            .map(|t| {
+                if t.name.is_empty() {
+                    t.path.clone()
+                } else {
+                    t.qualified_name.clone()
+                }
+            })
+            .collect();
+        tests.sort();
+        tests.dedup();
+        let impact = Impact {
             complete: unresolved == 0 && reached.len() < IMPACT_LIMIT,
             reached: reached.len(),
             nearest,
             tests,
-        }
+        };
+        (impact, affected)
     }
 
     /// A name the edit adds that breaks a convention nearly every name of its kind keeps.
@@ -801,7 +847,7 @@ fn quality(s: &ChangedSymbol, symbol: &str, location: &str, findings: &mut Vec<F
 }
 
 /// `path:line:col`, 1-based, the column in characters.
-fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
+pub(crate) fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
     let w = index.wide_of_offset(PositionEncoding::Utf32, offset);
     format!("{rel}:{}:{}", w.line + 1, w.col + 1)
 }

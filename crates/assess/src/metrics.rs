@@ -23,6 +23,8 @@ pub struct Metrics {
     pub lines: u32,
     /// Its parameters, without the receiver (`self`, `this`).
     pub parameters: u32,
+    /// How deep its loops nest (a `forEach` callback counts as a loop).
+    pub loops: u32,
 }
 
 impl Metrics {
@@ -35,6 +37,7 @@ impl Metrics {
             nesting: d(before.nesting, after.nesting),
             lines: d(before.lines, after.lines),
             parameters: d(before.parameters, after.parameters),
+            loops: d(before.loops, after.loops),
         }
     }
 }
@@ -47,6 +50,7 @@ pub struct MetricsDelta {
     pub nesting: i64,
     pub lines: i64,
     pub parameters: i64,
+    pub loops: i64,
 }
 
 /// How many arguments a call may pass: at least `required`, at most `max` (none:
@@ -80,6 +84,8 @@ pub struct Symbol {
     pub arity: Arity,
     /// Its body's shape (see `codecontext_syntax::shape`), or 0.
     pub shape: u64,
+    /// Functions only: what it does inside loops, and where its deepest loop starts.
+    pub hot: Hot,
     /// Its text, to tell whether an edit changed it.
     pub text: String,
 }
@@ -146,14 +152,26 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                 .line_col(e.range.end.saturating_sub(1).max(e.range.start))
                 .map_or(line, |lc| lc.line);
             let start_line = index.line_col(e.range.start).map_or(line, |lc| lc.line);
-            let (metrics, arity) = match node {
-                Some(node) => measure(lang, node, text),
+            let (metrics, arity, hot) = match node {
+                Some(node) => {
+                    let (metrics, arity) = measure(lang, node, text);
+                    let hot = hot(lang, node, text);
+                    (
+                        Metrics {
+                            loops: hot.loops,
+                            ..metrics
+                        },
+                        arity,
+                        hot,
+                    )
+                }
                 None => (
                     Metrics::default(),
                     Arity {
                         required: 0,
                         max: None,
                     },
+                    Hot::default(),
                 ),
             };
             out.push(Symbol {
@@ -169,6 +187,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                 },
                 arity,
                 shape: e.shape,
+                hot,
                 text: text
                     .get(e.range.start as usize..e.range.end as usize)
                     .unwrap_or_default()
@@ -252,6 +271,106 @@ fn walk(kinds: &QualityKinds, node: Node<'_>, text: &str, depth: u32, m: &mut Me
     for child in node.children(&mut cursor) {
         walk(kinds, child, text, inner, m);
     }
+}
+
+/// What a function does inside its loops.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hot {
+    /// How deep its loops nest.
+    pub loops: u32,
+    /// Where the first of its deepest loops starts (a byte offset).
+    pub deepest: Option<u32>,
+    /// Calls and allocations inside loops, in text order.
+    pub sites: Vec<Site>,
+}
+
+/// A call or an allocation inside a loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// An allocation (a node kind, or an allocating call's name), else a call.
+    pub allocates: bool,
+    /// The callee's last name (`load` for `self.repo.load(x)`), or the allocating node's
+    /// kind.
+    pub name: String,
+    /// Byte offset of its start.
+    pub at: u32,
+    /// How many loops it is inside.
+    pub depth: u32,
+}
+
+/// What `function` does inside its loops.
+pub fn hot(lang: &Language, function: Node<'_>, text: &str) -> Hot {
+    let mut hot = Hot::default();
+    if let Some(body) = function.child_by_field_name("body") {
+        hot_walk(&lang.config.quality, body, text, 0, &mut hot);
+    }
+    hot
+}
+
+fn hot_walk(kinds: &QualityKinds, node: Node<'_>, text: &str, depth: u32, hot: &mut Hot) {
+    let kind = node.kind();
+    let has = |list: &[String], what: &str| list.iter().any(|k| k == what);
+    let callee = if node.child_by_field_name("arguments").is_some() || kind == "macro_invocation" {
+        callee_name(node, text)
+    } else {
+        None
+    };
+    if depth > 0 {
+        let site = |allocates, name: &str| Site {
+            allocates,
+            name: name.to_string(),
+            at: node.start_byte() as u32,
+            depth,
+        };
+        if has(&kinds.allocations, kind) {
+            hot.sites.push(site(true, kind));
+        } else if let Some(name) = callee {
+            hot.sites
+                .push(site(has(&kinds.allocating_calls, name), name));
+        }
+    }
+    let is_loop = has(&kinds.loops, kind);
+    let loop_method = callee.is_some_and(|name| has(&kinds.loop_methods, name));
+    if (is_loop || loop_method) && depth + 1 > hot.loops {
+        hot.loops = depth + 1;
+        hot.deepest = Some(node.start_byte() as u32);
+    }
+    // What runs per iteration: a loop's body (its header runs once, or once per
+    // iteration but is not what was added to it), a loop method's arguments.
+    let inner = if is_loop {
+        node.child_by_field_name("body").map(|b| b.id())
+    } else if loop_method {
+        node.child_by_field_name("arguments").map(|a| a.id())
+    } else {
+        None
+    };
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        let deeper = match inner {
+            Some(id) => child.id() == id,
+            None => is_loop,
+        };
+        hot_walk(kinds, child, text, depth + u32::from(deeper), hot);
+    }
+}
+
+/// The last name of a call's callee: `load` for `self.repo.load(x)`, `Vec::<u8>::new`'s
+/// `new`, Java's method name, a macro's name.
+pub fn callee_name<'t>(call: Node<'_>, text: &'t str) -> Option<&'t str> {
+    let mut callee = ["function", "name", "macro"]
+        .iter()
+        .find_map(|f| call.child_by_field_name(f))?;
+    for _ in 0..4 {
+        match ["field", "attribute", "property", "name", "function"]
+            .iter()
+            .find_map(|f| callee.child_by_field_name(f))
+        {
+            Some(inner) => callee = inner,
+            None => break,
+        }
+    }
+    text.get(callee.byte_range())
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
 /// A decision that continues another (`else if`): inside a continuation, or the
@@ -402,7 +521,9 @@ mod tests {
                 .chain(&q.continuations)
                 .chain(&q.boolean_kinds)
                 .chain(&q.binary_kinds)
-                .chain(&q.nesting);
+                .chain(&q.nesting)
+                .chain(&q.loops)
+                .chain(&q.allocations);
             let mut n = 0;
             for kind in kinds {
                 n += 1;
@@ -499,5 +620,46 @@ impl S {
         };
         assert_eq!(arguments_at(js, tree.root_node(), at("f(1")), Some(2));
         assert_eq!(arguments_at(js, tree.root_node(), at("f(...")), None);
+    }
+
+    /// `(allocates, name, depth)` of each site inside a loop, in text order.
+    fn sites(s: &Symbol) -> Vec<(bool, &str, u32)> {
+        s.hot
+            .sites
+            .iter()
+            .map(|x| (x.allocates, x.name.as_str(), x.depth))
+            .collect()
+    }
+
+    #[test]
+    fn loops_and_what_runs_in_them() {
+        let text = "\
+def total(orders, rates):
+    s = load_all(orders)
+    for o in load_orders():
+        for r in rates:
+            s += load_rate(r) * o
+        items = [x for x in o.items]
+    return s
+";
+        let s = only(lang("python"), text, "total");
+        assert_eq!(s.metrics.loops, 2);
+        assert_eq!(s.hot.deepest, text.find("for r").map(|i| i as u32));
+        // `load_all` and the loop's iterable run once: not inside the loop.
+        assert_eq!(
+            sites(&s),
+            [(false, "load_rate", 2), (true, "list_comprehension", 1)]
+        );
+
+        let js = "function f(items) { items.forEach(i => { fetchUser(i.id); }); return [1]; }\n";
+        let s = only(lang("javascript"), js, "f");
+        assert_eq!(s.metrics.loops, 1);
+        assert_eq!(sites(&s), [(false, "fetchUser", 1)]);
+
+        let rust =
+            "fn f(xs: &[String], v: &mut Vec<String>) { for x in xs { v.push(x.clone()); } }\n";
+        let s = only(lang("rust"), rust, "f");
+        assert_eq!(s.metrics.loops, 1);
+        assert_eq!(sites(&s), [(false, "push", 1), (true, "clone", 1)]);
     }
 }

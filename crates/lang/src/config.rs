@@ -175,6 +175,20 @@ pub struct QualityKinds {
     /// What nests: code inside one of these is one level deeper.
     #[serde(default)]
     pub nesting: Vec<String>,
+    /// Loops: what is inside one's `body` (or, without a body, inside it) runs once per
+    /// iteration.
+    #[serde(default)]
+    pub loops: Vec<String>,
+    /// Methods that call their function arguments once per element (`forEach`, `map`):
+    /// their arguments are inside a loop.
+    #[serde(default)]
+    pub loop_methods: Vec<String>,
+    /// Expressions that allocate whatever their text (`new X()`, a list literal).
+    #[serde(default)]
+    pub allocations: Vec<String>,
+    /// Calls that allocate, by the callee's last name (`clone`, `make`, `format!`).
+    #[serde(default)]
+    pub allocating_calls: Vec<String>,
 }
 
 fn yes() -> bool {

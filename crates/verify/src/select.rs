@@ -82,7 +82,7 @@ fn rust_module(path: &str) -> Vec<String> {
 }
 
 /// The name the project's runner takes for a reached test, if it runs it.
-fn runner_name(kind: ProjectKind, test: &ReachedTest) -> Option<String> {
+pub fn runner_name(kind: ProjectKind, test: &ReachedTest) -> Option<String> {
     match (kind, test.language.as_str()) {
         (ProjectKind::Cargo, "rust") => {
             let mut parts = rust_module(&test.path);

@@ -13,7 +13,7 @@ use std::{
     sync::{Arc, PoisonError},
 };
 
-use codecontext_analysis::cancel;
+use codecontext_analysis::{cancel, AffectedTest};
 use codecontext_assess::{risk, Assessment, Change, HistoryInput};
 use tracing::{info, warn};
 
@@ -73,6 +73,8 @@ impl Workspace {
         } else {
             self.learned_history(&root, false)
         };
+        let times = self.test_times(&root).await;
+        let kind = codecontext_verify::detect(&root);
         let author = risk::author(&root);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -81,11 +83,18 @@ impl Workspace {
         let budget = self.settings().request_budget();
         match cancellable(move || {
             let host = ws.read();
+            let runner = |t: &AffectedTest| {
+                kind.and_then(|k| {
+                    codecontext_verify::select::runner_name(k, &crate::verify::reached_test(t))
+                })
+            };
             let history = HistoryInput {
                 learned: learned.as_deref(),
                 status: &status,
                 author: &author,
                 now,
+                times: &times,
+                runner: Some(&runner),
             };
             cancel::within(budget, || {
                 codecontext_assess::assess(&host.analysis(), &root, &changes, history)

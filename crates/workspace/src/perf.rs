@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use codecontext_assess::perf::TestTimes;
 use codecontext_store::{BoxFuture, Point, SeriesLog, SeriesQuery, SqliteStore, Store, StoreError};
 use codecontext_team::influx::{Forwarder, InfluxSeries};
 use codecontext_verify::Verdict;
@@ -367,7 +368,39 @@ pub fn point_json(p: Point) -> Value {
     })
 }
 
+/// At most this many recorded test durations are read for an assessment.
+const TEST_POINTS: u32 = 5000;
+
 impl Workspace {
+    /// The durations of the folder's tests in the runs recorded so far (the newest
+    /// [`TEST_POINTS`]); none when nothing is recorded or the store cannot be read.
+    pub async fn test_times(&self, root: &Path) -> TestTimes {
+        let mut times = TestTimes::default();
+        let Some(series) = self.series_for(root).await else {
+            return times;
+        };
+        let query = SeriesQuery {
+            measurement: "test".into(),
+            tags: vec![("project".into(), codecontext_store::project_key(root))],
+            limit: TEST_POINTS,
+        };
+        match series.points(query).await {
+            Ok(points) => {
+                for p in points {
+                    if let (Some(test), Some(ms)) = (p.tag("test"), p.field("duration_ms")) {
+                        times
+                            .durations
+                            .entry(test.to_string())
+                            .or_default()
+                            .push(ms);
+                    }
+                }
+            }
+            Err(e) => warn!("the recorded test durations cannot be read: {e}"),
+        }
+        times
+    }
+
     /// A symbol's verifications or a test's durations, newest first, at most `limit`
     /// (1 to 1000), from every folder.
     pub async fn perf_history(&self, of: PerfOf, limit: u32) -> Result<Vec<Point>> {

@@ -109,19 +109,7 @@ impl Workspace {
         };
         let graph = GraphAnswer {
             edited: facts.affected.edited.clone(),
-            tests: facts
-                .affected
-                .tests
-                .iter()
-                .map(|t| ReachedTest {
-                    path: t.path.clone(),
-                    language: t.language.clone(),
-                    name: t.name.clone(),
-                    containers: t.containers.clone(),
-                    via: t.via.clone(),
-                    how: t.how.as_str().to_string(),
-                })
-                .collect(),
+            tests: facts.affected.tests.iter().map(reached_test).collect(),
             unknown: facts.affected.unknown.clone(),
         };
         let result = codecontext_verify::verify(
@@ -249,4 +237,16 @@ fn relative_inside(root: &Path, path: &Path) -> std::result::Result<String, Stri
         .filter(|rel| rel.components().all(|c| matches!(c, Component::Normal(_))))
         .map(|rel| rel.to_string_lossy().replace('\\', "/"))
         .ok_or_else(|| format!("{} is outside {}", path.display(), root.display()))
+}
+
+/// A test the graph found, as verification takes it.
+pub(crate) fn reached_test(t: &codecontext_analysis::AffectedTest) -> ReachedTest {
+    ReachedTest {
+        path: t.path.clone(),
+        language: t.language.clone(),
+        name: t.name.clone(),
+        containers: t.containers.clone(),
+        via: t.via.clone(),
+        how: t.how.as_str().to_string(),
+    }
 }

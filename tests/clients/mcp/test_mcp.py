@@ -254,6 +254,18 @@ async def test_assess_edit_names_the_broken_calls_and_the_clean_change(tmp_path:
         [changed] = clean["symbols"]
         assert changed["symbol"] == "shop.pricing.price_of"
         assert "tests.test_pricing.test_price_of" in changed["impact"]["tests"]
+        # A call of a looping function, added inside a loop: predicted slower.
+        cart = (root / "shop" / "cart.py").read_text()
+        calls = cart.replace("sum(price_of(i) for i", "sum(total_price([i]) for i")
+        slower = await call(s, "assess_edit", {"edits": [{"path": "shop/cart.py", "content": calls}]})
+        [prediction] = slower["performance"]
+        assert prediction["symbol"] == "shop.cart.Cart.total", prediction
+        # The call, and the one-item list built for it on each iteration.
+        [call_in_loop, allocation] = prediction["causes"]
+        assert call_in_loop["kind"] == "call-in-loop", call_in_loop
+        assert call_in_loop["location"] == "shop/cart.py:15:35", call_in_loop
+        assert allocation["kind"] == "allocation-in-loop", allocation
+        assert allocation["location"] == "shop/cart.py:15:47", allocation
         assert "no `---`/`+++` file headers" in await error(s, "assess_edit", {"diff": "not a diff"})
         assert "one of them" in await error(s, "assess_edit", {})
 

@@ -70,6 +70,26 @@ async def test_a_diff_through_the_command_finds_the_calls_it_breaks(
     assert broken == ["shop/cart.py:15:16", "shop/checkout.py:5:25"], answer["findings"]
     [changed] = answer["symbols"]
     assert changed["change"] == "modified" and changed["impact"]["reached"] >= 2
+    assert answer["performance"] == [], "one more parameter costs no time"
+
+    # Loops nested one level deeper in a tested function: a predicted slowdown.
+    nested = (
+        "--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -12,2 +12,6 @@\n def total_price(items):\n"
+        "-    return sum(price_of(i) for i in items)\n"
+        "+    total = 0\n+    for i in items:\n+        for _ in range(i.count):\n+            total += i.price\n"
+        "+    return total\n"
+    )
+    slower = plain(
+        await bounded(
+            assess_client.protocol.send_request_async("codecontext/assess", {"edit": nested}),
+            "codecontext/assess",
+        )
+    )
+    [prediction] = slower["performance"]
+    assert prediction["symbol"] == "shop.pricing.total_price", prediction
+    assert [c["kind"] for c in prediction["causes"]] == ["loop-nesting"], prediction
+    assert [t["name"] for t in prediction["tests"]] == ["tests/test_pricing.py::test_total_price"], prediction
+    assert [f["kind"] for f in slower["findings"]] == ["performance"], slower["findings"]
 
     for params, says in [
         ({"edit": "not a diff"}, "no `---`/`+++` file headers"),
