@@ -420,52 +420,23 @@ fn assess_reports_each_finding_at_its_place() {
 fn assess_scores_risk_from_the_projects_history() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    // The history ends an hour ago, one commit an hour.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let start = now - 100 * 3600;
-    let git = |args: &[&str], date: u64| {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(&root)
-            .env("GIT_AUTHOR_DATE", format!("{} +0000", start + date * 3600))
-            .env(
-                "GIT_COMMITTER_DATE",
-                format!("{} +0000", start + date * 3600),
-            )
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    };
-    git(&["init", "-q"], 0);
-    git(&["config", "user.email", "dev@example.com"], 0);
-    git(&["config", "user.name", "Dev"], 0);
+    let mut repo = codecontext_tests::GitRepo::init(&root, 90);
     let mut fragile = String::new();
     let mut steady = String::new();
-    let mut time = 0;
-    let mut commit = |path: &str, text: &str, message: &str| {
-        std::fs::write(root.join(path), text).unwrap();
-        time += 1;
-        git(&["add", path], time);
-        git(&["commit", "-q", "-m", message], time);
-    };
     for i in 0..30 {
         fragile.push_str(&format!(
             "def f{i}(x):\n    y = x * {i}\n    return y + {i}\n\n"
         ));
-        commit("fragile.py", &fragile, &format!("Add f{i}"));
+        repo.commit("fragile.py", &fragile, &format!("Add f{i}"));
         fragile = fragile.replace(
             &format!("    y = x * {i}\n"),
             &format!("    y = x * {i} + 1\n"),
         );
-        commit("fragile.py", &fragile, &format!("Fix f{i} when x is 0"));
+        repo.commit("fragile.py", &fragile, &format!("Fix f{i} when x is 0"));
         steady.push_str(&format!(
             "def g{i}(x):\n    y = x - {i}\n    return y * {i}\n\n"
         ));
-        commit("steady.py", &steady, &format!("Add g{i}"));
+        repo.commit("steady.py", &steady, &format!("Add g{i}"));
     }
     let assess = |file: &str, old_lines: usize| {
         let diff = format!(

@@ -221,3 +221,59 @@ impl Drop for Stopped {
         }
     }
 }
+
+/// A git repository whose history a test writes: one commit an hour, the last one an
+/// hour before now, by one author.
+pub struct GitRepo {
+    root: PathBuf,
+    /// The first commit's time, seconds since the epoch.
+    start: u64,
+    /// Commits written so far.
+    hour: u64,
+}
+
+impl GitRepo {
+    /// `git init` in `root`, for a history of at most `hours` commits.
+    pub fn init(root: &Path, hours: u64) -> GitRepo {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let repo = GitRepo {
+            root: root.to_path_buf(),
+            start: now - (hours + 1) * 3600,
+            hour: 0,
+        };
+        repo.git(&["init", "-q"]);
+        repo.git(&["config", "user.email", "dev@example.com"]);
+        repo.git(&["config", "user.name", "Dev"]);
+        repo
+    }
+
+    /// Runs git in the repository, dated at the current hour.
+    pub fn git(&self, args: &[&str]) {
+        let date = format!("{} +0000", self.start + self.hour * 3600);
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// Writes `text` to `path` (relative, its folders made) and commits it an hour after
+    /// the commit before.
+    pub fn commit(&mut self, path: &str, text: &str, message: &str) {
+        let file = self.root.join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(file, text).unwrap();
+        self.hour += 1;
+        self.git(&["add", path]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+}
