@@ -320,3 +320,119 @@ fn assess_predicts_which_tests_slow_down_from_the_recorded_runs() {
     let answer = json(home.path(), &["assess", p, "--diff", &same, "--json"]);
     assert_eq!(answer["performance"], serde_json::json!([]), "{answer}");
 }
+
+/// `codecontext report` on a history built here: `core/fragile.py` is changed and fixed
+/// over and over, `util/steady.py` only grows, `app.py` imports both and a test imports
+/// `app`. The report ranks the fragile file first, its module riskiest, draws the
+/// imports between modules, and shows the verification run before it with its test.
+#[test]
+fn report_ranks_hotspots_and_risk_and_shows_the_recorded_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let p = root.to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut repo = codecontext_tests::GitRepo::init(&root, 100);
+    let (mut fragile, mut steady) = (String::new(), String::new());
+    for i in 0..30 {
+        fragile.push_str(&format!(
+            "def f{i}(x):\n    if x > {i}:\n        return x\n    y = x * {i}\n    return y + {i}\n\n\n"
+        ));
+        repo.commit("core/fragile.py", &fragile, &format!("Add f{i}"));
+        fragile = fragile.replace(
+            &format!("    y = x * {i}\n"),
+            &format!("    y = x * {i} + 1\n"),
+        );
+        repo.commit(
+            "core/fragile.py",
+            &fragile,
+            &format!("Fix f{i} when x is 0"),
+        );
+        steady.push_str(&format!("def g{i}(x):\n    return x * {i}\n\n\n"));
+        repo.commit("util/steady.py", &steady, &format!("Add g{i}"));
+    }
+    repo.commit(
+        "app.py",
+        "\"\"\"The app.\"\"\"\nfrom core.fragile import f0\nfrom util.steady import g0\n\n\ndef main(x):\n    return f0(x) + g0(x)\n",
+        "Add the app",
+    );
+    repo.commit(
+        "tests/test_app.py",
+        "from app import main\n\n\ndef test_main():\n    assert main(1) == 1\n",
+        "Test the app",
+    );
+
+    // A verification, for the recorded runs.
+    let noop = root.join("noop.diff");
+    std::fs::write(
+        &noop,
+        "--- a/app.py\n+++ b/app.py\n@@ -1,1 +1,1 @@\n-\"\"\"The app.\"\"\"\n+\"\"\"The application.\"\"\"\n",
+    )
+    .unwrap();
+    let verdict = json(
+        home.path(),
+        &["verify", p, "--diff", noop.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+
+    let report = json(home.path(), &["report", p, "--json"]);
+    assert_eq!(report["commits"], 92, "{report}");
+    let risk_status = report["riskStatus"].as_str().unwrap();
+    assert!(risk_status.starts_with("learned from"), "{risk_status}");
+
+    let hot = &report["hotspots"];
+    assert_eq!(hot[0]["path"], "core/fragile.py", "{hot}");
+    assert_eq!(
+        (&hot[0]["changes"], &hot[0]["fixes"], &hot[0]["complexity"]),
+        (&Value::from(60), &Value::from(30), &Value::from(60)),
+        "{hot}"
+    );
+    assert_eq!(hot[0]["worst"]["symbol"], "f0");
+    assert_eq!(hot[0]["worst"]["location"], "core/fragile.py:1:5");
+    assert_eq!(hot[1]["path"], "util/steady.py", "{hot}");
+    assert_eq!(hot[1]["score"], 30 * 30);
+
+    let modules = report["modules"].as_array().unwrap();
+    let risk = |name: &str| {
+        let m = modules.iter().find(|m| m["module"] == name).unwrap();
+        m["risk"].as_f64().unwrap()
+    };
+    assert_eq!(modules[0]["module"], "core", "{modules:?}");
+    assert_eq!(modules[0]["fixes"], 30);
+    assert!(risk("core") > risk("util"), "{modules:?}");
+
+    let edges: Vec<(&str, &str)> = report["dependencies"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let end = |key: &str| e[key].as_str().unwrap();
+            (end("importer"), end("imported"))
+        })
+        .collect();
+    for edge in [(".", "core"), (".", "util"), ("tests", ".")] {
+        assert!(edges.contains(&edge), "{edge:?} in {edges:?}");
+    }
+
+    let tests = report["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1, "{tests:?}");
+    assert_eq!(tests[0]["name"], "tests/test_app.py::test_main");
+    assert_eq!(tests[0]["runs"][0]["outcome"], "passed");
+    let verifications = report["verifications"].as_array().unwrap();
+    assert_eq!(verifications.len(), 1, "{verifications:?}");
+    assert_eq!(verifications[0]["verdict"], "passed");
+    assert_eq!(verifications[0]["passed"], 1);
+
+    // The page: written where asked, each section there.
+    let page = root.join("report.html");
+    let (code, stdout, stderr) = run(home.path(), &["report", p, "--out", page.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("wrote "), "{stdout}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for id in ["hotspots", "risk", "tests", "verifications", "dependencies"] {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    assert!(html.contains("tests/test_app.py::test_main"));
+
+    let (code, _, stderr) = run(home.path(), &["report", "/no/such/folder"]);
+    assert_eq!(code, 2, "{stderr}");
+}

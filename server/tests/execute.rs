@@ -33,7 +33,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.perfHistory",
             "codecontext.callers",
             "codecontext.context",
-            "codecontext.assess"
+            "codecontext.assess",
+            "codecontext.report"
         ])
     );
     assert_eq!(

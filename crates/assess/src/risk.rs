@@ -285,6 +285,18 @@ fn ranges(lines: &[u32]) -> Vec<(u32, u32)> {
 /// commits a model learned on to the ones it scores.
 pub const WINDOW: u64 = 500;
 
+/// A file's history in numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Churn {
+    /// Commits that changed it.
+    pub changes: u32,
+    /// Of them, the ones whose message says they fix something.
+    pub fixes: u32,
+    pub authors: u32,
+    /// When it last changed, seconds since the epoch.
+    pub last: i64,
+}
+
 /// What the history says of each file and author, up to some commit.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
@@ -366,6 +378,25 @@ impl Tracker {
             ln(f64::from(fixes)),
             f64::from(u8::from(fix)),
         ]
+    }
+
+    /// What the history says of each file changed in it, by path (relative to the
+    /// folder): how often it changed, how often in a fix, by how many authors.
+    pub fn file_churn(&self) -> impl Iterator<Item = (&str, Churn)> + '_ {
+        self.files.iter().map(|(path, s)| {
+            let churn = Churn {
+                changes: s.changes.len() as u32,
+                fixes: s.fixes.len() as u32,
+                authors: s.authors.len() as u32,
+                last: s.last,
+            };
+            (path.as_str(), churn)
+        })
+    }
+
+    /// The commits taken in so far.
+    pub fn commits(&self) -> u64 {
+        self.seq
     }
 
     /// Takes `commit` into the history.
@@ -699,6 +730,15 @@ mod tests {
         assert_eq!(f[9], ln(2.0));
         assert_eq!(f[10], ln(1.0), "ann's one earlier commit");
         assert_eq!(f[11], ln(1.0));
+        let churn: HashMap<&str, Churn> = t.file_churn().collect();
+        let expected = Churn {
+            changes: 2,
+            fixes: 1,
+            authors: 2,
+            last: 86_400,
+        };
+        assert_eq!(churn, HashMap::from([("src/a.py", expected)]));
+        assert_eq!(t.commits(), 2);
     }
 
     #[test]

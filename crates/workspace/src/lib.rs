@@ -21,6 +21,7 @@ pub mod index;
 pub mod notify;
 pub mod perf;
 pub mod places;
+pub mod report;
 pub mod settings;
 mod store;
 pub mod team;

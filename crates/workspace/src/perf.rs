@@ -114,7 +114,10 @@ impl SeriesSink {
     /// Points matching `query`: from InfluxDB when configured (every developer's), after
     /// a moment for this server's own to arrive; from the folder's store when InfluxDB
     /// fails and there is a store (this server's only).
-    async fn points(&self, query: SeriesQuery) -> std::result::Result<Vec<Point>, StoreError> {
+    pub(crate) async fn points(
+        &self,
+        query: SeriesQuery,
+    ) -> std::result::Result<Vec<Point>, StoreError> {
         self.flush().await;
         let Some(influx) = &self.influx else {
             return self.log.points(query).await;
@@ -151,7 +154,7 @@ const READ_WAIT: Duration = Duration::from_secs(2);
 impl Workspace {
     /// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
     /// configured (through a queue in memory when nothing is persisted).
-    async fn series_for(&self, root: &Path) -> Option<Arc<SeriesSink>> {
+    pub(crate) async fn series_for(&self, root: &Path) -> Option<Arc<SeriesSink>> {
         let folder = self.folder(root);
         if let Some(series) = folder.series.get() {
             return Some(series);

@@ -11,6 +11,7 @@ mod daemon;
 mod doctor;
 mod nav;
 mod open;
+mod report;
 mod runs;
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
@@ -78,6 +79,20 @@ pub enum Command {
     /// what reaches them, complexity before and after, naming conventions, calls it
     /// breaks. Exits 0 without warnings, 1 with some.
     Assess(AssessArgs),
+    /// A report on the project, as one HTML page with plots: hotspots (churn ×
+    /// complexity), risk by module, test durations over time, verification outcomes and
+    /// the module dependency graph. Written to --out, else to stdout; --json prints its
+    /// data instead.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Write the page to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -344,5 +359,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Verify(args) => runs::verify(args, out),
         Command::History(args) => runs::history(args, out),
         Command::Assess(args) => assess::assess(args, out),
+        Command::Report(args) => report::report(args, out),
     }
 }

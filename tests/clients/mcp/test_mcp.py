@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ FIXTURES = ROOT / "fixtures"
 
 TOOLS = {
     "assess_edit",
+    "project_report",
     "find_symbol",
     "symbol_info",
     "outline",
@@ -268,6 +270,29 @@ async def test_assess_edit_names_the_broken_calls_and_the_clean_change(tmp_path:
         assert allocation["location"] == "shop/cart.py:15:47", allocation
         assert "no `---`/`+++` file headers" in await error(s, "assess_edit", {"diff": "not a diff"})
         assert "one of them" in await error(s, "assess_edit", {})
+
+
+async def test_project_report_answers_its_data_and_writes_the_page(tmp_path: Path, home: Path) -> None:
+    root = copy("assess", tmp_path)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "Dev",
+           "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "Start"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    cart = root / "shop" / "cart.py"
+    cart.write_text(cart.read_text().replace("self.items = []\n\n    def add", "self.items = list()\n\n    def add"))
+    subprocess.run(["git", "commit", "-q", "-am", "Fix the cart"], cwd=root, env=env, check=True)
+    async with session(root, home) as s:
+        answer = await call(s, "project_report", {})
+        assert answer["commits"] == 2
+        top = answer["hotspots"][0]
+        assert (top["path"], top["changes"], top["fixes"]) == ("shop/cart.py", 2, 1), answer["hotspots"]
+        assert "written" not in answer and "html" not in answer
+        written = await call(s, "project_report", {"out": "report.html"})
+        assert written["written"] == str(root.resolve() / "report.html")
+        assert '<section id="dependencies">' in (root / "report.html").read_text()
+        assert "unknown field" in await error(s, "project_report", {"nope": 1})
+        assert "cannot write" in await error(s, "project_report", {"out": "no/such/dir/report.html"})
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,5 +102,36 @@ def assess_root(tmp_path: Path) -> Path:
 async def assess_client(lsp_client: LanguageClient, assess_root: Path):
     """A server over a copy of fixtures/assess."""
     await start(lsp_client, assess_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def report_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/assess with a git history: committed, then shop/pricing.py
+    fixed twice."""
+    root = tmp_path / "report"
+    shutil.copytree(FIXTURE.parent / "assess", root)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "Dev",
+           "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "Start the shop")
+    pricing = root / "shop" / "pricing.py"
+    for old, new in [("* (1 - rate)", "* (1.0 - rate)"), ("round(amount, 2)", "round(amount + 0.0, 2)")]:
+        pricing.write_text(pricing.read_text().replace(old, new))
+        git("commit", "-q", "-am", f"Fix {old}")
+    return root.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def report_client(lsp_client: LanguageClient, report_root: Path):
+    """A server over report_root."""
+    await start(lsp_client, report_root)
     yield
     await lsp_client.shutdown_session()

@@ -80,6 +80,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.assess takes one argument: {edit, root?}",
         handler: |backend, params| Box::pin(super::assess::assess(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/report",
+        command: "codecontext.report",
+        arguments: Arguments::AtMostOne,
+        usage: "codecontext.report takes at most one argument: {root?, out?}",
+        handler: |backend, params| Box::pin(super::report::report(backend, params)),
+    },
 ];
 
 /// The method a command names.

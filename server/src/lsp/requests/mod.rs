@@ -20,6 +20,7 @@ mod implementation;
 mod initialize;
 mod perf_history;
 mod references;
+mod report;
 mod verify;
 mod workspace_symbol;
 

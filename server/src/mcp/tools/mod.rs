@@ -18,6 +18,7 @@ pub(crate) mod find_symbol;
 pub(crate) mod get_run;
 pub(crate) mod history;
 pub(crate) mod outline;
+pub(crate) mod project_report;
 pub(crate) mod symbol_info;
 pub(crate) mod verify_edit;
 
@@ -61,6 +62,7 @@ pub const ALL: &[ToolDef] = &[
     assess_edit::TOOL,
     get_run::TOOL,
     history::TOOL,
+    project_report::TOOL,
 ];
 
 /// A call that gives no answer: what was wrong, and what to send instead.
