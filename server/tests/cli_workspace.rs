@@ -436,3 +436,65 @@ fn report_ranks_hotspots_and_risk_and_shows_the_recorded_runs() {
     let (code, _, stderr) = run(home.path(), &["report", "/no/such/folder"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// An edit that starts to use a parameter as an object, unchecked, while callers
+/// elsewhere pass it `None` or leave it at its `None` default: each such call is named;
+/// with a check first, nothing is said.
+#[test]
+fn assess_names_the_calls_that_pass_none_to_a_parameter_the_edit_dereferences() {
+    let project = copy_fixture("assess");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let write = |path: &str, text: &str| std::fs::write(project.path().join(path), text).unwrap();
+    write(
+        "shop/notify.py",
+        "def send(message, timeout=None):\n    return message\n",
+    );
+    write(
+        "shop/alerts.py",
+        "from shop.notify import send\n\n\ndef ping():\n    return send(\"ping\", None)\n\n\ndef hello():\n    return send(\"hello\")\n\n\ndef urgent():\n    return send(\"urgent\", timeout=3)\n",
+    );
+    let assess = |name: &str, new_line: &str| {
+        let diff = format!(
+            "--- a/shop/notify.py\n+++ b/shop/notify.py\n@@ -2,1 +2,1 @@\n-    return message\n+{new_line}\n"
+        );
+        let path = project.path().join(format!("{name}.diff"));
+        std::fs::write(&path, diff).unwrap();
+        json(
+            home.path(),
+            &["assess", p, "--diff", path.to_str().unwrap(), "--json"],
+        )
+    };
+    let nulls = |answer: &Value| -> Vec<Value> {
+        answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "null-dereference")
+            .cloned()
+            .collect()
+    };
+
+    let unchecked = assess(
+        "unchecked",
+        "    return message if timeout.seconds > 0 else \"\"",
+    );
+    let found = nulls(&unchecked);
+    assert_eq!(found.len(), 1, "{unchecked}");
+    let finding = &found[0];
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["symbol"], "shop.notify.send");
+    assert_eq!(finding["location"], "shop/notify.py:2:23");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("(`timeout.seconds`), and 2 calls pass it `None`: shop/alerts.py:5:12, shop/alerts.py:9:12 (the default)"),
+        "{message}"
+    );
+    assert!(!message.contains("alerts.py:13"), "{message}");
+
+    let checked = assess(
+        "checked",
+        "    return message if timeout is not None and timeout.seconds > 0 else \"\"",
+    );
+    assert_eq!(nulls(&checked), Vec::<Value>::new(), "{checked}");
+}

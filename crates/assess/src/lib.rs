@@ -10,6 +10,7 @@
 
 pub mod metrics;
 pub mod naming;
+pub mod nulls;
 pub mod perf;
 pub mod risk;
 
@@ -154,6 +155,19 @@ const COGNITIVE: u32 = 15;
 const NESTED: u32 = 4;
 const PARAMETERS: u32 = 5;
 const LINES: u32 = 100;
+
+/// A call of a changed function from a file the edit leaves alone.
+struct CallSite<'t> {
+    lang: &'static Language,
+    /// Its argument list.
+    arguments: tree_sitter::Node<'t>,
+    /// The calling file's text.
+    text: &'t str,
+    /// `path:line:col` of the callee's name.
+    site: String,
+    /// The reference resolved exactly to the function.
+    exact: bool,
+}
 
 /// What the project's history offers: the risk model, and the tests' recorded times.
 #[derive(Clone, Copy)]
@@ -402,6 +416,17 @@ impl FileSide<'_, '_> {
                         &mut out.findings,
                     );
                 }
+                if a.measured {
+                    self.null_dereferences(
+                        l,
+                        &symbol,
+                        b,
+                        a,
+                        &after_index,
+                        changed_files,
+                        &mut out.findings,
+                    );
+                }
             }
             if let Some(impact) = &changed.impact {
                 if change_kind == "modified" && a.measured && impact.tests.is_empty() {
@@ -586,6 +611,57 @@ impl FileSide<'_, '_> {
         })
     }
 
+    /// Each call of the function at `loc` from a file the edit leaves alone, with its
+    /// argument list parsed (each calling file once).
+    fn each_call(
+        &self,
+        loc: EntityLoc,
+        changed_files: &[FileId],
+        mut visit: impl FnMut(&CallSite<'_>),
+    ) {
+        let a = self.analysis;
+        let g = a.graph();
+        let Some(e) = g.entity(loc) else {
+            return;
+        };
+        let mut by_file: Vec<(FileId, Vec<_>)> = Vec::new();
+        for r in g.references_to(e.id) {
+            if g.ref_kind(r) != Some(RefKind::Call) || changed_files.contains(&r.file) {
+                continue;
+            }
+            match by_file.iter_mut().find(|(file, _)| *file == r.file) {
+                Some((_, refs)) => refs.push(r),
+                None => by_file.push((r.file, vec![r])),
+            }
+        }
+        for (file, refs) in by_file {
+            let (Some(f), Some(text)) = (g.file_data(file), a.text(file)) else {
+                continue;
+            };
+            let lang = codecontext_lang::language(f.lang);
+            let Ok(tree) =
+                codecontext_syntax::parse(lang, &text, None, std::time::Duration::from_secs(2))
+            else {
+                continue;
+            };
+            for r in refs {
+                let Some(range) = g.ref_range(r) else {
+                    continue;
+                };
+                let Some(arguments) = metrics::argument_list(tree.root_node(), range) else {
+                    continue;
+                };
+                visit(&CallSite {
+                    lang,
+                    arguments,
+                    text: &text,
+                    site: place(&f.rel, &f.line_index, range.start),
+                    exact: g.resolution(r).map_or(How::Unresolved, |x| x.how()) == How::Exact,
+                });
+            }
+        }
+    }
+
     /// Calls elsewhere that pass a number of arguments the function no longer takes.
     fn broken_calls(
         &self,
@@ -596,61 +672,105 @@ impl FileSide<'_, '_> {
         changed_files: &[FileId],
         findings: &mut Vec<Finding>,
     ) {
-        let a = self.analysis;
-        let g = a.graph();
-        let Some(e) = g.entity(loc) else {
-            return;
-        };
-        let mut trees: Vec<(FileId, Option<tree_sitter::Tree>)> = Vec::new();
-        for r in g.references_to(e.id) {
-            if g.ref_kind(r) != Some(RefKind::Call) || changed_files.contains(&r.file) {
-                continue;
-            }
-            let Some(range) = g.ref_range(r) else {
-                continue;
-            };
-            let Some(f) = g.file_data(r.file) else {
-                continue;
-            };
-            let lang = codecontext_lang::language(f.lang);
-            let parsed = match trees.iter().position(|(file, _)| *file == r.file) {
-                Some(i) => &trees[i].1,
-                None => {
-                    let parsed = a.text(r.file).and_then(|text| {
-                        codecontext_syntax::parse(
-                            lang,
-                            &text,
-                            None,
-                            std::time::Duration::from_secs(2),
-                        )
-                        .ok()
-                    });
-                    trees.push((r.file, parsed));
-                    &trees.last().expect("just pushed").1
-                }
-            };
-            let Some(tree) = parsed else {
-                continue;
-            };
-            let Some(n) = metrics::arguments_at(lang, tree.root_node(), range) else {
-                continue;
+        self.each_call(loc, changed_files, |call| {
+            let Some(n) = metrics::count_arguments(call.lang, call.arguments) else {
+                return;
             };
             if after.accepts(n) || !before.accepts(n) {
-                continue;
+                return;
             }
-            let how = g.resolution(r).map_or(How::Unresolved, |x| x.how());
-            let site = place(&f.rel, &f.line_index, range.start);
             findings.push(Finding {
                 kind: "broken-call",
                 severity: "warning",
                 symbol: symbol.to_string(),
-                location: site.clone(),
+                location: call.site.clone(),
                 message: format!(
                     "this call passes `{symbol}` {n} argument{}; after the edit it takes {}",
                     if n == 1 { "" } else { "s" },
                     takes(after)
                 ),
-                confidence: if how == How::Exact { 0.9 } else { 0.6 },
+                confidence: if call.exact { 0.9 } else { 0.6 },
+                edit: None,
+            });
+        });
+    }
+
+    /// Parameters the edit starts to dereference unchecked, which calls elsewhere pass
+    /// no value (or leave at a default that is none).
+    #[allow(clippy::too_many_arguments)]
+    fn null_dereferences(
+        &self,
+        loc: EntityLoc,
+        symbol: &str,
+        before: &metrics::Symbol,
+        after: &metrics::Symbol,
+        after_index: &LineIndex,
+        changed_files: &[FileId],
+        findings: &mut Vec<Finding>,
+    ) {
+        let newly: Vec<(usize, &nulls::Param)> = after
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.unguarded())
+            .filter(|(_, p)| {
+                !before
+                    .params
+                    .iter()
+                    .any(|q| q.name == p.name && q.unguarded())
+            })
+            .collect();
+        if newly.is_empty() {
+            return;
+        }
+        // Per parameter: the calls that pass it no value, and whether each resolved exactly.
+        let mut passing: Vec<Vec<(String, bool)>> = vec![Vec::new(); newly.len()];
+        let mut literal: Vec<Option<String>> = vec![None; newly.len()];
+        self.each_call(loc, changed_files, |call| {
+            for (k, (index, p)) in newly.iter().enumerate() {
+                match nulls::passed(call.lang, call.arguments, call.text, *index, &p.name) {
+                    nulls::Passed::Null(text) => {
+                        literal[k].get_or_insert(text);
+                        passing[k].push((call.site.clone(), call.exact));
+                    }
+                    nulls::Passed::Omitted if p.null_default => {
+                        passing[k].push((format!("{} (the default)", call.site), call.exact));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        for (k, (_, p)) in newly.iter().enumerate() {
+            let calls = &passing[k];
+            if calls.is_empty() {
+                continue;
+            }
+            let (at, expression) = &p.derefs[0];
+            let none = literal[k]
+                .clone()
+                .unwrap_or_else(|| "its default".to_string());
+            let shown: Vec<&str> = calls.iter().take(3).map(|(s, _)| s.as_str()).collect();
+            let more = calls.len().saturating_sub(shown.len());
+            findings.push(Finding {
+                kind: "null-dereference",
+                severity: "warning",
+                symbol: symbol.to_string(),
+                location: place(&self.rel, after_index, *at),
+                message: format!(
+                    "`{symbol}` now dereferences `{}` unchecked (`{expression}`), and {} call{} pass{} it {}: {}{}; check it first, or pass a value",
+                    p.name,
+                    calls.len(),
+                    if calls.len() == 1 { "" } else { "s" },
+                    if calls.len() == 1 { "es" } else { "" },
+                    if literal[k].is_some() { format!("`{none}`") } else { none },
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() },
+                ),
+                confidence: if calls.iter().all(|(_, exact)| *exact) {
+                    0.8
+                } else {
+                    0.6
+                },
                 edit: None,
             });
         }

@@ -86,6 +86,8 @@ pub struct Symbol {
     pub shape: u64,
     /// Functions only: what it does inside loops, and where its deepest loop starts.
     pub hot: Hot,
+    /// Functions only: its parameters and whether it dereferences them unchecked.
+    pub params: Vec<crate::nulls::Param>,
     /// Its text, to tell whether an edit changed it.
     pub text: String,
 }
@@ -152,7 +154,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                 .line_col(e.range.end.saturating_sub(1).max(e.range.start))
                 .map_or(line, |lc| lc.line);
             let start_line = index.line_col(e.range.start).map_or(line, |lc| lc.line);
-            let (metrics, arity, hot) = match node {
+            let (metrics, arity, hot, params) = match node {
                 Some(node) => {
                     let (metrics, arity) = measure(lang, node, text);
                     let hot = hot(lang, node, text);
@@ -163,6 +165,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                         },
                         arity,
                         hot,
+                        crate::nulls::params(lang, node, text),
                     )
                 }
                 None => (
@@ -172,6 +175,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                         max: None,
                     },
                     Hot::default(),
+                    Vec::new(),
                 ),
             };
             out.push(Symbol {
@@ -188,6 +192,7 @@ pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
                 arity,
                 shape: e.shape,
                 hot,
+                params,
                 text: text
                     .get(e.range.start as usize..e.range.end as usize)
                     .unwrap_or_default()
@@ -461,34 +466,35 @@ pub fn parameters(lang: &Language, function: Node<'_>, text: &str) -> (Arity, u3
     (arity, required + optional + u32::from(variadic))
 }
 
-/// How many arguments the call whose callee name is at `name` passes, if the node there
-/// is inside a call with an argument list.
-pub fn arguments_at(lang: &Language, root: Node<'_>, name: TextRange) -> Option<u32> {
+/// How many arguments an argument list passes; none when it spreads a list (`f(*xs)`).
+pub fn count_arguments(lang: &Language, args: Node<'_>) -> Option<u32> {
+    let comments = &lang.config.comment_kinds;
+    let mut cursor = args.walk();
+    let mut n = 0;
+    for a in args.named_children(&mut cursor) {
+        if comments.iter().any(|c| c == a.kind()) {
+            continue;
+        }
+        if matches!(
+            a.kind(),
+            "list_splat" | "dictionary_splat" | "spread_element" | "variadic_argument"
+        ) {
+            // `f(*xs)`: any number.
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The argument list of the call whose callee name is at `name`.
+pub fn argument_list(root: Node<'_>, name: TextRange) -> Option<Node<'_>> {
     let mut node = root.descendant_for_byte_range(name.start as usize, name.end as usize)?;
     for _ in 0..4 {
         node = node.parent()?;
         if let Some(args) = node.child_by_field_name("arguments") {
             // The name must be the callee, not inside the arguments.
-            if args.start_byte() < name.start as usize {
-                return None;
-            }
-            let comments = &lang.config.comment_kinds;
-            let mut cursor = args.walk();
-            let mut n = 0;
-            for a in args.named_children(&mut cursor) {
-                if comments.iter().any(|c| c == a.kind()) {
-                    continue;
-                }
-                if matches!(
-                    a.kind(),
-                    "list_splat" | "dictionary_splat" | "spread_element" | "variadic_argument"
-                ) {
-                    // `f(*xs)`: any number.
-                    return None;
-                }
-                n += 1;
-            }
-            return Some(n);
+            return (args.start_byte() >= name.end as usize).then_some(args);
         }
     }
     None
@@ -523,7 +529,8 @@ mod tests {
                 .chain(&q.binary_kinds)
                 .chain(&q.nesting)
                 .chain(&q.loops)
-                .chain(&q.allocations);
+                .chain(&q.allocations)
+                .chain(&q.nulls);
             let mut n = 0;
             for kind in kinds {
                 n += 1;
@@ -535,6 +542,17 @@ mod tests {
                 );
             }
             assert!(n > 5, "{}: no [quality] table", lang.name());
+            for d in &q.dereferences {
+                let (kind, field) = d.split_once('.').expect("`kind.field`");
+                assert_ne!(lang.grammar().id_for_node_kind(kind, true), 0, "{d}");
+                assert!(lang.grammar().field_id_for_name(field).is_some(), "{d}");
+            }
+            assert_eq!(
+                q.nulls.is_empty(),
+                q.dereferences.is_empty(),
+                "{}",
+                lang.name()
+            );
             assert_eq!(q.binary_kinds.is_empty(), q.boolean_operators.is_empty());
         }
     }
@@ -618,8 +636,12 @@ impl S {
             let start = text.find(needle).expect("in text") as u32;
             TextRange::new(start, start + 1)
         };
-        assert_eq!(arguments_at(js, tree.root_node(), at("f(1")), Some(2));
-        assert_eq!(arguments_at(js, tree.root_node(), at("f(...")), None);
+        let count = |needle: &str| {
+            let args = argument_list(tree.root_node(), at(needle)).expect("a call");
+            count_arguments(js, args)
+        };
+        assert_eq!(count("f(1"), Some(2));
+        assert_eq!(count("f(..."), None);
     }
 
     /// `(allocates, name, depth)` of each site inside a loop, in text order.

@@ -189,6 +189,14 @@ pub struct QualityKinds {
     /// Calls that allocate, by the callee's last name (`clone`, `make`, `format!`).
     #[serde(default)]
     pub allocating_calls: Vec<String>,
+    /// The literals that are no value (`none`, `null`, `nil`); none in a language
+    /// without one (Rust).
+    #[serde(default)]
+    pub nulls: Vec<String>,
+    /// Where a name is dereferenced, as `kind.field`: the `field` child of a `kind` node
+    /// (`attribute.object` for Python's `x.y`): no value there fails.
+    #[serde(default)]
+    pub dereferences: Vec<String>,
 }
 
 fn yes() -> bool {

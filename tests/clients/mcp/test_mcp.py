@@ -272,6 +272,25 @@ async def test_assess_edit_names_the_broken_calls_and_the_clean_change(tmp_path:
         assert "one of them" in await error(s, "assess_edit", {})
 
 
+async def test_assess_edit_names_the_calls_that_pass_none_to_what_the_edit_dereferences(
+    tmp_path: Path, home: Path
+) -> None:
+    root = copy("assess", tmp_path)
+    (root / "shop" / "notify.py").write_text("def send(message, timeout=None):\n    return message\n")
+    (root / "shop" / "alerts.py").write_text(
+        "from shop.notify import send\n\n\ndef ping():\n    return send('ping', None)\n"
+    )
+    unchecked = "def send(message, timeout=None):\n    return message * timeout.count\n"
+    checked = "def send(message, timeout=None):\n    return message * (timeout.count if timeout else 1)\n"
+    async with session(root, home) as s:
+        answer = await call(s, "assess_edit", {"edits": [{"path": "shop/notify.py", "content": unchecked}]})
+        [finding] = [f for f in answer["findings"] if f["kind"] == "null-dereference"]
+        assert finding["location"] == "shop/notify.py:2:22", finding
+        assert "1 call passes it `None`: shop/alerts.py:5:12" in finding["message"], finding
+        answer = await call(s, "assess_edit", {"edits": [{"path": "shop/notify.py", "content": checked}]})
+        assert not [f for f in answer["findings"] if f["kind"] == "null-dereference"], answer["findings"]
+
+
 async def test_project_report_answers_its_data_and_writes_the_page(tmp_path: Path, home: Path) -> None:
     root = copy("assess", tmp_path)
     env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "Dev",
