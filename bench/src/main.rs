@@ -10,6 +10,7 @@
 )]
 
 mod accuracy;
+mod assess;
 mod batch;
 mod cli;
 mod context;
@@ -99,6 +100,15 @@ enum Command {
     /// The risk model of `assess` on real history: trained on the older 70% of each
     /// repository's commits, AUC on the newer 30%, against ranking by lines changed.
     Risk { repos: Vec<PathBuf> },
+    /// Assessment latency on a large folder: random diffs of N functions assessed
+    /// in-process, p50 and p99, against parsing the changed files alone.
+    Assess {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        diffs: usize,
+        #[arg(long, default_value_t = 10)]
+        functions: usize,
+    },
     /// Peak memory (RSS) of indexing folders in a fresh process.
     Memory { dirs: Vec<PathBuf> },
     /// Internal: index and report peak RSS (run by `memory`).
@@ -242,6 +252,11 @@ fn main() -> Result<()> {
             runs,
         } => batch::run(size, changes, runs),
         Command::Risk { repos } => risk::run(&repos),
+        Command::Assess {
+            dir,
+            diffs,
+            functions,
+        } => assess::run(&dir, diffs, functions),
         Command::Memory { dirs } => memory::run(&dirs),
         Command::MemoryChild { dirs } => memory::child(&dirs),
         Command::Accuracy {
