@@ -321,8 +321,7 @@ impl FileSide<'_, '_> {
     ) {
         let before_text = change.before.as_deref().unwrap_or_default();
         let after_text = change.after.as_deref().unwrap_or_default();
-        let before = metrics::symbols(self.lang, before_text);
-        let after = metrics::symbols(self.lang, after_text);
+        let (before, after) = metrics::edited_symbols(self.lang, before_text, after_text);
         let before_index = LineIndex::new(before_text);
         let after_index = LineIndex::new(after_text);
         let mut matched = vec![false; before.len()];

@@ -111,14 +111,93 @@ pub fn is_function(kind: EntityKind) -> bool {
     )
 }
 
+/// How long a side of an edit may take to parse.
+const BUDGET: Duration = Duration::from_secs(2);
+
 /// The functions (with their metrics), types and constants of `text`; none when it does
 /// not parse in time.
 pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
-    let budget = Duration::from_secs(2);
-    let Ok(tree) = parse(lang, text, None, budget) else {
-        return Vec::new();
+    match parse(lang, text, None, BUDGET) {
+        Ok(tree) => symbols_in(lang, text, &tree, None),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The symbols of both sides of an edit of one text, in the top-level chunks the edit
+/// touches: the others are the same before and after, and are not read (a one-line
+/// change in a file of thousands of lines reads one chunk). The side after is parsed
+/// incrementally from the side before.
+pub fn edited_symbols(lang: &Language, before: &str, after: &str) -> (Vec<Symbol>, Vec<Symbol>) {
+    let prefix = before
+        .char_indices()
+        .zip(after.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(before.len().min(after.len()), |((i, _), _)| i);
+    let most = before.len().min(after.len()) - prefix;
+    let suffix = before
+        .chars()
+        .rev()
+        .zip(after.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .scan(0, |sum, n| {
+            *sum += n;
+            Some(*sum)
+        })
+        .take_while(|sum| *sum <= most)
+        .last()
+        .unwrap_or(0);
+    let (old_end, new_end) = (before.len() - suffix, after.len() - suffix);
+    let Ok(mut tree) = parse(lang, before, None, BUDGET) else {
+        return (Vec::new(), symbols(lang, after));
     };
-    let chunks = chunk_ranges(&tree, &lang.config);
+    let old_tree = tree.clone();
+    tree.edit(&tree_sitter::InputEdit {
+        start_byte: prefix,
+        old_end_byte: old_end,
+        new_end_byte: new_end,
+        start_position: point(before, prefix),
+        old_end_position: point(before, old_end),
+        new_end_position: point(after, new_end),
+    });
+    let Ok(new_tree) = parse(lang, after, Some(&tree), BUDGET) else {
+        return (symbols_in(lang, before, &old_tree, None), Vec::new());
+    };
+    // The chunks outside the edit must be the same on both sides; when the edit moved
+    // a boundary there (closing a brace left open before it), both are read whole.
+    let outside = |tree: &tree_sitter::Tree, end: usize| {
+        let chunks = chunk_ranges(tree, &lang.config);
+        let before_edit = chunks.iter().filter(|c| (c.end as usize) < prefix).count();
+        let after_edit = chunks.iter().filter(|c| c.start as usize > end).count();
+        (before_edit, after_edit)
+    };
+    let same = outside(&old_tree, old_end) == outside(&new_tree, new_end);
+    let region = |end: usize| same.then(|| TextRange::new(prefix as u32, end as u32));
+    (
+        symbols_in(lang, before, &old_tree, region(old_end)),
+        symbols_in(lang, after, &new_tree, region(new_end)),
+    )
+}
+
+/// The row and byte column of `offset`.
+fn point(text: &str, offset: usize) -> tree_sitter::Point {
+    let head = &text[..offset];
+    let row = head.matches('\n').count();
+    let column = offset - head.rfind('\n').map_or(0, |n| n + 1);
+    tree_sitter::Point { row, column }
+}
+
+/// The symbols of the top-level chunks of `tree` that touch `region` (all, without one).
+pub fn symbols_in(
+    lang: &Language,
+    text: &str,
+    tree: &tree_sitter::Tree,
+    region: Option<TextRange>,
+) -> Vec<Symbol> {
+    let mut chunks = chunk_ranges(tree, &lang.config);
+    if let Some(r) = region {
+        chunks.retain(|c| c.start <= r.end && r.start <= c.end);
+    }
     let Ok(summaries) = extract_chunks(
         lang,
         tree.root_node(),
@@ -513,6 +592,41 @@ mod tests {
             .into_iter()
             .find(|s| s.name() == name)
             .unwrap_or_else(|| panic!("no `{name}` in {text}"))
+    }
+
+    /// An edit reads the chunks it touches, on both sides; one that moves a chunk
+    /// boundary outside it (closing a brace) reads both sides whole.
+    #[test]
+    fn an_edit_reads_the_chunks_it_touches() {
+        let py = lang("python");
+        let before =
+            "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\ndef c():\n    return 3\n";
+        let after = before.replace("return 2", "return 2 + 2");
+        let names = |symbols: &[Symbol]| -> Vec<String> {
+            symbols.iter().map(|s| s.name().to_string()).collect()
+        };
+        let (old, new) = edited_symbols(py, before, &after);
+        assert_eq!(
+            (names(&old), names(&new)),
+            (vec!["b".to_string()], vec!["b".to_string()])
+        );
+        assert_ne!(old[0].text, new[0].text);
+        assert_eq!(new[0].metrics, only(py, &after, "b").metrics);
+        // A new function between two others: added, the others not read.
+        let added = before.replace("def c", "def bb():\n    return 4\n\n\ndef c");
+        let (old, new) = edited_symbols(py, before, &added);
+        assert!(!names(&new).contains(&"a".to_string()), "{:?}", names(&new));
+        assert!(
+            names(&new).contains(&"bb".to_string()) && !names(&old).contains(&"bb".to_string())
+        );
+
+        let js = lang("javascript");
+        let open = "function a() {\n  return 1;\n\nfunction b() {\n  return 2;\n}\n";
+        let closed = open.replace("return 1;\n", "return 1;\n}\n");
+        let (_, new) = edited_symbols(js, open, &closed);
+        assert_eq!(names(&new), ["a", "b"]);
+        let (old, new) = edited_symbols(js, "", "function z() {}\n");
+        assert_eq!((old.len(), names(&new)), (0, vec!["z".to_string()]));
     }
 
     /// A node kind the grammar does not have would silently count nothing.
