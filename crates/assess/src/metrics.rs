@@ -3,7 +3,7 @@
 //! node kinds of the language's `[quality]` table.
 
 use codecontext_lang::{Language, QualityKinds};
-use codecontext_syntax::{chunk_ranges, extract_chunks, parse, EntityKind, ExtractOptions};
+use codecontext_syntax::{chunk_ranges, extract_chunks, parse, point, EntityKind, ExtractOptions};
 use codecontext_text::{LineIndex, TextRange};
 use serde::Serialize;
 use std::time::Duration;
@@ -118,7 +118,10 @@ const BUDGET: Duration = Duration::from_secs(2);
 /// not parse in time.
 pub fn symbols(lang: &Language, text: &str) -> Vec<Symbol> {
     match parse(lang, text, None, BUDGET) {
-        Ok(tree) => symbols_in(lang, text, &tree, None),
+        Ok(tree) => {
+            let chunks = chunk_ranges(&tree, &lang.config);
+            symbols_in(lang, text, &LineIndex::new(text), &tree, &chunks)
+        }
         Err(_) => Vec::new(),
     }
 }
@@ -148,67 +151,68 @@ pub fn edited_symbols(lang: &Language, before: &str, after: &str) -> (Vec<Symbol
         .last()
         .unwrap_or(0);
     let (old_end, new_end) = (before.len() - suffix, after.len() - suffix);
+    let (old_index, new_index) = (LineIndex::new(before), LineIndex::new(after));
     let Ok(mut tree) = parse(lang, before, None, BUDGET) else {
         return (Vec::new(), symbols(lang, after));
     };
     let old_tree = tree.clone();
+    let old_chunks = chunk_ranges(&old_tree, &lang.config);
     tree.edit(&tree_sitter::InputEdit {
         start_byte: prefix,
         old_end_byte: old_end,
         new_end_byte: new_end,
-        start_position: point(before, prefix),
-        old_end_position: point(before, old_end),
-        new_end_position: point(after, new_end),
+        start_position: point(&old_index, prefix as u32),
+        old_end_position: point(&old_index, old_end as u32),
+        new_end_position: point(&new_index, new_end as u32),
     });
     let Ok(new_tree) = parse(lang, after, Some(&tree), BUDGET) else {
-        return (symbols_in(lang, before, &old_tree, None), Vec::new());
+        let old = symbols_in(lang, before, &old_index, &old_tree, &old_chunks);
+        return (old, Vec::new());
     };
+    let new_chunks = chunk_ranges(&new_tree, &lang.config);
     // The chunks outside the edit must be the same on both sides; when the edit moved
     // a boundary there (closing a brace left open before it), both are read whole.
-    let outside = |tree: &tree_sitter::Tree, end: usize| {
-        let chunks = chunk_ranges(tree, &lang.config);
+    let outside = |chunks: &[TextRange], end: usize| {
         let before_edit = chunks.iter().filter(|c| (c.end as usize) < prefix).count();
         let after_edit = chunks.iter().filter(|c| c.start as usize > end).count();
         (before_edit, after_edit)
     };
-    let same = outside(&old_tree, old_end) == outside(&new_tree, new_end);
-    let region = |end: usize| same.then(|| TextRange::new(prefix as u32, end as u32));
+    let same = outside(&old_chunks, old_end) == outside(&new_chunks, new_end);
+    let touched = |chunks: Vec<TextRange>, end: usize| -> Vec<TextRange> {
+        if !same {
+            return chunks;
+        }
+        let (start, end) = (prefix as u32, end as u32);
+        chunks
+            .into_iter()
+            .filter(|c| c.start <= end && start <= c.end)
+            .collect()
+    };
+    let (old_chunks, new_chunks) = (touched(old_chunks, old_end), touched(new_chunks, new_end));
     (
-        symbols_in(lang, before, &old_tree, region(old_end)),
-        symbols_in(lang, after, &new_tree, region(new_end)),
+        symbols_in(lang, before, &old_index, &old_tree, &old_chunks),
+        symbols_in(lang, after, &new_index, &new_tree, &new_chunks),
     )
 }
 
-/// The row and byte column of `offset`.
-fn point(text: &str, offset: usize) -> tree_sitter::Point {
-    let head = &text[..offset];
-    let row = head.matches('\n').count();
-    let column = offset - head.rfind('\n').map_or(0, |n| n + 1);
-    tree_sitter::Point { row, column }
-}
-
-/// The symbols of the top-level chunks of `tree` that touch `region` (all, without one).
-pub fn symbols_in(
+/// The symbols of `chunks` (top-level chunks of `tree`, the parse of `text`).
+fn symbols_in(
     lang: &Language,
     text: &str,
+    index: &LineIndex,
     tree: &tree_sitter::Tree,
-    region: Option<TextRange>,
+    chunks: &[TextRange],
 ) -> Vec<Symbol> {
-    let mut chunks = chunk_ranges(tree, &lang.config);
-    if let Some(r) = region {
-        chunks.retain(|c| c.start <= r.end && r.start <= c.end);
-    }
     let Ok(summaries) = extract_chunks(
         lang,
         tree.root_node(),
         text,
-        &chunks,
+        chunks,
         ExtractOptions::default(),
         None,
     ) else {
         return Vec::new();
     };
-    let index = LineIndex::new(text);
     let root = tree.root_node();
     let mut out = Vec::new();
     for chunk in &summaries {

@@ -570,7 +570,8 @@ pub struct ChunkView<'a> {
     pub base: u32,
 }
 
-fn point(index: &LineIndex, offset: u32) -> Point {
+/// The tree-sitter point (row, byte column) of `offset`.
+pub fn point(index: &LineIndex, offset: u32) -> Point {
     let lc = index
         .line_col(offset)
         .unwrap_or(codecontext_text::LineCol { line: 0, col: 0 });

@@ -13,7 +13,9 @@ pub mod shape;
 mod source;
 mod typename;
 
-pub use document::{apply_delta, ChunkView, Document, DocumentChange, DocumentError, FileDelta};
+pub use document::{
+    apply_delta, point, ChunkView, Document, DocumentChange, DocumentError, FileDelta,
+};
 pub use extract::{chunk_ranges, extract_chunks, module_binding_name, ExtractOptions};
 pub use model::{
     ChunkSummary, EntityData, EntityKind, FileSummary, ImportData, LocalBindings, LocalDef,
