@@ -31,6 +31,7 @@ use std::{
 
 use anyhow::{bail, ensure, Context as _, Result};
 use codecontext_analysis::{AnalysisHost, EntityId, EntityKind, FileId};
+use codecontext_assess::metrics::is_function;
 use codecontext_context::{context, count_tokens, ContextQuery, History, Target};
 use codecontext_graph::{FileData, Name, SymbolGraph};
 use serde_json::{json, Value};
@@ -330,13 +331,6 @@ fn history_at(repo: &Path, parent: &str) -> Result<History> {
 
 // ---------------------------------------------------------------------------------------
 // Changed symbols
-
-fn is_function(kind: EntityKind) -> bool {
-    matches!(
-        kind,
-        EntityKind::Function | EntityKind::Method | EntityKind::Constructor
-    )
-}
 
 /// Functions, methods and types: what the recall of symbols counts.
 fn is_symbol(kind: EntityKind) -> bool {

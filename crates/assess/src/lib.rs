@@ -966,7 +966,7 @@ fn quality(s: &ChangedSymbol, symbol: &str, location: &str, findings: &mut Vec<F
 }
 
 /// `path:line:col`, 1-based, the column in characters.
-pub(crate) fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
+pub fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
     let w = index.wide_of_offset(PositionEncoding::Utf32, offset);
     format!("{rel}:{}:{}", w.line + 1, w.col + 1)
 }

@@ -114,10 +114,7 @@ impl SeriesSink {
     /// Points matching `query`: from InfluxDB when configured (every developer's), after
     /// a moment for this server's own to arrive; from the folder's store when InfluxDB
     /// fails and there is a store (this server's only).
-    pub(crate) async fn points(
-        &self,
-        query: SeriesQuery,
-    ) -> std::result::Result<Vec<Point>, StoreError> {
+    async fn points(&self, query: SeriesQuery) -> std::result::Result<Vec<Point>, StoreError> {
         self.flush().await;
         let Some(influx) = &self.influx else {
             return self.log.points(query).await;
@@ -154,7 +151,7 @@ const READ_WAIT: Duration = Duration::from_secs(2);
 impl Workspace {
     /// Where a folder's series go: the folder's store, and from there to InfluxDB when it is
     /// configured (through a queue in memory when nothing is persisted).
-    pub(crate) async fn series_for(&self, root: &Path) -> Option<Arc<SeriesSink>> {
+    async fn series_for(&self, root: &Path) -> Option<Arc<SeriesSink>> {
         let folder = self.folder(root);
         if let Some(series) = folder.series.get() {
             return Some(series);
@@ -371,35 +368,39 @@ pub fn point_json(p: Point) -> Value {
     })
 }
 
-/// At most this many recorded test durations are read for an assessment.
-const TEST_POINTS: u32 = 5000;
+/// At most this many points of one measurement are read back for an assessment or a
+/// report.
+const PROJECT_POINTS: u32 = 5000;
 
 impl Workspace {
-    /// The durations of the folder's tests in the runs recorded so far (the newest
-    /// [`TEST_POINTS`]); none when nothing is recorded or the store cannot be read.
-    pub async fn test_times(&self, root: &Path) -> TestTimes {
-        let mut times = TestTimes::default();
+    /// The folder's points of `measurement` (`test`, `verify`), newest first, the newest
+    /// [`PROJECT_POINTS`]; none when nothing is recorded or the store cannot be read.
+    pub(crate) async fn project_points(&self, root: &Path, measurement: &str) -> Vec<Point> {
         let Some(series) = self.series_for(root).await else {
-            return times;
+            return Vec::new();
         };
         let query = SeriesQuery {
-            measurement: "test".into(),
+            measurement: measurement.into(),
             tags: vec![("project".into(), codecontext_store::project_key(root))],
-            limit: TEST_POINTS,
+            limit: PROJECT_POINTS,
         };
-        match series.points(query).await {
-            Ok(points) => {
-                for p in points {
-                    if let (Some(test), Some(ms)) = (p.tag("test"), p.field("duration_ms")) {
-                        times
-                            .durations
-                            .entry(test.to_string())
-                            .or_default()
-                            .push(ms);
-                    }
-                }
+        series.points(query).await.unwrap_or_else(|e| {
+            warn!("the recorded {measurement} points cannot be read: {e}");
+            Vec::new()
+        })
+    }
+
+    /// The durations of the folder's tests in the runs recorded so far.
+    pub async fn test_times(&self, root: &Path) -> TestTimes {
+        let mut times = TestTimes::default();
+        for p in self.project_points(root, "test").await {
+            if let (Some(test), Some(ms)) = (p.tag("test"), p.field("duration_ms")) {
+                times
+                    .durations
+                    .entry(test.to_string())
+                    .or_default()
+                    .push(ms);
             }
-            Err(e) => warn!("the recorded test durations cannot be read: {e}"),
         }
         times
     }

@@ -17,8 +17,6 @@ use codecontext_report::{
     median, module_of, Dependencies, Edge, Hotspot, Module, ModuleRisk, Report, TestRun,
     TestSeries, Verification, Worst,
 };
-use codecontext_store::{Point, SeriesQuery};
-use codecontext_text::PositionEncoding;
 use tracing::warn;
 
 use crate::{Result, Workspace, WorkspaceError};
@@ -32,8 +30,6 @@ const HOTSPOTS: usize = 50;
 const MODULES: usize = 24;
 /// Tests whose durations are plotted: the slowest by median.
 const TESTS: usize = 8;
-/// Points read back per series.
-const POINTS: u32 = 5000;
 /// The typical change a module's risk is given for: lines added and deleted in one file.
 const TYPICAL: (u32, u32) = (8, 4);
 
@@ -296,23 +292,8 @@ impl Workspace {
 
     /// The slowest tests' durations and the verifications, from the performance memory.
     async fn recorded(&self, root: &Path) -> (Vec<TestSeries>, Vec<Verification>) {
-        let Some(series) = self.series_for(root).await else {
-            return (Vec::new(), Vec::new());
-        };
-        let project = codecontext_store::project_key(root);
-        let read = |measurement: &str| SeriesQuery {
-            measurement: measurement.into(),
-            tags: vec![("project".into(), project.clone())],
-            limit: POINTS,
-        };
-        let mut read_back = Vec::new();
-        for measurement in ["test", "verify"] {
-            read_back.push(series.points(read(measurement)).await.unwrap_or_else(|e| {
-                warn!("the performance history cannot be read: {e}");
-                Vec::new()
-            }));
-        }
-        let (tests, verifies): (&[Point], &[Point]) = (&read_back[0], &read_back[1]);
+        let tests = self.project_points(root, "test").await;
+        let verifies = self.project_points(root, "verify").await;
 
         let mut by_test: HashMap<String, Vec<TestRun>> = HashMap::new();
         // Newest first: reversed, oldest first.
@@ -359,6 +340,15 @@ impl Workspace {
     }
 }
 
+/// Writes the report's page to `out`, relative to the folder it reports on (an absolute
+/// `out` stays as it is); where it went, or why it could not.
+pub fn write_page(report: &Report, out: &Path) -> std::result::Result<PathBuf, String> {
+    let out = Path::new(&report.project).join(out);
+    std::fs::write(&out, codecontext_report::html(report))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
+}
+
 /// The folder's modules, and which files it has now.
 #[derive(Default)]
 struct ModuleImports {
@@ -384,9 +374,6 @@ fn hotspot(c: Candidate, churn: &HashMap<&str, risk::Churn>) -> Option<Hotspot> 
     let worst = functions.iter().min_by(|a, b| {
         (b.metrics.cyclomatic, a.selection.start).cmp(&(a.metrics.cyclomatic, b.selection.start))
     })?;
-    let at = c
-        .line_index
-        .wide_of_offset(PositionEncoding::Utf32, worst.selection.start);
     let history = churn.get(c.rel.as_str()).copied().unwrap_or_default();
     let complexity: u32 = functions.iter().map(|s| s.metrics.cyclomatic).sum();
     Some(Hotspot {
@@ -398,7 +385,7 @@ fn hotspot(c: Candidate, churn: &HashMap<&str, risk::Churn>) -> Option<Hotspot> 
         worst: Some(Worst {
             symbol: worst.local_name(&c.lang.config.separator),
             cyclomatic: worst.metrics.cyclomatic,
-            location: format!("{}:{}:{}", c.rel, at.line + 1, at.col + 1),
+            location: codecontext_assess::place(&c.rel, &c.line_index, worst.selection.start),
         }),
         score: u64::from(history.changes.max(1)) * u64::from(complexity),
         path: c.rel,

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use codecontext_workspace::report::write_page;
 use serde::Deserialize;
 use serde_json::Value;
 use tower_lsp_server::{
@@ -43,7 +44,6 @@ pub(super) async fn report(backend: &Backend, params: Value) -> Result<Value> {
     };
     shared.caught_up(None).await;
     let report = shared.ws.report(root, false).await.map_err(rpc_error)?;
-    let page = codecontext_report::html(&report);
     let mut answer = serde_json::to_value(&report).map_err(|e| Error {
         code: ErrorCode::InternalError,
         message: e.to_string().into(),
@@ -51,12 +51,10 @@ pub(super) async fn report(backend: &Backend, params: Value) -> Result<Value> {
     })?;
     match params.out {
         Some(out) => {
-            let out = PathBuf::from(&report.project).join(out);
-            std::fs::write(&out, page)
-                .map_err(|e| invalid(format!("cannot write {}: {e}", out.display())))?;
+            let out = write_page(&report, &out).map_err(invalid)?;
             answer["written"] = Value::String(out.display().to_string());
         }
-        None => answer["html"] = Value::String(page),
+        None => answer["html"] = Value::String(codecontext_report::html(&report)),
     }
     Ok(answer)
 }

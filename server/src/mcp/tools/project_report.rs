@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use codecontext_workspace::report::write_page;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -67,9 +68,7 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let report = ctx.ws.report(Some(ctx.root.clone()), false).await?;
     let mut answer = serde_json::to_value(&report).map_err(|e| ToolError::new(e.to_string()))?;
     if let Some(out) = a.out {
-        let out = ctx.root.join(out);
-        std::fs::write(&out, codecontext_report::html(&report))
-            .map_err(|e| ToolError::new(format!("cannot write {}: {e}", out.display())))?;
+        let out = write_page(&report, &out).map_err(ToolError::new)?;
         answer["written"] = Value::String(out.display().to_string());
     }
     Ok(answer)
