@@ -21,6 +21,7 @@ mod lsp;
 mod mcp;
 mod memory;
 mod pathological;
+mod pattern;
 mod risk;
 mod sandbox;
 mod search;
@@ -63,6 +64,21 @@ enum Command {
         size: usize,
         #[arg(long, default_value_t = 2000)]
         edits: usize,
+    },
+    /// Structural search against `ast-grep run` on the same folder: each pattern's
+    /// median time and match count, both sides, with a warm index.
+    Pattern {
+        dir: PathBuf,
+        #[arg(long)]
+        lang: String,
+        /// Repeatable; each is measured on its own.
+        #[arg(long = "pattern", required = true)]
+        patterns: Vec<String>,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The peer: the `ast-grep` binary (PyPI's ast-grep-cli).
+        #[arg(long, default_value = "ast-grep")]
+        ast_grep: PathBuf,
     },
     /// Symbol search latency: fuzzy and exact queries over the definitions of a folder.
     Search {
@@ -240,6 +256,13 @@ fn main() -> Result<()> {
             edits,
         } => keystroke::run(&dir, &ext, size, edits),
         Command::Search { dirs, queries } => search::run(&dirs, queries),
+        Command::Pattern {
+            dir,
+            lang,
+            patterns,
+            rounds,
+            ast_grep,
+        } => pattern::run(&dir, &lang, &patterns, rounds, &ast_grep),
         Command::Pathological {
             binary,
             runs,

@@ -34,7 +34,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.callers",
             "codecontext.context",
             "codecontext.assess",
-            "codecontext.report"
+            "codecontext.report",
+            "codecontext.search"
         ])
     );
     assert_eq!(

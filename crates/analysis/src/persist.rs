@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::LoadedBatch;
 
-/// Bumped whenever the encoding below changes shape (2: entities have a `shape`).
-const FORMAT: u32 = 2;
+/// Bumped whenever the encoding below changes shape (2: entities have a `shape`; 3:
+/// chunks have their `tokens`).
+const FORMAT: u32 = 3;
 
 /// What a file was on disk when it was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -252,6 +252,7 @@ impl SymbolGraph {
                     .sum::<usize>();
             parts[4] += f.line_index.heap_size()
                 + f.chunks.capacity() * size_of::<ChunkInfo>()
+                + f.chunks.iter().map(|c| c.tokens.len() * 4).sum::<usize>()
                 + table(&f.top)
                 + f.errors.iter().map(|e| e.message.len() + 32).sum::<usize>();
         }
@@ -767,6 +768,7 @@ impl SymbolGraph {
                 entities: chunk.entities.len() as u32,
                 refs: chunk.refs.len() as u32,
                 errors: chunk.errors.len() as u32,
+                tokens: chunk.tokens.into_boxed_slice(),
             });
             for e in chunk.entities {
                 let import = e.import.map(|i| {

@@ -249,13 +249,15 @@ impl Resolution {
 }
 
 /// Per chunk: its range and how many entities, refs and errors it holds, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkInfo {
     pub range: TextRange,
     pub package: Option<Name>,
     pub entities: u32,
     pub refs: u32,
     pub errors: u32,
+    /// The chunk's distinct word hashes, sorted (see `codecontext_text::tokens`).
+    pub tokens: Box<[u32]>,
 }
 
 /// A file as the graph holds it: its entities and references laid out flat in chunk

@@ -145,6 +145,22 @@ pub struct LanguageConfig {
     /// What the quality metrics of a function count (see `codecontext-assess`).
     #[serde(default)]
     pub quality: QualityKinds,
+    /// How structural search patterns are written in this language.
+    #[serde(default)]
+    pub search: SearchSyntax,
+}
+
+/// How structural search patterns (`$X.unwrap()`) are written in a language.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSyntax {
+    /// The character that stands for `$` when the pattern is parsed, for grammars in
+    /// which `$` cannot start an identifier (Rust, Python, Go: `µ`). None: `$` itself.
+    #[serde(default)]
+    pub expando: Option<char>,
+    /// Other names users give the language in patterns and rule files (`rs`, `py`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// The node kinds behind a function's complexity: cyclomatic complexity is one plus

@@ -289,6 +289,9 @@ pub struct ChunkSummary {
     pub package: Option<String>,
     /// Present only when extraction was asked to keep local bindings.
     pub locals: Option<LocalBindings>,
+    /// The distinct words of the chunk's text, hashed and sorted
+    /// ([`codecontext_text::tokens`]): the pattern search's prefilter.
+    pub tokens: Vec<u32>,
 }
 
 impl ChunkSummary {

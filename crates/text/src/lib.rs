@@ -8,6 +8,7 @@
 mod edit;
 mod line_index;
 mod range;
+pub mod tokens;
 
 pub use edit::{apply_edits, check_range, EditError, TextEdit};
 pub use line_index::{LineCol, LineIndex, PositionEncoding, PositionError, WideLineCol};

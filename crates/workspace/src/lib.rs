@@ -22,6 +22,7 @@ pub mod notify;
 pub mod perf;
 pub mod places;
 pub mod report;
+pub mod search;
 pub mod settings;
 mod store;
 pub mod team;

@@ -13,6 +13,7 @@ mod nav;
 mod open;
 mod report;
 mod runs;
+mod search;
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
@@ -84,6 +85,36 @@ pub enum Command {
     /// the module dependency graph. Written to --out, else to stdout; --json prints its
     /// data instead.
     Report(ReportArgs),
+    /// Structural search: code with metavariables (`$X.unwrap()`,
+    /// `requests.get($$$ARGS)`), an ast-grep rule (--rule), or a tree-sitter query
+    /// (--query). Prints `path:line:col` and the match, with the symbol around it.
+    /// Exits 0 with matches, 1 without (as grep does).
+    Search(SearchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The pattern; with --rule, a file holding the rule (YAML or JSON; `-` reads stdin);
+    /// with --query, the tree-sitter query.
+    pub pattern: String,
+    /// The language of the files to search (rust, python, typescript, tsx, javascript,
+    /// go, java).
+    #[arg(long)]
+    pub lang: String,
+    /// PATTERN names a rule file (ast-grep's rule format: `rule`, `constraints`, `utils`).
+    #[arg(long, conflicts_with = "query")]
+    pub rule: bool,
+    /// PATTERN is a raw tree-sitter query (`@match` marks the matched node).
+    #[arg(long)]
+    pub query: bool,
+    /// Only files under this path (relative to the folder); repeatable.
+    #[arg(long = "under")]
+    pub under: Vec<String>,
+    /// At most this many matches.
+    #[arg(long, default_value_t = codecontext_workspace::search::DEFAULT_LIMIT)]
+    pub limit: usize,
 }
 
 #[derive(Args, Debug)]
@@ -360,5 +391,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::History(args) => runs::history(args, out),
         Command::Assess(args) => assess::assess(args, out),
         Command::Report(args) => report::report(args, out),
+        Command::Search(args) => search::search(args, out),
     }
 }

@@ -26,6 +26,7 @@ FIXTURES = ROOT / "fixtures"
 TOOLS = {
     "assess_edit",
     "project_report",
+    "search_pattern",
     "find_symbol",
     "symbol_info",
     "outline",
@@ -39,7 +40,7 @@ TOOLS = {
     "history",
 }
 GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
-READ_ONLY = {"assess_edit", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
+READ_ONLY = {"assess_edit", "search_pattern", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
 
 
 @pytest.fixture
@@ -312,6 +313,26 @@ async def test_project_report_answers_its_data_and_writes_the_page(tmp_path: Pat
         assert '<section id="dependencies">' in (root / "report.html").read_text()
         assert "unknown field" in await error(s, "project_report", {"nope": 1})
         assert "cannot write" in await error(s, "project_report", {"out": "no/such/dir/report.html"})
+
+
+async def test_search_pattern_finds_code_by_its_shape(tmp_path: Path, home: Path) -> None:
+    root = copy("patterns", tmp_path)
+    async with session(root, home) as s:
+        answer = await call(s, "search_pattern", {"lang": "python", "pattern": "requests.get($$$ARGS)"})
+        assert [m["place"] for m in answer["matches"]] == ["sample.py:5:12", "sample.py:9:12"]
+        assert answer["matches"][1]["captures"]["ARGS"]["text"] == "url, timeout=5"
+        assert answer["matches"][1]["symbol"] == "sample.fetch_with_timeout"
+        # A rule with a constraint: `unwrap()` only inside an `impl`.
+        answer = await call(s, "search_pattern", {
+            "lang": "rust",
+            "rule": {"rule": {"pattern": "$X.unwrap()", "inside": {"kind": "impl_item", "stopBy": "end"}}},
+        })
+        assert [m["text"] for m in answer["matches"]] == ["fallible().unwrap()"]
+        answer = await call(s, "search_pattern", {"lang": "rust", "pattern": "$X.unwrap()", "limit": 1})
+        assert len(answer["matches"]) == 1 and answer["truncated"] is True
+        assert "is not valid rust" in await error(s, "search_pattern", {"lang": "rust", "pattern": "fn ( {"})
+        assert "unknown language" in await error(s, "search_pattern", {"lang": "cobol", "pattern": "$X"})
+        assert "exactly one of" in await error(s, "search_pattern", {"lang": "rust"})
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

@@ -135,3 +135,19 @@ async def report_client(lsp_client: LanguageClient, report_root: Path):
     await start(lsp_client, report_root)
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def patterns_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/patterns (one small file per language, and patterns.json)."""
+    copy = tmp_path / "patterns"
+    shutil.copytree(FIXTURE.parent / "patterns", copy)
+    return copy.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def patterns_client(lsp_client: LanguageClient, patterns_root: Path):
+    """A server over a copy of fixtures/patterns."""
+    await start(lsp_client, patterns_root)
+    yield
+    await lsp_client.shutdown_session()

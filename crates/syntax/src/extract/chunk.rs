@@ -243,6 +243,7 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             errors,
             package,
             locals,
+            tokens: codecontext_text::tokens::token_set(&self.text[self.range.as_usize()]),
         }
     }
 

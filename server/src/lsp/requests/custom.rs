@@ -87,6 +87,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.report takes at most one argument: {root?, out?}",
         handler: |backend, params| Box::pin(super::report::report(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/search",
+        command: "codecontext.search",
+        arguments: Arguments::One,
+        usage: "codecontext.search takes one argument: {lang, pattern | rule | query, paths?, limit?}",
+        handler: |backend, params| Box::pin(super::search::search(backend, params)),
+    },
 ];
 
 /// The method a command names.

@@ -21,6 +21,7 @@ mod initialize;
 mod perf_history;
 mod references;
 mod report;
+mod search;
 mod verify;
 mod workspace_symbol;
 

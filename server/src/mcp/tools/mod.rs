@@ -19,6 +19,7 @@ pub(crate) mod get_run;
 pub(crate) mod history;
 pub(crate) mod outline;
 pub(crate) mod project_report;
+pub(crate) mod search_pattern;
 pub(crate) mod symbol_info;
 pub(crate) mod verify_edit;
 
@@ -63,6 +64,7 @@ pub const ALL: &[ToolDef] = &[
     get_run::TOOL,
     history::TOOL,
     project_report::TOOL,
+    search_pattern::TOOL,
 ];
 
 /// A call that gives no answer: what was wrong, and what to send instead.

@@ -1,0 +1,403 @@
+//! Structural search over the workspace (`codecontext/search`, `codecontext search`, the
+//! MCP tool `search_pattern`): an ast-grep pattern, rule or tree-sitter query
+//! (`codecontext-patterns`) run over the files of one language.
+//!
+//! The index makes it fast: every chunk of every file keeps the hashes of its words
+//! (`ChunkSummary::tokens`, updated with the chunk and persisted with the records), so a
+//! pattern holding a word (`requests.get($URL)`: `requests`, `get`) parses only the files
+//! that contain all its words. Open documents answer from their live text and tree.
+//! The index's lock is held only to pick the candidates and, at the end, to name the
+//! symbol around each match; files are read and parsed outside it, a batch at a time in
+//! parallel, and between batches the search stops if it was cancelled, ran out of its
+//! time budget (`truncated`), or found `limit` matches (`truncated` too).
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Instant,
+};
+
+use codecontext_analysis::{cancel, AnalysisHost, FileId, PositionEncoding};
+use codecontext_patterns::{Found, Query, SgLang};
+use codecontext_text::{LineIndex, TextRange};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, Workspace, WorkspaceError};
+
+/// Matches an answer holds unless the request says otherwise.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// Files read and matched between two checks of cancellation and budget.
+const BATCH: usize = 64;
+
+/// A search, as every door takes it: exactly one of `pattern`, `rule` or `query`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchRequest {
+    /// `rust`, `python`, `typescript`, `tsx`, `javascript`, `go`, `java` (or `rs`, `py`,
+    /// `ts`, `js`, `golang`).
+    pub lang: String,
+    /// Code with metavariables: `$X.unwrap()`, `requests.get($$$ARGS)`.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// An ast-grep rule: `{"rule": {"pattern": ..., "inside": ...}, "constraints": ...}`.
+    #[serde(default)]
+    pub rule: Option<serde_json::Value>,
+    /// A raw tree-sitter query; `@match` marks the matched node.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Only files under these paths (relative to their folder, or absolute).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// At most this many matches (default [`DEFAULT_LIMIT`]).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// How columns are counted in the answer: characters unless the door says otherwise
+    /// (an LSP session's negotiated encoding).
+    #[serde(skip)]
+    pub encoding: Option<PositionEncoding>,
+}
+
+/// A place in a file: 1-based line and column (column in the request's encoding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Point {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One metavariable's capture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Capture {
+    pub text: String,
+    pub start: Point,
+    pub end: Point,
+    /// `$$$NAME`: any number of nodes.
+    pub multi: bool,
+}
+
+/// One match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SearchMatch {
+    /// `path:line:col`, as every other answer names a place.
+    pub place: String,
+    /// Relative to its folder.
+    pub path: String,
+    pub start: Point,
+    pub end: Point,
+    pub text: String,
+    pub captures: BTreeMap<String, Capture>,
+    /// The qualified name of the innermost symbol around the match, from the graph.
+    pub symbol: Option<String>,
+    /// Its kind (`function`, `method`, `class`, ...).
+    pub symbol_kind: Option<String>,
+    /// The file, for doors that need it whole (an LSP `Location`).
+    #[serde(skip)]
+    pub file: PathBuf,
+    #[serde(skip)]
+    pub range: TextRange,
+}
+
+/// What a search found, and what it looked at.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchAnswer {
+    pub language: String,
+    pub matches: Vec<SearchMatch>,
+    /// Files of the language that were parsed and matched.
+    pub files_searched: usize,
+    /// Files of the language the index ruled out: they lack a word the search needs.
+    pub files_ruled_out: usize,
+    /// Files the index does not hold (too large, not text, too slow to parse), or that
+    /// could not be read or parsed now: not searched.
+    pub files_not_searched: usize,
+    /// Of the files searched, how many answered from an open document.
+    pub open_documents: usize,
+    /// The answer stopped early: at `limit` matches, at the request's time budget.
+    pub truncated: bool,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// A file the search will look at.
+struct Candidate {
+    id: FileId,
+    path: PathBuf,
+    rel: String,
+    /// An open document's text and, when current, its tree.
+    live: Option<(Arc<str>, Option<tree_sitter::Tree>)>,
+}
+
+/// A searched file's matches.
+struct Searched {
+    candidate: usize,
+    found: Vec<Found>,
+    index: LineIndex,
+}
+
+impl SearchRequest {
+    /// The compiled query, or what is wrong with the request.
+    pub fn compile(&self) -> Result<Query> {
+        let lang = SgLang::by_name(&self.lang).ok_or_else(|| {
+            WorkspaceError::invalid(format!(
+                "unknown language `{}` (known: {})",
+                self.lang,
+                SgLang::known_names()
+            ))
+        })?;
+        let query = match (&self.pattern, &self.rule, &self.query) {
+            (Some(pattern), None, None) => Query::pattern(lang, pattern),
+            (None, Some(rule), None) => Query::rule(lang, rule),
+            (None, None, Some(query)) => Query::tree_sitter(lang, query),
+            _ => {
+                return Err(WorkspaceError::invalid(
+                    "give exactly one of `pattern`, `rule` or `query`",
+                ))
+            }
+        };
+        query.map_err(|e| WorkspaceError::invalid(e.to_string()))
+    }
+}
+
+impl Workspace {
+    /// Runs `request` over the workspace (see the module's documentation). `progress`
+    /// hears `(files done, files to do)` after each batch.
+    ///
+    /// Call it inside [`cancel::scope`] and [`cancel::within`] to make it cancellable
+    /// and budgeted; outside them it runs to `limit`.
+    pub fn search(
+        &self,
+        request: &SearchRequest,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<SearchAnswer> {
+        let started = Instant::now();
+        let query = request.compile()?;
+        let limit = request.limit.unwrap_or(DEFAULT_LIMIT).max(1);
+        let encoding = request.encoding.unwrap_or(PositionEncoding::Utf32);
+        let mut answer = SearchAnswer {
+            language: query.lang().name().to_string(),
+            warnings: query.warnings().to_vec(),
+            ..SearchAnswer::default()
+        };
+        let candidates = {
+            let host = self.read();
+            let roots: Vec<PathBuf> = host.roots().map(Path::to_path_buf).collect();
+            let under = scopes(&request.paths, &roots)?;
+            pick(&host, &query, &under, &mut answer)
+        };
+        let parse_budget = self.settings().limits().parse_budget;
+        let mut searched: Vec<Searched> = Vec::new();
+        let mut matches = 0;
+        for (batch_no, batch) in candidates.chunks(BATCH).enumerate() {
+            cancel::check();
+            if batch_no > 0 && cancel::out_of_time() {
+                answer.truncated = true;
+                break;
+            }
+            let start = batch_no * BATCH;
+            let results: Vec<Option<Searched>> = batch
+                .par_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    search_file(&query, c, parse_budget, limit + 1).map(|(found, index)| Searched {
+                        candidate: start + i,
+                        found,
+                        index,
+                    })
+                })
+                .collect();
+            for result in results {
+                match result {
+                    Some(s) => {
+                        answer.files_searched += 1;
+                        matches += s.found.len();
+                        if !s.found.is_empty() {
+                            searched.push(s);
+                        }
+                    }
+                    None => answer.files_not_searched += 1,
+                }
+            }
+            progress(
+                (start + batch.len()).min(candidates.len()),
+                candidates.len(),
+            );
+            // One match past the limit (each file is asked for one more) says that
+            // the answer is cut.
+            if matches > limit {
+                break;
+            }
+        }
+        answer.open_documents = candidates.iter().filter(|c| c.live.is_some()).count();
+        let host = self.read();
+        for s in searched {
+            let c = &candidates[s.candidate];
+            for found in s.found {
+                if answer.matches.len() >= limit {
+                    answer.truncated = true;
+                    break;
+                }
+                answer
+                    .matches
+                    .push(to_match(&host, c, &s.index, encoding, found));
+            }
+        }
+        answer
+            .matches
+            .sort_by(|a, b| (&a.path, a.range.start).cmp(&(&b.path, b.range.start)));
+        answer.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(answer)
+    }
+}
+
+/// The absolute folders or files `paths` restricts the search to (empty: everything).
+fn scopes(paths: &[String], roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    paths
+        .iter()
+        .map(|p| {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                return Ok(p.to_path_buf());
+            }
+            roots
+                .iter()
+                .map(|r| r.join(p))
+                .find(|candidate| candidate.exists())
+                .ok_or_else(|| {
+                    WorkspaceError::invalid(format!(
+                        "`{}` is in no folder of the workspace",
+                        p.display()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The files of the query's language under `under` that the index cannot rule out.
+fn pick(
+    host: &AnalysisHost,
+    query: &Query,
+    under: &[PathBuf],
+    answer: &mut SearchAnswer,
+) -> Vec<Candidate> {
+    let graph = host.graph();
+    let lang = query.lang().id();
+    let mut out = Vec::new();
+    for (id, f) in graph.files() {
+        if f.lang != lang {
+            continue;
+        }
+        let Some(path) = host.path(id) else { continue };
+        if !under.is_empty() && !under.iter().any(|u| path.starts_with(u)) {
+            continue;
+        }
+        if f.skipped.is_some() {
+            answer.files_not_searched += 1;
+            continue;
+        }
+        // Every word in some chunk: a match lies within one chunk, but a word may be
+        // anywhere in it, so this is the test that never rules out a match.
+        let has_all = query
+            .tokens()
+            .iter()
+            .all(|&t| f.chunks.iter().any(|c| c.tokens.binary_search(&t).is_ok()));
+        if !has_all {
+            answer.files_ruled_out += 1;
+            continue;
+        }
+        let live = host
+            .document(id)
+            .map(|d| (Arc::<str>::from(d.text()), d.current_tree().cloned()));
+        out.push(Candidate {
+            id,
+            path,
+            rel: f.rel.to_string(),
+            live,
+        });
+    }
+    out
+}
+
+/// One file's matches, or `None` when it cannot be read or parsed now.
+fn search_file(
+    query: &Query,
+    c: &Candidate,
+    parse_budget: std::time::Duration,
+    limit: usize,
+) -> Option<(Vec<Found>, LineIndex)> {
+    let lang = query.lang().language();
+    let (text, tree): (Arc<str>, Option<tree_sitter::Tree>) = match &c.live {
+        Some((text, tree)) => (text.clone(), tree.clone()),
+        None => {
+            let bytes = std::fs::read(&c.path).ok()?;
+            (Arc::from(String::from_utf8(bytes).ok()?), None)
+        }
+    };
+    if c.live.is_none() && !query.may_match(&codecontext_text::tokens::token_set(&text)) {
+        // Changed on disk since it was indexed, and no longer holds the words.
+        return Some((Vec::new(), LineIndex::new("")));
+    }
+    let tree = match tree {
+        Some(tree) => tree,
+        None => codecontext_syntax::parse(lang, &text, None, parse_budget).ok()?,
+    };
+    let found = query.find(&tree, &text, limit);
+    Some((found, LineIndex::new(&text)))
+}
+
+fn point(index: &LineIndex, encoding: PositionEncoding, offset: u32) -> Point {
+    match index.line_col(offset) {
+        Ok(lc) => Point {
+            line: lc.line + 1,
+            column: index.to_wide(encoding, lc).col + 1,
+        },
+        Err(_) => Point { line: 0, column: 0 },
+    }
+}
+
+fn to_match(
+    host: &AnalysisHost,
+    c: &Candidate,
+    index: &LineIndex,
+    encoding: PositionEncoding,
+    found: Found,
+) -> SearchMatch {
+    let graph = host.graph();
+    let start = point(index, encoding, found.range.start);
+    let end = point(index, encoding, found.range.end);
+    let enclosing = graph
+        .enclosing_entity(c.id, found.range.start)
+        .filter(|loc| {
+            graph
+                .entity(*loc)
+                .is_some_and(|e| e.range.contains_range(found.range))
+        });
+    let captures = found
+        .captures
+        .into_iter()
+        .map(|(name, cap)| {
+            (
+                name,
+                Capture {
+                    start: point(index, encoding, cap.range.start),
+                    end: point(index, encoding, cap.range.end),
+                    text: cap.text,
+                    multi: cap.multi,
+                },
+            )
+        })
+        .collect();
+    SearchMatch {
+        place: format!("{}:{}:{}", c.rel, start.line, start.column),
+        path: c.rel.clone(),
+        start,
+        end,
+        text: found.text,
+        captures,
+        symbol: enclosing.map(|loc| graph.qualified_name(loc)),
+        symbol_kind: enclosing
+            .and_then(|loc| graph.entity(loc))
+            .map(|e| e.kind.as_str().to_string()),
+        file: c.path.clone(),
+        range: found.range,
+    }
+}

@@ -1,0 +1,263 @@
+//! `codecontext search` as a user runs it: matches with captures and the symbol around
+//! them, the index ruling out files that lack the pattern's words, a warm store that
+//! answers like a fresh index after a file changed on disk, rules from a file, and clear
+//! errors for bad patterns, rules and languages.
+
+use std::{path::Path, process::Command};
+
+use codecontext_tests::copy_fixture;
+use serde_json::Value;
+
+fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args(args)
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_POSTGRES_URL")
+        .env_remove("CODECONTEXT_BOLT_URL")
+        .env_remove("CODECONTEXT_REDIS_URL")
+        .env_remove("CODECONTEXT_INFLUX_URL")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn search(home: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["search"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let (code, stdout, stderr) = run(home, &all);
+    assert!(code == 0 || code == 1, "{all:?} failed ({code}): {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{all:?}: not JSON ({e}): {stdout}"))
+}
+
+/// `(place, text)` of each match.
+fn places(answer: &Value) -> Vec<(String, String)> {
+    answer["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| {
+            (
+                m["place"].as_str().unwrap().to_string(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn matches_come_with_captures_and_symbols_and_the_index_rules_out_files() {
+    let project = copy_fixture("patterns");
+    std::fs::write(
+        project.path().join("other.py"),
+        "def unrelated():\n    return 1\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+
+    let answer = search(
+        home.path(),
+        &[p, "requests.get($$$ARGS)", "--lang", "py", "--no-store"],
+    );
+    assert_eq!(answer["language"], "python");
+    assert_eq!(
+        places(&answer),
+        [
+            ("sample.py:5:12".into(), "requests.get(url)".into()),
+            (
+                "sample.py:9:12".into(),
+                "requests.get(url, timeout=5)".into()
+            ),
+        ]
+    );
+    let second = &answer["matches"][1];
+    assert_eq!(second["captures"]["ARGS"]["text"], "url, timeout=5");
+    assert_eq!(second["captures"]["ARGS"]["multi"], true);
+    assert_eq!(second["symbol"], "sample.fetch_with_timeout");
+    assert_eq!(second["symbol_kind"], "function");
+    assert_eq!(answer["files_searched"], 1, "{answer}");
+    assert_eq!(
+        answer["files_ruled_out"], 1,
+        "other.py has no `requests`: {answer}"
+    );
+    assert_eq!(answer["truncated"], false);
+
+    // No literal word: every file of the language is searched.
+    let answer = search(
+        home.path(),
+        &[p, "return $X", "--lang", "python", "--no-store"],
+    );
+    assert_eq!(answer["files_searched"], 2, "{answer}");
+    assert_eq!(answer["files_ruled_out"], 0, "{answer}");
+
+    // The limit cuts the answer and says so.
+    let answer = search(
+        home.path(),
+        &[
+            p,
+            "$X.unwrap()",
+            "--lang",
+            "rust",
+            "--no-store",
+            "--limit",
+            "2",
+        ],
+    );
+    assert_eq!(answer["matches"].as_array().unwrap().len(), 2);
+    assert_eq!(answer["truncated"], true);
+
+    // Text output: grep's exit codes, one line per match with the symbol around it.
+    let (code, stdout, _) = run(
+        home.path(),
+        &[
+            "search",
+            p,
+            "helper($A, $B)",
+            "--lang",
+            "rust",
+            "--no-store",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("sample.rs:24:22: helper(self.count, 1)  [in crate::sample::Counter::bump]\n    $A = self.count\n    $B = 1\n"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(
+        home.path(),
+        &[
+            "search",
+            p,
+            "no_such_function($A)",
+            "--lang",
+            "rust",
+            "--no-store",
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn a_warm_store_answers_like_a_fresh_index_after_a_file_changed() {
+    let project = copy_fixture("patterns");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let pattern = ["requests.get($$$ARGS)", "--lang", "python"];
+
+    let mut args = vec![p];
+    args.extend_from_slice(&pattern);
+    let before = search(home.path(), &args);
+    assert_eq!(places(&before).len(), 2);
+
+    // A third call, and `requests` gone from a file the store had ruled in.
+    let sample = project.path().join("sample.py");
+    let text = std::fs::read_to_string(&sample).unwrap();
+    std::fs::write(
+        &sample,
+        text.replace(
+            "def main():",
+            "def again():\n    return requests.get(\"x\", stream=True)\n\n\ndef main():",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("later.py"),
+        "import requests\n\nrequests.get(1)\n",
+    )
+    .unwrap();
+
+    let warm = search(home.path(), &args);
+    args.push("--no-store");
+    let fresh = search(home.path(), &args);
+    assert_eq!(places(&warm), places(&fresh));
+    assert_eq!(
+        places(&warm)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        [
+            "later.py:3:1",
+            "sample.py:5:12",
+            "sample.py:9:12",
+            "sample.py:26:12"
+        ]
+    );
+}
+
+#[test]
+fn rules_come_from_a_file_in_ast_grep_format() {
+    let project = copy_fixture("patterns");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let rule = project.path().join("unwrap.yml");
+    std::fs::write(
+        &rule,
+        "rule:\n  pattern: $X.unwrap()\n  inside:\n    kind: impl_item\n    stopBy: end\n",
+    )
+    .unwrap();
+    let answer = search(
+        home.path(),
+        &[
+            p,
+            rule.to_str().unwrap(),
+            "--rule",
+            "--lang",
+            "rust",
+            "--no-store",
+        ],
+    );
+    assert_eq!(
+        places(&answer),
+        [("sample.rs:25:17".into(), "fallible().unwrap()".into())]
+    );
+}
+
+#[test]
+fn bad_searches_are_clear_errors() {
+    let project = copy_fixture("patterns");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["search", p, "fn ( {", "--lang", "rust"],
+            "the pattern `fn ( {` is not valid rust",
+        ),
+        (
+            vec!["search", p, "$X", "--lang", "cobol"],
+            "unknown language `cobol` (known: ",
+        ),
+        (
+            vec!["search", p, "(call) @x (", "--query", "--lang", "python"],
+            "the tree-sitter query does not compile for python",
+        ),
+        (
+            vec!["search", p, "/nonexistent.yml", "--rule", "--lang", "rust"],
+            "reading the rule /nonexistent.yml",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(home.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {stdout}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let broken = project.path().join("broken.yml");
+    std::fs::write(&broken, "rule:\n  pattern: [unclosed\n").unwrap();
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "search",
+            p,
+            broken.to_str().unwrap(),
+            "--rule",
+            "--lang",
+            "rust",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("the rule is not valid"), "{stderr}");
+}
