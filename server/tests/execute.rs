@@ -35,7 +35,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.context",
             "codecontext.assess",
             "codecontext.report",
-            "codecontext.search"
+            "codecontext.search",
+            "codecontext.rules"
         ])
     );
     assert_eq!(

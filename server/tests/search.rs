@@ -261,3 +261,82 @@ fn bad_searches_are_clear_errors() {
     assert_eq!(code, 2);
     assert!(stderr.contains("the rule is not valid"), "{stderr}");
 }
+
+#[test]
+fn rules_check_every_file_and_name_the_rule_files_that_do_not_load() {
+    let project = copy_fixture("patterns");
+    let rules = project.path().join(".codecontext/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("python.yml"),
+        "id: get-without-timeout\nlanguage: python\nseverity: warning\n\
+         message: requests.get($$$A) has no timeout\n\
+         rule:\n  pattern: requests.get($$$A)\n  not:\n    has:\n      kind: keyword_argument\n      regex: ^timeout\n      stopBy: end\n\
+         fix: requests.get($$$A, timeout=10)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("rust.yml"),
+        "id: no-helper\nlanguage: rust\nseverity: hint\nmessage: helper\nrule:\n  pattern: helper($$$)\n\
+         ---\nid: broken\nlanguage: rust\nrule:\n  pattern: fn (\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let (code, stdout, stderr) = run(home.path(), &["rules", p, "--json", "--no-store"]);
+    assert_eq!(code, 1, "a warning: {stdout}{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        answer["rules"],
+        serde_json::json!(["get-without-timeout", "no-helper"])
+    );
+    let errors = answer["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert!(
+        errors[0]
+            .as_str()
+            .unwrap()
+            .starts_with(".codecontext/rules/rust.yml:8: rule `broken`: "),
+        "{errors:?}"
+    );
+    let hits: Vec<(&str, &str, &str)> = answer["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["place"].as_str().unwrap(),
+                h["rule"].as_str().unwrap(),
+                h["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        [
+            (
+                "sample.py:5:12",
+                "get-without-timeout",
+                "requests.get(url) has no timeout"
+            ),
+            ("sample.rs:24:22", "no-helper", "helper"),
+        ]
+    );
+    assert_eq!(
+        answer["hits"][0]["fix"]["text"],
+        "requests.get(url, timeout=10)"
+    );
+    // Files of languages without rules are not checked; Java has no rule.
+    assert_eq!(answer["files_checked"], 2, "{answer}");
+
+    // Only hints: exit 0.
+    let (code, stdout, _) = run(
+        home.path(),
+        &["rules", p, "--under", "sample.rs", "--no-store"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("sample.rs:24:22: hint[no-helper] helper\n"),
+        "{stdout}"
+    );
+}

@@ -13,6 +13,7 @@
 
 mod lang;
 mod query;
+pub mod rules;
 
 pub use lang::SgLang;
 pub use query::{pattern_tokens, Captured, Found, Query, QueryError};

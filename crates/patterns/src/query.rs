@@ -354,7 +354,7 @@ fn first_error(tree: &tree_sitter::Tree) -> Option<usize> {
 /// string, and of each plain-string pattern it requires with `all`. Anything else
 /// (`any`, `not`, a pattern object with its own strictness or context) promises
 /// nothing.
-fn rule_tokens(rule: &serde_json::Value) -> Vec<u32> {
+pub(crate) fn rule_tokens(rule: &serde_json::Value) -> Vec<u32> {
     let mut out = Vec::new();
     if let Some(pattern) = rule.get("pattern").and_then(|p| p.as_str()) {
         out.extend(pattern_tokens(pattern));

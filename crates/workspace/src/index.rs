@@ -174,6 +174,7 @@ impl Workspace {
 
     /// A file created, changed or deleted outside the editor. Open documents win.
     pub fn changed_on_disk(&self, path: &Path, deleted: bool) {
+        self.rules_changed(path);
         if deleted || !path.exists() {
             let n = self.write().remove_under(path);
             debug!("{} deleted: {n} files dropped", path.display());

@@ -22,6 +22,7 @@ pub mod notify;
 pub mod perf;
 pub mod places;
 pub mod report;
+pub mod rules;
 pub mod search;
 pub mod settings;
 mod store;
@@ -92,6 +93,8 @@ pub struct Folder {
     pub(crate) team: Slot<Arc<team::TeamLinks>>,
     /// The folder's history as the risk model learned it.
     pub(crate) risk: Mutex<assess::RiskState>,
+    /// The project rules, until a rule file changes.
+    pub(crate) rules: Mutex<Option<Arc<codecontext_patterns::rules::Rules>>>,
 }
 
 /// The analysis host, the folders and what the user is told; shared by every adapter

@@ -250,7 +250,7 @@ impl Workspace {
 }
 
 /// The absolute folders or files `paths` restricts the search to (empty: everything).
-fn scopes(paths: &[String], roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn scopes(paths: &[String], roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
     paths
         .iter()
         .map(|p| {
@@ -344,7 +344,7 @@ fn search_file(
     Some((found, LineIndex::new(&text)))
 }
 
-fn point(index: &LineIndex, encoding: PositionEncoding, offset: u32) -> Point {
+pub(crate) fn point(index: &LineIndex, encoding: PositionEncoding, offset: u32) -> Point {
     match index.line_col(offset) {
         Ok(lc) => Point {
             line: lc.line + 1,

@@ -90,6 +90,23 @@ pub enum Command {
     /// (--query). Prints `path:line:col` and the match, with the symbol around it.
     /// Exits 0 with matches, 1 without (as grep does).
     Search(SearchArgs),
+    /// Check the project's rules (`.codecontext/rules/*.yml`, ast-grep's rule format)
+    /// over its files: each hit with its rule, message and fix. Exits 0 without hits at
+    /// warning or error severity, 1 with some; rule files that do not load are listed
+    /// first.
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Only files under this path (relative to the folder); repeatable.
+    #[arg(long = "under")]
+    pub under: Vec<String>,
+    /// At most this many hits.
+    #[arg(long, default_value_t = codecontext_workspace::search::DEFAULT_LIMIT)]
+    pub limit: usize,
 }
 
 #[derive(Args, Debug)]
@@ -392,5 +409,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Assess(args) => assess::assess(args, out),
         Command::Report(args) => report::report(args, out),
         Command::Search(args) => search::search(args, out),
+        Command::Rules(args) => search::rules(args, out),
     }
 }

@@ -1,7 +1,8 @@
 //! Syntax diagnostics (tree-sitter's error and missing nodes), published once typing
-//! pauses for the configured delay, together with the build errors and test failures
-//! the last verification found in the file (source `codecontext-verify`) until it next
-//! changes.
+//! pauses for the configured delay, together with the hits of the project's rules
+//! (source `codecontext-rules`, with each rule's fix in `data` for the quick fix) and the
+//! build errors and test failures the last verification found in the file (source
+//! `codecontext-verify`) until it next changes.
 
 use std::{
     collections::HashMap,
@@ -11,9 +12,13 @@ use std::{
 };
 
 use codecontext_analysis::FileId;
+use codecontext_patterns::rules::{Hit, Severity};
 use codecontext_verify::{Location, TestOutcome, Verdict};
+use serde_json::json;
 use tower_lsp_server::{
-    lsp_types::{Diagnostic, DiagnosticSeverity, Position, Range, Uri},
+    lsp_types::{
+        CodeDescription, Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, Uri,
+    },
     Client, UriExt,
 };
 
@@ -49,7 +54,12 @@ pub(crate) fn schedule(shared: &Arc<Shared>, file: FileId) {
             return;
         }
         let mut diagnostics = syntax(&shared, file);
-        if let Some(path) = shared.read().path(file) {
+        let ws = shared.ws.clone();
+        if let Ok(hits) = tokio::task::spawn_blocking(move || ws.check_rules(file)).await {
+            diagnostics.extend(rules(&shared, file, hits));
+        }
+        let path = shared.read().path(file);
+        if let Some(path) = path {
             diagnostics.extend(verified(&shared, &path));
         }
         if let Some(client) = shared.client() {
@@ -89,6 +99,64 @@ fn syntax(shared: &Shared, file: FileId) -> Vec<Diagnostic> {
             })
         }))
         .collect()
+}
+
+/// The `source` of project rules' diagnostics.
+pub(crate) const RULES_SOURCE: &str = "codecontext-rules";
+
+/// Project rules' hits as diagnostics, each fix in `data` for `textDocument/codeAction`.
+fn rules(shared: &Shared, file: FileId, hits: Vec<Hit>) -> Vec<Diagnostic> {
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let host = shared.read();
+    let analysis = host.analysis();
+    let conv = Conv {
+        analysis: &analysis,
+        encoding: shared.session().encoding,
+    };
+    hits.into_iter()
+        .filter_map(|hit| {
+            let data = match &hit.fix {
+                Some(fix) => Some(json!({"fix": {
+                    "range": conv.range(file, fix.range)?,
+                    "newText": fix.text,
+                    "title": fix.title,
+                }})),
+                None => None,
+            };
+            let message = match &hit.note {
+                Some(note) => format!("{}\n{note}", hit.message),
+                None => hit.message,
+            };
+            Some(Diagnostic {
+                range: conv.range(file, hit.range)?,
+                severity: Some(match hit.severity {
+                    Severity::Hint => DiagnosticSeverity::HINT,
+                    Severity::Info => DiagnosticSeverity::INFORMATION,
+                    Severity::Warning => DiagnosticSeverity::WARNING,
+                    Severity::Error => DiagnosticSeverity::ERROR,
+                }),
+                code: Some(NumberOrString::String(hit.rule)),
+                code_description: hit
+                    .url
+                    .and_then(|u| u.parse().ok())
+                    .map(|href| CodeDescription { href }),
+                source: Some(RULES_SOURCE.into()),
+                message,
+                data,
+                ..Diagnostic::default()
+            })
+        })
+        .collect()
+}
+
+/// Checks every open document again (the project's rules changed).
+pub(crate) fn recheck_open_documents(shared: &Arc<Shared>) {
+    let files: Vec<FileId> = shared.documents().keys().copied().collect();
+    for file in files {
+        schedule(shared, file);
+    }
 }
 
 /// What the last verification found in a file.

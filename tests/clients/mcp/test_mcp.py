@@ -27,6 +27,7 @@ TOOLS = {
     "assess_edit",
     "project_report",
     "search_pattern",
+    "check_rules",
     "find_symbol",
     "symbol_info",
     "outline",
@@ -40,7 +41,7 @@ TOOLS = {
     "history",
 }
 GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
-READ_ONLY = {"assess_edit", "search_pattern", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
+READ_ONLY = {"assess_edit", "search_pattern", "check_rules", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
 
 
 @pytest.fixture
@@ -333,6 +334,25 @@ async def test_search_pattern_finds_code_by_its_shape(tmp_path: Path, home: Path
         assert "is not valid rust" in await error(s, "search_pattern", {"lang": "rust", "pattern": "fn ( {"})
         assert "unknown language" in await error(s, "search_pattern", {"lang": "cobol", "pattern": "$X"})
         assert "exactly one of" in await error(s, "search_pattern", {"lang": "rust"})
+
+
+async def test_check_rules_applies_the_projects_rules(tmp_path: Path, home: Path) -> None:
+    root = copy("patterns", tmp_path)
+    rules = root / ".codecontext" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "python.yml").write_text(
+        "id: print-call\nlanguage: python\nseverity: error\nmessage: no print($$$A)\n"
+        "rule:\n  pattern: print($$$A)\nfix: log($$$A)\n"
+    )
+    async with session(root, home) as s:
+        answer = await call(s, "check_rules", {})
+        assert answer["rules"] == ["print-call"] and answer["errors"] == []
+        [hit] = answer["hits"]
+        assert hit["place"] == "sample.py:28:5"
+        assert (hit["rule"], hit["severity"], hit["message"]) == ("print-call", "error", 'no print(fetch("https://localhost"))')
+        assert hit["fix"]["text"] == 'log(fetch("https://localhost"))'
+        assert (await call(s, "check_rules", {"paths": ["sample.rs"]}))["hits"] == []
+        assert "unknown field" in await error(s, "check_rules", {"nope": 1})
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

@@ -94,6 +94,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.search takes one argument: {lang, pattern | rule | query, paths?, limit?}",
         handler: |backend, params| Box::pin(super::search::search(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/rules",
+        command: "codecontext.rules",
+        arguments: Arguments::AtMostOne,
+        usage: "codecontext.rules takes at most one argument: {paths?, limit?}",
+        handler: |backend, params| Box::pin(super::rules::rules(backend, params)),
+    },
 ];
 
 /// The method a command names.

@@ -100,6 +100,11 @@ pub(super) fn initialize(shared: &Shared, params: InitializeParams) -> Result<In
             definition_provider: Some(OneOf::Left(true)),
             references_provider: Some(OneOf::Left(true)),
             hover_provider: Some(HoverProviderCapability::Simple(true)),
+            // The quick fixes of project rules (see code_action.rs).
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                ..CodeActionOptions::default()
+            })),
             implementation_provider: Some(ImplementationProviderCapability::Simple(true)),
             call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
             document_highlight_provider: Some(OneOf::Left(true)),

@@ -7,6 +7,7 @@
 mod assess;
 mod call_hierarchy;
 mod callers;
+mod code_action;
 mod context;
 pub(crate) mod custom;
 mod definition;
@@ -21,6 +22,7 @@ mod initialize;
 mod perf_history;
 mod references;
 mod report;
+mod rules;
 mod search;
 mod verify;
 mod workspace_symbol;
@@ -227,6 +229,10 @@ impl LanguageServer for Backend {
         params: DocumentHighlightParams,
     ) -> Result<Option<Vec<DocumentHighlight>>> {
         document_highlight::document_highlight(self, params).await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        code_action::code_action(self, params).await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

@@ -10,6 +10,7 @@
 
 pub(crate) mod assess_edit;
 pub(crate) mod call_graph;
+pub(crate) mod check_rules;
 pub(crate) mod context_for_task;
 pub(crate) mod execute;
 pub(crate) mod find_definition;
@@ -65,6 +66,7 @@ pub const ALL: &[ToolDef] = &[
     history::TOOL,
     project_report::TOOL,
     search_pattern::TOOL,
+    check_rules::TOOL,
 ];
 
 /// A call that gives no answer: what was wrong, and what to send instead.
