@@ -148,7 +148,12 @@ async fn initialize_negotiates_encoding_and_advertises_what_is_implemented() {
     ] {
         assert_eq!(caps[key], true, "{key}");
     }
-    for key in ["completionProvider", "renameProvider", "codeActionProvider"] {
+    // Code actions are the quick fixes of project rules.
+    assert_eq!(
+        caps["codeActionProvider"]["codeActionKinds"],
+        json!(["quickfix"])
+    );
+    for key in ["completionProvider", "renameProvider"] {
         assert!(
             caps.get(key).is_none(),
             "{key} is advertised but not implemented"

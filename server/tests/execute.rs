@@ -36,7 +36,8 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.assess",
             "codecontext.report",
             "codecontext.search",
-            "codecontext.rules"
+            "codecontext.rules",
+            "codecontext.usages"
         ])
     );
     assert_eq!(

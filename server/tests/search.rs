@@ -340,3 +340,80 @@ fn rules_check_every_file_and_name_the_rule_files_that_do_not_load() {
         "{stdout}"
     );
 }
+
+#[test]
+fn usages_group_the_calls_of_a_function_by_shape() {
+    let project = copy_fixture("usages");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let (code, stdout, stderr) = run(home.path(), &["usages", p, "fetch", "--json", "--no-store"]);
+    assert_eq!(code, 0, "{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["symbol"], "client.fetch");
+    assert_eq!(answer["calls"], 5);
+    assert_eq!(answer["files"], 1);
+    assert_eq!(
+        answer["summary"][0],
+        "4 of 5 calls pass `timeout=`; 1 do not: app.py:21:5"
+    );
+    let keywords: Vec<(&str, u64, u64)> = answer["keywords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["name"].as_str().unwrap(),
+                k["passed"].as_u64().unwrap(),
+                k["missing"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keywords, [("timeout", 4, 1), ("retries", 1, 4)]);
+    let mut shapes: Vec<(&str, u64)> = answer["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["shape"].as_str().unwrap(), s["count"].as_u64().unwrap()))
+        .collect();
+    shapes.sort();
+    assert_eq!(
+        shapes,
+        [
+            ("(lambda, timeout=None)", 1),
+            ("(literal, timeout=literal)", 1),
+            ("(literal, timeout=literal, retries=literal)", 1),
+            ("(name)", 1),
+            ("(name, timeout=literal)", 1),
+        ]
+    );
+    let results: Vec<(&str, u64)> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["what"].as_str().unwrap(), r["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [("assigned", 3), ("returned", 1), ("discarded", 1)]
+    );
+    assert_eq!(answer["before"][0]["what"], "log");
+    assert_eq!(answer["before"][0]["count"], 2);
+    assert_eq!(answer["after"][0]["what"], "log");
+
+    // The same from a place on the definition; a clear error for an unknown name.
+    let (code, by_place, _) = run(
+        home.path(),
+        &["usages", p, "client.py:1:5", "--json", "--no-store"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&by_place).unwrap(), answer);
+    let (code, _, stderr) = run(
+        home.path(),
+        &["usages", p, "no_such_function", "--no-store"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no function or method is named `no_such_function`"),
+        "{stderr}"
+    );
+}

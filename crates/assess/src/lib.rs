@@ -13,6 +13,7 @@ pub mod naming;
 pub mod nulls;
 pub mod perf;
 pub mod risk;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 

@@ -150,7 +150,8 @@ pub struct LanguageConfig {
     pub search: SearchSyntax,
 }
 
-/// How structural search patterns (`$X.unwrap()`) are written in a language.
+/// How structural search patterns (`$X.unwrap()`) are written in a language, and what
+/// usage patterns need to know of its expressions.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSyntax {
@@ -161,6 +162,10 @@ pub struct SearchSyntax {
     /// Other names users give the language in patterns and rule files (`rs`, `py`).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Node kinds of anonymous functions (`lambda`, closures, arrow functions): how
+    /// usage patterns name an argument that is one.
+    #[serde(default)]
+    pub lambdas: Vec<String>,
 }
 
 /// The node kinds behind a function's complexity: cyclomatic complexity is one plus

@@ -27,6 +27,7 @@ pub mod search;
 pub mod settings;
 mod store;
 pub mod team;
+pub mod usages;
 pub mod verify;
 
 use std::{

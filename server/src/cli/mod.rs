@@ -14,6 +14,7 @@ mod open;
 mod report;
 mod runs;
 mod search;
+mod usages;
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
@@ -95,6 +96,18 @@ pub enum Command {
     /// warning or error severity, 1 with some; rule files that do not load are listed
     /// first.
     Rules(RulesArgs),
+    /// How the project calls a function or method: call sites grouped by shape (literal,
+    /// keyword, None, lambda, name, call per argument), the keywords most calls pass and
+    /// the calls that do not, what is done with the result, what is called around it.
+    Usages(UsagesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UsagesArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// A qualified name (or a unique suffix of one), or FILE:LINE:COL.
+    pub symbol: String,
 }
 
 #[derive(Args, Debug)]
@@ -410,5 +423,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Report(args) => report::report(args, out),
         Command::Search(args) => search::search(args, out),
         Command::Rules(args) => search::rules(args, out),
+        Command::Usages(args) => usages::usages(args, out),
     }
 }

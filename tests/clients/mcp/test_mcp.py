@@ -28,6 +28,7 @@ TOOLS = {
     "project_report",
     "search_pattern",
     "check_rules",
+    "usage_patterns",
     "find_symbol",
     "symbol_info",
     "outline",
@@ -41,7 +42,7 @@ TOOLS = {
     "history",
 }
 GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
-READ_ONLY = {"assess_edit", "search_pattern", "check_rules", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
+READ_ONLY = {"assess_edit", "search_pattern", "check_rules", "usage_patterns", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
 
 
 @pytest.fixture
@@ -334,6 +335,16 @@ async def test_search_pattern_finds_code_by_its_shape(tmp_path: Path, home: Path
         assert "is not valid rust" in await error(s, "search_pattern", {"lang": "rust", "pattern": "fn ( {"})
         assert "unknown language" in await error(s, "search_pattern", {"lang": "cobol", "pattern": "$X"})
         assert "exactly one of" in await error(s, "search_pattern", {"lang": "rust"})
+
+
+async def test_usage_patterns_says_how_a_function_is_called(tmp_path: Path, home: Path) -> None:
+    root = copy("usages", tmp_path)
+    async with session(root, home) as s:
+        answer = await call(s, "usage_patterns", {"symbol": "fetch"})
+        assert (answer["symbol"], answer["calls"]) == ("client.fetch", 5)
+        assert answer["summary"][0] == "4 of 5 calls pass `timeout=`; 1 do not: app.py:21:5"
+        assert answer == await call(s, "usage_patterns", {"position": "client.py:1:5"})
+        assert "no function or method" in await error(s, "usage_patterns", {"symbol": "nope"})
 
 
 async def test_check_rules_applies_the_projects_rules(tmp_path: Path, home: Path) -> None:

@@ -101,6 +101,13 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.rules takes at most one argument: {paths?, limit?}",
         handler: |backend, params| Box::pin(super::rules::rules(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/usages",
+        command: "codecontext.usages",
+        arguments: Arguments::One,
+        usage: "codecontext.usages takes one argument: {symbol} or {position} or {textDocument, position}",
+        handler: |backend, params| Box::pin(super::usages::usages(backend, params)),
+    },
 ];
 
 /// The method a command names.

@@ -1,6 +1,7 @@
 //! `textDocument/hover`: the definition's signature and doc, what it is and where, how
-//! much it is used, how sure the resolution is, and the last verification of an edit to
-//! it (from the run history).
+//! much it is used, how sure the resolution is, how the project usually calls it (its
+//! usage patterns, in one line), and the last verification of an edit to it (from the
+//! run history).
 
 use codecontext_analysis::{How, NavTarget};
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
@@ -21,6 +22,9 @@ pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Opti
                     return Ok(None);
                 };
                 let mut value = hover_text(conv, first, defs.how);
+                if let Some(line) = usage_hint(conv, first) {
+                    value.push_str(&format!("\n\nUsage: {line}"));
+                }
                 if defs.targets.len() > 1 {
                     value.push_str(&format!(
                         "\n\n{} candidates: {}",
@@ -62,6 +66,14 @@ pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Opti
         }),
         range,
     }))
+}
+
+/// How the project usually calls a function or method, in one line.
+fn usage_hint(conv: &Conv<'_>, t: &NavTarget) -> Option<String> {
+    if !matches!(t.kind.as_str(), "function" | "method" | "constructor") {
+        return None;
+    }
+    codecontext_workspace::usages::hint(conv.analysis, t.entity?)
 }
 
 fn hover_text(conv: &Conv<'_>, t: &NavTarget, how: How) -> String {

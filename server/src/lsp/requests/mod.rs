@@ -24,6 +24,7 @@ mod references;
 mod report;
 mod rules;
 mod search;
+mod usages;
 mod verify;
 mod workspace_symbol;
 

@@ -22,6 +22,7 @@ pub(crate) mod outline;
 pub(crate) mod project_report;
 pub(crate) mod search_pattern;
 pub(crate) mod symbol_info;
+pub(crate) mod usage_patterns;
 pub(crate) mod verify_edit;
 
 use codecontext_analysis::{cancel, Analysis, NavTarget};
@@ -67,6 +68,7 @@ pub const ALL: &[ToolDef] = &[
     project_report::TOOL,
     search_pattern::TOOL,
     check_rules::TOOL,
+    usage_patterns::TOOL,
 ];
 
 /// A call that gives no answer: what was wrong, and what to send instead.
