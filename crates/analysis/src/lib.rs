@@ -17,7 +17,7 @@ pub use affected::{Affected, AffectedTest, EditScope};
 pub use codecontext_graph::cancel;
 pub use codecontext_graph::{
     EdgeKind, EntityId, EntityLoc, ExportEdge, ExportEntity, FileExport, FileId, FileInput, How,
-    Reached, ResolveStep, SearchMode, Walk,
+    Reached, RefLoc, ResolveStep, SearchMode, Walk,
 };
 pub use codecontext_syntax::{
     DocumentChange, EntityKind, Limits, RefKind, SkipReason, SyntaxError,

@@ -18,7 +18,8 @@ pub mod usage;
 use std::path::{Path, PathBuf};
 
 use codecontext_analysis::{
-    cancel, AffectedTest, Analysis, EditScope, EntityLoc, FileId, How, RefKind, Walk,
+    cancel, AffectedTest, Analysis, EditScope, EntityId, EntityLoc, FileId, How, RefKind, RefLoc,
+    Walk,
 };
 use codecontext_lang::Language;
 use codecontext_text::{LineIndex, PositionEncoding};
@@ -624,17 +625,7 @@ impl FileSide<'_, '_> {
         let Some(e) = g.entity(loc) else {
             return;
         };
-        let mut by_file: Vec<(FileId, Vec<_>)> = Vec::new();
-        for r in g.references_to(e.id) {
-            if g.ref_kind(r) != Some(RefKind::Call) || changed_files.contains(&r.file) {
-                continue;
-            }
-            match by_file.iter_mut().find(|(file, _)| *file == r.file) {
-                Some((_, refs)) => refs.push(r),
-                None => by_file.push((r.file, vec![r])),
-            }
-        }
-        for (file, refs) in by_file {
+        for (file, refs) in calls_by_file(a, e.id, changed_files) {
             let (Some(f), Some(text)) = (g.file_data(file), a.text(file)) else {
                 continue;
             };
@@ -967,6 +958,27 @@ fn quality(s: &ChangedSymbol, symbol: &str, location: &str, findings: &mut Vec<F
 }
 
 /// `path:line:col`, 1-based, the column in characters.
+/// The call references to `id`, grouped by calling file (in the order the graph gives
+/// them), leaving out the files in `skip`.
+pub(crate) fn calls_by_file(
+    analysis: &Analysis<'_>,
+    id: EntityId,
+    skip: &[FileId],
+) -> Vec<(FileId, Vec<RefLoc>)> {
+    let g = analysis.graph();
+    let mut by_file: Vec<(FileId, Vec<RefLoc>)> = Vec::new();
+    for r in g.references_to(id) {
+        if g.ref_kind(r) != Some(RefKind::Call) || skip.contains(&r.file) {
+            continue;
+        }
+        match by_file.iter_mut().find(|(file, _)| *file == r.file) {
+            Some((_, refs)) => refs.push(r),
+            None => by_file.push((r.file, vec![r])),
+        }
+    }
+    by_file
+}
+
 pub fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
     let w = index.wide_of_offset(PositionEncoding::Utf32, offset);
     format!("{rel}:{}:{}", w.line + 1, w.col + 1)

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use codecontext_analysis::{cancel, Analysis, EntityLoc, FileId, RefKind};
+use codecontext_analysis::{cancel, Analysis, EntityLoc};
 use codecontext_lang::Language;
 use serde::Serialize;
 use tree_sitter::Node;
@@ -100,16 +100,7 @@ pub fn usages(analysis: &Analysis<'_>, loc: EntityLoc) -> Usages {
     let Some(entity) = g.entity(loc) else {
         return out;
     };
-    let mut by_file: Vec<(FileId, Vec<_>)> = Vec::new();
-    for r in g.references_to(entity.id) {
-        if g.ref_kind(r) != Some(RefKind::Call) {
-            continue;
-        }
-        match by_file.iter_mut().find(|(file, _)| *file == r.file) {
-            Some((_, refs)) => refs.push(r),
-            None => by_file.push((r.file, vec![r])),
-        }
-    }
+    let by_file = crate::calls_by_file(analysis, entity.id, &[]);
     let mut sites: Vec<Site> = Vec::new();
     for (file, refs) in &by_file {
         cancel::check();

@@ -5,18 +5,18 @@
 //! working. [`Workspace::scan_rules`] checks them over every file of the workspace.
 
 use std::{
+    ops::ControlFlow,
     path::{Path, PathBuf},
     sync::{Arc, PoisonError},
     time::Instant,
 };
 
-use codecontext_analysis::{cancel, FileId, PositionEncoding};
+use codecontext_analysis::{FileId, PositionEncoding};
 use codecontext_patterns::{
     rules::{is_rule_file, Hit, Rules, Severity},
     SgLang,
 };
 use codecontext_text::LineIndex;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
@@ -195,13 +195,11 @@ impl Workspace {
                 .errors
                 .extend(rules.errors.iter().map(ToString::to_string));
         }
-        // (rules, path, rel, live text, the rules' indices that may hit)
+        /// A file, its folder's rules, and which of them may hit it.
         struct Candidate {
+            source: search::Source,
             rules: Arc<Rules>,
-            path: PathBuf,
-            rel: String,
             lang: SgLang,
-            live: Option<(Arc<str>, Option<tree_sitter::Tree>)>,
             keep: Vec<usize>,
         }
         let candidates: Vec<Candidate> = {
@@ -210,7 +208,9 @@ impl Workspace {
             let mut out = Vec::new();
             for (id, f) in host.graph().files() {
                 let Some(path) = host.path(id) else { continue };
-                if !under.is_empty() && !under.iter().any(|u| path.starts_with(u)) {
+                if f.skipped.is_some()
+                    || (!under.is_empty() && !under.iter().any(|u| path.starts_with(u)))
+                {
                     continue;
                 }
                 let Some((_, rules)) = by_root
@@ -221,11 +221,15 @@ impl Workspace {
                     continue;
                 };
                 let lang = SgLang::of(f.lang);
-                let keep: Vec<usize> = rules
-                    .rules
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.lang() == lang)
+                let of_lang = || {
+                    rules
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.lang() == lang)
+                };
+                // The rules whose words are all in some chunk of the file.
+                let keep: Vec<usize> = of_lang()
                     .filter(|(_, r)| {
                         r.tokens
                             .iter()
@@ -233,75 +237,48 @@ impl Workspace {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                if f.skipped.is_some() {
-                    continue;
-                }
                 if keep.is_empty() {
-                    if rules.rules.iter().any(|r| r.lang() == lang) {
+                    if of_lang().next().is_some() {
                         answer.files_ruled_out += 1;
                     }
                     continue;
                 }
-                let live = host
-                    .document(id)
-                    .map(|d| (Arc::<str>::from(d.text()), d.current_tree().cloned()));
                 out.push(Candidate {
+                    source: search::Source::of(&host, id, path, &f.rel),
                     rules: rules.clone(),
-                    path,
-                    rel: f.rel.to_string(),
                     lang,
-                    live,
                     keep,
                 });
             }
             out
         };
         let budget = self.settings().limits().parse_budget;
-        for (batch_no, batch) in candidates.chunks(64).enumerate() {
-            cancel::check();
-            if batch_no > 0 && cancel::out_of_time() {
-                answer.truncated = true;
-                break;
-            }
-            let results: Vec<Option<(usize, Vec<Hit>, LineIndex)>> = batch
-                .par_iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let (text, tree) = match &c.live {
-                        Some((text, tree)) => (text.clone(), tree.clone()),
-                        None => {
-                            let bytes = std::fs::read(&c.path).ok()?;
-                            (Arc::<str>::from(String::from_utf8(bytes).ok()?), None)
-                        }
-                    };
-                    let tree = match tree {
-                        Some(tree) => tree,
-                        None => codecontext_syntax::parse(c.lang.language(), &text, None, budget)
-                            .ok()?,
-                    };
-                    let ids: Vec<&str> = c
-                        .keep
-                        .iter()
-                        .map(|&k| c.rules.rules[k].id.as_str())
-                        .collect();
-                    let hits = c
-                        .rules
-                        .check_some(c.lang, &tree, &text, |r| ids.contains(&r.id.as_str()));
-                    Some((batch_no * 64 + i, hits, LineIndex::new(&text)))
-                })
-                .collect();
-            for (i, hits, index) in results.into_iter().flatten() {
+        let check = |c: &Candidate| -> Option<(Vec<Hit>, LineIndex)> {
+            let text = c.source.text()?;
+            let tree = c.source.tree(c.lang.language(), &text, budget)?;
+            let hits = c.rules.check_some(c.lang, &tree, &text, |r| {
+                c.keep.iter().any(|&k| std::ptr::eq(&c.rules.rules[k], r))
+            });
+            Some((hits, LineIndex::new(&text)))
+        };
+        let cut = search::in_batches(
+            &candidates,
+            check,
+            |i, checked| {
+                let Some((hits, index)) = checked else {
+                    return ControlFlow::Continue(());
+                };
                 answer.files_checked += 1;
                 let c = &candidates[i];
                 for hit in hits {
                     if answer.hits.len() >= limit {
                         answer.truncated = true;
-                        break;
+                        return ControlFlow::Break(());
                     }
                     let start = search::point(&index, encoding, hit.range.start);
                     answer.hits.push(RuleHit {
-                        place: format!("{}:{}:{}", c.rel, start.line, start.column),
-                        path: c.rel.clone(),
+                        place: format!("{}:{}:{}", c.source.rel, start.line, start.column),
+                        path: c.source.rel.clone(),
                         start,
                         end: search::point(&index, encoding, hit.range.end),
                         rule: hit.rule,
@@ -313,14 +290,14 @@ impl Workspace {
                             end: search::point(&index, encoding, fix.range.end),
                             text: fix.text,
                         }),
-                        file: c.path.clone(),
+                        file: c.source.path.clone(),
                     });
                 }
-            }
-            if answer.truncated {
-                break;
-            }
-        }
+                ControlFlow::Continue(())
+            },
+            &|_, _| {},
+        );
+        answer.truncated |= cut;
         answer.hits.sort_by(|a, b| {
             (&a.path, a.start.line, a.start.column).cmp(&(&b.path, b.start.line, b.start.column))
         });

@@ -13,9 +13,10 @@
 
 use std::{
     collections::BTreeMap,
+    ops::ControlFlow,
     path::{Path, PathBuf},
     sync::Arc,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use codecontext_analysis::{cancel, AnalysisHost, FileId, PositionEncoding};
@@ -118,13 +119,84 @@ pub struct SearchAnswer {
     pub elapsed_ms: u64,
 }
 
-/// A file the search will look at.
-struct Candidate {
-    id: FileId,
-    path: PathBuf,
-    rel: String,
+/// A file a walk over the workspace reads (a search, a check of the rules), taken under
+/// the index's lock and read outside it.
+pub(crate) struct Source {
+    pub(crate) id: FileId,
+    pub(crate) path: PathBuf,
+    pub(crate) rel: String,
     /// An open document's text and, when current, its tree.
-    live: Option<(Arc<str>, Option<tree_sitter::Tree>)>,
+    pub(crate) live: Option<(Arc<str>, Option<tree_sitter::Tree>)>,
+}
+
+impl Source {
+    /// The file `id` at `path`; an open document's text and tree come along.
+    pub(crate) fn of(host: &AnalysisHost, id: FileId, path: PathBuf, rel: &str) -> Source {
+        let live = host
+            .document(id)
+            .map(|d| (Arc::<str>::from(d.text()), d.current_tree().cloned()));
+        Source {
+            id,
+            path,
+            rel: rel.to_string(),
+            live,
+        }
+    }
+
+    /// Its text now: the open document's, else the file's on disk (`None`: unreadable,
+    /// or not UTF-8).
+    pub(crate) fn text(&self) -> Option<Arc<str>> {
+        match &self.live {
+            Some((text, _)) => Some(text.clone()),
+            None => {
+                let bytes = std::fs::read(&self.path).ok()?;
+                Some(Arc::from(String::from_utf8(bytes).ok()?))
+            }
+        }
+    }
+
+    /// The tree of `text` (from [`Source::text`]): the open document's when current,
+    /// else parsed within `budget`.
+    pub(crate) fn tree(
+        &self,
+        lang: &codecontext_lang::Language,
+        text: &str,
+        budget: Duration,
+    ) -> Option<tree_sitter::Tree> {
+        match &self.live {
+            Some((_, Some(tree))) => Some(tree.clone()),
+            _ => codecontext_syntax::parse(lang, text, None, budget).ok(),
+        }
+    }
+}
+
+/// Runs `work` over `items` a batch at a time, in parallel within a batch, and hands
+/// each result to `take` in order, then `(done, total)` to `progress`. Between batches
+/// it unwinds if the request was cancelled ([`cancel::check`]), and stops if `take`
+/// says so or the time budget is spent; the answer is whether the budget stopped it.
+pub(crate) fn in_batches<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> R + Sync + Send,
+    mut take: impl FnMut(usize, R) -> ControlFlow<()>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> bool {
+    for (batch_no, batch) in items.chunks(BATCH).enumerate() {
+        cancel::check();
+        if batch_no > 0 && cancel::out_of_time() {
+            return true;
+        }
+        let start = batch_no * BATCH;
+        let results: Vec<R> = batch.par_iter().map(&work).collect();
+        let mut stop = false;
+        for (i, result) in results.into_iter().enumerate() {
+            stop |= take(start + i, result).is_break();
+        }
+        progress(start + batch.len(), items.len());
+        if stop {
+            break;
+        }
+    }
+    false
 }
 
 /// A searched file's matches.
@@ -187,46 +259,34 @@ impl Workspace {
         let parse_budget = self.settings().limits().parse_budget;
         let mut searched: Vec<Searched> = Vec::new();
         let mut matches = 0;
-        for (batch_no, batch) in candidates.chunks(BATCH).enumerate() {
-            cancel::check();
-            if batch_no > 0 && cancel::out_of_time() {
-                answer.truncated = true;
-                break;
-            }
-            let start = batch_no * BATCH;
-            let results: Vec<Option<Searched>> = batch
-                .par_iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    search_file(&query, c, parse_budget, limit + 1).map(|(found, index)| Searched {
-                        candidate: start + i,
-                        found,
-                        index,
-                    })
-                })
-                .collect();
-            for result in results {
+        answer.truncated = in_batches(
+            &candidates,
+            // Each file is asked for one match more than the limit: that one says the
+            // answer is cut.
+            |c| search_file(&query, c, parse_budget, limit + 1),
+            |candidate, result| {
                 match result {
-                    Some(s) => {
+                    Some((found, index)) => {
                         answer.files_searched += 1;
-                        matches += s.found.len();
-                        if !s.found.is_empty() {
-                            searched.push(s);
+                        matches += found.len();
+                        if !found.is_empty() {
+                            searched.push(Searched {
+                                candidate,
+                                found,
+                                index,
+                            });
                         }
                     }
                     None => answer.files_not_searched += 1,
                 }
-            }
-            progress(
-                (start + batch.len()).min(candidates.len()),
-                candidates.len(),
-            );
-            // One match past the limit (each file is asked for one more) says that
-            // the answer is cut.
-            if matches > limit {
-                break;
-            }
-        }
+                if matches > limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+            progress,
+        );
         answer.open_documents = candidates.iter().filter(|c| c.live.is_some()).count();
         let host = self.read();
         for s in searched {
@@ -278,7 +338,7 @@ fn pick(
     query: &Query,
     under: &[PathBuf],
     answer: &mut SearchAnswer,
-) -> Vec<Candidate> {
+) -> Vec<Source> {
     let graph = host.graph();
     let lang = query.lang().id();
     let mut out = Vec::new();
@@ -304,15 +364,7 @@ fn pick(
             answer.files_ruled_out += 1;
             continue;
         }
-        let live = host
-            .document(id)
-            .map(|d| (Arc::<str>::from(d.text()), d.current_tree().cloned()));
-        out.push(Candidate {
-            id,
-            path,
-            rel: f.rel.to_string(),
-            live,
-        });
+        out.push(Source::of(host, id, path, &f.rel));
     }
     out
 }
@@ -320,26 +372,16 @@ fn pick(
 /// One file's matches, or `None` when it cannot be read or parsed now.
 fn search_file(
     query: &Query,
-    c: &Candidate,
-    parse_budget: std::time::Duration,
+    source: &Source,
+    parse_budget: Duration,
     limit: usize,
 ) -> Option<(Vec<Found>, LineIndex)> {
-    let lang = query.lang().language();
-    let (text, tree): (Arc<str>, Option<tree_sitter::Tree>) = match &c.live {
-        Some((text, tree)) => (text.clone(), tree.clone()),
-        None => {
-            let bytes = std::fs::read(&c.path).ok()?;
-            (Arc::from(String::from_utf8(bytes).ok()?), None)
-        }
-    };
-    if c.live.is_none() && !query.may_match(&codecontext_text::tokens::token_set(&text)) {
+    let text = source.text()?;
+    if source.live.is_none() && !query.may_match(&codecontext_text::tokens::token_set(&text)) {
         // Changed on disk since it was indexed, and no longer holds the words.
         return Some((Vec::new(), LineIndex::new("")));
     }
-    let tree = match tree {
-        Some(tree) => tree,
-        None => codecontext_syntax::parse(lang, &text, None, parse_budget).ok()?,
-    };
+    let tree = source.tree(query.lang().language(), &text, parse_budget)?;
     let found = query.find(&tree, &text, limit);
     Some((found, LineIndex::new(&text)))
 }
@@ -356,7 +398,7 @@ pub(crate) fn point(index: &LineIndex, encoding: PositionEncoding, offset: u32) 
 
 fn to_match(
     host: &AnalysisHost,
-    c: &Candidate,
+    c: &Source,
     index: &LineIndex,
     encoding: PositionEncoding,
     found: Found,

@@ -80,7 +80,13 @@ async def test_rules_become_diagnostics_and_their_fixes_quick_fixes(
     assert first.range.start == types.Position(line=3, character=12)
 
     # The broken rule file was told once, with its line; the good rule works regardless.
-    told = [m.message for m in rules_client.messages if "do not load" in m.message]
+    def not_loaded() -> list[str]:
+        return [m.message for m in rules_client.messages if "do not load" in m.message]
+
+    await wait_for(
+        rules_client, types.WINDOW_SHOW_MESSAGE, lambda: len(not_loaded()) >= 1, "the broken rule told"
+    )
+    told = not_loaded()
     assert len(told) == 1, rules_client.messages
     assert ".codecontext/rules/broken.yml:1: rule `bad-kind`" in told[0] and "no_such_kind" in told[0], told
 
@@ -135,7 +141,12 @@ async def test_rules_become_diagnostics_and_their_fixes_quick_fixes(
         "the changed rule's one hit",
     )
     # The broken file, unchanged, is told again on the reload: once per change of rules.
-    assert len([m for m in rules_client.messages if "do not load" in m.message]) == 2
+    await wait_for(
+        rules_client,
+        types.WINDOW_SHOW_MESSAGE,
+        lambda: len(not_loaded()) == 2,
+        "the broken rule told again after the reload",
+    )
 
 
 async def test_the_rules_request_checks_every_file_and_the_command_agrees(

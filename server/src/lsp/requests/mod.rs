@@ -157,6 +157,20 @@ fn invalid(message: impl Into<String>) -> Error {
     }
 }
 
+/// How blocking work on the workspace ended, as a request's answer: cancelled is
+/// JSON-RPC's RequestCancelled, a panic an internal error that names the method.
+fn finished<T>(method: &str, ended: Ended<std::result::Result<T, WorkspaceError>>) -> Result<T> {
+    match ended {
+        Ended::Done(answer) => answer.map_err(rpc_error),
+        Ended::Cancelled => Err(Error::request_cancelled()),
+        Ended::Failed(why) => Err(Error {
+            code: ErrorCode::InternalError,
+            message: format!("codecontext: {method} failed: {why}").into(),
+            data: None,
+        }),
+    }
+}
+
 /// A workspace error as JSON-RPC: a wrong request is invalid params, a rate limit is
 /// server error -32001 with `retryAfterMs`, anything else an internal error.
 fn rpc_error(e: WorkspaceError) -> Error {

@@ -4,19 +4,15 @@
 //! load, as `file:line: why`. Cancellable; `truncated` at `limit` or the budget.
 
 use codecontext_analysis::cancel;
-use codecontext_workspace::{
-    blocking::{cancellable, Ended},
-    rules::RulesRequest,
-    search::Point,
-};
+use codecontext_workspace::{blocking::cancellable, rules::RulesRequest, search::Point};
 use serde_json::Value;
 use tower_lsp_server::{
-    jsonrpc::{Error, ErrorCode, Result},
+    jsonrpc::Result,
     lsp_types::{Position, Range, Uri},
     UriExt,
 };
 
-use super::{invalid, rpc_error, Backend};
+use super::{finished, invalid, Backend};
 
 pub(super) async fn rules(backend: &Backend, params: Value) -> Result<Value> {
     let mut request: RulesRequest = if params.is_null() {
@@ -29,18 +25,8 @@ pub(super) async fn rules(backend: &Backend, params: Value) -> Result<Value> {
     request.encoding = Some(shared.session().encoding);
     let ws = shared.ws.clone();
     let budget = ws.settings().request_budget();
-    let answer =
-        match cancellable(move || cancel::within(budget, || ws.scan_rules(&request)).0).await {
-            Ended::Done(answer) => answer.map_err(rpc_error)?,
-            Ended::Cancelled => return Err(Error::request_cancelled()),
-            Ended::Failed(why) => {
-                return Err(Error {
-                    code: ErrorCode::InternalError,
-                    message: format!("codecontext: codecontext/rules failed: {why}").into(),
-                    data: None,
-                })
-            }
-        };
+    let ended = cancellable(move || cancel::within(budget, || ws.scan_rules(&request)).0).await;
+    let answer = finished("codecontext/rules", ended)?;
     let mut value = serde_json::to_value(&answer).map_err(|e| invalid(e.to_string()))?;
     let position = |p: Point| Position::new(p.line.saturating_sub(1), p.column.saturating_sub(1));
     if let Some(list) = value.get_mut("hits").and_then(Value::as_array_mut) {

@@ -7,18 +7,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use codecontext_analysis::cancel;
-use codecontext_workspace::{
-    blocking::{cancellable, Ended},
-    search::SearchRequest,
-};
+use codecontext_workspace::{blocking::cancellable, search::SearchRequest};
 use serde_json::Value;
 use tower_lsp_server::{
-    jsonrpc::{Error, ErrorCode, Result},
+    jsonrpc::Result,
     lsp_types::{Position, Range, Uri},
     UriExt,
 };
 
-use super::{invalid, rpc_error, Backend};
+use super::{finished, invalid, rpc_error, Backend};
 
 /// Searches that parse more files than this report progress.
 const PROGRESS_AFTER_FILES: usize = 64;
@@ -37,6 +34,9 @@ pub(super) async fn search(backend: &Backend, params: Value) -> Result<Value> {
         SEARCHES.fetch_add(1, Ordering::Relaxed)
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+    // How the search ended, for the progress's end; dropped unsent when the request's
+    // future is dropped ($/cancelRequest), and the progress then ends as cancelled.
+    let (end_tx, end_rx) = tokio::sync::oneshot::channel::<String>();
     let notifier = shared.ws.notifier().clone();
     let progress = {
         let token = token.clone();
@@ -66,7 +66,10 @@ pub(super) async fn search(backend: &Backend, params: Value) -> Result<Value> {
             }
             // Drain what came after the client declined, so that senders never wait.
             while rx.recv().await.is_some() {}
-            shown
+            if shown {
+                let how = end_rx.await.unwrap_or_else(|_| "cancelled".into());
+                notifier.end(token, how).await;
+            }
         })
     };
     let ws = shared.ws.clone();
@@ -78,28 +81,14 @@ pub(super) async fn search(backend: &Backend, params: Value) -> Result<Value> {
         cancel::within(budget, || ws.search(&request, &report)).0
     })
     .await;
-    let shown = progress.await.unwrap_or(false);
-    let answer = match ended {
-        Ended::Done(answer) => answer.map_err(rpc_error)?,
-        Ended::Cancelled => {
-            if shown {
-                notifier.end(token, "cancelled".into()).await;
-            }
-            return Err(Error::request_cancelled());
-        }
-        Ended::Failed(why) => {
-            return Err(Error {
-                code: ErrorCode::InternalError,
-                message: format!("codecontext: codecontext/search failed: {why}").into(),
-                data: None,
-            })
-        }
-    };
-    if shown {
-        notifier
-            .end(token, format!("{} matches", answer.matches.len()))
-            .await;
-    }
+    let answer = finished("codecontext/search", ended);
+    let _ = end_tx.send(match &answer {
+        Ok(answer) => format!("{} matches", answer.matches.len()),
+        Err(e) => format!("stopped: {}", e.message),
+    });
+    // The progress ends before the answer goes out.
+    let _ = progress.await;
+    let answer = answer?;
     let mut value = serde_json::to_value(&answer).map_err(|e| invalid(e.to_string()))?;
     if let Some(list) = value.get_mut("matches").and_then(Value::as_array_mut) {
         for (json, m) in list.iter_mut().zip(&answer.matches) {

@@ -1,13 +1,9 @@
 //! `check_rules`: the project's rules (`.codecontext/rules/*.yml`) over its files.
 
-use codecontext_analysis::cancel;
-use codecontext_workspace::{
-    blocking::{cancellable, Ended},
-    rules::RulesRequest,
-};
+use codecontext_workspace::rules::RulesRequest;
 use serde_json::{json, Value};
 
-use super::{args, ToolDef, ToolError};
+use super::{args, with_workspace, ToolDef, ToolError};
 use crate::mcp::Ctx;
 
 pub const TOOL: ToolDef = ToolDef {
@@ -60,14 +56,7 @@ pub const TOOL: ToolDef = ToolDef {
 
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let request: RulesRequest = args("check_rules", arguments)?;
-    ctx.indexed().await;
-    let ws = ctx.ws.clone();
-    let budget = ws.settings().request_budget();
-    let answer =
-        match cancellable(move || cancel::within(budget, || ws.scan_rules(&request)).0).await {
-            Ended::Done(answer) => answer?,
-            Ended::Cancelled => return Err(ToolError::new("cancelled by the client")),
-            Ended::Failed(why) => return Err(ToolError::new(format!("the check failed: {why}"))),
-        };
+    let answer: codecontext_workspace::rules::RulesAnswer =
+        with_workspace(ctx, move |ws| Ok(ws.scan_rules(&request)?)).await?;
     serde_json::to_value(answer).map_err(|e| ToolError::new(e.to_string()))
 }

@@ -28,7 +28,7 @@ pub(crate) mod verify_edit;
 use codecontext_analysis::{cancel, Analysis, NavTarget};
 use codecontext_store::BoxFuture;
 use codecontext_workspace::blocking::{cancellable, Ended};
-use codecontext_workspace::{places, WorkspaceError};
+use codecontext_workspace::{places, Workspace, WorkspaceError};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -317,17 +317,23 @@ where
     T: Send + 'static,
     F: FnOnce(&Analysis<'_>) -> Result<T, ToolError> + Send + 'static,
 {
+    with_workspace(ctx, move |ws| f(&ws.read().analysis())).await
+}
+
+/// Runs `f` on the workspace once the first indexing is done, on the blocking pool, for
+/// work that takes the index's lock only when it needs it (a search reads files outside
+/// it).
+pub async fn with_workspace<T, F>(ctx: &Ctx, f: F) -> Result<T, ToolError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Workspace) -> Result<T, ToolError> + Send + 'static,
+{
     ctx.indexed().await;
     let ws = ctx.ws.clone();
     let budget = ws.settings().request_budget();
     // Dropped when the client cancels the call: the work stops at its next check. Past
     // the budget, walks and searches stop; `f` asks `cancel::was_cut` to say so.
-    match cancellable(move || {
-        let host = ws.read();
-        cancel::within(budget, || f(&host.analysis())).0
-    })
-    .await
-    {
+    match cancellable(move || cancel::within(budget, || f(&ws)).0).await {
         Ended::Done(answer) => answer,
         Ended::Cancelled => Err(ToolError::new("cancelled by the client")),
         Ended::Failed(why) => Err(ToolError::new(format!("the query failed: {why}"))),

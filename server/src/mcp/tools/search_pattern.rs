@@ -1,13 +1,9 @@
 //! `search_pattern`: structural search over the project (see docs/search.md).
 
-use codecontext_analysis::cancel;
-use codecontext_workspace::{
-    blocking::{cancellable, Ended},
-    search::SearchRequest,
-};
+use codecontext_workspace::search::SearchRequest;
 use serde_json::{json, Value};
 
-use super::{args, ToolDef, ToolError};
+use super::{args, with_workspace, ToolDef, ToolError};
 use crate::mcp::Ctx;
 
 pub const TOOL: ToolDef = ToolDef {
@@ -70,17 +66,7 @@ pub const TOOL: ToolDef = ToolDef {
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let request: SearchRequest = args("search_pattern", arguments)?;
     request.compile()?;
-    ctx.indexed().await;
-    let ws = ctx.ws.clone();
-    let budget = ws.settings().request_budget();
-    // Dropped when the client cancels the call: the search stops at its next batch.
-    let answer =
-        match cancellable(move || cancel::within(budget, || ws.search(&request, &|_, _| {})).0)
-            .await
-        {
-            Ended::Done(answer) => answer?,
-            Ended::Cancelled => return Err(ToolError::new("cancelled by the client")),
-            Ended::Failed(why) => return Err(ToolError::new(format!("the search failed: {why}"))),
-        };
+    let answer: codecontext_workspace::search::SearchAnswer =
+        with_workspace(ctx, move |ws| Ok(ws.search(&request, &|_, _| {})?)).await?;
     serde_json::to_value(answer).map_err(|e| ToolError::new(e.to_string()))
 }
