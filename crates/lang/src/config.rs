@@ -166,6 +166,20 @@ pub struct SearchSyntax {
     /// usage patterns name an argument that is one.
     #[serde(default)]
     pub lambdas: Vec<String>,
+    /// Patterns that parse, alone, as something other than what they mean in code.
+    #[serde(default)]
+    pub reparse: Vec<Reparse>,
+}
+
+/// A pattern whose node is `kind` when parsed alone is parsed again inside `context`
+/// (`prefix`, the pattern, `suffix`), and its `selector` node is the pattern. Go:
+/// `fmt.Println($A)` alone is a type conversion; inside a function body, a call.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reparse {
+    pub kind: String,
+    pub context: [String; 2],
+    pub selector: String,
 }
 
 /// The node kinds behind a function's complexity: cyclomatic complexity is one plus

@@ -103,7 +103,10 @@ impl Query {
             language: lang.name(),
             message,
         };
-        let pattern = Pattern::try_new(source, lang).map_err(|e| invalid(e.to_string()))?;
+        let mut pattern = Pattern::try_new(source, lang).map_err(|e| invalid(e.to_string()))?;
+        if let Some(contextual) = reparse(lang, &pattern, source) {
+            pattern = contextual;
+        }
         if pattern.has_error() {
             return Err(invalid("it does not parse (a syntax error)".to_string()));
         }
@@ -348,6 +351,25 @@ fn first_error(tree: &tree_sitter::Tree) -> Option<usize> {
         }
     }
     None
+}
+
+/// The pattern parsed again in the context the language gives for what its node is alone
+/// (see `[search] reparse` in language.toml), when it is such a node.
+fn reparse(lang: SgLang, pattern: &Pattern, source: &str) -> Option<Pattern> {
+    use ast_grep_core::{matcher::PatternNode, Language as _};
+    let kind = match &pattern.node {
+        PatternNode::Internal { kind_id, .. } | PatternNode::Terminal { kind_id, .. } => *kind_id,
+        PatternNode::MetaVar { .. } => return None,
+    };
+    let rule = lang
+        .language()
+        .config
+        .search
+        .reparse
+        .iter()
+        .find(|r| lang.kind_to_id(&r.kind) == kind)?;
+    let context = format!("{}{source}{}", rule.context[0], rule.context[1]);
+    Pattern::contextual(&context, &rule.selector, lang).ok()
 }
 
 /// Words every match of a rule must contain: those of its `pattern` when it is a plain

@@ -169,3 +169,30 @@ fn bad_searches_say_what_is_wrong() {
     ));
     assert!(message.contains("no_such_kind"), "{message}");
 }
+
+#[test]
+fn a_go_call_written_alone_matches_calls() {
+    // Parsed alone, `fmt.Println($$$A)` is a conversion to the type `fmt.Println` (the
+    // `ast-grep` CLI finds nothing with it); `[search] reparse` reads it as a call.
+    let go = SgLang::by_name("go").unwrap();
+    let text = std::fs::read_to_string(fixtures().join("sample.go")).unwrap();
+    let tree = parse(go, &text).unwrap();
+    let found = |pattern: &str| -> Vec<String> {
+        Query::pattern(go, pattern)
+            .unwrap()
+            .find(&tree, &text, 10)
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    assert_eq!(
+        found("fmt.Println($$$A)"),
+        ["fmt.Println(\"error:\", err)", "fmt.Println(q)"]
+    );
+    assert_eq!(
+        found("errors.New($MSG)"),
+        ["errors.New(\"division by zero\")"]
+    );
+    // What parses alone as it means stays as it was.
+    assert_eq!(found("return $A, nil"), ["return a / b, nil"]);
+}
