@@ -80,6 +80,17 @@ enum Command {
         #[arg(long, default_value = "ast-grep")]
         ast_grep: PathBuf,
     },
+    /// Project rules on a keystroke: edit applied and rules checked on a ~300 KB open
+    /// document, p50 and p99, against `ast-grep scan` of the file.
+    Rules {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 300_000)]
+        size: usize,
+        #[arg(long, default_value_t = 200)]
+        edits: usize,
+        #[arg(long, default_value = "ast-grep")]
+        ast_grep: PathBuf,
+    },
     /// Symbol search latency: fuzzy and exact queries over the definitions of a folder.
     Search {
         dirs: Vec<PathBuf>,
@@ -263,6 +274,12 @@ fn main() -> Result<()> {
             rounds,
             ast_grep,
         } => pattern::run(&dir, &lang, &patterns, rounds, &ast_grep),
+        Command::Rules {
+            dir,
+            size,
+            edits,
+            ast_grep,
+        } => pattern::rules(&dir, size, edits, &ast_grep),
         Command::Pathological {
             binary,
             runs,
