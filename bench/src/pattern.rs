@@ -176,8 +176,11 @@ pub fn rules(dir: &Path, size: usize, edits: usize, ast_grep: &Path) -> Result<(
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let ws: Arc<Workspace> =
-        Workspace::new(Settings::default(), Arc::new(Silent), runtime.handle().clone());
+    let ws: Arc<Workspace> = Workspace::new(
+        Settings::default(),
+        Arc::new(Silent),
+        runtime.handle().clone(),
+    );
     ws.write().index_root(&root, None);
     let Some(id) = ws.open_document(&big, text.clone(), true) else {
         bail!("could not open the document");
@@ -189,7 +192,8 @@ pub fn rules(dir: &Path, size: usize, edits: usize, ast_grep: &Path) -> Result<(
         .enumerate()
         .filter_map(|(i, l)| {
             let indent = l.len() - l.trim_start().len();
-            (indent >= 8 && !l.trim().is_empty() && l.is_ascii()).then_some((i as u32, indent as u32))
+            (indent >= 8 && !l.trim().is_empty() && l.is_ascii())
+                .then_some((i as u32, indent as u32))
         })
         .collect();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
@@ -226,7 +230,10 @@ pub fn rules(dir: &Path, size: usize, edits: usize, ast_grep: &Path) -> Result<(
             .with_context(|| format!("running {}", ast_grep.display()))?;
         peer.push(t.elapsed());
         if out.stdout.is_empty() && !out.status.success() {
-            bail!("ast-grep scan failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "ast-grep scan failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     println!(
