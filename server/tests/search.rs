@@ -341,6 +341,53 @@ fn rules_check_every_file_and_name_the_rule_files_that_do_not_load() {
     );
 }
 
+/// `files` and `ignores` globs, relative to the folder, decide which files a rule checks.
+#[test]
+fn rules_apply_to_the_files_their_globs_take() {
+    let project = copy_fixture("patterns");
+    let root = project.path();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::copy(root.join("sample.rs"), root.join("tests/sample.rs")).unwrap();
+    let rules = root.join(".codecontext/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("globs.yml"),
+        "id: helper-in-tests\nlanguage: rust\nseverity: hint\nfiles: [\"tests/**\"]\nrule:\n  pattern: helper($$$)\n\
+         ---\nid: helper-not-in-tests\nlanguage: rust\nseverity: hint\nignores: [\"tests/**\"]\nrule:\n  pattern: helper($$$)\n\
+         ---\nid: bad-glob\nlanguage: rust\nfiles: [\"a[\"]\nrule:\n  pattern: helper($$$)\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &["rules", root.to_str().unwrap(), "--json", "--no-store"],
+    );
+    assert_eq!(code, 0, "hints only: {stdout}{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    let hits: Vec<(&str, &str)> = answer["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["place"].as_str().unwrap(), h["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        hits,
+        [
+            ("sample.rs:24:22", "helper-not-in-tests"),
+            ("tests/sample.rs:24:22", "helper-in-tests"),
+        ]
+    );
+    let errors = answer["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert!(
+        errors[0]
+            .as_str()
+            .unwrap()
+            .starts_with(".codecontext/rules/globs.yml:17: rule `bad-glob`: its `files`: "),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn usages_group_the_calls_of_a_function_by_shape() {
     let project = copy_fixture("usages");

@@ -9,8 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use ast_grep_config::{GlobalRules, RuleConfig, SerializableRuleConfig, Severity as SgSeverity};
-use ast_grep_core::{tree_sitter::StrDoc, AstGrep};
+use ast_grep_core::{matcher::MatcherExt, tree_sitter::StrDoc, AstGrep, Matcher, Node, NodeMatch};
 use codecontext_text::TextRange;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::SgLang;
@@ -31,16 +32,73 @@ pub enum Severity {
 /// One rule, compiled.
 pub struct ProjectRule {
     pub id: String,
+    /// The rule file it came from, relative to its folder.
     pub file: PathBuf,
     pub severity: Severity,
     /// Words every hit contains (see `Query::tokens`).
     pub tokens: Vec<u32>,
+    /// Its `files` globs (`None`: every file of its language) and its `ignores`.
+    files: Option<GlobSet>,
+    ignores: Option<GlobSet>,
+    /// It relates a node to its siblings (`follows`, `precedes`), which may lie in
+    /// other top-level items.
+    siblings: bool,
     config: RuleConfig<SgLang>,
 }
 
 impl ProjectRule {
     pub fn lang(&self) -> SgLang {
         self.config.language
+    }
+
+    /// Whether the rule applies to the file at `rel` (relative to its folder), by its
+    /// `files` and `ignores` globs as ast-grep reads them: ignored wins, then `files`
+    /// (when given) must match.
+    pub fn applies_to(&self, rel: &Path) -> bool {
+        if self.ignores.as_ref().is_some_and(|g| g.is_match(rel)) {
+            return false;
+        }
+        self.files.as_ref().is_none_or(|g| g.is_match(rel))
+    }
+
+    /// Whether the rule's hits in a top-level item depend on that item's text alone, so
+    /// that it can be checked one item at a time ([`Rules::check_items`]): it does not
+    /// look at siblings, and cannot match the file's root (of kind `root_kind`).
+    pub fn is_local(&self, root_kind: u16) -> bool {
+        !self.siblings
+            && self
+                .config
+                .matcher
+                .potential_kinds()
+                .is_some_and(|kinds| !kinds.contains(root_kind.into()))
+    }
+
+    fn hit(&self, m: &NodeMatch<'_, StrDoc<SgLang>>) -> Hit {
+        let fix = self.config.fixer.first().map(|fixer| {
+            let edit = m.make_edit(&self.config.matcher, fixer);
+            Fix {
+                range: TextRange::new(
+                    edit.position as u32,
+                    (edit.position + edit.deleted_length) as u32,
+                ),
+                text: String::from_utf8_lossy(&edit.inserted_text).into_owned(),
+                title: fixer.title().map(str::to_string),
+            }
+        });
+        let message = self.config.get_message(m);
+        Hit {
+            rule: self.id.clone(),
+            severity: self.severity,
+            message: if message.is_empty() {
+                self.id.clone()
+            } else {
+                message
+            },
+            note: self.config.note.clone(),
+            url: self.config.url.clone(),
+            range: TextRange::from_usize(m.range()),
+            fix,
+        }
     }
 }
 
@@ -69,6 +127,17 @@ pub struct Fix {
     pub text: String,
     /// The fix's own title, if the rule gave one.
     pub title: Option<String>,
+}
+
+impl Hit {
+    /// The hit moved by `by` bytes (found in a part of a text that starts there).
+    pub fn shifted(mut self, by: i64) -> Hit {
+        self.range = self.range.shifted(by);
+        if let Some(fix) = &mut self.fix {
+            fix.range = fix.range.shifted(by);
+        }
+        self
+    }
 }
 
 /// Where a rule matched.
@@ -179,12 +248,43 @@ impl Rules {
                 let tokens = crate::query::rule_tokens(
                     &serde_json::to_value(&parsed.core.rule).unwrap_or_default(),
                 );
+                let siblings = [
+                    serde_json::to_value(&parsed.core.rule).ok(),
+                    serde_json::to_value(&parsed.core.utils).ok(),
+                    serde_json::to_value(&parsed.core.constraints).ok(),
+                ]
+                .iter()
+                .flatten()
+                .any(|v| has_key(v, &["follows", "precedes"]));
+                // As JSON: ast-grep-config does not export the globs' type.
+                let globs = |which: &str, globs: serde_json::Result<serde_json::Value>| {
+                    glob_set(&globs.unwrap_or_default()).map_err(|e| {
+                        let at = doc
+                            .lines()
+                            .position(|l| l.starts_with(&format!("{which}:")))
+                            .map(|i| i + 1);
+                        error(format!("rule `{id}`: its `{which}`: {e}"), at)
+                    })
+                };
+                let (files, ignores) = match (
+                    globs("files", serde_json::to_value(&parsed.files)),
+                    globs("ignores", serde_json::to_value(&parsed.ignores)),
+                ) {
+                    (Ok(files), Ok(ignores)) => (files, ignores),
+                    (Err(e), _) | (_, Err(e)) => {
+                        out.errors.push(e);
+                        continue;
+                    }
+                };
                 match RuleConfig::try_from(parsed, &globals) {
                     Ok(config) => out.rules.push(ProjectRule {
                         id,
                         file: file.clone(),
                         severity,
                         tokens,
+                        files,
+                        ignores,
+                        siblings,
                         config,
                     }),
                     Err(e) => out.errors.push(error(
@@ -206,7 +306,8 @@ impl Rules {
         self.check_some(lang, tree, text, |_| true)
     }
 
-    /// [`Rules::check`] with only the rules `keep` keeps (those whose words a file has).
+    /// [`Rules::check`] with only the rules `keep` keeps (those whose words a file has,
+    /// whose globs take the file).
     pub fn check_some(
         &self,
         lang: SgLang,
@@ -214,12 +315,41 @@ impl Rules {
         text: &str,
         keep: impl Fn(&ProjectRule) -> bool,
     ) -> Vec<Hit> {
-        let mine: Vec<&ProjectRule> = self
+        self.check_within(lang, tree, text, None, keep)
+    }
+
+    /// The hits of the rules `keep` keeps inside `items`: ranges of top-level items of
+    /// `tree` (whole children of its root, in order). Nodes outside them, the root
+    /// among them, are not looked at; see [`ProjectRule::is_local`] for the rules this
+    /// gives the same hits as [`Rules::check`] for.
+    pub fn check_items(
+        &self,
+        lang: SgLang,
+        tree: &tree_sitter::Tree,
+        text: &str,
+        items: &[TextRange],
+        keep: impl Fn(&ProjectRule) -> bool,
+    ) -> Vec<Hit> {
+        self.check_within(lang, tree, text, Some(items), keep)
+    }
+
+    /// One walk over the nodes (of `items`, or all), each tried against every rule
+    /// that can match its kind.
+    fn check_within(
+        &self,
+        lang: SgLang,
+        tree: &tree_sitter::Tree,
+        text: &str,
+        items: Option<&[TextRange]>,
+        keep: impl Fn(&ProjectRule) -> bool,
+    ) -> Vec<Hit> {
+        let mine: Vec<(&ProjectRule, _)> = self
             .rules
             .iter()
             .filter(|r| r.config.language == lang && keep(r))
+            .map(|r| (r, r.config.matcher.potential_kinds()))
             .collect();
-        if mine.is_empty() {
+        if mine.is_empty() || items.is_some_and(<[_]>::is_empty) {
             return Vec::new();
         }
         let grep = AstGrep::doc(StrDoc {
@@ -228,38 +358,71 @@ impl Rules {
             tree: tree.clone(),
         });
         let mut hits = Vec::new();
-        for rule in mine {
-            for m in grep.root().find_all(&rule.config.matcher) {
-                let fix = rule.config.fixer.first().map(|fixer| {
-                    let edit = m.make_edit(&rule.config.matcher, fixer);
-                    Fix {
-                        range: TextRange::new(
-                            edit.position as u32,
-                            (edit.position + edit.deleted_length) as u32,
-                        ),
-                        text: String::from_utf8_lossy(&edit.inserted_text).into_owned(),
-                        title: fixer.title().map(str::to_string),
+        let mut walk = |top: Node<'_, StrDoc<SgLang>>| {
+            for node in top.dfs() {
+                let kind = node.kind_id() as usize;
+                for (order, (rule, kinds)) in mine.iter().enumerate() {
+                    if kinds.as_ref().is_some_and(|k| !k.contains(kind)) {
+                        continue;
                     }
-                });
-                let message = rule.config.get_message(&m);
-                hits.push(Hit {
-                    rule: rule.id.clone(),
-                    severity: rule.severity,
-                    message: if message.is_empty() {
-                        rule.id.clone()
-                    } else {
-                        message
-                    },
-                    note: rule.config.note.clone(),
-                    url: rule.config.url.clone(),
-                    range: TextRange::from_usize(m.range()),
-                    fix,
-                });
+                    if let Some(m) = rule.config.matcher.match_node(node.clone()) {
+                        hits.push((order, rule.hit(&m)));
+                    }
+                }
+            }
+        };
+        let root = grep.root();
+        match items {
+            None => walk(root),
+            Some(items) => {
+                for child in root.children() {
+                    let range = TextRange::from_usize(child.range());
+                    let i = items.partition_point(|item| item.end < range.end);
+                    if items.get(i).is_some_and(|item| item.contains_range(range)) {
+                        walk(child);
+                    }
+                }
             }
         }
-        hits.sort_by_key(|h| (h.range.start, h.range.end));
-        hits
+        // In document order, and in the rules' order where two hit the same text.
+        hits.sort_by_key(|(order, h)| (h.range.start, h.range.end, *order));
+        hits.into_iter().map(|(_, h)| h).collect()
     }
+}
+
+/// Whether `value` has one of `keys` as an object key at any depth.
+fn has_key(value: &serde_json::Value, keys: &[&str]) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| keys.contains(&k.as_str()) || has_key(v, keys)),
+        serde_json::Value::Array(items) => items.iter().any(|v| has_key(v, keys)),
+        _ => false,
+    }
+}
+
+/// The glob set of a rule's `files` or `ignores` (`None` when it has none): each entry
+/// a glob, or `{glob, caseInsensitive}`.
+fn glob_set(globs: &serde_json::Value) -> Result<Option<GlobSet>, globset::Error> {
+    let Some(globs) = globs.as_array() else {
+        return Ok(None);
+    };
+    let mut set = GlobSetBuilder::new();
+    for glob in globs {
+        let (pattern, case_insensitive) = match glob {
+            serde_json::Value::String(glob) => (glob.as_str(), false),
+            other => (
+                other["glob"].as_str().unwrap_or_default(),
+                other["caseInsensitive"].as_bool().unwrap_or(false),
+            ),
+        };
+        set.add(
+            GlobBuilder::new(pattern)
+                .case_insensitive(case_insensitive)
+                .build()?,
+        );
+    }
+    set.build().map(Some)
 }
 
 /// The YAML documents of a file with the 1-based line each starts on.

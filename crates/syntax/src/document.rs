@@ -198,6 +198,12 @@ impl Document {
         self.lang
     }
 
+    /// The ranges of its chunks (top-level items with their comments), in order; empty
+    /// while the document is skipped.
+    pub fn chunk_ranges(&self) -> &[TextRange] {
+        &self.chunks
+    }
+
     /// Applies `changes` in order, then reparses once and re-extracts what changed.
     /// Positions past the end of a line or of the text are clamped, as LSP prescribes.
     pub fn edit(

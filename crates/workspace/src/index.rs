@@ -172,9 +172,11 @@ impl Workspace {
         })
     }
 
-    /// A file created, changed or deleted outside the editor. Open documents win.
-    pub fn changed_on_disk(&self, path: &Path, deleted: bool) {
-        self.rules_changed(path);
+    /// A file created, changed or deleted outside the editor. Open documents win. The
+    /// answer says whether it was a project rule file (its folder's rules load again on
+    /// next use; the caller checks the open documents again).
+    pub fn changed_on_disk(&self, path: &Path, deleted: bool) -> bool {
+        let rules = self.rules_changed(path);
         if deleted || !path.exists() {
             let n = self.write().remove_under(path);
             debug!("{} deleted: {n} files dropped", path.display());
@@ -187,6 +189,7 @@ impl Workspace {
         } else {
             self.reload(path);
         }
+        rules
     }
 
     /// Reads a file again from disk, unless it is open as a document: read and parsed

@@ -120,6 +120,8 @@ pub struct Workspace {
     /// workspace (the daemon), and a document goes back to its text on disk only when
     /// the last of them closes it.
     holders: Mutex<HashMap<codecontext_analysis::FileId, u32>>,
+    /// Per open document, the rule hits of its top-level items (see `rules.rs`).
+    pub(crate) rule_memo: Mutex<HashMap<codecontext_analysis::FileId, rules::Memo>>,
 }
 
 /// How current an answer is: the index's version (it grows with every change applied),
@@ -170,6 +172,7 @@ impl Workspace {
             version: AtomicU64::new(0),
             pending_files: Default::default(),
             holders: Mutex::default(),
+            rule_memo: Mutex::default(),
         })
     }
 
@@ -352,6 +355,10 @@ impl Workspace {
             }
         };
         if last {
+            self.rule_memo
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
             // The file on disk is read again outside the lock.
             let path = self.write().forget_document(id);
             if let Some(path) = path {

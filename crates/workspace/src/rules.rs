@@ -5,6 +5,7 @@
 //! working. [`Workspace::scan_rules`] checks them over every file of the workspace.
 
 use std::{
+    collections::HashMap,
     ops::ControlFlow,
     path::{Path, PathBuf},
     sync::{Arc, PoisonError},
@@ -13,10 +14,10 @@ use std::{
 
 use codecontext_analysis::{FileId, PositionEncoding};
 use codecontext_patterns::{
-    rules::{is_rule_file, Hit, Rules, Severity},
+    rules::{is_rule_file, Hit, ProjectRule, Rules, Severity},
     SgLang,
 };
-use codecontext_text::LineIndex;
+use codecontext_text::{LineIndex, TextRange};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
@@ -77,9 +78,18 @@ impl Workspace {
         true
     }
 
-    /// The rule hits in a document (open or indexed), from its current text.
+    /// The rule hits in an open document, from its current text.
+    ///
+    /// Made for every keystroke, so it costs what the keystroke changed: the hits of
+    /// each top-level item are kept with the hash of its text ([`Memo`]), and only the
+    /// items whose text is new are checked: in the document's tree when it is current,
+    /// else each parsed alone (which parses as it does in the file: the same argument
+    /// as the document's own fast path, see `codecontext_syntax::document`). Rules that
+    /// are not local to one item ([`ProjectRule::is_local`]) are checked on the whole
+    /// file, and an item that does not parse cleanly alone sends the check to the whole
+    /// file too.
     pub fn check_rules(&self, file: FileId) -> Vec<Hit> {
-        let (root, lang, text, tree) = {
+        let (root, rel, lang, text, tree, chunks) = {
             let host = self.read();
             let Some(path) = host.path(file) else {
                 return Vec::new();
@@ -96,26 +106,135 @@ impl Workspace {
             let Some(doc) = host.document(file) else {
                 return Vec::new();
             };
+            let rel = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
             (
                 root,
+                rel,
                 SgLang::of(doc.language().id),
                 doc.text().to_string(),
                 doc.current_tree().cloned(),
+                doc.chunk_ranges().to_vec(),
             )
         };
         let rules = self.rules(&root);
-        if rules.is_empty() {
+        let applies = |r: &ProjectRule| r.lang() == lang && r.applies_to(&rel);
+        let memo = |m: &mut HashMap<FileId, Memo>| m.remove(&file);
+        let mut memos = self
+            .rule_memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = memo(&mut memos).filter(|m| Arc::ptr_eq(&m.rules, &rules));
+        drop(memos);
+        if !rules.rules.iter().any(applies) {
             return Vec::new();
         }
         let budget = self.settings().limits().parse_budget;
-        let tree = match tree {
-            Some(tree) => tree,
-            None => match codecontext_syntax::parse(lang.language(), &text, None, budget) {
-                Ok(tree) => tree,
-                Err(_) => return Vec::new(),
-            },
+        let Ok(empty) = codecontext_syntax::parse(lang.language(), "", None, budget) else {
+            return Vec::new();
         };
-        rules.check(lang, &tree, &text)
+        let root_kind = empty.root_node().kind_id();
+        let local = |r: &ProjectRule| applies(r) && r.is_local(root_kind);
+        let global = |r: &ProjectRule| applies(r) && !r.is_local(root_kind);
+
+        let mut old = old.map(|m| m.items).unwrap_or_default();
+        let mut items = HashMap::new();
+        let mut hits = Vec::new();
+        let mut todo = Vec::new();
+        for &chunk in &chunks {
+            let key = Memo::key(&text[chunk.as_usize()]);
+            match old.remove(&key).or_else(|| items.get(&key).cloned()) {
+                Some(known) => {
+                    hits.extend(
+                        known
+                            .iter()
+                            .cloned()
+                            .map(|h: Hit| h.shifted(chunk.start.into())),
+                    );
+                    items.insert(key, known);
+                }
+                None => todo.push((chunk, key)),
+            }
+        }
+        let mut whole = tree;
+        let mut found: Vec<(TextRange, (u64, u32), Vec<Hit>)> = Vec::new();
+        if whole.is_none() {
+            // Each new item parsed alone, unless one of them does not parse cleanly.
+            for &(chunk, key) in &todo {
+                let part = &text[chunk.as_usize()];
+                match codecontext_syntax::parse(lang.language(), part, None, budget) {
+                    Ok(t) if !t.root_node().has_error() => {
+                        let all = TextRange::new(0, chunk.len());
+                        let in_part = rules.check_items(lang, &t, part, &[all], local);
+                        found.push((chunk, key, in_part));
+                    }
+                    _ => {
+                        found.clear();
+                        whole =
+                            codecontext_syntax::parse(lang.language(), &text, None, budget).ok();
+                        if whole.is_none() {
+                            return Vec::new();
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(tree) = &whole {
+            if found.is_empty() && !todo.is_empty() {
+                let ranges: Vec<TextRange> = todo.iter().map(|(c, _)| *c).collect();
+                let mut in_file = rules
+                    .check_items(lang, tree, &text, &ranges, local)
+                    .into_iter()
+                    .peekable();
+                for &(chunk, key) in &todo {
+                    let mut mine = Vec::new();
+                    while let Some(h) = in_file.next_if(|h| h.range.end <= chunk.end) {
+                        mine.push(h.shifted(-i64::from(chunk.start)));
+                    }
+                    found.push((chunk, key, mine));
+                }
+            }
+        }
+        for (chunk, key, in_chunk) in found {
+            hits.extend(
+                in_chunk
+                    .iter()
+                    .cloned()
+                    .map(|h| h.shifted(chunk.start.into())),
+            );
+            items.insert(key, in_chunk);
+        }
+        if rules.rules.iter().any(global) {
+            if whole.is_none() {
+                whole = codecontext_syntax::parse(lang.language(), &text, None, budget).ok();
+            }
+            if let Some(tree) = &whole {
+                hits.extend(rules.check_some(lang, tree, &text, global));
+            }
+        }
+        hits.sort_by_key(|h| (h.range.start, h.range.end));
+        self.rule_memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(file, Memo { rules, items });
+        hits
+    }
+}
+
+/// The rule hits of an open document's top-level items, each under the hash of the
+/// item's text with its hits relative to the item's start; kept for the rules they were
+/// found with, and only for the items the last check saw.
+pub(crate) struct Memo {
+    rules: Arc<Rules>,
+    items: HashMap<(u64, u32), Vec<Hit>>,
+}
+
+impl Memo {
+    fn key(item: &str) -> (u64, u32) {
+        (
+            xxhash_rust::xxh3::xxh3_64(item.as_bytes()),
+            item.len() as u32,
+        )
     }
 }
 
@@ -168,7 +287,7 @@ pub struct RulesAnswer {
     pub errors: Vec<String>,
     pub hits: Vec<RuleHit>,
     pub files_checked: usize,
-    /// Files whose words no rule of their language needs.
+    /// Files whose words no rule of their language (and of their globs) needs.
     pub files_ruled_out: usize,
     pub truncated: bool,
     pub elapsed_ms: u64,
@@ -221,12 +340,13 @@ impl Workspace {
                     continue;
                 };
                 let lang = SgLang::of(f.lang);
+                let rel = Path::new(&*f.rel);
                 let of_lang = || {
                     rules
                         .rules
                         .iter()
                         .enumerate()
-                        .filter(|(_, r)| r.lang() == lang)
+                        .filter(|(_, r)| r.lang() == lang && r.applies_to(rel))
                 };
                 // The rules whose words are all in some chunk of the file.
                 let keep: Vec<usize> = of_lang()
@@ -303,5 +423,153 @@ impl Workspace {
         });
         answer.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use codecontext_analysis::{DocumentChange, WideLineCol};
+
+    use super::*;
+    use crate::{Settings, Silent};
+
+    const RULES: &str = "id: no-unwrap\nlanguage: rust\nmessage: unwrap on $X\nrule:\n  pattern: $X.unwrap()\nfix: $X.expect(\"why\")\n\
+        ---\nid: clone-in-loop\nlanguage: rust\nrule:\n  pattern: $X.clone()\n  inside:\n    kind: for_expression\n    stopBy: end\n\
+        ---\nid: fn-after-const\nlanguage: rust\nrule:\n  kind: function_item\n  follows:\n    kind: const_item\n\
+        ---\nid: only-in-tests\nlanguage: rust\nfiles: [\"tests/**\"]\nrule:\n  pattern: dbg!($$$)\n\
+        ---\nid: not-in-src\nlanguage: rust\nignores: [\"src/**\"]\nrule:\n  pattern: todo!()\n";
+
+    const SOURCE: &str = "const A: u32 = 1;\nfn a() { x.unwrap(); dbg!(1); }\n\n\
+        fn b(v: Vec<u8>) {\n    for i in 0..3 {\n        let w = v.clone();\n    }\n    todo!()\n}\n\n\
+        /// Docs.\nfn c() -> u32 { y.unwrap().len() }\nstruct S;\nimpl S {\n    fn d(&self) { self.clone().unwrap(); }\n}\n";
+
+    fn workspace(
+        file: &str,
+    ) -> (
+        tokio::runtime::Runtime,
+        tempfile::TempDir,
+        PathBuf,
+        Arc<Workspace>,
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join(".codecontext/rules")).unwrap();
+        std::fs::write(root.join(".codecontext/rules/r.yml"), RULES).unwrap();
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, SOURCE).unwrap();
+        let settings = Settings {
+            persist: false,
+            ..Settings::default()
+        };
+        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = ws.register_folder(&root).unwrap();
+        ws.index_folder(job).unwrap();
+        (runtime, dir, path, ws)
+    }
+
+    /// What a check of the whole text from scratch finds.
+    fn fresh(ws: &Workspace, root: &Path, rel: &Path, text: &str) -> Vec<Hit> {
+        let rules = ws.rules(root);
+        let lang = SgLang::by_name("rust").unwrap();
+        let tree = codecontext_syntax::parse(
+            lang.language(),
+            text,
+            None,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        rules.check_some(lang, &tree, text, |r| r.applies_to(rel))
+    }
+
+    fn at(text: &str, offset: usize) -> WideLineCol {
+        let before = &text[..offset];
+        let line = before.matches('\n').count() as u32;
+        let col = (offset - before.rfind('\n').map_or(0, |i| i + 1)) as u32;
+        WideLineCol { line, col }
+    }
+
+    /// Hits kept per top-level item while typing equal a check from scratch after
+    /// every edit: typing inside a body (the document's fast path), edits that break
+    /// the syntax and mend it, new items and deleted ones; a rule that looks at
+    /// siblings (`follows`) and globs that take or leave the file.
+    #[test]
+    fn rules_checked_an_item_at_a_time_equal_a_check_of_the_whole_file() {
+        let (_rt, dir, path, ws) = workspace("src/lib.rs");
+        let root = dir.path().canonicalize().unwrap();
+        let rel = Path::new("src/lib.rs");
+        let id = ws.open_document(&path, SOURCE.to_string(), true).unwrap();
+        let first = ws.check_rules(id);
+        let rules: Vec<&str> = first.iter().map(|h| h.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "fn-after-const",
+                "no-unwrap",
+                "clone-in-loop",
+                "no-unwrap",
+                "no-unwrap"
+            ],
+            "{first:#?}"
+        );
+        let mut text = SOURCE.to_string();
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let typed = [
+            "x",
+            ".unwrap()",
+            "\n",
+            "}",
+            "{",
+            " a.clone();",
+            "\nfn e() { z.unwrap(); }\n",
+            "const B: u8 = 2;\n",
+        ];
+        for step in 0..300 {
+            let offset = next(text.len() + 1);
+            let (end, insert) = if next(3) == 0 {
+                ((offset + 1 + next(3)).min(text.len()), "")
+            } else {
+                (offset, typed[next(typed.len())])
+            };
+            let change = DocumentChange {
+                range: Some((at(&text, offset), at(&text, end))),
+                text: insert.to_string(),
+            };
+            ws.change_document(id, &[change], PositionEncoding::Utf16)
+                .unwrap();
+            text.replace_range(offset..end, insert);
+            assert_eq!(
+                ws.check_rules(id),
+                fresh(&ws, &root, rel, &text),
+                "step {step}, text:\n{text}"
+            );
+        }
+    }
+
+    /// `files` and `ignores` decide which files a rule applies to, relative to the folder.
+    #[test]
+    fn globs_pick_the_files_a_rule_applies_to() {
+        let (_rt, _dir, path, ws) = workspace("tests/t.rs");
+        let id = ws.open_document(&path, SOURCE.to_string(), true).unwrap();
+        let rules: Vec<String> = ws.check_rules(id).into_iter().map(|h| h.rule).collect();
+        assert!(rules.iter().any(|r| r == "only-in-tests"), "{rules:?}");
+        assert!(rules.iter().any(|r| r == "not-in-src"), "{rules:?}");
+
+        let (_rt, _dir, path, ws) = workspace("src/lib.rs");
+        let id = ws.open_document(&path, SOURCE.to_string(), true).unwrap();
+        let rules: Vec<String> = ws.check_rules(id).into_iter().map(|h| h.rule).collect();
+        assert!(
+            !rules
+                .iter()
+                .any(|r| r == "only-in-tests" || r == "not-in-src"),
+            "{rules:?}"
+        );
     }
 }

@@ -165,8 +165,7 @@ fn applier(shared: Arc<Shared>, work: mpsc::Receiver<Work>, jobs: mpsc::Sender<I
             Work::Disk(paths) => {
                 let mut rules_changed = false;
                 for path in paths {
-                    shared.ws.changed_on_disk(&path, false);
-                    rules_changed |= shared.ws.rules_changed(&path);
+                    rules_changed |= shared.ws.changed_on_disk(&path, false);
                 }
                 if rules_changed {
                     super::diagnostics::recheck_open_documents(&shared);

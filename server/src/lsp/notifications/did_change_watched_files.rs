@@ -17,11 +17,10 @@ pub(super) fn apply(shared: &Arc<Shared>, params: Option<DidChangeWatchedFilesPa
         let Some(path) = path_of(&change.uri) else {
             continue;
         };
-        shared
+        rules_changed |= shared
             .ws
             .changed_on_disk(&path, change.typ == FileChangeType::DELETED);
         shared.ws.file_changed(&path);
-        rules_changed |= shared.ws.rules_changed(&path);
     }
     if rules_changed {
         diagnostics::recheck_open_documents(shared);
