@@ -5,7 +5,13 @@
 //! over stdio, or as Streamable HTTP on a loopback address (each HTTP session gets its
 //! own handler over the one shared workspace).
 
-use std::{borrow::Cow, sync::Arc};
+use std::{
+    borrow::Cow,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 use rmcp::{
     model::{
@@ -147,8 +153,9 @@ impl ServerHandler for Handler {
             )));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
-        let run = (def.run)(&self.ctx, arguments);
-        let progress = progress(&self.ctx, def.name, &context);
+        let steps = Arc::new(Steps::default());
+        let run = STEPS.scope(steps.clone(), (def.run)(&self.ctx, arguments));
+        let progress = progress(&self.ctx, def.name, &context, &steps);
         let outcome = tokio::select! {
             outcome = run => outcome,
             _ = context.ct.cancelled() => Err(tools::ToolError::new("cancelled by the client")),
@@ -167,14 +174,39 @@ impl ServerHandler for Handler {
     }
 }
 
+tokio::task_local! {
+    /// The steps of the tool call running on this task, for its progress notifications.
+    static STEPS: Arc<Steps>;
+}
+
+/// How far a tool call that counts its work (files searched) has come.
+#[derive(Default)]
+pub(crate) struct Steps {
+    done: AtomicUsize,
+    total: AtomicUsize,
+}
+
+impl Steps {
+    /// The steps of the tool call running on this task (`None` outside a call).
+    pub(crate) fn of_call() -> Option<Arc<Steps>> {
+        STEPS.try_with(Arc::clone).ok()
+    }
+
+    pub(crate) fn set(&self, done: usize, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(done, Ordering::Relaxed);
+    }
+}
+
 /// How often a call that asked for progress (`_meta.progressToken`) hears of it.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reports progress of a call that asked for it, every [`PROGRESS_EVERY`] until the
 /// call ends (this future never does): what it waits for (the first indexing, with the
-/// files still to go) and for how long. Clients that time calls out reset their clock on
-/// each notification, so a long verification is not given up on.
-async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>) {
+/// files still to go), how far it has come when it counts its steps, and for how long.
+/// Clients that time calls out reset their clock on each notification, so a long
+/// verification is not given up on.
+async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>, steps: &Steps) {
     let Some(token) = context.meta.get_progress_token() else {
         return std::future::pending().await;
     };
@@ -187,12 +219,21 @@ async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>) {
         count += 1.0;
         let pending = ctx.ws.freshness(&ctx.root).pending_files;
         let seconds = started.elapsed().as_secs();
+        let (done, total) = (
+            steps.done.load(Ordering::Relaxed),
+            steps.total.load(Ordering::Relaxed),
+        );
+        // The progress must grow with every notification, whether or not the steps
+        // did: the ticks count, and the steps done are added to them.
         let message = if pending > 0 {
             format!("{tool}: indexing the project, {pending} files to go ({seconds} s)")
+        } else if total > 0 {
+            format!("{tool}: {done} of {total} files ({seconds} s)")
         } else {
             format!("{tool}: working ({seconds} s)")
         };
-        let note = ProgressNotificationParam::new(token.clone(), count).with_message(message);
+        let note = ProgressNotificationParam::new(token.clone(), count + done as f64)
+            .with_message(message);
         if let Err(e) = context.peer.notify_progress(note).await {
             tracing::debug!("{tool}: progress not sent: {e}");
         }

@@ -66,7 +66,16 @@ pub const TOOL: ToolDef = ToolDef {
 async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let request: SearchRequest = args("search_pattern", arguments)?;
     request.compile()?;
-    let answer: codecontext_workspace::search::SearchAnswer =
-        with_workspace(ctx, move |ws| Ok(ws.search(&request, &|_, _| {})?)).await?;
+    // Files done, for the call's progress notifications.
+    let steps = crate::mcp::sdk::Steps::of_call();
+    let answer: codecontext_workspace::search::SearchAnswer = with_workspace(ctx, move |ws| {
+        let progress = |done, total| {
+            if let Some(steps) = &steps {
+                steps.set(done, total);
+            }
+        };
+        Ok(ws.search(&request, &progress)?)
+    })
+    .await?;
     serde_json::to_value(answer).map_err(|e| ToolError::new(e.to_string()))
 }
