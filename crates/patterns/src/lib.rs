@@ -26,6 +26,35 @@ pub fn parse(lang: SgLang, text: &str) -> Option<tree_sitter::Tree> {
     parser.parse(text, None)
 }
 
+/// Whether a matcher's hits lie each inside one top-level item of a file and depend on
+/// that item's text alone, so that the item can be parsed and matched on its own: the
+/// matcher cannot match the file's root (its kinds are known and exclude the root's),
+/// and `siblings` (it uses `follows` or `precedes`, which may look at other items) is
+/// false.
+fn item_local(lang: SgLang, matcher: &impl ast_grep_core::Matcher, siblings: bool) -> bool {
+    let root = parse(lang, "").map(|t| t.root_node().kind_id());
+    !siblings
+        && root.is_some_and(|root| {
+            matcher
+                .potential_kinds()
+                .is_some_and(|kinds| !kinds.contains(root.into()))
+        })
+}
+
+/// Whether `value` has one of `keys` as an object key at any depth.
+fn has_key(value: &serde_json::Value, keys: &[&str]) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| keys.contains(&k.as_str()) || has_key(v, keys)),
+        serde_json::Value::Array(items) => items.iter().any(|v| has_key(v, keys)),
+        _ => false,
+    }
+}
+
+/// The keys of a rule that relate a node to its siblings.
+const SIBLING_KEYS: &[&str] = &["follows", "precedes"];
+
 /// A rule written in YAML (or JSON, which YAML reads too), as a JSON value for
 /// [`Query::rule`].
 pub fn read_rule(text: &str) -> Result<serde_json::Value, QueryError> {

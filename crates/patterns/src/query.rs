@@ -53,6 +53,8 @@ pub struct Query {
     /// What the user should know about the query (a pattern that parses only with
     /// errors may match less than it says).
     warnings: Vec<String>,
+    /// Its matches can be found one top-level item at a time (see [`Query::is_local`]).
+    local: bool,
 }
 
 /// One metavariable's capture in a match.
@@ -72,6 +74,17 @@ pub struct Found {
     pub text: String,
     /// By metavariable name (`X` for `$X`, the capture name of a tree-sitter query).
     pub captures: BTreeMap<String, Captured>,
+}
+
+impl Found {
+    /// The match moved by `by` bytes (found in a part of a text that starts there).
+    pub fn shifted(mut self, by: i64) -> Found {
+        self.range = self.range.shifted(by);
+        for capture in self.captures.values_mut() {
+            capture.range = capture.range.shifted(by);
+        }
+        self
+    }
 }
 
 /// Words of `pattern` outside its metavariables (`$X`, `$$$ARGS`, `$_`).
@@ -121,6 +134,7 @@ impl Query {
         }
         Ok(Query {
             lang,
+            local: crate::item_local(lang, &pattern, false),
             compiled: Compiled::Pattern(pattern),
             tokens: pattern_tokens(source),
             warnings,
@@ -139,11 +153,20 @@ impl Query {
         let core: SerializableRuleCore =
             serde_json::from_value(core).map_err(|e| QueryError::Rule(e.to_string()))?;
         let tokens = rule_tokens(&serde_json::to_value(&core.rule).unwrap_or_default());
+        let siblings = [
+            serde_json::to_value(&core.rule).ok(),
+            serde_json::to_value(&core.utils).ok(),
+            serde_json::to_value(&core.constraints).ok(),
+        ]
+        .iter()
+        .flatten()
+        .any(|v| crate::has_key(v, crate::SIBLING_KEYS));
         let matcher = core
             .get_matcher(DeserializeEnv::new(lang))
             .map_err(|e| QueryError::Rule(error_chain(&e)))?;
         Ok(Query {
             lang,
+            local: crate::item_local(lang, &matcher, siblings),
             compiled: Compiled::Rule(Box::new(matcher)),
             tokens,
             warnings: Vec::new(),
@@ -169,7 +192,17 @@ impl Query {
             compiled: Compiled::TreeSitter(query),
             tokens: Vec::new(),
             warnings: Vec::new(),
+            // A query may match the root, or siblings across items (`(a) . (b)`).
+            local: false,
         })
+    }
+
+    /// Whether every match lies inside one top-level item of its file and depends on
+    /// that item's text alone, so that a search may parse only the items that hold the
+    /// query's words: true for patterns and for rules without `follows` / `precedes`
+    /// that cannot match the file's root; false for tree-sitter queries.
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// See [`Query::warnings`](struct.Query.html#structfield.warnings).

@@ -40,9 +40,8 @@ pub struct ProjectRule {
     /// Its `files` globs (`None`: every file of its language) and its `ignores`.
     files: Option<GlobSet>,
     ignores: Option<GlobSet>,
-    /// It relates a node to its siblings (`follows`, `precedes`), which may lie in
-    /// other top-level items.
-    siblings: bool,
+    /// Its hits can be found one top-level item at a time (see [`ProjectRule::is_local`]).
+    local: bool,
     config: RuleConfig<SgLang>,
 }
 
@@ -63,14 +62,9 @@ impl ProjectRule {
 
     /// Whether the rule's hits in a top-level item depend on that item's text alone, so
     /// that it can be checked one item at a time ([`Rules::check_items`]): it does not
-    /// look at siblings, and cannot match the file's root (of kind `root_kind`).
-    pub fn is_local(&self, root_kind: u16) -> bool {
-        !self.siblings
-            && self
-                .config
-                .matcher
-                .potential_kinds()
-                .is_some_and(|kinds| !kinds.contains(root_kind.into()))
+    /// look at siblings (`follows`, `precedes`), and cannot match the file's root.
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     fn hit(&self, m: &NodeMatch<'_, StrDoc<SgLang>>) -> Hit {
@@ -255,7 +249,7 @@ impl Rules {
                 ]
                 .iter()
                 .flatten()
-                .any(|v| has_key(v, &["follows", "precedes"]));
+                .any(|v| crate::has_key(v, crate::SIBLING_KEYS));
                 // As JSON: ast-grep-config does not export the globs' type.
                 let globs = |which: &str, globs: serde_json::Result<serde_json::Value>| {
                     glob_set(&globs.unwrap_or_default()).map_err(|e| {
@@ -276,6 +270,7 @@ impl Rules {
                         continue;
                     }
                 };
+                let lang = parsed.language;
                 match RuleConfig::try_from(parsed, &globals) {
                     Ok(config) => out.rules.push(ProjectRule {
                         id,
@@ -284,7 +279,7 @@ impl Rules {
                         tokens,
                         files,
                         ignores,
-                        siblings,
+                        local: crate::item_local(lang, &config.matcher, siblings),
                         config,
                     }),
                     Err(e) => out.errors.push(error(
@@ -387,17 +382,6 @@ impl Rules {
         // In document order, and in the rules' order where two hit the same text.
         hits.sort_by_key(|(order, h)| (h.range.start, h.range.end, *order));
         hits.into_iter().map(|(_, h)| h).collect()
-    }
-}
-
-/// Whether `value` has one of `keys` as an object key at any depth.
-fn has_key(value: &serde_json::Value, keys: &[&str]) -> bool {
-    match value {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .any(|(k, v)| keys.contains(&k.as_str()) || has_key(v, keys)),
-        serde_json::Value::Array(items) => items.iter().any(|v| has_key(v, keys)),
-        _ => false,
     }
 }
 

@@ -129,12 +129,8 @@ impl Workspace {
             return Vec::new();
         }
         let budget = self.settings().limits().parse_budget;
-        let Ok(empty) = codecontext_syntax::parse(lang.language(), "", None, budget) else {
-            return Vec::new();
-        };
-        let root_kind = empty.root_node().kind_id();
-        let local = |r: &ProjectRule| applies(r) && r.is_local(root_kind);
-        let global = |r: &ProjectRule| applies(r) && !r.is_local(root_kind);
+        let local = |r: &ProjectRule| applies(r) && r.is_local();
+        let global = |r: &ProjectRule| applies(r) && !r.is_local();
 
         let mut old = old.map(|m| m.items).unwrap_or_default();
         let mut items = HashMap::new();

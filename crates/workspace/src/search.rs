@@ -127,6 +127,9 @@ pub(crate) struct Source {
     pub(crate) rel: String,
     /// An open document's text and, when current, its tree.
     pub(crate) live: Option<(Arc<str>, Option<tree_sitter::Tree>)>,
+    /// For a search that can parse only some top-level items of the file: those items,
+    /// with the length of the text the index took them from.
+    pub(crate) items: Option<(Vec<TextRange>, u32)>,
 }
 
 impl Source {
@@ -140,17 +143,18 @@ impl Source {
             path,
             rel: rel.to_string(),
             live,
+            items: None,
         }
     }
 
     /// Its text now: the open document's, else the file's on disk (`None`: unreadable,
     /// or not UTF-8).
-    pub(crate) fn text(&self) -> Option<Arc<str>> {
+    pub(crate) fn text(&self) -> Option<Text> {
         match &self.live {
-            Some((text, _)) => Some(text.clone()),
+            Some((text, _)) => Some(Text::Live(text.clone())),
             None => {
                 let bytes = std::fs::read(&self.path).ok()?;
-                Some(Arc::from(String::from_utf8(bytes).ok()?))
+                Some(Text::Read(String::from_utf8(bytes).ok()?))
             }
         }
     }
@@ -166,6 +170,23 @@ impl Source {
         match &self.live {
             Some((_, Some(tree))) => Some(tree.clone()),
             _ => codecontext_syntax::parse(lang, text, None, budget).ok(),
+        }
+    }
+}
+
+/// A file's text: an open document's (shared), or read from disk (not copied again).
+pub(crate) enum Text {
+    Live(Arc<str>),
+    Read(String),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Live(text) => text,
+            Text::Read(text) => text,
         }
     }
 }
@@ -354,17 +375,40 @@ fn pick(
             answer.files_not_searched += 1;
             continue;
         }
-        // Every word in some chunk: a match lies within one chunk, but a word may be
-        // anywhere in it, so this is the test that never rules out a match.
-        let has_all = query
-            .tokens()
-            .iter()
-            .all(|&t| f.chunks.iter().any(|c| c.tokens.binary_search(&t).is_ok()));
-        if !has_all {
-            answer.files_ruled_out += 1;
-            continue;
+        let has = |words: &[u32], t: &u32| words.binary_search(t).is_ok();
+        let mut source = Source::of(host, id, path, &f.rel);
+        if query.is_local() {
+            // Every match lies inside one item and holds every word: only the items
+            // that hold them all may match.
+            let items: Vec<TextRange> = f
+                .chunks
+                .iter()
+                .filter(|c| query.tokens().iter().all(|t| has(&c.tokens, t)))
+                .map(|c| c.range)
+                .collect();
+            if items.is_empty() {
+                answer.files_ruled_out += 1;
+                continue;
+            }
+            let len = f.line_index.len();
+            let part: u64 = items.iter().map(|r| u64::from(r.len())).sum();
+            // Parsing most of a file in pieces costs more than parsing it whole.
+            if !query.tokens().is_empty() && part * 2 < u64::from(len) {
+                source.items = Some((items, len));
+            }
+        } else {
+            // Every word in some chunk: a match may span chunks (the root), so this
+            // is the test that never rules out a match.
+            let has_all = query
+                .tokens()
+                .iter()
+                .all(|t| f.chunks.iter().any(|c| has(&c.tokens, t)));
+            if !has_all {
+                answer.files_ruled_out += 1;
+                continue;
+            }
         }
-        out.push(Source::of(host, id, path, &f.rel));
+        out.push(source);
     }
     out
 }
@@ -377,13 +421,61 @@ fn search_file(
     limit: usize,
 ) -> Option<(Vec<Found>, LineIndex)> {
     let text = source.text()?;
-    if source.live.is_none() && !query.may_match(&codecontext_text::tokens::token_set(&text)) {
+    if source.live.is_none()
+        && !query.tokens().is_empty()
+        && !query.may_match(&codecontext_text::tokens::token_set(&text))
+    {
         // Changed on disk since it was indexed, and no longer holds the words.
         return Some((Vec::new(), LineIndex::new("")));
+    }
+    if let Some(found) = search_items(query, source, &text, parse_budget, limit) {
+        return Some((found, LineIndex::new(&text)));
     }
     let tree = source.tree(query.lang().language(), &text, parse_budget)?;
     let found = query.find(&tree, &text, limit);
     Some((found, LineIndex::new(&text)))
+}
+
+/// The matches in the file's items that hold the query's words (`Source::items`), each
+/// item parsed alone, or `None` to search the whole file: the search cannot go by items,
+/// the text is not the one the index took the items from, or an item does not parse
+/// cleanly alone as one item. An item that does parses as it does in its file (the
+/// argument of the document's fast path, `codecontext_syntax::document`), so its
+/// matches are the file's there.
+fn search_items(
+    query: &Query,
+    source: &Source,
+    text: &str,
+    parse_budget: Duration,
+    limit: usize,
+) -> Option<Vec<Found>> {
+    let (items, len) = source.items.as_ref()?;
+    if source.live.as_ref().is_some_and(|(_, tree)| tree.is_some()) || text.len() != *len as usize {
+        return None;
+    }
+    let lang = query.lang().language();
+    let mut found = Vec::new();
+    for item in items {
+        let part = text.get(item.as_usize())?;
+        let tree = codecontext_syntax::parse(lang, part, None, parse_budget).ok()?;
+        let whole = TextRange::new(0, item.len());
+        if tree.root_node().has_error()
+            || codecontext_syntax::chunk_ranges(&tree, &lang.config) != [whole]
+        {
+            return None;
+        }
+        let left = limit.saturating_sub(found.len());
+        found.extend(
+            query
+                .find(&tree, part, left)
+                .into_iter()
+                .map(|f| f.shifted(item.start.into())),
+        );
+        if found.len() >= limit {
+            break;
+        }
+    }
+    Some(found)
 }
 
 pub(crate) fn point(index: &LineIndex, encoding: PositionEncoding, offset: u32) -> Point {
@@ -441,5 +533,141 @@ fn to_match(
             .map(|e| e.kind.as_str().to_string()),
         file: c.path.clone(),
         range: found.range,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Settings, Silent};
+
+    /// Generated files of many items, so that a rare word sits in few of them.
+    fn many_items(root: &Path) {
+        let mut rust = String::from("//! Many items.\nuse std::fmt;\n\n");
+        let mut python = String::from("import requests\n\n");
+        for i in 0..40 {
+            let body = if i % 9 == 0 {
+                "helper(a, b).unwrap()"
+            } else {
+                "a + b"
+            };
+            rust.push_str(&format!(
+                "/// Item {i}.\n#[inline]\nfn f{i}(a: u32, b: u32) -> u32 {{\n    {body}\n}}\n\n"
+            ));
+            let call = if i % 7 == 0 {
+                "requests.get(url)"
+            } else {
+                "len(url)"
+            };
+            python.push_str(&format!(
+                "@cached\ndef g{i}(url):\n    # a comment\n    return {call}\n\n\nclass C{i}:\n    x = {i}\n\n"
+            ));
+        }
+        rust.push_str("// a comment that ends the file: helper\n");
+        std::fs::write(root.join("many.rs"), rust).unwrap();
+        std::fs::write(root.join("many.py"), python).unwrap();
+    }
+
+    /// A search that parses only the items holding its words finds what matching every
+    /// file whole finds: each pattern of the fixtures, and patterns whose words are rare
+    /// in generated files (where the search goes by items).
+    #[test]
+    fn searching_items_alone_equals_searching_whole_files() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/patterns");
+        for entry in std::fs::read_dir(&fixtures).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, root.join(path.file_name().unwrap())).unwrap();
+        }
+        many_items(&root);
+        let settings = Settings {
+            persist: false,
+            ..Settings::default()
+        };
+        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = ws.register_folder(&root).unwrap();
+        ws.index_folder(job).unwrap();
+
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(fixtures.join("patterns.json")).unwrap())
+                .unwrap();
+        let mut cases: Vec<(String, String)> = cases
+            .iter()
+            .map(|c| {
+                (
+                    c["lang"].as_str().unwrap().to_string(),
+                    c["pattern"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        for (lang, pattern) in [
+            ("rust", "helper($A, $B)"),
+            ("rust", "$X.unwrap()"),
+            ("rust", "fn $F($$$P) -> u32 { $$$B }"),
+            ("python", "requests.get($U)"),
+            ("python", "def $F($$$P): $$$B"),
+        ] {
+            cases.push((lang.to_string(), pattern.to_string()));
+        }
+        let mut by_items = 0;
+        for (lang, pattern) in cases {
+            let request = SearchRequest {
+                lang: lang.clone(),
+                pattern: Some(pattern.clone()),
+                limit: Some(100_000),
+                ..SearchRequest::default()
+            };
+            let query = request.compile().unwrap();
+            let candidates = {
+                let host = ws.read();
+                let mut answer = SearchAnswer::default();
+                pick(&host, &query, &[], &mut answer)
+            };
+            by_items += candidates.iter().filter(|c| c.items.is_some()).count();
+            let answer = ws.search(&request, &|_, _| {}).unwrap();
+            let got: Vec<(String, TextRange, String)> = answer
+                .matches
+                .iter()
+                .map(|m| (m.path.clone(), m.range, m.text.clone()))
+                .collect();
+            let mut expected = Vec::new();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for path in files {
+                let lang_of = codecontext_lang::language_for_path(&path);
+                if lang_of.is_none_or(|l| l.id != query.lang().id()) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let tree = codecontext_patterns::parse(query.lang(), &text).unwrap();
+                for f in query.find(&tree, &text, usize::MAX) {
+                    let rel = path.file_name().unwrap().to_string_lossy().to_string();
+                    expected.push((rel, f.range, f.text));
+                }
+            }
+            assert_eq!(got, expected, "{lang} `{pattern}`");
+            for m in &answer.matches {
+                let whole = std::fs::read_to_string(&m.file).unwrap();
+                for (name, c) in &m.captures {
+                    assert_eq!(
+                        whole
+                            .lines()
+                            .nth(c.start.line as usize - 1)
+                            .map(|l| l.contains(c.text.lines().next().unwrap_or(""))),
+                        Some(true),
+                        "{pattern}: ${name} is placed on the line of its text"
+                    );
+                }
+            }
+        }
+        assert!(
+            by_items >= 4,
+            "the rare words were searched by items: {by_items}"
+        );
     }
 }
