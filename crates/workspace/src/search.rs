@@ -379,7 +379,9 @@ fn pick(
         let mut source = Source::of(host, id, path, &f.rel);
         if query.is_local() {
             // Every match lies inside one item and holds every word: only the items
-            // that hold them all may match.
+            // that hold them all may match, and they are parsed alone. Even when they
+            // are the whole file that costs less than one parse of it (see
+            // `codecontext-bench pattern`), so a pattern without words goes by items too.
             let items: Vec<TextRange> = f
                 .chunks
                 .iter()
@@ -390,12 +392,7 @@ fn pick(
                 answer.files_ruled_out += 1;
                 continue;
             }
-            let len = f.line_index.len();
-            let part: u64 = items.iter().map(|r| u64::from(r.len())).sum();
-            // Parsing most of a file in pieces costs more than parsing it whole.
-            if !query.tokens().is_empty() && part * 2 < u64::from(len) {
-                source.items = Some((items, len));
-            }
+            source.items = Some((items, f.line_index.len()));
         } else {
             // Every word in some chunk: a match may span chunks (the root), so this
             // is the test that never rules out a match.
@@ -422,6 +419,7 @@ fn search_file(
 ) -> Option<(Vec<Found>, LineIndex)> {
     let text = source.text()?;
     if source.live.is_none()
+        && source.items.is_none()
         && !query.tokens().is_empty()
         && !query.may_match(&codecontext_text::tokens::token_set(&text))
     {
@@ -438,8 +436,8 @@ fn search_file(
 
 /// The matches in the file's items that hold the query's words (`Source::items`), each
 /// item parsed alone, or `None` to search the whole file: the search cannot go by items,
-/// the text is not the one the index took the items from, or an item does not parse
-/// cleanly alone as one item. An item that does parses as it does in its file (the
+/// the text is not the one the index took the items from (its length differs, or an
+/// item no longer holds the words), or an item does not parse cleanly alone as one item. An item that does parses as it does in its file (the
 /// argument of the document's fast path, `codecontext_syntax::document`), so its
 /// matches are the file's there.
 fn search_items(
@@ -457,6 +455,11 @@ fn search_items(
     let mut found = Vec::new();
     for item in items {
         let part = text.get(item.as_usize())?;
+        if !query.tokens().is_empty()
+            && !query.may_match(&codecontext_text::tokens::token_set(part))
+        {
+            return None;
+        }
         let tree = codecontext_syntax::parse(lang, part, None, parse_budget).ok()?;
         let whole = TextRange::new(0, item.len());
         if tree.root_node().has_error()
@@ -669,5 +672,37 @@ mod tests {
             by_items >= 4,
             "the rare words were searched by items: {by_items}"
         );
+
+        // Changed on disk, to the same length, and not indexed again: an item that no
+        // longer holds the words sends the search to the whole file, as it is now.
+        let many = root.join("many.rs");
+        let text = std::fs::read_to_string(&many).unwrap();
+        let changed = text
+            .replacen("helper(a, b)", "hxlper(a, b)", 1)
+            .replacen("a + b", "f(b)x", 1);
+        assert_eq!(changed.len(), text.len());
+        std::fs::write(&many, &changed).unwrap();
+        let request = SearchRequest {
+            lang: "rust".into(),
+            pattern: Some("$F(b)".into()),
+            ..SearchRequest::default()
+        };
+        let query = request.compile().unwrap();
+        let tree = codecontext_patterns::parse(query.lang(), &changed).unwrap();
+        let expected: Vec<TextRange> = query
+            .find(&tree, &changed, usize::MAX)
+            .iter()
+            .map(|f| f.range)
+            .collect();
+        assert!(!expected.is_empty());
+        let got: Vec<TextRange> = ws
+            .search(&request, &|_, _| {})
+            .unwrap()
+            .matches
+            .iter()
+            .filter(|m| m.path == "many.rs")
+            .map(|m| m.range)
+            .collect();
+        assert_eq!(got, expected);
     }
 }
