@@ -488,6 +488,21 @@ fn git_head(root: &Path) -> Option<String> {
         .map(|(id, _)| id.to_string())
 }
 
+/// A workspace of the folder `root`, indexed and kept in memory (not persisted), with
+/// the runtime it needs; for tests.
+#[cfg(test)]
+pub(crate) fn indexed_folder(root: &Path) -> (tokio::runtime::Runtime, Arc<Workspace>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = Settings {
+        persist: false,
+        ..Settings::default()
+    };
+    let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+    let job = workspace.register_folder(root).unwrap();
+    workspace.index_folder(job).unwrap();
+    (runtime, workspace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,17 +518,10 @@ mod tests {
         PathBuf,
         Arc<Workspace>,
     ) {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().canonicalize().unwrap().join(file);
         std::fs::write(&path, text).unwrap();
-        let settings = Settings {
-            persist: false,
-            ..Settings::default()
-        };
-        let workspace = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = workspace.register_folder(path.parent().unwrap()).unwrap();
-        workspace.index_folder(job).unwrap();
+        let (runtime, workspace) = indexed_folder(path.parent().unwrap());
         (runtime, dir, path, workspace)
     }
 

@@ -427,7 +427,6 @@ mod tests {
     use codecontext_analysis::{DocumentChange, WideLineCol};
 
     use super::*;
-    use crate::{Settings, Silent};
 
     const RULES: &str = "id: no-unwrap\nlanguage: rust\nmessage: unwrap on $X\nrule:\n  pattern: $X.unwrap()\nfix: $X.expect(\"why\")\n\
         ---\nid: clone-in-loop\nlanguage: rust\nrule:\n  pattern: $X.clone()\n  inside:\n    kind: for_expression\n    stopBy: end\n\
@@ -447,7 +446,6 @@ mod tests {
         PathBuf,
         Arc<Workspace>,
     ) {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         std::fs::create_dir_all(root.join(".codecontext/rules")).unwrap();
@@ -455,13 +453,7 @@ mod tests {
         let path = root.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, SOURCE).unwrap();
-        let settings = Settings {
-            persist: false,
-            ..Settings::default()
-        };
-        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = ws.register_folder(&root).unwrap();
-        ws.index_folder(job).unwrap();
+        let (runtime, ws) = crate::indexed_folder(&root);
         (runtime, dir, path, ws)
     }
 

@@ -542,7 +542,6 @@ fn to_match(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Settings, Silent};
 
     /// Generated files of many items, so that a rare word sits in few of them.
     fn many_items(root: &Path) {
@@ -576,7 +575,6 @@ mod tests {
     /// in generated files (where the search goes by items).
     #[test]
     fn searching_items_alone_equals_searching_whole_files() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/patterns");
@@ -585,13 +583,7 @@ mod tests {
             std::fs::copy(&path, root.join(path.file_name().unwrap())).unwrap();
         }
         many_items(&root);
-        let settings = Settings {
-            persist: false,
-            ..Settings::default()
-        };
-        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = ws.register_folder(&root).unwrap();
-        ws.index_folder(job).unwrap();
+        let (_runtime, ws) = crate::indexed_folder(&root);
 
         let cases: Vec<serde_json::Value> =
             serde_json::from_str(&std::fs::read_to_string(fixtures.join("patterns.json")).unwrap())
