@@ -83,11 +83,11 @@ impl Workspace {
     /// Made for every keystroke, so it costs what the keystroke changed: the hits of
     /// each top-level item are kept with the hash of its text ([`Memo`]), and only the
     /// items whose text is new are checked: in the document's tree when it is current,
-    /// else each parsed alone (which parses as it does in the file: the same argument
-    /// as the document's own fast path, see `codecontext_syntax::document`). Rules that
-    /// are not local to one item ([`ProjectRule::is_local`]) are checked on the whole
-    /// file, and an item that does not parse cleanly alone sends the check to the whole
-    /// file too.
+    /// else each parsed alone (an item that parses cleanly alone as one item parses as
+    /// it does in the file: the argument of the document's own fast path, see
+    /// `codecontext_syntax::document`). Rules that are not local to one item
+    /// ([`ProjectRule::is_local`]) are checked on the whole file, and an item that does
+    /// not parse cleanly alone sends the check to the whole file too.
     pub fn check_rules(&self, file: FileId) -> Vec<Hit> {
         let (root, rel, lang, text, tree, chunks) = {
             let host = self.read();
@@ -152,16 +152,21 @@ impl Workspace {
             }
         }
         let mut whole = tree;
-        let mut found: Vec<(TextRange, (u64, u32), Vec<Hit>)> = Vec::new();
+        // Per new item: its range, its key when its hits may be kept, its hits.
+        let mut found: Vec<(TextRange, Option<ItemKey>, Vec<Hit>)> = Vec::new();
         if whole.is_none() {
             // Each new item parsed alone, unless one of them does not parse cleanly.
             for &(chunk, key) in &todo {
                 let part = &text[chunk.as_usize()];
+                let all = TextRange::new(0, chunk.len());
+                let config = &lang.language().config;
                 match codecontext_syntax::parse(lang.language(), part, None, budget) {
-                    Ok(t) if !t.root_node().has_error() => {
-                        let all = TextRange::new(0, chunk.len());
+                    Ok(t)
+                        if !t.root_node().has_error()
+                            && codecontext_syntax::chunk_ranges(&t, config) == [all] =>
+                    {
                         let in_part = rules.check_items(lang, &t, part, &[all], local);
-                        found.push((chunk, key, in_part));
+                        found.push((chunk, Some(key), in_part));
                     }
                     _ => {
                         found.clear();
@@ -182,12 +187,26 @@ impl Workspace {
                     .check_items(lang, tree, &text, &ranges, local)
                     .into_iter()
                     .peekable();
+                // An item with syntax errors is not kept: how error recovery reads it
+                // may depend on more than its text.
+                let root = tree.root_node();
+                let mut cursor = root.walk();
+                let errors: Vec<TextRange> = root
+                    .children(&mut cursor)
+                    .filter(|c| c.has_error())
+                    .map(|c| TextRange::from_usize(c.byte_range()))
+                    .chain(
+                        root.is_error()
+                            .then(|| TextRange::from_usize(root.byte_range())),
+                    )
+                    .collect();
                 for &(chunk, key) in &todo {
                     let mut mine = Vec::new();
                     while let Some(h) = in_file.next_if(|h| h.range.end <= chunk.end) {
                         mine.push(h.shifted(-i64::from(chunk.start)));
                     }
-                    found.push((chunk, key, mine));
+                    let clean = !errors.iter().any(|e| e.touches(chunk));
+                    found.push((chunk, clean.then_some(key), mine));
                 }
             }
         }
@@ -198,7 +217,9 @@ impl Workspace {
                     .cloned()
                     .map(|h| h.shifted(chunk.start.into())),
             );
-            items.insert(key, in_chunk);
+            if let Some(key) = key {
+                items.insert(key, in_chunk);
+            }
         }
         if rules.rules.iter().any(global) {
             if whole.is_none() {
@@ -208,7 +229,10 @@ impl Workspace {
                 hits.extend(rules.check_some(lang, tree, &text, global));
             }
         }
-        hits.sort_by_key(|h| (h.range.start, h.range.end));
+        // In document order, and in the rules' order where two hit the same text, as
+        // a check of the whole file gives them.
+        let order = |id: &str| rules.rules.iter().position(|r| r.id == id);
+        hits.sort_by_cached_key(|h| (h.range.start, h.range.end, order(&h.rule)));
         self.rule_memo
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -222,11 +246,14 @@ impl Workspace {
 /// found with, and only for the items the last check saw.
 pub(crate) struct Memo {
     rules: Arc<Rules>,
-    items: HashMap<(u64, u32), Vec<Hit>>,
+    items: HashMap<ItemKey, Vec<Hit>>,
 }
 
+/// An item's text as the memo knows it: its hash and its length.
+type ItemKey = (u64, u32);
+
 impl Memo {
-    fn key(item: &str) -> (u64, u32) {
+    fn key(item: &str) -> ItemKey {
         (
             xxhash_rust::xxh3::xxh3_64(item.as_bytes()),
             item.len() as u32,
@@ -457,17 +484,18 @@ mod tests {
         (runtime, dir, path, ws)
     }
 
-    /// What a check of the whole text from scratch finds.
-    fn fresh(ws: &Workspace, root: &Path, rel: &Path, text: &str) -> Vec<Hit> {
+    /// What a check of the whole document finds: in its tree when that is current
+    /// (an incremental reparse: under heavy syntax errors tree-sitter's may differ from
+    /// a fresh parse, and the document's is the one the editor is answered from), else
+    /// in a fresh parse of its text.
+    fn whole(ws: &Workspace, id: FileId, root: &Path, rel: &Path, text: &str) -> Vec<Hit> {
         let rules = ws.rules(root);
         let lang = SgLang::by_name("rust").unwrap();
-        let tree = codecontext_syntax::parse(
-            lang.language(),
-            text,
-            None,
-            std::time::Duration::from_secs(5),
-        )
-        .unwrap();
+        let current = ws.read().document(id).unwrap().current_tree().cloned();
+        let tree = current.unwrap_or_else(|| {
+            let budget = std::time::Duration::from_secs(5);
+            codecontext_syntax::parse(lang.language(), text, None, budget).unwrap()
+        });
         rules.check_some(lang, &tree, text, |r| r.applies_to(rel))
     }
 
@@ -478,8 +506,8 @@ mod tests {
         WideLineCol { line, col }
     }
 
-    /// Hits kept per top-level item while typing equal a check from scratch after
-    /// every edit: typing inside a body (the document's fast path), edits that break
+    /// Hits kept per top-level item while typing equal a check of the whole document
+    /// after every edit: typing inside a body (the document's fast path), edits that break
     /// the syntax and mend it, new items and deleted ones; a rule that looks at
     /// siblings (`follows`) and globs that take or leave the file.
     #[test]
@@ -535,7 +563,7 @@ mod tests {
             text.replace_range(offset..end, insert);
             assert_eq!(
                 ws.check_rules(id),
-                fresh(&ws, &root, rel, &text),
+                whole(&ws, id, &root, rel, &text),
                 "step {step}, text:\n{text}"
             );
         }
