@@ -31,7 +31,9 @@ pub(crate) fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-pub fn run(dir: &Path, ext: &str, size: usize, edits: usize) -> Result<()> {
+/// The `.ext` files under `dir` (in path order), and about `size` bytes of their text
+/// one after another: a large file made of real code.
+pub(crate) fn big_text(dir: &Path, ext: &str, size: usize) -> Result<(Vec<PathBuf>, String)> {
     let mut files = Vec::new();
     collect(dir, ext, &mut files);
     let mut text = String::new();
@@ -47,6 +49,24 @@ pub fn run(dir: &Path, ext: &str, size: usize, edits: usize) -> Result<()> {
     if text.len() < size / 2 {
         bail!("not enough .{ext} source in {}", dir.display());
     }
+    Ok((files, text))
+}
+
+/// Lines inside bodies, where a keystroke lands: indented by at least 8 spaces, not
+/// blank, ASCII; `(line, indentation)`.
+pub(crate) fn body_lines(text: &str) -> Vec<(u32, u32)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let indent = l.len() - l.trim_start().len();
+            (indent >= 8 && !l.trim().is_empty() && l.is_ascii())
+                .then_some((i as u32, indent as u32))
+        })
+        .collect()
+}
+
+pub fn run(dir: &Path, ext: &str, size: usize, edits: usize) -> Result<()> {
+    let (files, text) = big_text(dir, ext, size)?;
     let work = std::env::temp_dir().join(format!("codecontext-keystroke-{}", std::process::id()));
     let corpus = work.join("corpus");
     std::fs::create_dir_all(&corpus)?;
@@ -65,16 +85,7 @@ pub fn run(dir: &Path, ext: &str, size: usize, edits: usize) -> Result<()> {
         bail!("could not open the document");
     };
 
-    // Lines inside bodies: indented by at least 8 spaces, not blank.
-    let lines: Vec<(u32, u32)> = text
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let indent = l.len() - l.trim_start().len();
-            (indent >= 8 && !l.trim().is_empty() && l.is_ascii())
-                .then_some((i as u32, indent as u32))
-        })
-        .collect();
+    let lines = body_lines(&text);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut samples = Vec::with_capacity(edits);
     let (mut new_refs, mut re_resolved) = (0usize, 0usize);

@@ -29,15 +29,7 @@ pub fn run(
     let dir = dir
         .canonicalize()
         .with_context(|| format!("{}", dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let ws: Arc<Workspace> = Workspace::new(
-        Settings::default(),
-        Arc::new(Silent),
-        runtime.handle().clone(),
-    );
+    let (runtime, ws) = workspace()?;
     eprintln!("pattern: indexing {}", dir.display());
     let started = Instant::now();
     let report = ws.write().index_root(&dir, None);
@@ -119,6 +111,20 @@ pub fn run(
     Ok(())
 }
 
+/// An in-process workspace with the settings a server starts with, and its runtime.
+fn workspace() -> Result<(tokio::runtime::Runtime, Arc<Workspace>)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let ws = Workspace::new(
+        Settings::default(),
+        Arc::new(Silent),
+        runtime.handle().clone(),
+    );
+    Ok((runtime, ws))
+}
+
 fn shorten(pattern: &str) -> String {
     if pattern.chars().count() <= 44 {
         pattern.to_string()
@@ -139,28 +145,7 @@ pub fn rules(dir: &Path, size: usize, edits: usize, ast_grep: &Path) -> Result<(
 
     use crate::stats::{percentile, Rng};
 
-    let mut text = String::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut entries: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs") && text.len() < size {
-                if let Ok(t) = std::fs::read_to_string(&p) {
-                    text.push_str(&t);
-                    text.push('\n');
-                }
-            }
-        }
-    }
-    if text.len() < size / 2 {
-        bail!("not enough Rust source in {}", dir.display());
-    }
+    let (_, text) = crate::keystroke::big_text(dir, "rs", size)?;
     let work = tempfile::tempdir()?;
     let root = work.path().canonicalize()?;
     let rules_dir = root.join(".codecontext/rules");
@@ -172,30 +157,14 @@ pub fn rules(dir: &Path, size: usize, edits: usize, ast_grep: &Path) -> Result<(
     let big = root.join("big.rs");
     std::fs::write(&big, &text)?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let ws: Arc<Workspace> = Workspace::new(
-        Settings::default(),
-        Arc::new(Silent),
-        runtime.handle().clone(),
-    );
+    let (runtime, ws) = workspace()?;
     ws.write().index_root(&root, None);
     let Some(id) = ws.open_document(&big, text.clone(), true) else {
         bail!("could not open the document");
     };
     let first = ws.check_rules(id).len();
 
-    let lines: Vec<(u32, u32)> = text
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let indent = l.len() - l.trim_start().len();
-            (indent >= 8 && !l.trim().is_empty() && l.is_ascii())
-                .then_some((i as u32, indent as u32))
-        })
-        .collect();
+    let lines = crate::keystroke::body_lines(&text);
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut samples = Vec::with_capacity(edits);
     let mut checks = Vec::with_capacity(edits);

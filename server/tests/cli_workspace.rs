@@ -2,35 +2,18 @@
 //! from its store afterwards (and the same as a cold index), and `execute`, `verify
 //! --diff` and `history` reach the sandbox and the run history with `--json`.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use codecontext_tests::copy_fixture;
+use codecontext_tests::{cli_json, copy_fixture, run_cli};
 use serde_json::Value;
 
 /// Runs the binary with its store in `home`; exit code, stdout, stderr.
 fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
-        .args(args)
-        .env("CODECONTEXT_HOME", home)
-        .env("CODECONTEXT_LOG", "warn")
-        .env_remove("CODECONTEXT_SANDBOX")
-        .env_remove("CODECONTEXT_POSTGRES_URL")
-        .env_remove("CODECONTEXT_BOLT_URL")
-        .env_remove("CODECONTEXT_REDIS_URL")
-        .env_remove("CODECONTEXT_INFLUX_URL")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_cli(env!("CARGO_BIN_EXE_codecontext"), home, args)
 }
 
 fn json(home: &Path, args: &[&str]) -> Value {
-    let (code, stdout, stderr) = run(home, args);
-    assert!(code == 0 || code == 1, "{args:?} failed ({code}): {stderr}");
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+    cli_json(env!("CARGO_BIN_EXE_codecontext"), home, args)
 }
 
 #[test]

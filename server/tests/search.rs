@@ -3,36 +3,20 @@
 //! answers like a fresh index after a file changed on disk, rules from a file, and clear
 //! errors for bad patterns, rules and languages.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use codecontext_tests::copy_fixture;
+use codecontext_tests::{cli_json, copy_fixture, run_cli};
 use serde_json::Value;
 
 fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
-        .args(args)
-        .env("CODECONTEXT_HOME", home)
-        .env("CODECONTEXT_LOG", "warn")
-        .env_remove("CODECONTEXT_POSTGRES_URL")
-        .env_remove("CODECONTEXT_BOLT_URL")
-        .env_remove("CODECONTEXT_REDIS_URL")
-        .env_remove("CODECONTEXT_INFLUX_URL")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_cli(env!("CARGO_BIN_EXE_codecontext"), home, args)
 }
 
 fn search(home: &Path, args: &[&str]) -> Value {
     let mut all = vec!["search"];
     all.extend_from_slice(args);
     all.push("--json");
-    let (code, stdout, stderr) = run(home, &all);
-    assert!(code == 0 || code == 1, "{all:?} failed ({code}): {stderr}");
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{all:?}: not JSON ({e}): {stdout}"))
+    cli_json(env!("CARGO_BIN_EXE_codecontext"), home, &all)
 }
 
 /// `(place, text)` of each match.

@@ -277,3 +277,33 @@ impl GitRepo {
         self.git(&["commit", "-q", "-m", message]);
     }
 }
+
+/// Runs the command-line binary `binary` (a test's `env!("CARGO_BIN_EXE_codecontext")`)
+/// with its store in `home`, on the embedded default (no sandbox or team backend from the
+/// environment); its exit code, stdout and stderr.
+pub fn run_cli(binary: &str, home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(binary)
+        .args(args)
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_SANDBOX")
+        .env_remove("CODECONTEXT_POSTGRES_URL")
+        .env_remove("CODECONTEXT_BOLT_URL")
+        .env_remove("CODECONTEXT_REDIS_URL")
+        .env_remove("CODECONTEXT_INFLUX_URL")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`run_cli`] for a command with `--json` among its `args`: its answer, which must come
+/// with exit code 0 or 1.
+pub fn cli_json(binary: &str, home: &Path, args: &[&str]) -> serde_json::Value {
+    let (code, stdout, stderr) = run_cli(binary, home, args);
+    assert!(code == 0 || code == 1, "{args:?} failed ({code}): {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+}

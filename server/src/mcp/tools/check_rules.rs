@@ -3,7 +3,7 @@
 use codecontext_workspace::rules::RulesRequest;
 use serde_json::{json, Value};
 
-use super::{args, with_workspace, ToolDef, ToolError};
+use super::{args, point_schema, with_workspace, ToolDef, ToolError};
 use crate::mcp::Ctx;
 
 pub const TOOL: ToolDef = ToolDef {
@@ -22,9 +22,7 @@ pub const TOOL: ToolDef = ToolDef {
         })
     },
     output_schema: || {
-        let point = json!({"type": "object", "properties": {
-            "line": {"type": "integer"}, "column": {"type": "integer"},
-        }, "required": ["line", "column"]});
+        let point = point_schema();
         json!({
             "type": "object",
             "properties": {

@@ -180,6 +180,14 @@ pub fn cursor_schema() -> Value {
     json!({"type": ["string", "null"], "description": "Pass it back as `cursor` for the rest; null on the last page."})
 }
 
+/// The schema of a point in a file (`codecontext_workspace::search::Point`): 1-based
+/// line and column, as search matches and rule hits give them.
+pub fn point_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "line": {"type": "integer"}, "column": {"type": "integer"},
+    }, "required": ["line", "column"]})
+}
+
 /// The schema of a symbol in an answer.
 pub fn symbol_schema() -> Value {
     json!({
