@@ -626,12 +626,7 @@ impl FileSide<'_, '_> {
             return;
         };
         for (file, refs) in calls_by_file(a, e.id, changed_files) {
-            let (Some(f), Some(text)) = (g.file_data(file), a.text(file)) else {
-                continue;
-            };
-            let lang = codecontext_lang::language(f.lang);
-            let Ok(tree) =
-                codecontext_syntax::parse(lang, &text, None, std::time::Duration::from_secs(2))
+            let (Some(f), Some((lang, text, tree))) = (g.file_data(file), parse_file(a, file))
             else {
                 continue;
             };
@@ -957,7 +952,6 @@ fn quality(s: &ChangedSymbol, symbol: &str, location: &str, findings: &mut Vec<F
     }
 }
 
-/// `path:line:col`, 1-based, the column in characters.
 /// The call references to `id`, grouped by calling file (in the order the graph gives
 /// them), leaving out the files in `skip`.
 pub(crate) fn calls_by_file(
@@ -979,6 +973,24 @@ pub(crate) fn calls_by_file(
     by_file
 }
 
+/// A file's language, text and syntax tree, parsed now within two seconds (`None`: the
+/// file or its text is gone, or it does not parse in time).
+pub(crate) fn parse_file<'a>(
+    analysis: &Analysis<'a>,
+    file: FileId,
+) -> Option<(
+    &'static Language,
+    std::borrow::Cow<'a, str>,
+    tree_sitter::Tree,
+)> {
+    let lang = codecontext_lang::language(analysis.graph().file_data(file)?.lang);
+    let text = analysis.text(file)?;
+    let tree =
+        codecontext_syntax::parse(lang, &text, None, std::time::Duration::from_secs(2)).ok()?;
+    Some((lang, text, tree))
+}
+
+/// `path:line:col`, 1-based, the column in characters.
 pub fn place(rel: &str, index: &LineIndex, offset: u32) -> String {
     let w = index.wide_of_offset(PositionEncoding::Utf32, offset);
     format!("{rel}:{}:{}", w.line + 1, w.col + 1)

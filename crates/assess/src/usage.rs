@@ -108,12 +108,8 @@ pub fn usages(analysis: &Analysis<'_>, loc: EntityLoc) -> Usages {
             out.truncated = true;
             break;
         }
-        let (Some(f), Some(text)) = (g.file_data(*file), analysis.text(*file)) else {
-            continue;
-        };
-        let lang = codecontext_lang::language(f.lang);
-        let Ok(tree) =
-            codecontext_syntax::parse(lang, &text, None, std::time::Duration::from_secs(2))
+        let (Some(f), Some((lang, text, tree))) =
+            (g.file_data(*file), crate::parse_file(analysis, *file))
         else {
             continue;
         };
