@@ -481,3 +481,68 @@ fn assess_names_the_calls_that_pass_none_to_a_parameter_the_edit_dereferences() 
     );
     assert_eq!(nulls(&checked), Vec::<Value>::new(), "{checked}");
 }
+
+#[test]
+fn remember_and_recall_follow_the_code_from_one_command_to_the_next() {
+    let project = copy_fixture("memory");
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+
+    let remembered = json(
+        home.path(),
+        &[
+            "remember",
+            p,
+            "--text",
+            "Retries back off exponentially",
+            "--rationale",
+            "the gateway rate-limits",
+            "--symbol",
+            "retry_delay",
+            "--json",
+        ],
+    );
+    assert_eq!(remembered["status"], "current");
+    let id = remembered["id"].as_str().unwrap().to_string();
+
+    // The decision records, and the remembered decision, by symbol; text for people.
+    let (code, text, _) = run(home.path(), &["recall", p, "--symbol", "retry_delay"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.starts_with(&format!(
+            "{id}  decision current  Retries back off exponentially"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("on symbol billing.retry_delay (billing.py)  same"),
+        "{text}"
+    );
+
+    // The body edited between two commands: suspect. The symbol deleted: orphaned.
+    let billing = project.path().join("billing.py");
+    let source = std::fs::read_to_string(&billing).unwrap();
+    std::fs::write(&billing, source.replace("2 ** attempt", "3 * attempt")).unwrap();
+    let answer = json(
+        home.path(),
+        &["recall", p, "--symbol", "retry_delay", "--json"],
+    );
+    assert_eq!(answer["memories"][0]["status"], "suspect", "{answer}");
+    assert_eq!(answer["memories"][0]["anchors"][0]["drift"], "body_changed");
+    let cut = source.find("def retry_delay").unwrap();
+    std::fs::write(&billing, &source[..cut]).unwrap();
+    let answer = json(home.path(), &["recall", p, "--query", "retries", "--json"]);
+    assert_eq!(answer["memories"][0]["status"], "orphaned", "{answer}");
+
+    // Forgotten: gone from recall, and nothing left to recall exits 1.
+    let forgotten = json(home.path(), &["forget", p, &id, "--json"]);
+    assert_eq!(forgotten["status"], "forgotten");
+    let (code, text, _) = run(home.path(), &["recall", p, "--query", "retries"]);
+    assert_eq!((code, text.trim()), (1, "nothing remembered"));
+    let (code, _, err) = run(
+        home.path(),
+        &["remember", p, "--kind", "wish", "--text", "x"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`kind` is `wish`"), "{err}");
+}

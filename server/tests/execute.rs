@@ -37,7 +37,11 @@ async fn server() -> (LspClient, tempfile::TempDir) {
             "codecontext.report",
             "codecontext.search",
             "codecontext.rules",
-            "codecontext.usages"
+            "codecontext.usages",
+            "codecontext.recall",
+            "codecontext.remember",
+            "codecontext.forget",
+            "codecontext.feedback"
         ])
     );
     assert_eq!(

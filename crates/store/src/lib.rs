@@ -7,7 +7,8 @@
 //! resolutions, keyed by the records it was computed from, so that a start whose records
 //! all still hold skips resolving too; with any other key it is ignored.
 //!
-//! Beside the index, [`RunLog`] keeps the history of executions and verifications.
+//! Beside the index, [`RunLog`] keeps the history of executions and verifications, and
+//! [`MemoryLog`] the project's decisions, preferences and feedback.
 //!
 //! [`SqliteStore`] is the embedded default: one SQLite database (WAL) per workspace
 //! folder in the user's cache directory. A server backend (PostgreSQL) is another
@@ -28,6 +29,7 @@ use sqlx::{
 };
 use tracing::{info, warn};
 
+mod memories;
 mod outbox;
 mod pg;
 mod pg_graph;
@@ -35,6 +37,7 @@ mod runs;
 mod series;
 mod shared;
 
+pub use memories::{MemoryLog, MemoryRecord};
 pub use pg::{project_key, PgStore};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};
 pub use series::{Point, SeriesLog, SeriesQuery};

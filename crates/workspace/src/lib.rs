@@ -18,6 +18,7 @@ pub mod error;
 pub mod execute;
 pub mod history;
 pub mod index;
+pub mod memory;
 pub mod notify;
 pub mod perf;
 pub mod places;

@@ -9,6 +9,7 @@ mod assess;
 mod context;
 mod daemon;
 mod doctor;
+mod memory;
 mod nav;
 mod open;
 mod report;
@@ -100,6 +101,102 @@ pub enum Command {
     /// keyword, None, lambda, name, call per argument), the keywords most calls pass and
     /// the calls that do not, what is done with the result, what is called around it.
     Usages(UsagesArgs),
+    /// What the project remembers about a symbol (--symbol), a file (--file) or some
+    /// words (--query), or all of it: decisions (from docs/adr and similar folders, or
+    /// remembered), preferences and feedback, each with its status (current, suspect,
+    /// orphaned, superseded). Exits 1 when nothing is remembered.
+    Recall(RecallArgs),
+    /// Remember a decision or a preference, anchored to symbols (--symbol) and files
+    /// (--file); it turns suspect when their code changes.
+    Remember(RememberArgs),
+    /// Forget a memory by its id (it is kept, marked forgotten).
+    Forget(ForgetArgs),
+    /// Record what became of a suggestion; a kind of suggestion rejected repeatedly
+    /// becomes a preference.
+    Feedback(FeedbackArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RecallArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// A qualified or bare name.
+    #[arg(long, conflicts_with_all = ["file", "query"])]
+    pub symbol: Option<String>,
+    /// A path relative to the folder, or absolute.
+    #[arg(long, conflicts_with = "query")]
+    pub file: Option<String>,
+    /// Words to look for.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// Include forgotten memories.
+    #[arg(long)]
+    pub include_forgotten: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct RememberArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// `decision` or `preference`.
+    #[arg(long, default_value = "decision")]
+    pub kind: String,
+    /// What was decided, or what is preferred.
+    #[arg(long)]
+    pub text: String,
+    /// Why.
+    #[arg(long)]
+    pub rationale: Option<String>,
+    /// A symbol it is about (qualified or bare name); repeatable.
+    #[arg(long)]
+    pub symbol: Vec<String>,
+    /// A file it is about (relative to the folder); repeatable.
+    #[arg(long)]
+    pub file: Vec<String>,
+    /// The id of a memory this one replaces.
+    #[arg(long)]
+    pub supersedes: Option<String>,
+    /// Who decides (default: the OS user).
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The memory's id, as recall shows it.
+    pub id: String,
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum VerdictArg {
+    Accepted,
+    Rejected,
+    Edited,
+}
+
+#[derive(Args, Debug)]
+pub struct FeedbackArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The kind of suggestion (`rule:no-unwrap`, `assess.naming`, `rename`).
+    #[arg(long)]
+    pub about: String,
+    #[arg(long, value_enum)]
+    pub verdict: VerdictArg,
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// A symbol the suggestion was about; repeatable.
+    #[arg(long)]
+    pub symbol: Vec<String>,
+    /// A file the suggestion was about; repeatable.
+    #[arg(long)]
+    pub file: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -424,5 +521,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Search(args) => search::search(args, out),
         Command::Rules(args) => search::rules(args, out),
         Command::Usages(args) => usages::usages(args, out),
+        Command::Recall(args) => memory::recall(args, out),
+        Command::Remember(args) => memory::remember(args, out),
+        Command::Forget(args) => memory::forget(args, out),
+        Command::Feedback(args) => memory::feedback(args, out),
     }
 }

@@ -40,9 +40,13 @@ TOOLS = {
     "verify_edit",
     "get_run",
     "history",
+    "recall",
+    "remember",
+    "forget",
+    "feedback",
 }
 GRAPH_TOOLS = {"find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task"}
-READ_ONLY = {"assess_edit", "search_pattern", "check_rules", "usage_patterns", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history"}
+READ_ONLY = {"assess_edit", "search_pattern", "check_rules", "usage_patterns", "find_symbol", "symbol_info", "outline", "find_definition", "find_references", "call_graph", "context_for_task", "get_run", "history", "recall"}
 
 
 @pytest.fixture
@@ -364,6 +368,42 @@ async def test_check_rules_applies_the_projects_rules(tmp_path: Path, home: Path
         assert hit["fix"]["text"] == 'log(fetch("https://localhost"))'
         assert (await call(s, "check_rules", {"paths": ["sample.rs"]}))["hits"] == []
         assert "unknown field" in await error(s, "check_rules", {"nope": 1})
+
+
+async def test_memory_remembers_recalls_and_forgets_decisions(tmp_path: Path, home: Path) -> None:
+    root = copy("memory", tmp_path)
+    (root / "docs" / "adr" / "0009-huge.md").write_text("# 9. Huge\n\n" + "x" * 300_000)
+    async with session(root, home) as s:
+        answer = await call(s, "recall", {"symbol": "charge"})
+        statuses = {m["id"]: m["status"] for m in answer["memories"]}
+        assert statuses == {"adr:docs/adr/0002-amounts-in-cents.md": "current", "adr:docs/adr/0001-amounts-as-floats.md": "superseded"}
+        record = next(m for m in answer["memories"] if m["status"] == "current")
+        assert {a["name"] for a in record["anchors"]} == {"billing.charge", "billing.refund"}
+        assert answer["skipped"][0]["path"] == "docs/adr/0009-huge.md"
+        assert "limit" in answer["skipped"][0]["reason"]
+
+        remembered = await call(
+            s, "remember", {"kind": "preference", "text": "Amounts are named in cents", "files": ["billing.py"]}
+        )
+        assert remembered["kind"] == "preference" and remembered["status"] == "current"
+        assert remembered["anchors"] == [{"kind": "file", "name": "billing.py", "drift": "same"}]
+        by_file = await call(s, "recall", {"file": "billing.py"})
+        assert remembered["id"] in {m["id"] for m in by_file["memories"]}
+        for _ in range(3):
+            fed = await call(s, "feedback", {"about": "assess.naming", "verdict": "rejected"})
+        assert fed["preference"]["about"] == "assess.naming"
+
+        assert "no symbol named `nope`" in await error(s, "remember", {"kind": "decision", "text": "x", "symbols": ["nope"]})
+        assert "unknown field" in await error(s, "recall", {"nope": 1})
+        assert "no memory" in await error(s, "forget", {"id": "m-000000000000"})
+
+    # Another server on the same folder finds it; forgetting it there holds.
+    async with session(root, home, daemon=False) as s:
+        found = await call(s, "recall", {"query": "cents"})
+        assert remembered["id"] in {m["id"] for m in found["memories"]}
+        assert (await call(s, "forget", {"id": remembered["id"]}))["status"] == "forgotten"
+        found = await call(s, "recall", {"query": "cents"})
+        assert remembered["id"] not in {m["id"] for m in found["memories"]}
 
 
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:

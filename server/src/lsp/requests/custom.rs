@@ -108,6 +108,34 @@ pub(crate) const METHODS: &[CustomMethod] = &[
         usage: "codecontext.usages takes one argument: {symbol} or {position} or {textDocument, position}",
         handler: |backend, params| Box::pin(super::usages::usages(backend, params)),
     },
+    CustomMethod {
+        request: "codecontext/recall",
+        command: "codecontext.recall",
+        arguments: Arguments::AtMostOne,
+        usage: "codecontext.recall takes at most one argument: {symbol} or {file} or {query}",
+        handler: |backend, params| Box::pin(super::memory::recall(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/remember",
+        command: "codecontext.remember",
+        arguments: Arguments::One,
+        usage: "codecontext.remember takes one argument: {kind, text, rationale?, symbols?, files?, supersedes?}",
+        handler: |backend, params| Box::pin(super::memory::remember(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/forget",
+        command: "codecontext.forget",
+        arguments: Arguments::One,
+        usage: "codecontext.forget takes one argument: {id, reason?}",
+        handler: |backend, params| Box::pin(super::memory::forget(backend, params)),
+    },
+    CustomMethod {
+        request: "codecontext/feedback",
+        command: "codecontext.feedback",
+        arguments: Arguments::One,
+        usage: "codecontext.feedback takes one argument: {about, verdict, reason?}",
+        handler: |backend, params| Box::pin(super::memory::feedback(backend, params)),
+    },
 ];
 
 /// The method a command names.

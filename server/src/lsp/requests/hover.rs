@@ -1,7 +1,8 @@
 //! `textDocument/hover`: the definition's signature and doc, what it is and where, how
 //! much it is used, how sure the resolution is, how the project usually calls it (its
-//! usage patterns, in one line), and the last verification of an edit to it (from the
-//! run history).
+//! usage patterns, in one line), the decisions and preferences anchored to it with their
+//! status (from the project's memory), and the last verification of an edit to it (from
+//! the run history).
 
 use codecontext_analysis::{How, NavTarget};
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
@@ -54,9 +55,11 @@ pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Opti
     if let Some((root, symbol)) =
         subject.and_then(|(path, symbol)| Some((ws.root_of(&path)?, symbol)))
     {
-        if let Some(line) = ws.last_verification(&root, &symbol).await {
+        let mut lines = ws.memory_lines(&root, &symbol).await;
+        lines.extend(ws.last_verification(&root, &symbol).await);
+        if !lines.is_empty() {
             value.push_str("\n\n---\n\n");
-            value.push_str(&line);
+            value.push_str(&lines.join("\n\n"));
         }
     }
     Ok(Some(Hover {

@@ -19,6 +19,7 @@ mod history;
 mod hover;
 mod implementation;
 mod initialize;
+mod memory;
 mod perf_history;
 mod references;
 mod report;

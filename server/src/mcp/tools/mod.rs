@@ -13,13 +13,17 @@ pub(crate) mod call_graph;
 pub(crate) mod check_rules;
 pub(crate) mod context_for_task;
 pub(crate) mod execute;
+pub(crate) mod feedback;
 pub(crate) mod find_definition;
 pub(crate) mod find_references;
 pub(crate) mod find_symbol;
+pub(crate) mod forget;
 pub(crate) mod get_run;
 pub(crate) mod history;
 pub(crate) mod outline;
 pub(crate) mod project_report;
+pub(crate) mod recall;
+pub(crate) mod remember;
 pub(crate) mod search_pattern;
 pub(crate) mod symbol_info;
 pub(crate) mod usage_patterns;
@@ -69,6 +73,10 @@ pub const ALL: &[ToolDef] = &[
     search_pattern::TOOL,
     check_rules::TOOL,
     usage_patterns::TOOL,
+    recall::TOOL,
+    remember::TOOL,
+    forget::TOOL,
+    feedback::TOOL,
 ];
 
 /// A call that gives no answer: what was wrong, and what to send instead.

@@ -1,0 +1,1670 @@
+//! The project's memory: decisions (from architecture decision records, or remembered
+//! by a person or an assistant), preferences, and feedback on suggestions, each anchored
+//! to the symbols and files it is about, stored in the folder's store.
+//!
+//! A memory keeps the fingerprint of each anchored symbol from when it was made
+//! (`codecontext_memory::anchor`); recalling it compares them with the code now, so that
+//! every answer says whether the memory still holds (`current`), may not (`suspect`: the
+//! code changed), cannot (`orphaned`: the code is gone), was replaced (`superseded`) or
+//! was taken back (`forgotten`). Memories are bi-temporal: when each was recorded
+//! (`madeMs`), and from when to when it held (`validFromMs`, `validToMs`).
+//!
+//! Decision records are read from the folders of `codecontext_memory::adr::ADR_DIRS`
+//! each time memory is recalled; a record read before and unchanged since is not read
+//! again, and its anchors keep the fingerprints of when it was first read.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use codecontext_analysis::{Analysis, NavTarget};
+use codecontext_memory::{
+    adr::{self, Adr, AdrRef, AdrStatus},
+    anchor::{AnchorKind, Drift, Fingerprint, Status},
+};
+use codecontext_store::{MemoryLog, MemoryRecord, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tracing::warn;
+
+use crate::{
+    history::{now_ms, FolderRun, HistoryOf},
+    Result, Workspace, WorkspaceError,
+};
+
+/// The longest text (or rationale) a memory may hold.
+pub const MAX_TEXT: usize = 16 * 1024;
+/// The most symbols and files one memory is anchored to.
+pub const MAX_ANCHORS: usize = 32;
+/// A name in a decision record that names more symbols than this is too common to
+/// anchor to (`new`, `run`).
+const MAX_SYMBOLS_PER_NAME: usize = 3;
+/// Rejections of one kind of suggestion, more than its acceptances, that make a
+/// preference.
+pub const REJECTIONS_FOR_PREFERENCE: usize = 3;
+
+/// What a memory is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryKind {
+    Decision,
+    Preference,
+    Feedback,
+}
+
+impl MemoryKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MemoryKind::Decision => "decision",
+            MemoryKind::Preference => "preference",
+            MemoryKind::Feedback => "feedback",
+        }
+    }
+}
+
+/// An anchor as stored: what it names, and its fingerprint then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Anchor {
+    pub kind: AnchorKind,
+    /// The symbol's qualified name, or the file's path relative to its folder.
+    pub name: String,
+    /// The symbol's file, relative to its folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub fingerprint: Fingerprint,
+}
+
+/// Where a memory came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Source {
+    /// Someone said so, through `remember` or `feedback`.
+    Remember,
+    /// An architecture decision record.
+    Adr {
+        path: String,
+        /// xxh3 of the record's bytes when it was last read, in hex.
+        hash: String,
+    },
+}
+
+/// A memory's body, as stored (see `codecontext_store::MemoryRecord`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Body {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub anchors: Vec<Anchor>,
+    pub valid_from_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to_ms: Option<i64>,
+    /// The uid of the memory that replaced this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forgotten: Option<Forgotten>,
+    /// A decision record's status as written (`accepted`, `proposed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_status: Option<String>,
+    /// Feedback: what it was about, and the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// When and why a memory was taken back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Forgotten {
+    pub at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What became of a suggestion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    Rejected,
+    Edited,
+}
+
+/// `remember`: a decision or a preference to keep.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RememberRequest {
+    /// `decision` or `preference`.
+    pub kind: String,
+    pub text: String,
+    #[serde(default)]
+    pub rationale: Option<String>,
+    /// Qualified or bare names of the symbols it is about.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// Paths, relative to a workspace folder, of the files it is about.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// The id of a memory this one replaces.
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    /// Who decides; the OS user when not given.
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
+/// `recall`: the memory of a symbol, a file, or matching words (or all of it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecallRequest {
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Include forgotten memories.
+    #[serde(default)]
+    pub include_forgotten: bool,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `forget`: take a memory back.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForgetRequest {
+    pub id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `feedback`: what became of a suggestion.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// The kind of suggestion (`rule:no-unwrap`, `assess.naming`, `rename`): feedback on
+    /// the same kind adds up.
+    pub about: String,
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Symbols and files the suggestion was about.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// A decision record that was not read, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+fn invalid(op: &str, message: impl std::fmt::Display) -> WorkspaceError {
+    WorkspaceError::invalid(format!("codecontext.{op}: {message}"))
+}
+
+fn internal(op: &str, message: impl std::fmt::Display) -> WorkspaceError {
+    WorkspaceError::internal(format!("codecontext.{op}: {message}"))
+}
+
+/// The last segment of a qualified name.
+fn short_name(name: &str) -> &str {
+    name.rsplit(['.', ':', '/', '\\', '#'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(name)
+}
+
+/// The text a memory is checked against: trimmed, not empty, not too long.
+fn checked_text(op: &str, field: &str, text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid(op, format!("`{field}` is empty")));
+    }
+    if text.len() > MAX_TEXT {
+        return Err(invalid(
+            op,
+            format!(
+                "`{field}` is {} bytes, over the {MAX_TEXT}-byte limit",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Symbols a name can anchor to: definitions, not imports.
+fn anchorable(analysis: &Analysis<'_>, name: &str) -> Vec<NavTarget> {
+    analysis
+        .find_by_name(name)
+        .into_iter()
+        .filter(|t| t.kind != "import" && t.kind != "file")
+        .collect()
+}
+
+/// The fingerprint of a symbol as the code is now.
+fn symbol_print(analysis: &Analysis<'_>, t: &NavTarget) -> Option<Fingerprint> {
+    let text = analysis.text(t.file)?;
+    let body = text.get(t.range.start as usize..t.range.end as usize)?;
+    Some(Fingerprint::of_symbol(
+        t.signature.as_deref().unwrap_or(""),
+        body,
+    ))
+}
+
+/// The anchor of a symbol, fingerprinted now.
+fn symbol_anchor(analysis: &Analysis<'_>, t: &NavTarget) -> Option<Anchor> {
+    Some(Anchor {
+        kind: AnchorKind::Symbol,
+        name: t.qualified_name.clone(),
+        file: Some(t.path.clone()),
+        fingerprint: symbol_print(analysis, t)?,
+    })
+}
+
+/// The anchor of a file of a folder (`rel`), fingerprinted now.
+fn file_anchor(analysis: &Analysis<'_>, root: &Path, rel: &str) -> Option<Anchor> {
+    let file = analysis.host().file_id(&root.join(rel))?;
+    let text = analysis.text(file)?;
+    Some(Anchor {
+        kind: AnchorKind::File,
+        name: rel.to_string(),
+        file: None,
+        fingerprint: Fingerprint::of_file(&text),
+    })
+}
+
+/// What became of an anchor: the code now, compared with its fingerprint.
+fn drift(analysis: &Analysis<'_>, root: &Path, anchor: &Anchor) -> Drift {
+    match anchor.kind {
+        AnchorKind::File => Drift::between(
+            anchor.fingerprint,
+            file_anchor(analysis, root, &anchor.name).map(|a| a.fingerprint),
+        ),
+        AnchorKind::Symbol => {
+            let candidates: Vec<NavTarget> = analysis
+                .find_by_name(&anchor.name)
+                .into_iter()
+                .filter(|t| t.qualified_name == anchor.name)
+                .filter(|t| analysis.host().root_of(t.file).as_deref() == Some(root))
+                .collect();
+            // In its file if it is still there, else wherever it moved; unchanged if
+            // any of its namesakes is.
+            let in_file: Vec<&NavTarget> = candidates
+                .iter()
+                .filter(|t| Some(&t.path) == anchor.file.as_ref())
+                .collect();
+            let pool: Vec<&NavTarget> = if in_file.is_empty() {
+                candidates.iter().collect()
+            } else {
+                in_file
+            };
+            let drifts = pool
+                .iter()
+                .map(|t| Drift::between(anchor.fingerprint, symbol_print(analysis, t)));
+            drifts
+                .min_by_key(|d| match d {
+                    Drift::Same => 0,
+                    Drift::BodyChanged => 1,
+                    Drift::SignatureChanged => 2,
+                    Drift::Gone => 3,
+                })
+                .unwrap_or(Drift::Gone)
+        }
+    }
+}
+
+/// A memory of one folder, as read from its store.
+struct Stored {
+    root: PathBuf,
+    record: MemoryRecord,
+    body: Body,
+}
+
+impl Stored {
+    fn kind(&self) -> &str {
+        &self.record.kind
+    }
+
+    /// As answered: its fields, its status and each anchor's drift.
+    fn answer(&self, analysis: &Analysis<'_>) -> Value {
+        let drifts: Vec<Drift> = self
+            .body
+            .anchors
+            .iter()
+            .map(|a| drift(analysis, &self.root, a))
+            .collect();
+        let status = Status::of(
+            self.body.forgotten.is_some(),
+            self.body.superseded_by.is_some(),
+            &drifts,
+        );
+        let anchors: Vec<Value> = self
+            .body
+            .anchors
+            .iter()
+            .zip(&drifts)
+            .map(|(a, d)| {
+                let mut v = json!({ "kind": a.kind, "name": a.name, "drift": d });
+                if let Some(file) = &a.file {
+                    v["file"] = json!(file);
+                }
+                v
+            })
+            .collect();
+        let mut v = json!({
+            "id": self.record.uid,
+            "kind": self.record.kind,
+            "status": status.as_str(),
+            "text": self.body.text,
+            "source": self.body.source,
+            "madeMs": self.record.made_ms,
+            "validFromMs": self.body.valid_from_ms,
+            "anchors": anchors,
+            "root": self.root.display().to_string(),
+        });
+        let optional = [
+            ("title", self.body.title.as_ref().map(|t| json!(t))),
+            ("rationale", self.body.rationale.as_ref().map(|t| json!(t))),
+            ("author", self.body.author.as_ref().map(|t| json!(t))),
+            ("validToMs", self.body.valid_to_ms.map(|t| json!(t))),
+            (
+                "supersededBy",
+                self.body.superseded_by.as_ref().map(|t| json!(t)),
+            ),
+            ("forgotten", self.body.forgotten.as_ref().map(|f| json!(f))),
+            (
+                "recordStatus",
+                self.body.record_status.as_ref().map(|t| json!(t)),
+            ),
+            ("about", self.body.about.as_ref().map(|t| json!(t))),
+            ("verdict", self.body.verdict.map(|t| json!(t))),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                v[key] = value;
+            }
+        }
+        v
+    }
+
+    /// Whether it is about a symbol: anchored to it (qualified, or by its bare name).
+    fn is_about_symbol(&self, name: &str) -> bool {
+        let qualified = short_name(name) != name;
+        self.body.anchors.iter().any(|a| {
+            a.kind == AnchorKind::Symbol
+                && if qualified {
+                    a.name == name || a.name.ends_with(&format!("::{name}"))
+                } else {
+                    short_name(&a.name) == name
+                }
+        })
+    }
+
+    /// Whether it is about a file: anchored to it, or to a symbol in it.
+    fn is_about_file(&self, rel: &str) -> bool {
+        self.body.anchors.iter().any(|a| match a.kind {
+            AnchorKind::File => a.name == rel,
+            AnchorKind::Symbol => a.file.as_deref() == Some(rel),
+        })
+    }
+
+    /// How many of `words` (lowercase) it holds, in its text, title, rationale or
+    /// anchors.
+    fn matches(&self, words: &[String]) -> usize {
+        let mut hay = String::new();
+        for part in [
+            self.body.title.as_deref(),
+            Some(self.body.text.as_str()),
+            self.body.rationale.as_deref(),
+            self.body.about.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hay.push_str(&part.to_lowercase());
+            hay.push('\n');
+        }
+        for a in &self.body.anchors {
+            hay.push_str(&a.name.to_lowercase());
+            hay.push('\n');
+        }
+        words.iter().filter(|w| hay.contains(w.as_str())).count()
+    }
+}
+
+/// Milliseconds since the epoch of a `YYYY-MM-DD` date (midnight UTC).
+fn date_ms(date: &str) -> Option<i64> {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+/// A new memory's uid: `prefix-` and 12 hex digits, from its text, the time to the
+/// nanosecond, the process and a counter, so that two memories never share one (within
+/// a process or across the servers of a team).
+fn fresh_uid(prefix: &str, text: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{text}\0{nanos}\0{}\0{n}", std::process::id());
+    format!(
+        "{prefix}-{:012x}",
+        codecontext_store::content_hash(seed.as_bytes()) & 0xffff_ffff_ffff
+    )
+}
+
+/// The OS user, for a memory nobody signed.
+fn os_user() -> Option<String> {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+impl Workspace {
+    /// The folder a path names: absolute (inside one), or relative to the one folder that
+    /// holds it (or to the first folder).
+    fn folder_of_rel(&self, op: &str, file: &str) -> Result<(PathBuf, String)> {
+        let path = Path::new(file);
+        let roots = self.roots();
+        if path.is_absolute() {
+            let root = roots
+                .iter()
+                .filter(|r| path.starts_with(r))
+                .max_by_key(|r| r.as_os_str().len())
+                .ok_or_else(|| invalid(op, format!("{file} is outside every workspace folder")))?;
+            let rel = path.strip_prefix(root).unwrap_or(path);
+            return Ok((root.clone(), rel.to_string_lossy().replace('\\', "/")));
+        }
+        let rel = file.trim_start_matches("./").replace('\\', "/");
+        let root = roots
+            .iter()
+            .find(|r| r.join(&rel).exists())
+            .or(roots.first())
+            .ok_or_else(|| invalid(op, "no workspace folder is open"))?;
+        Ok((root.clone(), rel))
+    }
+
+    /// The memory log of a folder: its embedded store.
+    async fn memory_store(&self, op: &str, root: &Path) -> Result<std::sync::Arc<dyn Store>> {
+        let store = self.open_store(root).await.ok_or_else(|| {
+            internal(
+                op,
+                format!(
+                    "memory needs the folder's store, and {} has none (persistence is off, or its store does not open)",
+                    root.display()
+                ),
+            )
+        })?;
+        if store.embedded().is_none() {
+            return Err(internal(op, "this store keeps no memory"));
+        }
+        Ok(store)
+    }
+
+    /// Every memory of a folder.
+    async fn stored(&self, op: &str, root: &Path) -> Result<Vec<Stored>> {
+        let store = self.memory_store(op, root).await?;
+        let records = store
+            .embedded()
+            .map(|s| s.memories())
+            .ok_or_else(|| internal(op, "this store keeps no memory"))?
+            .await
+            .map_err(|e| internal(op, e))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| {
+                let body: Body = match serde_json::from_value(record.body.clone()) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        warn!("memory {} is unreadable ({e}); left out", record.uid);
+                        return None;
+                    }
+                };
+                Some(Stored {
+                    root: root.to_path_buf(),
+                    record,
+                    body,
+                })
+            })
+            .collect())
+    }
+
+    async fn put(
+        &self,
+        op: &str,
+        root: &Path,
+        uid: &str,
+        kind: &str,
+        made_ms: i64,
+        body: &Body,
+    ) -> Result<()> {
+        let store = self.memory_store(op, root).await?;
+        let log = store
+            .embedded()
+            .ok_or_else(|| internal(op, "this store keeps no memory"))?;
+        log.put_memory(MemoryRecord {
+            id: 0,
+            uid: uid.to_string(),
+            kind: kind.to_string(),
+            made_ms,
+            body: serde_json::to_value(body).map_err(|e| internal(op, e))?,
+        })
+        .await
+        .map_err(|e| internal(op, e))?;
+        Ok(())
+    }
+
+    /// Anchors for the symbols and files a request names, all in one folder; that folder.
+    fn anchors_for(
+        &self,
+        op: &str,
+        symbols: &[String],
+        files: &[String],
+    ) -> Result<(Option<PathBuf>, Vec<Anchor>)> {
+        if symbols.len() + files.len() > MAX_ANCHORS {
+            return Err(invalid(
+                op,
+                format!("at most {MAX_ANCHORS} symbols and files per memory"),
+            ));
+        }
+        let mut root: Option<PathBuf> = None;
+        let mut anchors = Vec::new();
+        let mut same_root = |r: PathBuf, what: &str| -> Result<()> {
+            match &root {
+                Some(old) if *old != r => Err(invalid(
+                    op,
+                    format!(
+                        "{what} is in {}, and the others in {}: a memory belongs to one folder",
+                        r.display(),
+                        old.display()
+                    ),
+                )),
+                _ => {
+                    root = Some(r);
+                    Ok(())
+                }
+            }
+        };
+        let files: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|f| self.folder_of_rel(op, f))
+            .collect::<Result<_>>()?;
+        let host = self.read();
+        let analysis = host.analysis();
+        for name in symbols {
+            let found = anchorable(&analysis, name);
+            if found.is_empty() {
+                return Err(invalid(
+                    op,
+                    format!("no symbol named `{name}` is in the index"),
+                ));
+            }
+            if found.len() > MAX_ANCHORS {
+                return Err(invalid(
+                    op,
+                    format!(
+                        "`{name}` names {} symbols; give a qualified name",
+                        found.len()
+                    ),
+                ));
+            }
+            for t in &found {
+                let r = host
+                    .root_of(t.file)
+                    .ok_or_else(|| internal(op, format!("{} has no folder", t.path)))?;
+                same_root(r, &format!("`{}`", t.qualified_name))?;
+                if let Some(a) = symbol_anchor(&analysis, t) {
+                    anchors.push(a);
+                }
+            }
+        }
+        for (r, rel) in files {
+            let a = file_anchor(&analysis, &r, &rel)
+                .ok_or_else(|| invalid(op, format!("{rel} is not an indexed file")))?;
+            same_root(r, &rel)?;
+            anchors.push(a);
+        }
+        anchors.dedup();
+        Ok((root, anchors))
+    }
+
+    /// The folder a memory without anchors goes to: the only one, or the first.
+    fn default_root(&self, op: &str) -> Result<PathBuf> {
+        self.roots()
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid(op, "no workspace folder is open"))
+    }
+
+    /// Keeps a decision or a preference; the memory as recalled.
+    pub async fn remember(&self, request: RememberRequest) -> Result<Value> {
+        const OP: &str = "remember";
+        let kind = match request.kind.as_str() {
+            "decision" => MemoryKind::Decision,
+            "preference" => MemoryKind::Preference,
+            other => {
+                return Err(invalid(
+                    OP,
+                    format!("`kind` is `{other}`; remember takes `decision` or `preference` (feedback has its own request)"),
+                ))
+            }
+        };
+        let text = checked_text(OP, "text", &request.text)?;
+        let rationale = request
+            .rationale
+            .as_deref()
+            .map(|r| checked_text(OP, "rationale", r))
+            .transpose()?;
+        let (root, anchors) = self.anchors_for(OP, &request.symbols, &request.files)?;
+        let root = match root {
+            Some(root) => root,
+            None => self.default_root(OP)?,
+        };
+        self.sync_records(&root).await;
+        let made_ms = now_ms();
+        let uid = fresh_uid("m", &text);
+        if let Some(old) = &request.supersedes {
+            let mut stored = self.stored(OP, &root).await?;
+            let Some(target) = stored.iter_mut().find(|m| m.record.uid == *old) else {
+                return Err(invalid(
+                    OP,
+                    format!("no memory `{old}` to supersede in {}", root.display()),
+                ));
+            };
+            target.body.superseded_by = Some(uid.clone());
+            target.body.valid_to_ms = Some(made_ms);
+            self.put(
+                OP,
+                &root,
+                &target.record.uid,
+                &target.record.kind.clone(),
+                target.record.made_ms,
+                &target.body,
+            )
+            .await?;
+        }
+        let body = Body {
+            title: None,
+            text,
+            rationale,
+            source: Source::Remember,
+            author: request
+                .author
+                .filter(|a| !a.trim().is_empty())
+                .or_else(os_user),
+            anchors,
+            valid_from_ms: made_ms,
+            valid_to_ms: None,
+            superseded_by: None,
+            forgotten: None,
+            record_status: None,
+            about: None,
+            verdict: None,
+        };
+        self.put(OP, &root, &uid, kind.as_str(), made_ms, &body)
+            .await?;
+        self.one(OP, &root, &uid).await
+    }
+
+    /// Records what became of a suggestion; the feedback as recalled, and the preference
+    /// it made if it tipped the balance.
+    pub async fn feedback(&self, request: FeedbackRequest) -> Result<Value> {
+        const OP: &str = "feedback";
+        let about = checked_text(OP, "about", &request.about)?;
+        let reason = request
+            .reason
+            .as_deref()
+            .map(|r| checked_text(OP, "reason", r))
+            .transpose()?;
+        let (root, anchors) = self.anchors_for(OP, &request.symbols, &request.files)?;
+        let root = match root {
+            Some(root) => root,
+            None => self.default_root(OP)?,
+        };
+        let made_ms = now_ms();
+        let verdict = match request.verdict {
+            Verdict::Accepted => "accepted",
+            Verdict::Rejected => "rejected",
+            Verdict::Edited => "edited",
+        };
+        let uid = fresh_uid("f", &about);
+        let body = Body {
+            title: None,
+            text: match &reason {
+                Some(reason) => format!("{verdict} {about}: {reason}"),
+                None => format!("{verdict} {about}"),
+            },
+            rationale: reason,
+            source: Source::Remember,
+            author: os_user(),
+            anchors,
+            valid_from_ms: made_ms,
+            valid_to_ms: None,
+            superseded_by: None,
+            forgotten: None,
+            record_status: None,
+            about: Some(about.clone()),
+            verdict: Some(request.verdict),
+        };
+        self.put(
+            OP,
+            &root,
+            &uid,
+            MemoryKind::Feedback.as_str(),
+            made_ms,
+            &body,
+        )
+        .await?;
+        let stored = self.stored(OP, &root).await?;
+        let preference = learned_preferences(&stored)
+            .into_iter()
+            .find(|p| p["about"] == json!(about));
+        let feedback = self.one(OP, &root, &uid).await?;
+        Ok(json!({ "feedback": feedback, "preference": preference }))
+    }
+
+    /// Takes a memory back: it stays, marked `forgotten`, out of recall unless asked for.
+    pub async fn forget(&self, request: ForgetRequest) -> Result<Value> {
+        const OP: &str = "forget";
+        let reason = request
+            .reason
+            .as_deref()
+            .map(|r| checked_text(OP, "reason", r))
+            .transpose()?;
+        for root in self.roots() {
+            let stored = self.stored(OP, &root).await?;
+            let Some(mut m) = stored.into_iter().find(|m| m.record.uid == request.id) else {
+                continue;
+            };
+            if m.body.forgotten.is_none() {
+                let at_ms = now_ms();
+                m.body.forgotten = Some(Forgotten { at_ms, reason });
+                m.body.valid_to_ms.get_or_insert(at_ms);
+                self.put(
+                    OP,
+                    &root,
+                    &m.record.uid,
+                    &m.record.kind,
+                    m.record.made_ms,
+                    &m.body,
+                )
+                .await?;
+            }
+            return self.one(OP, &root, &request.id).await;
+        }
+        Err(invalid(OP, format!("no memory `{}`", request.id)))
+    }
+
+    /// One memory of a folder, as recalled.
+    async fn one(&self, op: &str, root: &Path, uid: &str) -> Result<Value> {
+        let stored = self.stored(op, root).await?;
+        let m = stored
+            .iter()
+            .find(|m| m.record.uid == uid)
+            .ok_or_else(|| internal(op, format!("memory `{uid}` was written and is not there")))?;
+        let host = self.read();
+        Ok(m.answer(&host.analysis()))
+    }
+
+    /// The memory of a symbol, a file, or matching words (or all), newest first, with
+    /// each item's status; and the runs of that symbol or file.
+    pub async fn recall(&self, request: RecallRequest) -> Result<Value> {
+        const OP: &str = "recall";
+        let given = [&request.symbol, &request.file, &request.query]
+            .iter()
+            .filter(|x| x.is_some())
+            .count();
+        if given > 1 {
+            return Err(invalid(OP, "give one of `symbol`, `file` or `query`"));
+        }
+        let limit = request.limit.unwrap_or(50).clamp(1, 1000) as usize;
+        let file = request
+            .file
+            .as_deref()
+            .map(|f| self.folder_of_rel(OP, f))
+            .transpose()?;
+        let mut skipped = Vec::new();
+        let mut all: Vec<Stored> = Vec::new();
+        for root in self.roots() {
+            skipped.extend(self.sync_records(&root).await);
+            all.extend(self.stored(OP, &root).await?);
+        }
+        let words: Vec<String> = request
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| w.len() > 1)
+            .map(str::to_lowercase)
+            .collect();
+        if request.query.is_some() && words.is_empty() {
+            return Err(invalid(OP, "`query` has no word to look for"));
+        }
+        let mut learned = learned_preferences(&all);
+        let mut picked: Vec<(usize, &Stored)> = all
+            .iter()
+            .filter(|m| request.include_forgotten || m.body.forgotten.is_none())
+            .filter_map(|m| {
+                let score = if let Some(symbol) = &request.symbol {
+                    usize::from(m.is_about_symbol(symbol))
+                } else if let Some((root, rel)) = &file {
+                    usize::from(m.root == *root && m.is_about_file(rel))
+                } else if !words.is_empty() {
+                    m.matches(&words)
+                } else {
+                    1
+                };
+                (score > 0).then_some((score, m))
+            })
+            .collect();
+        picked.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.1.record.made_ms.cmp(&a.1.record.made_ms))
+                .then(b.1.record.id.cmp(&a.1.record.id))
+        });
+        let truncated = picked.len() > limit;
+        picked.truncate(limit);
+        let memories: Vec<Value> = {
+            let host = self.read();
+            let analysis = host.analysis();
+            picked.iter().map(|(_, m)| m.answer(&analysis)).collect()
+        };
+        // Preferences learned from feedback, for the same question.
+        learned.retain(|p| {
+            let about = p["about"].as_str().unwrap_or("").to_lowercase();
+            if !words.is_empty() {
+                words.iter().any(|w| about.contains(w.as_str()))
+            } else {
+                request.symbol.is_none() && file.is_none()
+            }
+        });
+        let runs: Vec<FolderRun> = match (&request.symbol, &file) {
+            (Some(symbol), _) => self.history(HistoryOf::Symbol(symbol.clone()), 10).await?,
+            (None, Some((root, rel))) => self.history(HistoryOf::File(root.join(rel)), 10).await?,
+            _ => Vec::new(),
+        };
+        Ok(json!({
+            "memories": memories,
+            "learned": learned,
+            "runs": runs.iter().map(|r| r.to_json(false)).collect::<Vec<_>>(),
+            "skipped": skipped,
+            "truncated": truncated,
+        }))
+    }
+
+    /// Lines for hover: the decisions and preferences anchored to a symbol, with their
+    /// status. Reads the store only (decision records are read by recall).
+    pub async fn memory_lines(&self, root: &Path, symbol: &str) -> Vec<String> {
+        let Ok(stored) = self.stored("hover", root).await else {
+            return Vec::new();
+        };
+        let about: Vec<&Stored> = stored
+            .iter()
+            .filter(|m| m.kind() != "feedback" && m.body.forgotten.is_none())
+            .filter(|m| {
+                m.body
+                    .anchors
+                    .iter()
+                    .any(|a| a.kind == AnchorKind::Symbol && a.name == symbol)
+            })
+            .collect();
+        let host = self.read();
+        let analysis = host.analysis();
+        about
+            .iter()
+            .rev()
+            .take(3)
+            .map(|m| {
+                let answer = m.answer(&analysis);
+                let status = answer["status"].as_str().unwrap_or("current");
+                let head = m.body.title.as_deref().unwrap_or(&m.body.text);
+                let head: String = head
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(120)
+                    .collect();
+                let source = match &m.body.source {
+                    Source::Adr { path, .. } => format!(" ({path})"),
+                    Source::Remember => String::new(),
+                };
+                format!(
+                    "{} **{status}**: {head}{source} · `{}`",
+                    capitalized(m.kind()),
+                    m.record.uid
+                )
+            })
+            .collect()
+    }
+
+    /// Reads the folder's decision records that are new or changed since they were last
+    /// read, and marks those deleted since as forgotten. The records it could not read,
+    /// and why.
+    pub async fn sync_records(&self, root: &Path) -> Vec<Skipped> {
+        const OP: &str = "recall";
+        let Ok(stored) = self.stored(OP, root).await else {
+            return Vec::new();
+        };
+        let mut known: BTreeMap<String, Stored> = stored
+            .into_iter()
+            .filter_map(|m| match &m.body.source {
+                Source::Adr { path, .. } => Some((path.clone(), m)),
+                Source::Remember => None,
+            })
+            .collect();
+        let mut skipped = Vec::new();
+        // Each record on disk: (path, hash, parsed), in path order.
+        let mut read: Vec<(String, String, Adr)> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for dir in adr::ADR_DIRS {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| adr::is_record_name(n))
+                .collect();
+            names.sort();
+            for name in names {
+                let rel = format!("{dir}/{name}");
+                let path = root.join(&rel);
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if size > adr::MAX_ADR_BYTES as u64 {
+                    seen.push(rel.clone());
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: adr::Skip::TooLarge {
+                            size: size as usize,
+                        }
+                        .to_string(),
+                    });
+                    continue;
+                }
+                let bytes = match std::fs::read(&path) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        skipped.push(Skipped {
+                            path: rel,
+                            reason: format!("it cannot be read: {e}"),
+                        });
+                        continue;
+                    }
+                };
+                seen.push(rel.clone());
+                let hash = format!("{:016x}", codecontext_store::content_hash(&bytes));
+                if matches!(known.get(&rel).map(|m| &m.body.source), Some(Source::Adr { hash: h, .. }) if *h == hash)
+                {
+                    continue;
+                }
+                match adr::parse(&name, &bytes) {
+                    Ok(record) => read.push((rel, hash, record)),
+                    Err(skip) => skipped.push(Skipped {
+                        path: rel,
+                        reason: skip.to_string(),
+                    }),
+                }
+            }
+        }
+        for s in &skipped {
+            warn!("decision record {} skipped: {}", s.path, s.reason);
+        }
+        let now = now_ms();
+        let mut writes: Vec<(String, i64, Body)> = Vec::new();
+        {
+            let host = self.read();
+            let analysis = host.analysis();
+            for (rel, hash, record) in &read {
+                let old = known.get(rel);
+                let mut anchors: Vec<Anchor> = Vec::new();
+                for span in &record.code_spans {
+                    // The longest name in the span (`calc::double()` -> `calc::double`).
+                    let name = span
+                        .trim_end_matches("()")
+                        .trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+                    if name.is_empty() || name.contains(char::is_whitespace) {
+                        continue;
+                    }
+                    let found = anchorable(&analysis, name);
+                    if found.is_empty() || found.len() > MAX_SYMBOLS_PER_NAME {
+                        continue;
+                    }
+                    for t in found
+                        .iter()
+                        .filter(|t| host.root_of(t.file).as_deref() == Some(root))
+                    {
+                        // An anchor the record had keeps its fingerprint from then.
+                        let kept = old.and_then(|m| {
+                            m.body.anchors.iter().find(|a| {
+                                a.name == t.qualified_name && a.file.as_ref() == Some(&t.path)
+                            })
+                        });
+                        if let Some(a) = kept.cloned().or_else(|| symbol_anchor(&analysis, t)) {
+                            if !anchors.contains(&a) && anchors.len() < MAX_ANCHORS {
+                                anchors.push(a);
+                            }
+                        }
+                    }
+                }
+                let mut text = record.decision.clone();
+                if text.is_empty() {
+                    text = record.title.clone();
+                }
+                let rationale = (!record.context.is_empty()).then(|| record.context.clone());
+                let made_ms = old.map_or(now, |m| m.record.made_ms);
+                let valid_from_ms = record.date.as_deref().and_then(date_ms).unwrap_or(made_ms);
+                writes.push((
+                    rel.clone(),
+                    made_ms,
+                    Body {
+                        title: Some(record.title.clone()),
+                        text: capped(&text),
+                        rationale: rationale.map(|r| capped(&r)),
+                        source: Source::Adr {
+                            path: rel.clone(),
+                            hash: hash.clone(),
+                        },
+                        author: None,
+                        anchors,
+                        valid_from_ms,
+                        valid_to_ms: None,
+                        superseded_by: None,
+                        forgotten: None,
+                        record_status: Some(status_word(&record.status)),
+                        about: None,
+                        verdict: None,
+                    },
+                ));
+            }
+        }
+        let changed = !writes.is_empty();
+        for (rel, made_ms, body) in writes {
+            let uid = format!("adr:{rel}");
+            let record = MemoryRecord {
+                id: 0,
+                uid,
+                kind: "decision".into(),
+                made_ms,
+                body: Value::Null,
+            };
+            known.insert(
+                rel,
+                Stored {
+                    root: root.to_path_buf(),
+                    record,
+                    body,
+                },
+            );
+        }
+        // Records deleted from the disk: forgotten.
+        let mut dirty: Vec<String> = Vec::new();
+        for (rel, m) in known.iter_mut() {
+            if !seen.contains(rel) && m.body.forgotten.is_none() {
+                m.body.forgotten = Some(Forgotten {
+                    at_ms: now,
+                    reason: Some(format!("{rel} was deleted")),
+                });
+                m.body.valid_to_ms.get_or_insert(now);
+                dirty.push(rel.clone());
+            }
+        }
+        if changed {
+            supersede(&mut known, &read, &mut dirty);
+        }
+        dirty.extend(read.iter().map(|(rel, _, _)| rel.clone()));
+        dirty.sort();
+        dirty.dedup();
+        for rel in dirty {
+            let Some(m) = known.get(&rel) else { continue };
+            if let Err(e) = self
+                .put(
+                    OP,
+                    root,
+                    &format!("adr:{rel}"),
+                    "decision",
+                    m.record.made_ms,
+                    &m.body,
+                )
+                .await
+            {
+                warn!("decision record {rel} was not stored: {e}");
+            }
+        }
+        skipped
+    }
+}
+
+/// Links records that supersede one another, by link target or by number, both ways.
+fn supersede(
+    known: &mut BTreeMap<String, Stored>,
+    read: &[(String, String, Adr)],
+    dirty: &mut Vec<String>,
+) {
+    let number_of = |rel: &str| -> Option<u32> {
+        let name = rel.rsplit('/').next()?;
+        let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    let find = |known: &BTreeMap<String, Stored>, from: &str, r: &AdrRef| -> Option<String> {
+        let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+        if let Some(target) = &r.target {
+            let target = target.trim_start_matches("./");
+            let rel = format!("{dir}/{target}");
+            if known.contains_key(&rel) {
+                return Some(rel);
+            }
+        }
+        let n = r.number?;
+        known
+            .keys()
+            .find(|k| k.rsplit_once('/').map_or("", |(d, _)| d) == dir && number_of(k) == Some(n))
+            .cloned()
+    };
+    let mut links: Vec<(String, String)> = Vec::new(); // (old, new)
+    for (rel, _, record) in read {
+        for r in &record.superseded_by {
+            if let Some(newer) = find(known, rel, r) {
+                links.push((rel.clone(), newer));
+            }
+        }
+        for r in &record.supersedes {
+            if let Some(older) = find(known, rel, r) {
+                links.push((older, rel.clone()));
+            }
+        }
+    }
+    for (old, new) in links {
+        if old == new {
+            continue;
+        }
+        let since = known.get(&new).map(|m| m.body.valid_from_ms);
+        if let Some(m) = known.get_mut(&old) {
+            let uid = format!("adr:{new}");
+            if m.body.superseded_by.as_deref() != Some(uid.as_str()) {
+                m.body.superseded_by = Some(uid);
+                m.body.valid_to_ms = since.or(m.body.valid_to_ms);
+                dirty.push(old);
+            }
+        }
+    }
+}
+
+fn status_word(status: &AdrStatus) -> String {
+    match status {
+        AdrStatus::Proposed => "proposed".into(),
+        AdrStatus::Accepted => "accepted".into(),
+        AdrStatus::Rejected => "rejected".into(),
+        AdrStatus::Deprecated => "deprecated".into(),
+        AdrStatus::Superseded => "superseded".into(),
+        AdrStatus::Unknown(s) => s.clone(),
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Text of a record kept in a memory: at most [`MAX_TEXT`] bytes.
+fn capped(text: &str) -> String {
+    if text.len() <= MAX_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Preferences learned from feedback: each kind of suggestion rejected at least
+/// [`REJECTIONS_FOR_PREFERENCE`] times, and more often than accepted.
+fn learned_preferences(stored: &[Stored]) -> Vec<Value> {
+    let mut by_about: BTreeMap<&str, (usize, usize, Vec<&str>)> = BTreeMap::new();
+    for m in stored
+        .iter()
+        .filter(|m| m.kind() == "feedback" && m.body.forgotten.is_none())
+    {
+        let (Some(about), Some(verdict)) = (m.body.about.as_deref(), m.body.verdict) else {
+            continue;
+        };
+        let entry = by_about.entry(about).or_default();
+        match verdict {
+            Verdict::Rejected => {
+                entry.0 += 1;
+                if let Some(reason) = m.body.rationale.as_deref() {
+                    if !entry.2.contains(&reason) {
+                        entry.2.push(reason);
+                    }
+                }
+            }
+            Verdict::Accepted => entry.1 += 1,
+            Verdict::Edited => {}
+        }
+    }
+    by_about
+        .into_iter()
+        .filter(|(_, (rejected, accepted, _))| {
+            *rejected >= REJECTIONS_FOR_PREFERENCE && rejected > accepted
+        })
+        .map(|(about, (rejected, accepted, reasons))| {
+            json!({
+                "kind": "preference",
+                "source": {"kind": "feedback"},
+                "about": about,
+                "text": format!("Avoid suggesting {about}: rejected {rejected} times, accepted {accepted}"),
+                "rejected": rejected,
+                "accepted": accepted,
+                "reasons": reasons,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Settings, Silent};
+
+    /// A folder with `files`, indexed, persisted in a store of its own under `home`.
+    fn workspace(
+        home: &Path,
+        files: &[(&str, &str)],
+    ) -> (
+        tokio::runtime::Runtime,
+        tempfile::TempDir,
+        PathBuf,
+        Arc<Workspace>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for (rel, text) in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let settings = Settings {
+            persist: true,
+            store_home: Some(home.display().to_string()),
+            ..Settings::default()
+        };
+        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = ws.register_folder(&root).unwrap();
+        ws.index_folder(job).unwrap();
+        (runtime, dir, root, ws)
+    }
+
+    const LIB: &str = "pub fn parse_config(text: &str) -> u32 {\n    text.len() as u32\n}\n\npub fn retry_policy(n: u32) -> u32 {\n    n * 2\n}\n";
+
+    fn nygard(number: u32, title: &str, status: &str, decision: &str) -> String {
+        format!("# {number}. {title}\n\nDate: 2026-0{number}-01\n\n## Status\n\n{status}\n\n## Context\n\nWhy {number}.\n\n## Decision\n\n{decision}\n\n## Consequences\n\nSome.\n")
+    }
+
+    fn recall(ws: &Workspace, rt: &tokio::runtime::Runtime, request: RecallRequest) -> Value {
+        rt.block_on(ws.recall(request)).unwrap()
+    }
+
+    fn by_id<'a>(answer: &'a Value, id: &str) -> &'a Value {
+        answer["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {answer:#}"))
+    }
+
+    #[test]
+    fn records_are_anchored_superseded_and_turn_suspect_then_orphaned() {
+        let home = tempfile::tempdir().unwrap();
+        let first = nygard(
+            1,
+            "Parse by hand",
+            "Superseded by [2. Use serde](0002-use-serde.md)",
+            "We parse in `parse_config` by hand.",
+        );
+        let second = nygard(
+            2,
+            "Use serde",
+            "Accepted\n\nSupersedes [1. Parse by hand](0001-parse-by-hand.md)",
+            "`parse_config` uses serde; `retry_policy` doubles.",
+        );
+        let huge = format!("# 3. Huge\n\n{}", "x".repeat(adr::MAX_ADR_BYTES));
+        let (rt, _dir, root, ws) = workspace(
+            home.path(),
+            &[
+                ("src/lib.rs", LIB),
+                ("docs/adr/0001-parse-by-hand.md", &first),
+                ("docs/adr/0002-use-serde.md", &second),
+                ("docs/adr/0003-huge.md", &huge),
+                ("docs/adr/README.md", "# Decisions\n"),
+            ],
+        );
+        std::fs::write(
+            root.join("docs/adr/0004-binary.md"),
+            b"# 4. Bin\n\0\x01\x02",
+        )
+        .unwrap();
+        std::fs::write(root.join("docs/adr/0005-latin1.md"), b"# 5. Caf\xe9\n").unwrap();
+
+        let answer = recall(&ws, &rt, RecallRequest::default());
+        let one = by_id(&answer, "adr:docs/adr/0001-parse-by-hand.md");
+        assert_eq!(one["status"], "superseded");
+        assert_eq!(one["supersededBy"], "adr:docs/adr/0002-use-serde.md");
+        let two = by_id(&answer, "adr:docs/adr/0002-use-serde.md");
+        assert_eq!(two["status"], "current", "{two:#}");
+        assert_eq!(two["title"], "Use serde");
+        assert_eq!(two["validFromMs"], date_ms("2026-02-01").unwrap());
+        assert_eq!(
+            one["validToMs"], two["validFromMs"],
+            "bi-temporal: 1 held until 2 took over"
+        );
+        let anchored: Vec<&str> = two["anchors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            anchored.iter().any(|a| a.ends_with("parse_config"))
+                && anchored.iter().any(|a| a.ends_with("retry_policy")),
+            "{anchored:?}"
+        );
+        // Bad records are skipped, each with its reason; the README is not a record.
+        let skipped: Vec<(String, String)> = answer["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["path"].as_str().unwrap().to_string(),
+                    s["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert!(
+            skipped[0].0.ends_with("0003-huge.md") && skipped[0].1.contains("limit"),
+            "{skipped:?}"
+        );
+        assert!(skipped[1].1.contains("binary"), "{skipped:?}");
+        assert!(skipped[2].1.contains("UTF-8"), "{skipped:?}");
+        assert_eq!(answer["memories"].as_array().unwrap().len(), 2);
+
+        // An edit of an anchored body: suspect, and the anchor says which.
+        std::fs::write(root.join("src/lib.rs"), LIB.replace("n * 2", "n * 3")).unwrap();
+        ws.changed_on_disk(&root.join("src/lib.rs"), false);
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("retry_policy".into()),
+                ..Default::default()
+            },
+        );
+        let two = by_id(&answer, "adr:docs/adr/0002-use-serde.md");
+        assert_eq!(two["status"], "suspect");
+        let drift: Vec<&str> = two["anchors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["drift"].as_str().unwrap())
+            .collect();
+        assert!(
+            drift.contains(&"body_changed") && drift.contains(&"same"),
+            "{drift:?}"
+        );
+        assert_eq!(
+            answer["memories"].as_array().unwrap().len(),
+            1,
+            "the first record is not about retry_policy"
+        );
+
+        // Both anchored symbols gone: orphaned.
+        std::fs::write(root.join("src/lib.rs"), "pub fn other() {}\n").unwrap();
+        ws.changed_on_disk(&root.join("src/lib.rs"), false);
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                file: Some("src/lib.rs".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            by_id(&answer, "adr:docs/adr/0002-use-serde.md")["status"],
+            "orphaned"
+        );
+
+        // A record deleted from the disk is forgotten, out of recall unless asked for.
+        std::fs::remove_file(root.join("docs/adr/0001-parse-by-hand.md")).unwrap();
+        let answer = recall(&ws, &rt, RecallRequest::default());
+        assert_eq!(answer["memories"].as_array().unwrap().len(), 1);
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                include_forgotten: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            by_id(&answer, "adr:docs/adr/0001-parse-by-hand.md")["status"],
+            "forgotten"
+        );
+    }
+
+    #[test]
+    fn remembered_memories_are_anchored_superseded_forgotten_and_survive_a_restart() {
+        let home = tempfile::tempdir().unwrap();
+        let (rt, _dir, root, ws) = workspace(home.path(), &[("src/lib.rs", LIB)]);
+        let first = rt
+            .block_on(ws.remember(RememberRequest {
+                kind: "decision".into(),
+                text: "Retries double".into(),
+                rationale: Some("the server rate-limits".into()),
+                symbols: vec!["retry_policy".into()],
+                ..Default::default()
+            }))
+            .unwrap();
+        assert_eq!(first["status"], "current");
+        assert_eq!(first["anchors"][0]["drift"], "same");
+        let id = first["id"].as_str().unwrap().to_string();
+        let second = rt
+            .block_on(ws.remember(RememberRequest {
+                kind: "decision".into(),
+                text: "Retries triple".into(),
+                symbols: vec!["retry_policy".into()],
+                files: vec!["src/lib.rs".into()],
+                supersedes: Some(id.clone()),
+                ..Default::default()
+            }))
+            .unwrap();
+        assert_eq!(second["anchors"].as_array().unwrap().len(), 2);
+        let pref = rt
+            .block_on(ws.remember(RememberRequest {
+                kind: "preference".into(),
+                text: "Prefer iterators to index loops".into(),
+                ..Default::default()
+            }))
+            .unwrap();
+
+        // Bad requests are refused with a reason.
+        for (request, says) in [
+            (
+                RememberRequest {
+                    kind: "wish".into(),
+                    text: "x".into(),
+                    ..Default::default()
+                },
+                "`kind`",
+            ),
+            (
+                RememberRequest {
+                    kind: "decision".into(),
+                    text: "  ".into(),
+                    ..Default::default()
+                },
+                "empty",
+            ),
+            (
+                RememberRequest {
+                    kind: "decision".into(),
+                    text: "x".repeat(MAX_TEXT + 1),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+            (
+                RememberRequest {
+                    kind: "decision".into(),
+                    text: "x".into(),
+                    symbols: vec!["no_such_fn".into()],
+                    ..Default::default()
+                },
+                "no symbol",
+            ),
+            (
+                RememberRequest {
+                    kind: "decision".into(),
+                    text: "x".into(),
+                    supersedes: Some("m-nope".into()),
+                    ..Default::default()
+                },
+                "no memory",
+            ),
+        ] {
+            let e = rt.block_on(ws.remember(request)).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
+
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("retry_policy".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(by_id(&answer, &id)["status"], "superseded");
+        assert_eq!(
+            by_id(&answer, second["id"].as_str().unwrap())["status"],
+            "current"
+        );
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                query: Some("ITERATORS loops".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(answer["memories"].as_array().unwrap().len(), 1);
+        assert_eq!(answer["memories"][0]["id"], pref["id"]);
+
+        rt.block_on(ws.forget(ForgetRequest {
+            id: pref["id"].as_str().unwrap().into(),
+            reason: Some("we changed our mind".into()),
+        }))
+        .unwrap();
+        let e = rt
+            .block_on(ws.forget(ForgetRequest {
+                id: "m-nope".into(),
+                reason: None,
+            }))
+            .unwrap_err();
+        assert!(e.to_string().contains("no memory"), "{e}");
+        drop(ws);
+        drop(rt);
+
+        // Another server on the same folder and store finds what the first remembered.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let settings = Settings {
+            persist: true,
+            store_home: Some(home.path().display().to_string()),
+            ..Settings::default()
+        };
+        let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+        let job = ws.register_folder(&root).unwrap();
+        ws.index_folder(job).unwrap();
+        let answer = recall(&ws, &runtime, RecallRequest::default());
+        assert_eq!(
+            answer["memories"].as_array().unwrap().len(),
+            2,
+            "{answer:#}"
+        );
+        let answer = recall(
+            &ws,
+            &runtime,
+            RecallRequest {
+                include_forgotten: true,
+                ..Default::default()
+            },
+        );
+        let forgotten = by_id(&answer, pref["id"].as_str().unwrap());
+        assert_eq!(forgotten["status"], "forgotten");
+        assert_eq!(forgotten["forgotten"]["reason"], "we changed our mind");
+        assert!(forgotten["validToMs"].is_i64());
+    }
+
+    #[test]
+    fn repeated_rejections_become_a_preference() {
+        let home = tempfile::tempdir().unwrap();
+        let (rt, _dir, _root, ws) = workspace(home.path(), &[("src/lib.rs", LIB)]);
+        let give = |verdict: Verdict| {
+            rt.block_on(ws.feedback(FeedbackRequest {
+                about: "rule:no-unwrap".into(),
+                verdict,
+                reason: Some("tests may unwrap".into()),
+                symbols: vec![],
+                files: vec!["src/lib.rs".into()],
+            }))
+            .unwrap()
+        };
+        assert!(give(Verdict::Rejected)["preference"].is_null());
+        assert!(give(Verdict::Accepted)["preference"].is_null());
+        assert!(give(Verdict::Rejected)["preference"].is_null());
+        // Three rejections, one acceptance: a preference.
+        let answer = give(Verdict::Rejected);
+        assert_eq!(answer["feedback"]["kind"], "feedback");
+        assert_eq!(answer["preference"]["rejected"], 3);
+        assert_eq!(answer["preference"]["reasons"], json!(["tests may unwrap"]));
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                query: Some("unwrap".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(answer["learned"].as_array().unwrap().len(), 1);
+        assert_eq!(answer["memories"].as_array().unwrap().len(), 4);
+        // Two acceptances more: no longer rejected more often than accepted.
+        give(Verdict::Accepted);
+        give(Verdict::Accepted);
+        let answer = recall(&ws, &rt, RecallRequest::default());
+        assert!(answer["learned"].as_array().unwrap().is_empty());
+    }
+}

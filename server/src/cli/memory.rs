@@ -1,0 +1,162 @@
+//! `codecontext recall | remember | forget | feedback PATH ...`: the project's memory
+//! (as `codecontext/recall` and the others, and the MCP tools of the same names), from
+//! the shell. Text answers are one memory per paragraph; `--json` prints the answer
+//! as the other doors give it.
+
+use std::{io::Write, process::ExitCode};
+
+use anyhow::Result;
+use codecontext_workspace::{
+    history::ago,
+    memory::{FeedbackRequest, ForgetRequest, RecallRequest, RememberRequest, Verdict},
+};
+use serde_json::Value;
+
+use super::{open::open, FeedbackArgs, ForgetArgs, RecallArgs, RememberArgs, VerdictArg};
+
+/// One memory, for people.
+fn write_memory(out: &mut dyn Write, m: &Value) -> Result<()> {
+    let s = |key: &str| m[key].as_str().unwrap_or_default().to_string();
+    let head = m["title"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| s("text"));
+    let source = match m["source"]["path"].as_str() {
+        Some(path) => format!(" ({path})"),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "{}  {} {}  {}{}  {}",
+        s("id"),
+        s("kind"),
+        s("status"),
+        head.lines().next().unwrap_or(""),
+        source,
+        ago(m["madeMs"].as_i64().unwrap_or(0)),
+    )?;
+    if m["title"].is_string() {
+        for line in s("text").lines().take(6) {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    if let Some(r) = m["rationale"].as_str() {
+        writeln!(out, "    why: {}", r.lines().next().unwrap_or(""))?;
+    }
+    for a in m["anchors"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "    on {} {}{}  {}",
+            a["kind"].as_str().unwrap_or(""),
+            a["name"].as_str().unwrap_or(""),
+            a["file"]
+                .as_str()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default(),
+            a["drift"].as_str().unwrap_or("").replace('_', " "),
+        )?;
+    }
+    if let Some(by) = m["supersededBy"].as_str() {
+        writeln!(out, "    superseded by {by}")?;
+    }
+    Ok(())
+}
+
+fn print(out: &mut dyn Write, json: bool, answer: &Value) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(answer)?)?;
+    } else {
+        write_memory(out, answer)?;
+    }
+    Ok(())
+}
+
+pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let opened = open(&args.common, false)?;
+    let answer = opened.block_on(opened.ws.recall(RecallRequest {
+        symbol: args.symbol,
+        file: args.file,
+        query: args.query,
+        include_forgotten: args.include_forgotten,
+        limit: Some(args.limit),
+    }))?;
+    let memories = answer["memories"].as_array().cloned().unwrap_or_default();
+    let learned = answer["learned"].as_array().cloned().unwrap_or_default();
+    if args.common.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+    } else {
+        for m in &memories {
+            write_memory(out, m)?;
+        }
+        for p in &learned {
+            writeln!(
+                out,
+                "learned preference: {}",
+                p["text"].as_str().unwrap_or("")
+            )?;
+        }
+        for s in answer["skipped"].as_array().into_iter().flatten() {
+            writeln!(
+                out,
+                "skipped {}: {}",
+                s["path"].as_str().unwrap_or(""),
+                s["reason"].as_str().unwrap_or("")
+            )?;
+        }
+        if memories.is_empty() && learned.is_empty() {
+            writeln!(out, "nothing remembered")?;
+        }
+    }
+    Ok(super::nav::exit_for(
+        !memories.is_empty() || !learned.is_empty(),
+    ))
+}
+
+pub(super) fn remember(args: RememberArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let opened = open(&args.common, false)?;
+    let answer = opened.block_on(opened.ws.remember(RememberRequest {
+        kind: args.kind,
+        text: args.text,
+        rationale: args.rationale,
+        symbols: args.symbol,
+        files: args.file,
+        supersedes: args.supersedes,
+        author: args.author,
+    }))?;
+    print(out, args.common.json, &answer)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn forget(args: ForgetArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let opened = open(&args.common, false)?;
+    let answer = opened.block_on(opened.ws.forget(ForgetRequest {
+        id: args.id,
+        reason: args.reason,
+    }))?;
+    print(out, args.common.json, &answer)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn feedback(args: FeedbackArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let opened = open(&args.common, false)?;
+    let answer = opened.block_on(opened.ws.feedback(FeedbackRequest {
+        about: args.about,
+        verdict: match args.verdict {
+            VerdictArg::Accepted => Verdict::Accepted,
+            VerdictArg::Rejected => Verdict::Rejected,
+            VerdictArg::Edited => Verdict::Edited,
+        },
+        reason: args.reason,
+        symbols: args.symbol,
+        files: args.file,
+    }))?;
+    if args.common.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+    } else {
+        write_memory(out, &answer["feedback"])?;
+        if let Some(text) = answer["preference"]["text"].as_str() {
+            writeln!(out, "learned preference: {text}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

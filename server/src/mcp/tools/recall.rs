@@ -1,0 +1,73 @@
+//! `recall`: what the project remembers about a symbol, a file, or some words.
+
+use codecontext_workspace::memory::RecallRequest;
+use serde_json::{json, Value};
+
+use super::{args, ToolDef, ToolError};
+use crate::mcp::Ctx;
+
+/// One memory in an answer (recall, remember, forget, feedback).
+pub(crate) fn memory_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "id": {"type": "string"},
+        "kind": {"type": "string", "enum": ["decision", "preference", "feedback"]},
+        "status": {"type": "string", "enum": ["current", "suspect", "orphaned", "superseded", "forgotten"]},
+        "title": {"type": "string"},
+        "text": {"type": "string"},
+        "rationale": {"type": "string"},
+        "source": {"type": "object", "properties": {"kind": {"type": "string"}, "path": {"type": "string"}}, "required": ["kind"]},
+        "author": {"type": "string"},
+        "madeMs": {"type": "integer"},
+        "validFromMs": {"type": "integer"},
+        "validToMs": {"type": "integer"},
+        "supersededBy": {"type": "string"},
+        "anchors": {"type": "array", "items": {"type": "object", "properties": {
+            "kind": {"type": "string", "enum": ["symbol", "file"]},
+            "name": {"type": "string"},
+            "file": {"type": "string"},
+            "drift": {"type": "string", "enum": ["same", "body_changed", "signature_changed", "gone"]},
+        }, "required": ["kind", "name", "drift"]}},
+    }, "required": ["id", "kind", "status", "text", "source", "madeMs", "anchors"]})
+}
+
+pub const TOOL: ToolDef = ToolDef {
+    name: "recall",
+    title: "What the project remembers",
+    description: "The project's memory of a `symbol` (qualified or bare name), a `file` (relative path), or a `query` (words), or all of it: decisions (from the architecture decision records in docs/adr and similar folders, or remembered), preferences (remembered, or learned from feedback: `learned`), and feedback, newest first, and for a symbol or a file its recorded runs. Each memory says whether it still holds: `current`, `suspect` (code it is anchored to changed since: check before relying on it), `orphaned` (that code is gone), `superseded` (by `supersededBy`), `forgotten` (only with includeForgotten); each anchor says how its code drifted. Call it before changing code whose reasons you do not know. `skipped` lists decision records that could not be read, and why.",
+    read_only: true,
+    destructive: false,
+    input_schema: || {
+        json!({
+            "type": "object",
+            "properties": {
+                "symbol": {"type": "string", "description": "qualified name as answers show them, or a bare name"},
+                "file": {"type": "string", "description": "path relative to the project"},
+                "query": {"type": "string", "description": "words to look for in the memories' text"},
+                "includeForgotten": {"type": "boolean"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            },
+        })
+    },
+    output_schema: || {
+        json!({
+            "type": "object",
+            "properties": {
+                "memories": {"type": "array", "items": memory_schema()},
+                "learned": {"type": "array", "items": {"type": "object"}},
+                "runs": {"type": "array", "items": {"type": "object"}},
+                "skipped": {"type": "array", "items": {"type": "object", "properties": {
+                    "path": {"type": "string"}, "reason": {"type": "string"},
+                }, "required": ["path", "reason"]}},
+                "truncated": {"type": "boolean"},
+            },
+            "required": ["memories", "learned", "runs", "skipped", "truncated"],
+        })
+    },
+    run: |ctx, arguments| Box::pin(run(ctx, arguments)),
+};
+
+async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
+    let request: RecallRequest = args("recall", arguments)?;
+    ctx.indexed().await;
+    Ok(ctx.ws.recall(request).await?)
+}

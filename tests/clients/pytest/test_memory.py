@@ -1,0 +1,150 @@
+"""The project's memory from pytest-lsp: `codecontext/recall`, `remember`, `forget` and
+`feedback` (and the same as commands). Decisions come from the fixture's decision records
+and from `remember`; each says whether the code it is anchored to has changed since, and
+hover shows a symbol's decisions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from harness import CONFIG, REPO, bounded, start
+from test_codecontext import change, open_document
+from test_context import plain
+
+
+@pytest.fixture
+def memory_root(tmp_path: Path) -> Path:
+    root = tmp_path / "memory"
+    shutil.copytree(REPO / "fixtures" / "memory", root)
+    # A binary file where a decision record would be: skipped with a reason.
+    (root / "docs" / "adr" / "0003-diagram.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    return root.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def memory_client(lsp_client: LanguageClient, memory_root: Path):
+    await start(lsp_client, memory_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def request(client: LanguageClient, method: str, params: dict | None) -> dict:
+    return plain(await bounded(client.protocol.send_request_async(f"codecontext/{method}", params), method))
+
+
+async def command(client: LanguageClient, name: str, argument: dict) -> dict:
+    return plain(
+        await bounded(
+            client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=f"codecontext.{name}", arguments=[argument])
+            ),
+            f"workspace/executeCommand codecontext.{name}",
+        )
+    )
+
+
+async def fails(client: LanguageClient, method: str, params, says: str) -> None:
+    try:
+        await request(client, method, params)
+    except Exception as e:
+        assert says in str(e), (method, params, str(e))
+    else:
+        raise AssertionError(f"{method} {params} should fail")
+
+
+def by_id(answer: dict) -> dict:
+    return {m["id"]: m for m in answer["memories"]}
+
+
+async def hover_text(client: LanguageClient, root: Path, line: int, character: int) -> str:
+    hover = await bounded(
+        client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=(root / "billing.py").as_uri()),
+                position=types.Position(line=line, character=character),
+            )
+        ),
+        "textDocument/hover",
+    )
+    return hover.contents.value
+
+
+async def test_decision_records_are_recalled_with_their_status_and_anchors(
+    memory_client: LanguageClient, memory_root: Path
+):
+    answer = await request(memory_client, "recall", None)
+    memories = by_id(answer)
+    assert set(memories) == {"adr:docs/adr/0001-amounts-as-floats.md", "adr:docs/adr/0002-amounts-in-cents.md"}
+    old, new = memories["adr:docs/adr/0001-amounts-as-floats.md"], memories["adr:docs/adr/0002-amounts-in-cents.md"]
+    assert old["status"] == "superseded" and old["supersededBy"] == new["id"]
+    assert new["status"] == "current"
+    assert new["title"] == "Amounts in whole cents"
+    assert new["recordStatus"] == "accepted"
+    assert sorted((a["name"], a["drift"]) for a in new["anchors"]) == [("billing.charge", "same"), ("billing.refund", "same")]
+    assert old["validToMs"] == new["validFromMs"]
+    assert [s["path"] for s in answer["skipped"]] == ["docs/adr/0003-diagram.md"]
+    assert "binary" in answer["skipped"][0]["reason"]
+    # The same through the command, and by symbol, file and words.
+    assert await command(memory_client, "recall", {}) == answer
+    assert set(by_id(await request(memory_client, "recall", {"symbol": "refund"}))) == {new["id"]}
+    assert set(by_id(await request(memory_client, "recall", {"file": (memory_root / "billing.py").as_uri()}))) == set(memories)
+    assert set(by_id(await request(memory_client, "recall", {"query": "floats"}))) == set(memories)
+
+
+async def test_a_remembered_decision_turns_suspect_when_its_code_is_edited(
+    memory_client: LanguageClient, memory_root: Path
+):
+    remembered = await request(
+        memory_client,
+        "remember",
+        {"kind": "decision", "text": "Retries back off exponentially", "rationale": "the gateway rate-limits", "symbols": ["retry_delay"]},
+    )
+    assert remembered["status"] == "current"
+    assert [(a["name"], a["drift"]) for a in remembered["anchors"]] == [("billing.retry_delay", "same")]
+    # Hover on `retry_delay` shows it, with its status.
+    text = await hover_text(memory_client, memory_root, 15, 5)
+    assert "Decision **current**: Retries back off exponentially" in text, text
+
+    open_document(memory_client, memory_root, "billing.py")
+    change(memory_client, memory_root, "billing.py", 2, [(16, 11, 16, 23, "3 * attempt")])
+    answer = await request(memory_client, "recall", {"symbol": "billing.retry_delay"})
+    [memory] = answer["memories"]
+    assert memory["id"] == remembered["id"]
+    assert memory["status"] == "suspect"
+    assert memory["anchors"][0]["drift"] == "body_changed"
+    assert "Decision **suspect**" in await hover_text(memory_client, memory_root, 15, 5)
+
+    # Taken back: out of recall, unless asked for.
+    forgotten = await command(memory_client, "forget", {"id": remembered["id"], "reason": "linear now"})
+    assert forgotten["status"] == "forgotten"
+    assert (await request(memory_client, "recall", {"symbol": "retry_delay"}))["memories"] == []
+    again = await request(memory_client, "recall", {"symbol": "retry_delay", "includeForgotten": True})
+    assert again["memories"][0]["forgotten"]["reason"] == "linear now"
+
+
+async def test_feedback_becomes_a_preference_and_bad_requests_are_refused(
+    memory_client: LanguageClient, memory_root: Path
+):
+    for n in range(3):
+        answer = await request(
+            memory_client, "feedback", {"about": "rename", "verdict": "rejected", "reason": "names are public API"}
+        )
+    assert answer["preference"]["rejected"] == 3
+    assert answer["preference"]["reasons"] == ["names are public API"]
+    learned = (await request(memory_client, "recall", {"query": "rename"}))["learned"]
+    assert [p["about"] for p in learned] == ["rename"]
+
+    await fails(memory_client, "remember", {"kind": "wish", "text": "x"}, "`kind` is `wish`")
+    await fails(memory_client, "remember", {"kind": "decision", "text": "x", "symbols": ["nope"]}, "no symbol named `nope`")
+    await fails(memory_client, "remember", {"kind": "decision"}, "missing field `text`")
+    await fails(memory_client, "recall", {"symbol": "charge", "query": "x"}, "give one of")
+    await fails(memory_client, "forget", {"id": "m-nope"}, "no memory `m-nope`")
+    await fails(memory_client, "feedback", {"about": "rename", "verdict": "maybe"}, "unknown variant")
+    # The server still answers.
+    assert (await request(memory_client, "recall", {"symbol": "charge"}))["memories"]
