@@ -15,6 +15,7 @@ mod batch;
 mod cli;
 mod context;
 mod docker;
+mod history;
 mod index;
 mod keystroke;
 mod lsp;
@@ -135,6 +136,24 @@ enum Command {
         diffs: usize,
         #[arg(long, default_value_t = 10)]
         functions: usize,
+    },
+    /// The change log read from git: import of a repository's last commits (against `git
+    /// log -p`), one new commit, recall latency, and agreement with `git log -L`.
+    History {
+        /// A git repository (e.g. bench-data/history/click).
+        repo: PathBuf,
+        /// Commits for the peer (`git log -p -n N`); the server reads its own maximum.
+        #[arg(long, default_value_t = 2000)]
+        commits: usize,
+        /// Later commits read one at a time.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Functions compared with `git log -L`.
+        #[arg(long, default_value_t = 100)]
+        sample: usize,
+        /// Recalls timed.
+        #[arg(long, default_value_t = 200)]
+        recalls: usize,
     },
     /// Peak memory (RSS) of indexing folders in a fresh process.
     Memory { dirs: Vec<PathBuf> },
@@ -297,6 +316,13 @@ fn main() -> Result<()> {
             diffs,
             functions,
         } => assess::run(&dir, diffs, functions),
+        Command::History {
+            repo,
+            commits,
+            steps,
+            sample,
+            recalls,
+        } => history::run(&repo, commits, steps, sample, recalls),
         Command::Memory { dirs } => memory::run(&dirs),
         Command::MemoryChild { dirs } => memory::child(&dirs),
         Command::Accuracy {

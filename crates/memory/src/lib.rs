@@ -2,9 +2,13 @@
 //! they come from (architecture decision records, commits, someone who said so), the
 //! symbols they are anchored to, and whether the code has moved on since.
 //!
-//! Nothing here reads a database or the disk: [`adr`] reads a record's Markdown,
-//! [`anchor`] fingerprints a symbol and says what became of it. The workspace crate
-//! stores memories and asks the graph for the symbols' current text.
+//! Nothing here writes: [`adr`] reads a record's Markdown, [`anchor`] fingerprints a
+//! symbol and says what became of it, [`git`] reads a repository's commits and the
+//! files each changed, and [`changes`] maps a change of a file onto its definitions. The
+//! workspace crate stores memories and the change log, and asks the graph for the
+//! symbols' current text.
 
 pub mod adr;
 pub mod anchor;
+pub mod changes;
+pub mod git;

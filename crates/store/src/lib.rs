@@ -29,6 +29,7 @@ use sqlx::{
 };
 use tracing::{info, warn};
 
+mod changelog;
 mod memories;
 mod outbox;
 mod pg;
@@ -37,6 +38,7 @@ mod runs;
 mod series;
 mod shared;
 
+pub use changelog::{ChangeLog, ChangeRow, CommitChanges, CommitRow};
 pub use memories::{MemoryLog, MemoryRecord};
 pub use pg::{project_key, PgStore};
 pub use runs::{RunKind, RunLog, RunRecord, Subject};

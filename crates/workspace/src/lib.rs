@@ -13,6 +13,7 @@
 
 pub mod assess;
 pub mod blocking;
+pub mod changelog;
 pub mod context;
 pub mod error;
 pub mod execute;

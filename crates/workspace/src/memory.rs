@@ -28,7 +28,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::warn;
 
+use std::{sync::Arc, time::Duration};
+
 use crate::{
+    changelog::{LogRead, RECALL_WAIT},
     history::{now_ms, FolderRun, HistoryOf},
     Result, Workspace, WorkspaceError,
 };
@@ -40,6 +43,10 @@ pub const MAX_ANCHORS: usize = 32;
 /// A name in a decision record that names more symbols than this is too common to
 /// anchor to (`new`, `run`).
 const MAX_SYMBOLS_PER_NAME: usize = 3;
+/// Definitions of one name whose commits recall lists.
+const MAX_SYMBOLS_WITH_CHANGES: usize = 5;
+/// Commits listed per definition.
+const CHANGES_PER_SYMBOL: u32 = 20;
 /// Rejections of one kind of suggestion, more than its acceptances, that make a
 /// preference.
 pub const REJECTIONS_FOR_PREFERENCE: usize = 3;
@@ -82,6 +89,8 @@ pub struct Anchor {
 pub enum Source {
     /// Someone said so, through `remember` or `feedback`.
     Remember,
+    /// A `Decision:` trailer in a commit's message.
+    Commit { id: String },
     /// An architecture decision record.
     Adr {
         path: String,
@@ -468,6 +477,73 @@ fn fresh_uid(prefix: &str, text: &str) -> String {
     )
 }
 
+/// A decision a commit's message carries in its trailers.
+#[derive(Clone, Debug)]
+pub struct TrailerDecision {
+    pub commit: String,
+    pub at_ms: i64,
+    pub author: String,
+    pub text: String,
+    pub rationale: Option<String>,
+    /// The definitions the commit changed (path, as it left them).
+    pub touched: Vec<(String, codecontext_memory::changes::Defined)>,
+}
+
+/// The decision in a commit message's trailers (`Decision:`, with `Rationale:` or
+/// `Why:`), if any; a malformed one is an error that says why.
+pub fn trailer_decision(
+    commit: &codecontext_memory::git::CommitInfo,
+    touched: &[(String, codecontext_memory::changes::Defined)],
+) -> std::result::Result<Option<TrailerDecision>, String> {
+    // Trailers are the last paragraph's `Key: value` lines; a line that starts with
+    // whitespace continues the one before.
+    let last = commit
+        .message
+        .trim_end()
+        .rsplit("\n\n")
+        .next()
+        .unwrap_or("");
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in last.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((key, value)) = line.split_once(':') {
+            if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '-') {
+                fields.push((key.to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+    }
+    let Some((_, text)) = fields.iter().find(|(k, _)| k == "decision") else {
+        return Ok(None);
+    };
+    if text.is_empty() {
+        return Err("its `Decision:` trailer is empty".into());
+    }
+    if text.len() > MAX_TEXT {
+        return Err(format!(
+            "its `Decision:` trailer is {} bytes, over the {MAX_TEXT}-byte limit",
+            text.len()
+        ));
+    }
+    let rationale = fields
+        .iter()
+        .find(|(k, v)| (k == "rationale" || k == "why") && !v.is_empty())
+        .map(|(_, v)| capped(v));
+    Ok(Some(TrailerDecision {
+        commit: commit.id.clone(),
+        at_ms: commit.time_ms,
+        author: commit.author.clone(),
+        text: text.clone(),
+        rationale,
+        touched: touched.to_vec(),
+    }))
+}
+
 /// The OS user, for a memory nobody signed.
 fn os_user() -> Option<String> {
     std::env::var("USER")
@@ -501,7 +577,11 @@ impl Workspace {
     }
 
     /// The memory log of a folder: its embedded store.
-    async fn memory_store(&self, op: &str, root: &Path) -> Result<std::sync::Arc<dyn Store>> {
+    pub(crate) async fn memory_store(
+        &self,
+        op: &str,
+        root: &Path,
+    ) -> Result<std::sync::Arc<dyn Store>> {
         let store = self.open_store(root).await.ok_or_else(|| {
             internal(
                 op,
@@ -824,7 +904,7 @@ impl Workspace {
 
     /// The memory of a symbol, a file, or matching words (or all), newest first, with
     /// each item's status; and the runs of that symbol or file.
-    pub async fn recall(&self, request: RecallRequest) -> Result<Value> {
+    pub async fn recall(self: &Arc<Self>, request: RecallRequest) -> Result<Value> {
         const OP: &str = "recall";
         let given = [&request.symbol, &request.file, &request.query]
             .iter()
@@ -840,8 +920,18 @@ impl Workspace {
             .map(|f| self.folder_of_rel(OP, f))
             .transpose()?;
         let mut skipped = Vec::new();
+        let mut history_complete = true;
         let mut all: Vec<Stored> = Vec::new();
         for root in self.roots() {
+            // The change log catches up (in the background past the wait) first: its
+            // commits may carry decisions.
+            match self.read_history_within(&root, RECALL_WAIT).await {
+                Some(read) => {
+                    history_complete &= read.complete || !read.repository;
+                    skipped.extend(read.skipped);
+                }
+                None => history_complete = false,
+            }
             skipped.extend(self.sync_records(&root).await);
             all.extend(self.stored(OP, &root).await?);
         }
@@ -894,6 +984,26 @@ impl Workspace {
                 request.symbol.is_none() && file.is_none()
             }
         });
+        // For a symbol: the commits that changed each definition of that name.
+        let mut changes: Vec<Value> = Vec::new();
+        if let Some(symbol) = &request.symbol {
+            let targets: Vec<(PathBuf, NavTarget)> = {
+                let host = self.read();
+                anchorable(&host.analysis(), symbol)
+                    .into_iter()
+                    .filter_map(|t| Some((host.root_of(t.file)?, t)))
+                    .take(MAX_SYMBOLS_WITH_CHANGES)
+                    .collect()
+            };
+            for (root, t) in targets {
+                let commits = self.changes_of(&root, &t, CHANGES_PER_SYMBOL).await?;
+                changes.push(json!({
+                    "symbol": t.qualified_name,
+                    "path": t.path,
+                    "commits": commits,
+                }));
+            }
+        }
         let runs: Vec<FolderRun> = match (&request.symbol, &file) {
             (Some(symbol), _) => self.history(HistoryOf::Symbol(symbol.clone()), 10).await?,
             (None, Some((root, rel))) => self.history(HistoryOf::File(root.join(rel)), 10).await?,
@@ -903,9 +1013,113 @@ impl Workspace {
             "memories": memories,
             "learned": learned,
             "runs": runs.iter().map(|r| r.to_json(false)).collect::<Vec<_>>(),
+            "changes": changes,
+            "historyComplete": history_complete,
             "skipped": skipped,
             "truncated": truncated,
         }))
+    }
+
+    /// Reads the folder's change log (see [`Workspace::read_changelog`]) and keeps the
+    /// decisions its commits carry; waits at most `wait` (the read goes on in the
+    /// background past it, and `None` says so).
+    pub async fn read_history_within(
+        self: &Arc<Self>,
+        root: &Path,
+        wait: Duration,
+    ) -> Option<LogRead> {
+        let ws = self.clone();
+        let folder = root.to_path_buf();
+        let task = tokio::spawn(async move { ws.read_history(&folder).await });
+        match tokio::time::timeout(wait, task).await {
+            Ok(Ok(Ok(read))) => Some(read),
+            Ok(Ok(Err(e))) => {
+                warn!("the change log of {} was not read: {e}", root.display());
+                Some(LogRead::default())
+            }
+            Ok(Err(e)) => {
+                warn!("the change log of {} was not read: {e}", root.display());
+                Some(LogRead::default())
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Reads the folder's change log to the end and keeps the decisions its commits carry.
+    pub async fn read_history(&self, root: &Path) -> Result<LogRead> {
+        let mut read = self.read_changelog(root).await?;
+        let renames = if read.decisions.is_empty() {
+            Vec::new()
+        } else {
+            self.renames(root).await?
+        };
+        for d in std::mem::take(&mut read.decisions) {
+            let uid = format!("commit:{}", d.commit);
+            let anchors: Vec<Anchor> = {
+                let host = self.read();
+                let analysis = host.analysis();
+                d.touched
+                    .iter()
+                    .take(MAX_ANCHORS)
+                    .map(|(path, defined)| {
+                        // The file as it is named now, and the definition as the graph
+                        // names it now, if it is still there.
+                        let path = &renamed_since(path, &renames);
+                        let name = analysis
+                            .host()
+                            .file_id(&root.join(path))
+                            .and_then(|file| {
+                                flattened(analysis.outline(file)).into_iter().find(|t| {
+                                    crate::changelog::key_of(&analysis, t).as_deref()
+                                        == Some(defined.key.as_str())
+                                })
+                            })
+                            .map_or_else(|| defined.key.clone(), |t| t.qualified_name);
+                        Anchor {
+                            kind: AnchorKind::Symbol,
+                            name,
+                            file: Some(path.clone()),
+                            fingerprint: defined.fingerprint,
+                        }
+                    })
+                    .collect()
+            };
+            let body = Body {
+                title: None,
+                text: d.text,
+                rationale: d.rationale,
+                source: Source::Commit {
+                    id: d.commit.clone(),
+                },
+                author: Some(d.author),
+                anchors,
+                valid_from_ms: d.at_ms,
+                valid_to_ms: None,
+                superseded_by: None,
+                forgotten: None,
+                record_status: None,
+                about: None,
+                verdict: None,
+            };
+            self.put("recall", root, &uid, "decision", now_ms(), &body)
+                .await?;
+        }
+        Ok(read)
+    }
+
+    /// A line for hover: when a definition last changed, by whom, and why (the commit's
+    /// summary), from the change log as read.
+    pub async fn last_change_line(&self, root: &Path, t: &NavTarget) -> Option<String> {
+        let commits = self.changes_of(root, t, 1).await.ok()?;
+        let c = commits.first()?;
+        let id = c["commit"].as_str().unwrap_or("");
+        Some(format!(
+            "Last changed {} by {} in `{}`: {}",
+            crate::history::ago(c["atMs"].as_i64().unwrap_or(0)),
+            c["author"].as_str().unwrap_or("?"),
+            &id[..id.len().min(10)],
+            c["summary"].as_str().unwrap_or("")
+        ))
     }
 
     /// Lines for hover: the decisions and preferences anchored to a symbol, with their
@@ -943,6 +1157,7 @@ impl Workspace {
                     .collect();
                 let source = match &m.body.source {
                     Source::Adr { path, .. } => format!(" ({path})"),
+                    Source::Commit { id } => format!(" (commit {})", &id[..id.len().min(10)]),
                     Source::Remember => String::new(),
                 };
                 format!(
@@ -966,7 +1181,7 @@ impl Workspace {
             .into_iter()
             .filter_map(|m| match &m.body.source {
                 Source::Adr { path, .. } => Some((path.clone(), m)),
-                Source::Remember => None,
+                Source::Remember | Source::Commit { .. } => None,
             })
             .collect();
         let mut skipped = Vec::new();
@@ -1207,6 +1422,28 @@ fn supersede(
     }
 }
 
+/// What a file is called now, through the renames after a commit (oldest first).
+fn renamed_since(path: &str, renames: &[(String, String)]) -> String {
+    let mut now = path.to_string();
+    for (old, new) in renames {
+        if *old == now {
+            now = new.clone();
+        }
+    }
+    now
+}
+
+/// Every definition of an outline, containers before what they contain.
+fn flattened(items: Vec<codecontext_analysis::OutlineItem>) -> Vec<NavTarget> {
+    let mut out = Vec::new();
+    let mut stack: Vec<codecontext_analysis::OutlineItem> = items.into_iter().rev().collect();
+    while let Some(item) = stack.pop() {
+        stack.extend(item.children.into_iter().rev());
+        out.push(item.target);
+    }
+    out
+}
+
 fn status_word(status: &AdrStatus) -> String {
     match status {
         AdrStatus::Proposed => "proposed".into(),
@@ -1305,6 +1542,12 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
+        let (runtime, ws) = open_on(home, &root);
+        (runtime, dir, root, ws)
+    }
+
+    /// A workspace on `root`, indexed, persisted in a store under `home`.
+    fn open_on(home: &Path, root: &Path) -> (tokio::runtime::Runtime, Arc<Workspace>) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let settings = Settings {
             persist: true,
@@ -1312,9 +1555,207 @@ mod tests {
             ..Settings::default()
         };
         let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
-        let job = ws.register_folder(&root).unwrap();
+        let job = ws.register_folder(root).unwrap();
         ws.index_folder(job).unwrap();
-        (runtime, dir, root, ws)
+        (runtime, ws)
+    }
+
+    /// Runs git in `root` as a fixed author at a fixed time (`tick` seconds after an
+    /// epoch), whatever the machine's configuration; its output.
+    fn git(root: &Path, tick: u32, args: &[&str]) -> String {
+        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60, tick % 60);
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The commits `git log -L` finds for lines `first..=last` (1-based) of `path`.
+    fn git_log_l(root: &Path, path: &str, first: usize, last: usize) -> Vec<String> {
+        let mut ids: Vec<String> = git(
+            root,
+            0,
+            &[
+                "log",
+                "-L",
+                &format!("{first},{last}:{path}"),
+                "--format=%H",
+                "-s",
+                "--no-merges",
+            ],
+        )
+        .lines()
+        .filter(|l| l.len() == 40)
+        .map(str::to_string)
+        .collect();
+        ids.sort();
+        ids
+    }
+
+    const BILLING: &str = "def charge(account, cents):\n    if cents <= 0:\n        raise ValueError(cents)\n    return cents\n\n\ndef refund(account, cents):\n    return -cents\n\n\ndef retry_delay(attempt):\n    return 2 ** attempt\n";
+
+    #[test]
+    fn the_change_log_agrees_with_git_log_l_and_commits_carry_decisions() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let write = |rel: &str, text: &str| {
+            std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(root.join(rel), text).unwrap();
+        };
+        git(&root, 0, &["init", "-q"]);
+        write("billing.py", BILLING);
+        write("docs/adr/0001-cents.md", "# 1. Cents\n\nDate: 2026-01-01\n\n## Status\n\nAccepted\n\n## Decision\n\n`charge` takes cents.\n");
+        git(&root, 1, &["add", "."]);
+        git(&root, 1, &["commit", "-qm", "billing: first"]);
+        write(
+            "billing.py",
+            &BILLING.replace("2 ** attempt", "3 * attempt"),
+        );
+        git(&root, 2, &["commit", "-qam", "retry: linear\n\nBursts are punished.\n\nDecision: retries back off linearly\nWhy: the gateway counts bursts"]);
+        write(
+            "billing.py",
+            &BILLING
+                .replace("2 ** attempt", "3 * attempt")
+                .replace("return cents\n", "return int(cents)\n"),
+        );
+        git(&root, 3, &["commit", "-qam", "charge: int"]);
+        git(&root, 4, &["revert", "--no-edit", "HEAD"]);
+        git(&root, 5, &["mv", "billing.py", "payments.py"]);
+        let moved = BILLING
+            .replace("2 ** attempt", "3 * attempt")
+            .replace("return -cents", "return -abs(cents)");
+        write("payments.py", &moved);
+        git(&root, 5, &["commit", "-qam", "rename billing to payments"]);
+        let extra = format!("{moved}\n\ndef extra():\n    return 0\n");
+        write("payments.py", &extra);
+        git(
+            &root,
+            6,
+            &["commit", "-qam", "extra\n\nDecision:\nWhy: nobody knows"],
+        );
+
+        let (rt, ws) = open_on(home.path(), &root);
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("retry_delay".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(answer["historyComplete"], true, "{answer:#}");
+        let decision = answer["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["source"]["kind"] == "commit")
+            .unwrap_or_else(|| panic!("{answer:#}"));
+        assert_eq!(decision["text"], "retries back off linearly");
+        assert_eq!(decision["rationale"], "the gateway counts bursts");
+        assert_eq!(decision["author"], "Ada");
+        assert_eq!(decision["status"], "current", "{decision:#}");
+        assert_eq!(decision["anchors"][0]["name"], "payments.retry_delay");
+        let skipped = answer["skipped"].as_array().unwrap();
+        assert!(
+            skipped.iter().any(|s| s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("`Decision:` trailer is empty")),
+            "{skipped:?}"
+        );
+        let [symbol] = answer["changes"].as_array().unwrap().as_slice() else {
+            panic!("{answer:#}")
+        };
+        let summaries: Vec<&str> = symbol["commits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["summary"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            summaries,
+            ["retry: linear", "billing: first"],
+            "followed through the rename"
+        );
+
+        // Every definition's commits, as `git log -L` finds them for its lines.
+        let targets: Vec<NavTarget> = {
+            let host = ws.read();
+            let analysis = host.analysis();
+            let file = host.file_id(&root.join("payments.py")).unwrap();
+            flattened(analysis.outline(file))
+        };
+        assert_eq!(targets.len(), 4);
+        for t in &targets {
+            let first = extra[..t.range.start as usize].matches('\n').count() + 1;
+            let last = extra[..t.range.end as usize]
+                .trim_end_matches('\n')
+                .matches('\n')
+                .count()
+                + 1;
+            let mut ours: Vec<String> = rt
+                .block_on(ws.changes_of(&root, t, 100))
+                .unwrap()
+                .iter()
+                .map(|c| c["commit"].as_str().unwrap().to_string())
+                .collect();
+            ours.sort();
+            assert_eq!(
+                ours,
+                git_log_l(&root, "payments.py", first, last),
+                "{}",
+                t.qualified_name
+            );
+        }
+
+        // A new commit: read on its own; the decision it made suspect once the code moved on.
+        write("payments.py", &extra.replace("3 * attempt", "4 * attempt"));
+        git(&root, 7, &["commit", "-qam", "retry: steeper"]);
+        ws.changed_on_disk(&root.join("payments.py"), false);
+        let read = rt.block_on(ws.read_history(&root)).unwrap();
+        assert_eq!(read.commits, 1);
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("payments.retry_delay".into()),
+                ..Default::default()
+            },
+        );
+        let decision = answer["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["source"]["kind"] == "commit")
+            .unwrap();
+        assert_eq!(decision["status"], "suspect");
+        assert_eq!(
+            answer["changes"][0]["commits"][0]["summary"],
+            "retry: steeper"
+        );
     }
 
     const LIB: &str = "pub fn parse_config(text: &str) -> u32 {\n    text.len() as u32\n}\n\npub fn retry_policy(n: u32) -> u32 {\n    n * 2\n}\n";
@@ -1323,7 +1764,7 @@ mod tests {
         format!("# {number}. {title}\n\nDate: 2026-0{number}-01\n\n## Status\n\n{status}\n\n## Context\n\nWhy {number}.\n\n## Decision\n\n{decision}\n\n## Consequences\n\nSome.\n")
     }
 
-    fn recall(ws: &Workspace, rt: &tokio::runtime::Runtime, request: RecallRequest) -> Value {
+    fn recall(ws: &Arc<Workspace>, rt: &tokio::runtime::Runtime, request: RecallRequest) -> Value {
         rt.block_on(ws.recall(request)).unwrap()
     }
 

@@ -73,6 +73,11 @@ fn print(out: &mut dyn Write, json: bool, answer: &Value) -> Result<()> {
 
 pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let opened = open(&args.common, false)?;
+    // A command waits for the change log to be read to the end (a server answers with
+    // what is read so far, and reads on in the background).
+    for root in opened.ws.roots() {
+        opened.block_on(opened.ws.read_history(&root))?;
+    }
     let answer = opened.block_on(opened.ws.recall(RecallRequest {
         symbol: args.symbol,
         file: args.file,
@@ -87,6 +92,32 @@ pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> 
     } else {
         for m in &memories {
             write_memory(out, m)?;
+        }
+        for symbol in answer["changes"].as_array().into_iter().flatten() {
+            let commits = symbol["commits"].as_array().cloned().unwrap_or_default();
+            if commits.is_empty() {
+                continue;
+            }
+            writeln!(
+                out,
+                "changes of {} ({}):",
+                symbol["symbol"].as_str().unwrap_or(""),
+                symbol["path"].as_str().unwrap_or("")
+            )?;
+            for c in &commits {
+                let id = c["commit"].as_str().unwrap_or("");
+                writeln!(
+                    out,
+                    "    {}  {}  {}  {} +{} -{}  {}",
+                    &id[..id.len().min(10)],
+                    ago(c["atMs"].as_i64().unwrap_or(0)),
+                    c["author"].as_str().unwrap_or(""),
+                    c["how"].as_str().unwrap_or(""),
+                    c["added"],
+                    c["removed"],
+                    c["summary"].as_str().unwrap_or("")
+                )?;
+            }
         }
         for p in &learned {
             writeln!(
@@ -103,7 +134,10 @@ pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> 
                 s["reason"].as_str().unwrap_or("")
             )?;
         }
-        if memories.is_empty() && learned.is_empty() {
+        if memories.is_empty()
+            && learned.is_empty()
+            && answer["changes"].as_array().is_none_or(|c| c.is_empty())
+        {
             writeln!(out, "nothing remembered")?;
         }
     }

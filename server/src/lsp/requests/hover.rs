@@ -1,8 +1,8 @@
 //! `textDocument/hover`: the definition's signature and doc, what it is and where, how
 //! much it is used, how sure the resolution is, how the project usually calls it (its
 //! usage patterns, in one line), the decisions and preferences anchored to it with their
-//! status (from the project's memory), and the last verification of an edit to it (from
-//! the run history).
+//! status (from the project's memory), its last change (from the change log read from
+//! git), and the last verification of an edit to it (from the run history).
 
 use codecontext_analysis::{How, NavTarget};
 use tower_lsp_server::{jsonrpc::Result, lsp_types::*};
@@ -38,7 +38,7 @@ pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Opti
                     ));
                 }
                 let path = conv.analysis.host().path(first.file);
-                let symbol = (first.entity.is_some()).then(|| first.qualified_name.clone());
+                let symbol = (first.entity.is_some()).then(|| first.clone());
                 Ok(Some((
                     value,
                     conv.range(file, defs.origin),
@@ -52,11 +52,13 @@ pub(super) async fn hover(backend: &Backend, params: HoverParams) -> Result<Opti
     };
     // The folder of the symbol, to look up its last verification.
     let ws = &backend.shared.ws;
-    if let Some((root, symbol)) =
-        subject.and_then(|(path, symbol)| Some((ws.root_of(&path)?, symbol)))
+    if let Some((root, target)) =
+        subject.and_then(|(path, target)| Some((ws.root_of(&path)?, target)))
     {
-        let mut lines = ws.memory_lines(&root, &symbol).await;
-        lines.extend(ws.last_verification(&root, &symbol).await);
+        let symbol = &target.qualified_name;
+        let mut lines = ws.memory_lines(&root, symbol).await;
+        lines.extend(ws.last_change_line(&root, &target).await);
+        lines.extend(ws.last_verification(&root, symbol).await);
         if !lines.is_empty() {
             value.push_str("\n\n---\n\n");
             value.push_str(&lines.join("\n\n"));

@@ -1,0 +1,418 @@
+//! The change log of every definition, read from git: which commits changed a function's
+//! body, when, by whom and why. Commits are read in-process (`codecontext_memory::git`,
+//! gix) and once: a folder's store keeps each commit read with the definitions it
+//! changed, and the next read starts from the commits not read yet, so that a new commit
+//! costs its own diff. Each changed file is parsed before and after
+//! (`codecontext_memory::changes`), and the line diff is mapped onto both versions'
+//! definitions.
+//!
+//! Commits may also carry decisions: a `Decision:` trailer (with `Rationale:` or `Why:`
+//! beside it) becomes a decision anchored to the definitions the commit changed, with
+//! their fingerprints as that commit left them.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+    time::Duration,
+};
+
+use codecontext_analysis::{Analysis, NavTarget};
+use codecontext_memory::{
+    changes::{self, Outline},
+    git::{CommitInfo, FileChange, Repo},
+};
+use codecontext_store::{ChangeLog, ChangeRow, CommitChanges, CommitRow};
+use codecontext_syntax::Limits;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::{
+    memory::{Skipped, TrailerDecision},
+    Result, Workspace, WorkspaceError,
+};
+
+/// The most commits the first read of a folder goes back.
+pub const MAX_COMMITS: usize = 2000;
+/// A file bigger than this is not parsed for the change log.
+const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Commits read between two writes to the store: an interrupted read keeps what it did.
+const BATCH: usize = 128;
+/// How long recall waits for the change log to catch up before it answers with what is
+/// read (the read goes on).
+pub const RECALL_WAIT: Duration = Duration::from_secs(2);
+
+/// How far a folder's log was read, as kept in its store.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogState {
+    /// The first read finished: later reads stop at the commits read.
+    complete: bool,
+}
+
+/// What one read did.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRead {
+    /// Whether the folder is in a git repository.
+    pub repository: bool,
+    /// Commits read now.
+    pub commits: usize,
+    /// Whether every commit up to [`MAX_COMMITS`] back is read.
+    pub complete: bool,
+    pub elapsed_ms: u64,
+    /// Trailers that were not read as decisions, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Decisions found in commit messages.
+    #[serde(skip)]
+    pub decisions: Vec<TrailerDecision>,
+}
+
+/// One read at a time per folder.
+fn folder_lock(root: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(root.to_path_buf())
+        .or_default()
+        .clone()
+}
+
+/// The key of a definition of the graph: its containers' names and its own, joined with
+/// `.`, as `codecontext_memory::changes` names definitions.
+pub fn key_of(analysis: &Analysis<'_>, t: &NavTarget) -> Option<String> {
+    let g = analysis.graph();
+    let loc = g.locate(t.entity?)?;
+    let f = g.file_data(loc.file)?;
+    let mut names = Vec::new();
+    let mut at = Some(loc.index);
+    while let Some(i) = at {
+        let e = f.entities.get(i as usize)?;
+        names.push(g.name(e.name).to_string());
+        at = e.container;
+        if names.len() > 64 {
+            break;
+        }
+    }
+    names.reverse();
+    Some(names.join("."))
+}
+
+/// Outlines of file versions by content hash: a version is parsed once, though it is the
+/// new side of one commit and the old side of the next.
+#[derive(Default)]
+struct Outlines(Mutex<HashMap<u64, Outline>>);
+
+impl Outlines {
+    fn get(&self, path: &str, text: &str) -> Option<Outline> {
+        let lang = codecontext_lang::language_for_path(Path::new(path))?;
+        let hash = codecontext_store::content_hash(text.as_bytes());
+        if let Some(o) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&hash)
+        {
+            return Some(o.clone());
+        }
+        let outline = changes::outline(lang, text, &Limits::default());
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(hash, outline.clone());
+        Some(outline)
+    }
+}
+
+/// `path` (relative to the work tree) relative to the folder at `prefix`, if inside it.
+fn in_folder(prefix: &str, path: &str) -> Option<String> {
+    if prefix.is_empty() {
+        return Some(path.to_string());
+    }
+    path.strip_prefix(prefix)?
+        .strip_prefix('/')
+        .map(str::to_string)
+}
+
+/// What one commit changed, read from the repository (merges: nothing, they change
+/// nothing of their own against their first parent that a change log would show).
+fn read_commit(
+    repo: &Repo,
+    prefix: &str,
+    commit: &CommitInfo,
+    outlines: &Outlines,
+) -> std::result::Result<(CommitChanges, Vec<(String, changes::Defined)>), String> {
+    let mut out = CommitChanges {
+        commit: CommitRow {
+            id: commit.id.clone(),
+            at_ms: commit.time_ms,
+            author: commit.author.clone(),
+            email: commit.email.clone(),
+            message: commit.message.clone(),
+            parents: commit.parents.clone(),
+        },
+        changes: Vec::new(),
+        renames: Vec::new(),
+    };
+    let mut touched_now: Vec<(String, changes::Defined)> = Vec::new();
+    if commit.parents.len() > 1 {
+        return Ok((out, touched_now));
+    }
+    let wanted = |path: &str| {
+        in_folder(prefix, path).is_some()
+            && codecontext_lang::language_for_path(Path::new(path)).is_some()
+    };
+    let files = repo
+        .changes(commit, &wanted, MAX_FILE_BYTES)
+        .map_err(|e| e.to_string())?;
+    for FileChange {
+        old_path,
+        new_path,
+        old_text,
+        new_text,
+    } in files
+    {
+        let old_rel = old_path.as_deref().and_then(|p| in_folder(prefix, p));
+        let new_rel = new_path.as_deref().and_then(|p| in_folder(prefix, p));
+        if let (Some(o), Some(n)) = (&old_rel, &new_rel) {
+            if o != n {
+                out.renames.push((o.clone(), n.clone()));
+            }
+        }
+        let old_side = match (&old_path, &old_text) {
+            (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+            _ => None,
+        };
+        let new_side = match (&new_path, &new_text) {
+            (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+            _ => None,
+        };
+        // A side that could not be read (binary, too big) is not a deletion.
+        if (old_path.is_some() && old_side.is_none()) || (new_path.is_some() && new_side.is_none())
+        {
+            continue;
+        }
+        let Some(path) = new_rel.clone().or(old_rel.clone()) else {
+            continue;
+        };
+        let touched = changes::touched(
+            old_side.as_ref().map(|(t, o)| (*t, o)),
+            new_side.as_ref().map(|(t, o)| (*t, o)),
+        );
+        for t in touched {
+            if t.how != changes::How::Deleted {
+                if let Some((_, outline)) = &new_side {
+                    if let Some(d) = outline.iter().find(|d| d.key == t.key) {
+                        touched_now.push((path.clone(), d.clone()));
+                    }
+                }
+            }
+            out.changes.push(ChangeRow {
+                path: if t.how == changes::How::Deleted {
+                    old_rel.clone().unwrap_or_else(|| path.clone())
+                } else {
+                    path.clone()
+                },
+                key: t.key,
+                kind: t.kind.as_str().to_string(),
+                how: t.how.as_str().to_string(),
+                added: t.added,
+                removed: t.removed,
+            });
+        }
+    }
+    Ok((out, touched_now))
+}
+
+impl Workspace {
+    /// Reads the commits of the folder's repository not read yet into its store (the
+    /// last [`MAX_COMMITS`] the first time), and the decisions their messages carry.
+    pub async fn read_changelog(&self, root: &Path) -> Result<LogRead> {
+        const OP: &str = "recall";
+        let started = std::time::Instant::now();
+        let lock = folder_lock(root);
+        let _one = lock.lock().await;
+        let store = self.memory_store(OP, root).await?;
+        let log = store
+            .embedded()
+            .ok_or_else(|| WorkspaceError::internal("this store keeps no change log"))?;
+        let fail = |e: codecontext_store::StoreError| {
+            WorkspaceError::internal(format!("codecontext.{OP}: the change log: {e}"))
+        };
+        let state: LogState = log
+            .log_state()
+            .await
+            .map_err(fail)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let known: HashSet<String> = log
+            .known_commits()
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .collect();
+        let folder = root.to_path_buf();
+        let complete_before = state.complete;
+        let listed = tokio::task::spawn_blocking(move || {
+            let Some(repo) = Repo::discover(&folder).map_err(|e| e.to_string())? else {
+                return Ok::<_, String>(None);
+            };
+            let prefix = folder
+                .strip_prefix(repo.work_tree())
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            let commits = if complete_before {
+                repo.new_commits(&|id| known.contains(id), MAX_COMMITS)
+            } else {
+                repo.new_commits(&|_| false, MAX_COMMITS)
+                    .map(|all| all.into_iter().filter(|c| !known.contains(&c.id)).collect())
+            }
+            .map_err(|e| e.to_string())?;
+            Ok(Some((Arc::new(repo), prefix, commits)))
+        })
+        .await
+        .map_err(|e| WorkspaceError::internal(format!("codecontext.{OP}: {e}")))?
+        .map_err(|e| WorkspaceError::internal(format!("codecontext.{OP}: git: {e}")))?;
+        let Some((repo, prefix, commits)) = listed else {
+            return Ok(LogRead::default());
+        };
+        let mut read = LogRead {
+            repository: true,
+            ..LogRead::default()
+        };
+        let outlines = Arc::new(Outlines::default());
+        for batch in commits.chunks(BATCH) {
+            if self.is_stopping() {
+                break;
+            }
+            let (repo, prefix, outlines, batch_owned) = (
+                repo.clone(),
+                prefix.clone(),
+                outlines.clone(),
+                batch.to_vec(),
+            );
+            let done = tokio::task::spawn_blocking(move || {
+                batch_owned
+                    .par_iter()
+                    .map(|c| (c.clone(), read_commit(&repo, &prefix, c, &outlines)))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| WorkspaceError::internal(format!("codecontext.{OP}: {e}")))?;
+            let mut rows = Vec::with_capacity(done.len());
+            for (commit, result) in done {
+                match result {
+                    Ok((row, touched)) => {
+                        match crate::memory::trailer_decision(&commit, &touched) {
+                            Ok(Some(d)) => read.decisions.push(d),
+                            Ok(None) => {}
+                            Err(reason) => read.skipped.push(Skipped {
+                                path: format!("commit {}", &commit.id[..commit.id.len().min(12)]),
+                                reason,
+                            }),
+                        }
+                        rows.push(row);
+                    }
+                    Err(e) => warn!("commit {} not read for the change log: {e}", commit.id),
+                }
+            }
+            read.commits += rows.len();
+            log.put_commits(rows).await.map_err(fail)?;
+        }
+        read.complete = !self.is_stopping();
+        if read.complete && !complete_before {
+            let state = serde_json::to_string(&LogState { complete: true }).unwrap_or_default();
+            log.set_log_state(state).await.map_err(fail)?;
+        }
+        read.elapsed_ms = started.elapsed().as_millis() as u64;
+        if read.commits > 0 {
+            info!(
+                "change log of {}: {} commits read in {} ms",
+                root.display(),
+                read.commits,
+                read.elapsed_ms
+            );
+        }
+        Ok(read)
+    }
+
+    /// Every rename the change log read, oldest first: (old path, new path).
+    pub(crate) async fn renames(&self, root: &Path) -> Result<Vec<(String, String)>> {
+        let store = self.memory_store("recall", root).await?;
+        let Some(log) = store.embedded() else {
+            return Ok(Vec::new());
+        };
+        log.renames().await.map_err(|e| {
+            WorkspaceError::internal(format!("codecontext.recall: the change log: {e}"))
+        })
+    }
+
+    /// The commits that changed a definition, newest first: in its file, or in the files
+    /// that file was renamed from.
+    pub async fn changes_of(&self, root: &Path, t: &NavTarget, limit: u32) -> Result<Vec<Value>> {
+        let Some(key) = key_of(&self.read().analysis(), t) else {
+            return Ok(Vec::new());
+        };
+        let store = self.memory_store("recall", root).await?;
+        let Some(log) = store.embedded() else {
+            return Ok(Vec::new());
+        };
+        let fail = |e: codecontext_store::StoreError| {
+            WorkspaceError::internal(format!("codecontext.recall: the change log: {e}"))
+        };
+        let renames = self.renames(root).await?;
+        let mut paths = vec![t.path.clone()];
+        // Back through renames: every older name of the file.
+        loop {
+            let before = paths.len();
+            for (old, new) in &renames {
+                if paths.contains(new) && !paths.contains(old) {
+                    paths.push(old.clone());
+                }
+            }
+            if paths.len() == before {
+                break;
+            }
+        }
+        let name = key.rsplit('.').next().unwrap_or(&key).to_string();
+        let found = log
+            .changes_of(name, key, paths, limit)
+            .await
+            .map_err(fail)?;
+        Ok(found
+            .into_iter()
+            .map(|(c, ch)| {
+                json!({
+                    "commit": c.id,
+                    "atMs": c.at_ms,
+                    "author": c.author,
+                    "email": c.email,
+                    "summary": c.message.lines().next().unwrap_or(""),
+                    "how": ch.how,
+                    "added": ch.added,
+                    "removed": ch.removed,
+                    "path": ch.path,
+                })
+            })
+            .collect())
+    }
+}
+
+/// In-folder paths, for tests.
+#[cfg(test)]
+mod tests {
+    use super::in_folder;
+
+    #[test]
+    fn paths_are_made_relative_to_the_folder() {
+        assert_eq!(in_folder("", "a/b.py").as_deref(), Some("a/b.py"));
+        assert_eq!(in_folder("sub", "sub/b.py").as_deref(), Some("b.py"));
+        assert_eq!(in_folder("sub", "subway/b.py"), None);
+        assert_eq!(in_folder("sub", "other/b.py"), None);
+    }
+}
