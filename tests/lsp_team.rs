@@ -118,3 +118,58 @@ async fn a_dead_postgres_falls_back_to_the_embedded_store_and_says_so() {
     );
     assert!(client.shutdown_and_exit().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_projects_memory_through_postgres() {
+    let Some(url) = service_url("CODECONTEXT_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let dir = copy_fixture("memory");
+    let root = dir.path().canonicalize().unwrap();
+    let shared = |home: &Path| json!({ "storeHome": home, "storage": { "postgresUrl": url } });
+
+    // One developer remembers a decision; shutting down waits for it to reach PostgreSQL.
+    let home_a = tempfile::tempdir().unwrap();
+    let (mut a, _) = start(&root, shared(home_a.path())).await;
+    let remembered = a
+        .request(
+            "codecontext/remember",
+            json!({"kind": "decision", "text": "Retries back off exponentially", "symbols": ["retry_delay"]}),
+        )
+        .await;
+    assert_eq!(remembered["status"], "current", "{remembered}");
+    let id = remembered["id"].as_str().unwrap().to_string();
+    assert!(a.shutdown_and_exit().await);
+
+    // Another, with an empty home of its own, recalls it, and forgets it for the team.
+    let home_b = tempfile::tempdir().unwrap();
+    let (mut b, _) = start(&root, shared(home_b.path())).await;
+    let recalled = b
+        .request("codecontext/recall", json!({"symbol": "retry_delay"}))
+        .await;
+    let memories = recalled["memories"].as_array().unwrap();
+    assert_eq!(memories.len(), 1, "{recalled}");
+    assert_eq!(memories[0]["id"], id.as_str());
+    assert_eq!(memories[0]["status"], "current");
+    assert_eq!(memories[0]["anchors"][0]["name"], "billing.retry_delay");
+    let forgotten = b
+        .request(
+            "codecontext/forget",
+            json!({"id": id, "reason": "linear now"}),
+        )
+        .await;
+    assert_eq!(forgotten["status"], "forgotten", "{forgotten}");
+    assert!(b.shutdown_and_exit().await);
+
+    // The first developer's server, started again, sees it forgotten.
+    let (mut a, _) = start(&root, shared(home_a.path())).await;
+    let recalled = a
+        .request(
+            "codecontext/recall",
+            json!({"symbol": "retry_delay", "includeForgotten": true}),
+        )
+        .await;
+    assert_eq!(recalled["memories"][0]["status"], "forgotten", "{recalled}");
+    assert_eq!(recalled["memories"][0]["forgotten"]["reason"], "linear now");
+    assert!(a.shutdown_and_exit().await);
+}

@@ -88,10 +88,10 @@ pub trait IndexStore: Send + Sync {
     fn save_resolved(&self, key: u64, data: Vec<u8>) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
-/// Everything a workspace folder's store does: the index, the run history and the
-/// performance series. The
+/// Everything a workspace folder's store does: the index, the run history, the
+/// performance series and the project's memory. The
 /// embedded [`SqliteStore`] and the shared [`PgStore`] both are one.
-pub trait Store: IndexStore + RunLog + SeriesLog {
+pub trait Store: IndexStore + RunLog + SeriesLog + MemoryLog {
     /// Waits, at most `limit`, until every write has reached the shared backend (there is
     /// none for the embedded store), unless that backend is down; whether they did.
     fn settle(&self, limit: Duration) -> BoxFuture<'_, bool> {

@@ -30,9 +30,34 @@ pub trait MemoryLog: Send + Sync {
     fn memories(&self) -> BoxFuture<'_, Result<Vec<MemoryRecord>, StoreError>>;
 }
 
+fn memory_of(row: &sqlx::sqlite::SqliteRow) -> MemoryRecord {
+    MemoryRecord {
+        id: row.get(0),
+        uid: row.get(1),
+        kind: row.get(2),
+        made_ms: row.get(3),
+        body: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+impl SqliteStore {
+    /// One memory by its uid, as kept here.
+    pub(crate) async fn memory_by_uid(
+        &self,
+        uid: &str,
+    ) -> Result<Option<MemoryRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, uid, kind, made_ms, body FROM memories WHERE uid = ?1")
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(memory_of))
+    }
+}
+
 impl MemoryLog for SqliteStore {
     fn put_memory(&self, memory: MemoryRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO memories (uid, kind, made_ms, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(uid) DO UPDATE SET kind = excluded.kind, body = excluded.body
@@ -42,8 +67,15 @@ impl MemoryLog for SqliteStore {
             .bind(&memory.kind)
             .bind(memory.made_ms)
             .bind(memory.body.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+            self.enqueue(
+                &mut tx,
+                crate::outbox::MEMORY,
+                serde_json::json!(memory.uid),
+            )
+            .await?;
+            tx.commit().await?;
             Ok(id)
         })
     }
@@ -53,17 +85,7 @@ impl MemoryLog for SqliteStore {
             let rows = sqlx::query("SELECT id, uid, kind, made_ms, body FROM memories ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|row| MemoryRecord {
-                    id: row.get(0),
-                    uid: row.get(1),
-                    kind: row.get(2),
-                    made_ms: row.get(3),
-                    body: serde_json::from_str(row.get::<&str, _>(4))
-                        .unwrap_or(serde_json::Value::Null),
-                })
-                .collect())
+            Ok(rows.iter().map(memory_of).collect())
         })
     }
 }

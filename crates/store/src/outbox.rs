@@ -12,13 +12,14 @@ use std::sync::atomic::Ordering;
 
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::{FileRecord, Point, RunRecord, SqliteStore, StoreError};
+use crate::{FileRecord, MemoryRecord, Point, RunRecord, SqliteStore, StoreError};
 
 pub(crate) const SAVE: &str = "save";
 pub(crate) const REMOVE: &str = "remove";
 pub(crate) const RESOLVED: &str = "resolved";
 pub(crate) const RUN: &str = "run";
 pub(crate) const POINTS: &str = "points";
+pub(crate) const MEMORY: &str = "memory";
 
 /// One queued write, as read back for replaying.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ pub(crate) enum Op {
     Resolved(u64, Vec<u8>),
     Run(Box<RunRecord>),
     Points(Vec<Point>),
+    Memory(Box<MemoryRecord>),
     /// What it named is gone (a run or points deleted with a reset store): nothing to do.
     Nothing,
 }
@@ -101,6 +103,16 @@ impl SqliteStore {
             .collect())
     }
 
+    /// The uids of the memories written here that wait for the shared backend.
+    pub(crate) async fn pending_memories(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT json_extract(payload, '$') FROM outbox WHERE op = ?1",
+        )
+        .bind(MEMORY)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub(crate) async fn outbox_len(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
             .fetch_one(&self.pool)
@@ -155,6 +167,13 @@ impl SqliteStore {
                     Op::Points(points)
                 }
             }
+            MEMORY => match entry.payload.as_str() {
+                Some(uid) => match self.memory_by_uid(uid).await? {
+                    Some(memory) => Op::Memory(Box::new(memory)),
+                    None => Op::Nothing,
+                },
+                None => Op::Nothing,
+            },
             other => {
                 tracing::warn!("outbox: unknown entry `{other}` skipped");
                 Op::Nothing

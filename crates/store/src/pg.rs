@@ -12,8 +12,8 @@ use tracing::info;
 use crate::outbox::Op;
 
 use crate::{
-    runs::short_name, BoxFuture, FileRecord, IndexStore, Opened, Resolved, RunKind, RunLog,
-    RunRecord, StoreError, Subject,
+    runs::short_name, BoxFuture, FileRecord, IndexStore, MemoryLog, MemoryRecord, Opened, Resolved,
+    RunKind, RunLog, RunRecord, StoreError, Subject,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-pg");
@@ -300,6 +300,9 @@ impl PgStore {
                 self.record_run_in(&mut tx, run).await?;
             }
             Op::Points(points) => self.write_points_in(&mut tx, points).await?,
+            Op::Memory(memory) => {
+                self.put_memory_in(&mut tx, memory).await?;
+            }
             Op::Nothing => {}
         }
         sqlx::query("UPDATE replay_marks SET seq = $3 WHERE project = $1 AND client = $2")
@@ -402,7 +405,60 @@ impl RunLog for PgStore {
     }
 }
 
+impl MemoryLog for PgStore {
+    fn put_memory(&self, memory: MemoryRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await?;
+            self.put_memory_in(&mut conn, &memory).await
+        })
+    }
+
+    fn memories(&self) -> BoxFuture<'_, Result<Vec<MemoryRecord>, StoreError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT uid, kind, made_ms, body FROM memories WHERE project = $1
+                 ORDER BY made_ms, uid",
+            )
+            .bind(self.project)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| MemoryRecord {
+                    id: i as i64 + 1,
+                    uid: row.get(0),
+                    kind: row.get(1),
+                    made_ms: row.get(2),
+                    body: row.get::<sqlx::types::Json<serde_json::Value>, _>(3).0,
+                })
+                .collect())
+        })
+    }
+}
+
 impl PgStore {
+    /// Adds or replaces a memory by its uid (the first time it was made is kept); 0, as
+    /// memories are named by uid across servers.
+    async fn put_memory_in(
+        &self,
+        conn: &mut PgConnection,
+        memory: &MemoryRecord,
+    ) -> Result<i64, StoreError> {
+        sqlx::query(
+            "INSERT INTO memories (project, uid, kind, made_ms, body) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (project, uid) DO UPDATE SET kind = excluded.kind, body = excluded.body",
+        )
+        .bind(self.project)
+        .bind(&memory.uid)
+        .bind(&memory.kind)
+        .bind(memory.made_ms)
+        .bind(sqlx::types::Json(&memory.body))
+        .execute(&mut *conn)
+        .await?;
+        Ok(0)
+    }
+
     async fn record_run_in(
         &self,
         conn: &mut PgConnection,

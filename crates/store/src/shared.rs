@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, Notify, OnceCell};
 use tracing::{debug, info, warn};
 
 use crate::{
-    BoxFuture, FileRecord, IndexStore, PgStore, Point, Resolved, RunLog, RunRecord, SeriesLog,
-    SeriesQuery, SqliteStore, Store, StoreError, Subject,
+    BoxFuture, FileRecord, IndexStore, MemoryLog, MemoryRecord, PgStore, Point, Resolved, RunLog,
+    RunRecord, SeriesLog, SeriesQuery, SqliteStore, Store, StoreError, Subject,
 };
 
 /// Entries replayed per read of the queue.
@@ -350,6 +350,47 @@ impl SeriesLog for SharedStore {
                 Some(points) => Ok(points),
                 None => self.local.points(query).await,
             }
+        })
+    }
+}
+
+impl MemoryLog for SharedStore {
+    fn put_memory(&self, memory: MemoryRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let id = self.local.put_memory(memory).await?;
+            self.wrote();
+            Ok(id)
+        })
+    }
+
+    /// The team's memories while PostgreSQL is up, with those written here that still
+    /// wait for it as they are here; the embedded store's while it is down.
+    fn memories(&self) -> BoxFuture<'_, Result<Vec<MemoryRecord>, StoreError>> {
+        Box::pin(async move {
+            let Some(mut team) = self.read_remote(|pg| pg.memories()).await else {
+                return self.local.memories().await;
+            };
+            let pending = self.local.pending_memories().await?;
+            if !pending.is_empty() {
+                for mine in self.local.memories().await? {
+                    if !pending.contains(&mine.uid) {
+                        continue;
+                    }
+                    match team.iter_mut().find(|m| m.uid == mine.uid) {
+                        Some(theirs) => {
+                            *theirs = MemoryRecord {
+                                id: theirs.id,
+                                ..mine
+                            }
+                        }
+                        None => team.push(MemoryRecord {
+                            id: team.len() as i64 + 1,
+                            ..mine
+                        }),
+                    }
+                }
+            }
+            Ok(team)
         })
     }
 }

@@ -23,7 +23,7 @@ use codecontext_memory::{
     adr::{self, Adr, AdrRef, AdrStatus},
     anchor::{AnchorKind, Drift, Fingerprint, Status},
 };
-use codecontext_store::{MemoryLog, MemoryRecord, Store};
+use codecontext_store::{MemoryRecord, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::warn;
@@ -576,7 +576,8 @@ impl Workspace {
         Ok((root.clone(), rel))
     }
 
-    /// The memory log of a folder: its embedded store.
+    /// The store that keeps a folder's memory: the embedded one, with the team's
+    /// PostgreSQL in front in team mode.
     pub(crate) async fn memory_store(
         &self,
         op: &str,
@@ -591,21 +592,13 @@ impl Workspace {
                 ),
             )
         })?;
-        if store.embedded().is_none() {
-            return Err(internal(op, "this store keeps no memory"));
-        }
         Ok(store)
     }
 
     /// Every memory of a folder.
     async fn stored(&self, op: &str, root: &Path) -> Result<Vec<Stored>> {
         let store = self.memory_store(op, root).await?;
-        let records = store
-            .embedded()
-            .map(|s| s.memories())
-            .ok_or_else(|| internal(op, "this store keeps no memory"))?
-            .await
-            .map_err(|e| internal(op, e))?;
+        let records = store.memories().await.map_err(|e| internal(op, e))?;
         Ok(records
             .into_iter()
             .filter_map(|record| {
@@ -635,18 +628,16 @@ impl Workspace {
         body: &Body,
     ) -> Result<()> {
         let store = self.memory_store(op, root).await?;
-        let log = store
-            .embedded()
-            .ok_or_else(|| internal(op, "this store keeps no memory"))?;
-        log.put_memory(MemoryRecord {
-            id: 0,
-            uid: uid.to_string(),
-            kind: kind.to_string(),
-            made_ms,
-            body: serde_json::to_value(body).map_err(|e| internal(op, e))?,
-        })
-        .await
-        .map_err(|e| internal(op, e))?;
+        store
+            .put_memory(MemoryRecord {
+                id: 0,
+                uid: uid.to_string(),
+                kind: kind.to_string(),
+                made_ms,
+                body: serde_json::to_value(body).map_err(|e| internal(op, e))?,
+            })
+            .await
+            .map_err(|e| internal(op, e))?;
         Ok(())
     }
 

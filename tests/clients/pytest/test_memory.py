@@ -5,7 +5,9 @@ hover shows a symbol's decisions."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,67 @@ async def test_feedback_becomes_a_preference_and_bad_requests_are_refused(
     await fails(memory_client, "feedback", {"about": "rename", "verdict": "maybe"}, "unknown variant")
     # The server still answers.
     assert (await request(memory_client, "recall", {"symbol": "charge"}))["memories"]
+
+
+def git(root: Path, tick: int, *args: str) -> None:
+    """git in `root` as a fixed author at a fixed time, whatever the machine's config."""
+    date = f"2026-01-01T00:00:{tick:02d}Z"
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def history_root(tmp_path: Path) -> Path:
+    root = tmp_path / "history"
+    shutil.copytree(REPO / "fixtures" / "memory", root)
+    git(root, 1, "init", "-q")
+    git(root, 1, "add", ".")
+    git(root, 1, "commit", "-qm", "billing: first")
+    billing = root / "billing.py"
+    billing.write_text(billing.read_text().replace("2 ** attempt", "3 * attempt"))
+    git(root, 2, "commit", "-qam", "retry: linear\n\nDecision: retries back off linearly\nWhy: the gateway counts bursts")
+    return root.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def history_client(lsp_client: LanguageClient, history_root: Path):
+    await start(lsp_client, history_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_recall_gives_the_commits_that_changed_a_symbol_and_their_decisions(
+    history_client: LanguageClient, history_root: Path
+):
+    answer = await request(history_client, "recall", {"symbol": "retry_delay"})
+    assert answer["historyComplete"] is True
+    [symbol] = answer["changes"]
+    assert symbol["symbol"] == "billing.retry_delay"
+    assert [(c["summary"], c["how"], c["author"]) for c in symbol["commits"]] == [
+        ("retry: linear", "modified", "Ada"),
+        ("billing: first", "added", "Ada"),
+    ]
+    [decision] = [m for m in answer["memories"] if m["source"]["kind"] == "commit"]
+    assert (decision["text"], decision["rationale"], decision["status"]) == (
+        "retries back off linearly",
+        "the gateway counts bursts",
+        "current",
+    )
+    text = await hover_text(history_client, history_root, 15, 5)
+    assert "Last changed" in text and "by Ada" in text and "retry: linear" in text, text
+    assert "Decision **current**: retries back off linearly (commit " in text, text
