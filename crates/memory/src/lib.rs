@@ -4,7 +4,8 @@
 //!
 //! Nothing here writes: [`adr`] reads a record's Markdown, [`anchor`] fingerprints a
 //! symbol and says what became of it, [`git`] reads a repository's commits and the
-//! files each changed, and [`changes`] maps a change of a file onto its definitions. The
+//! files each changed, [`changes`] maps a change of a file onto its definitions, and
+//! [`shift`] finds where a performance series changed level. The
 //! workspace crate stores memories and the change log, and asks the graph for the
 //! symbols' current text.
 
@@ -12,3 +13,4 @@ pub mod adr;
 pub mod anchor;
 pub mod changes;
 pub mod git;
+pub mod shift;

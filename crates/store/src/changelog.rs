@@ -61,6 +61,12 @@ pub trait ChangeLog: Send + Sync {
         paths: Vec<String>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<(CommitRow, ChangeRow)>, StoreError>>;
+    /// The commits read whose time is in `after_ms < at_ms <= until_ms`, oldest first.
+    fn commits_between(
+        &self,
+        after_ms: i64,
+        until_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<CommitRow>, StoreError>>;
     /// A value kept beside the log (how far it was read).
     fn log_state(&self) -> BoxFuture<'_, Result<Option<String>, StoreError>>;
     fn set_log_state(&self, value: String) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -219,6 +225,24 @@ impl ChangeLog for SqliteStore {
         })
     }
 
+    fn commits_between(
+        &self,
+        after_ms: i64,
+        until_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<CommitRow>, StoreError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, at_ms, author, email, message, parents FROM git_commits
+                 WHERE at_ms > ?1 AND at_ms <= ?2 ORDER BY at_ms, id",
+            )
+            .bind(after_ms)
+            .bind(until_ms)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.iter().map(commit_of).collect())
+        })
+    }
+
     fn log_state(&self) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
         Box::pin(async move {
             Ok(
@@ -336,6 +360,14 @@ mod tests {
             .unwrap();
         let ids: Vec<&str> = found.iter().map(|(c, _)| c.id.as_str()).collect();
         assert_eq!(ids, ["x3", "x2", "x1"]);
+        let between: Vec<String> = store
+            .commits_between(10, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(between, ["c2"]);
         store
             .set_log_state("{\"complete\":true}".into())
             .await

@@ -403,6 +403,82 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Where the verification times of edits to a definition shifted (`wall_ms` of the
+    /// `verify` series, oldest first), each shift with the commits made between the last
+    /// point before it and the first after (those that changed the definition first),
+    /// and, for a gain, the decisions about it made in that window: optimizations that
+    /// were applied.
+    pub async fn performance_of(&self, root: &Path, t: &NavTarget) -> Result<Value> {
+        let mut points = self
+            .perf_history(crate::perf::PerfOf::Symbol(t.qualified_name.clone()), 1000)
+            .await?;
+        points.retain(|p| p.field("wall_ms").is_some());
+        points.sort_by_key(|p| p.at_ms);
+        let values: Vec<f64> = points.iter().filter_map(|p| p.field("wall_ms")).collect();
+        let found = codecontext_memory::shift::shifts(&values);
+        if found.is_empty() {
+            return Ok(json!({ "series": "verify.wall_ms", "points": values.len(), "shifts": [] }));
+        }
+        let store = self.memory_store("recall", root).await?;
+        let log = store.embedded();
+        let mine: HashSet<String> = self
+            .changes_of(root, t, 10_000)
+            .await?
+            .iter()
+            .filter_map(|c| c["commit"].as_str().map(str::to_string))
+            .collect();
+        let decisions = self
+            .recall_anchored(root, &t.qualified_name)
+            .await
+            .unwrap_or_default();
+        let mut shifts = Vec::new();
+        for s in found {
+            let (after_ms, until_ms) = (points[s.index - 1].at_ms, points[s.index].at_ms);
+            let mut commits = match log {
+                Some(log) => log
+                    .commits_between(after_ms, until_ms)
+                    .await
+                    .map_err(|e| WorkspaceError::internal(format!("codecontext.recall: {e}")))?,
+                None => Vec::new(),
+            };
+            // The commits that changed the definition first, newest first within each.
+            commits.sort_by_key(|c| (!mine.contains(&c.id), std::cmp::Reverse(c.at_ms)));
+            let applied: Vec<&Value> = if s.change < 0.0 {
+                decisions
+                    .iter()
+                    .filter(|d| {
+                        d["validFromMs"]
+                            .as_i64()
+                            .is_some_and(|v| v > after_ms && v <= until_ms)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            shifts.push(json!({
+                "afterMs": after_ms,
+                "untilMs": until_ms,
+                "before": s.before,
+                "after": s.after,
+                "change": s.change,
+                "pValue": s.p_value,
+                "commits": commits.iter().take(10).map(|c| json!({
+                    "commit": c.id,
+                    "atMs": c.at_ms,
+                    "author": c.author,
+                    "summary": c.message.lines().next().unwrap_or(""),
+                    "changedSymbol": mine.contains(&c.id),
+                })).collect::<Vec<_>>(),
+                "appliedOptimizations": applied.iter().map(|d| json!({
+                    "id": d["id"], "text": d["text"],
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        Ok(json!({ "series": "verify.wall_ms", "points": values.len(), "shifts": shifts }))
+    }
+}
+
 /// In-folder paths, for tests.
 #[cfg(test)]
 mod tests {

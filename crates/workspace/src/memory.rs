@@ -988,10 +988,12 @@ impl Workspace {
             };
             for (root, t) in targets {
                 let commits = self.changes_of(&root, &t, CHANGES_PER_SYMBOL).await?;
+                let performance = self.performance_of(&root, &t).await?;
                 changes.push(json!({
                     "symbol": t.qualified_name,
                     "path": t.path,
                     "commits": commits,
+                    "performance": performance,
                 }));
             }
         }
@@ -1111,6 +1113,25 @@ impl Workspace {
             &id[..id.len().min(10)],
             c["summary"].as_str().unwrap_or("")
         ))
+    }
+
+    /// The decisions and preferences of a folder anchored to a symbol (qualified name), as
+    /// recalled, forgotten ones left out.
+    pub(crate) async fn recall_anchored(&self, root: &Path, symbol: &str) -> Result<Vec<Value>> {
+        let stored = self.stored("recall", root).await?;
+        let host = self.read();
+        let analysis = host.analysis();
+        Ok(stored
+            .iter()
+            .filter(|m| m.kind() != "feedback" && m.body.forgotten.is_none())
+            .filter(|m| {
+                m.body
+                    .anchors
+                    .iter()
+                    .any(|a| a.kind == AnchorKind::Symbol && a.name == symbol)
+            })
+            .map(|m| m.answer(&analysis))
+            .collect())
     }
 
     /// Lines for hover: the decisions and preferences anchored to a symbol, with their
@@ -2059,6 +2080,108 @@ mod tests {
         assert_eq!(forgotten["status"], "forgotten");
         assert_eq!(forgotten["forgotten"]["reason"], "we changed our mind");
         assert!(forgotten["validToMs"].is_i64());
+    }
+
+    #[test]
+    fn a_slowdown_is_tied_to_its_commit_and_a_gain_to_the_decision_behind_it() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        git(&root, 0, &["init", "-q"]);
+        std::fs::write(root.join("billing.py"), BILLING).unwrap();
+        git(&root, 1, &["add", "."]);
+        git(&root, 1, &["commit", "-qm", "billing: first"]);
+        let slow = BILLING.replace("2 ** attempt", "sum(2 ** i for i in range(attempt))");
+        std::fs::write(root.join("billing.py"), &slow).unwrap();
+        git(&root, 10, &["commit", "-qam", "retry: sum the backoffs"]);
+        std::fs::write(
+            root.join("billing.py"),
+            slow.replace("return -cents", "return -abs(cents)"),
+        )
+        .unwrap();
+        git(&root, 11, &["commit", "-qam", "refund: abs"]);
+        std::fs::write(
+            root.join("billing.py"),
+            BILLING.replace("return -cents", "return -abs(cents)"),
+        )
+        .unwrap();
+        git(
+            &root,
+            19,
+            &[
+                "commit",
+                "-qam",
+                "retry: faster\n\nDecision: compute the backoff in closed form",
+            ],
+        );
+
+        let (rt, ws) = open_on(home.path(), &root);
+        rt.block_on(ws.read_history(&root)).unwrap();
+        // Verifications of edits to retry_delay: ~100 ms, ~150 ms after the second commit,
+        // ~60 ms after the fourth.
+        let epoch = date_ms("2026-01-01").unwrap();
+        let project = codecontext_store::project_key(&root);
+        let point = |second: i64, wall: f64| codecontext_store::Point {
+            at_ms: epoch + second * 1000 + 500,
+            measurement: "verify".into(),
+            tags: vec![
+                ("project".into(), project.clone()),
+                ("symbol".into(), "billing.retry_delay".into()),
+                ("verdict".into(), "passed".into()),
+            ],
+            fields: vec![("wall_ms".into(), wall)],
+        };
+        let wobble = |i: i64| 1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0);
+        let mut points: Vec<_> = (2..10).map(|s| point(s, 100.0 * wobble(s))).collect();
+        points.extend((12..19).map(|s| point(s, 150.0 * wobble(s))));
+        points.extend((20..28).map(|s| point(s, 60.0 * wobble(s))));
+        rt.block_on(ws.record_points(&root, points));
+        rt.block_on(ws.settle(std::time::Duration::from_secs(30)));
+
+        let answer = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("retry_delay".into()),
+                ..Default::default()
+            },
+        );
+        let performance = &answer["changes"][0]["performance"];
+        assert_eq!(performance["points"], 23, "{performance:#}");
+        let shifts = performance["shifts"].as_array().unwrap();
+        assert_eq!(shifts.len(), 2, "{performance:#}");
+        let slower = &shifts[0];
+        assert!(
+            (slower["change"].as_f64().unwrap() - 0.5).abs() < 0.05,
+            "{slower:#}"
+        );
+        // Both commits fall between the points; the one that changed retry_delay first.
+        let commits: Vec<(&str, bool)> = slower["commits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["summary"].as_str().unwrap(),
+                    c["changedSymbol"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            commits,
+            [("retry: sum the backoffs", true), ("refund: abs", false)]
+        );
+        assert!(slower["appliedOptimizations"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        let faster = &shifts[1];
+        assert!(faster["change"].as_f64().unwrap() < -0.5, "{faster:#}");
+        assert_eq!(faster["commits"][0]["summary"], "retry: faster");
+        assert_eq!(
+            faster["appliedOptimizations"][0]["text"], "compute the backoff in closed form",
+            "{faster:#}"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub(crate) fn memory_schema() -> Value {
 pub const TOOL: ToolDef = ToolDef {
     name: "recall",
     title: "What the project remembers",
-    description: "The project's memory of a `symbol` (qualified or bare name), a `file` (relative path), or a `query` (words), or all of it: decisions (from the architecture decision records in docs/adr and similar folders, or remembered), preferences (remembered, or learned from feedback: `learned`), and feedback, newest first, and for a symbol or a file its recorded runs. For a symbol, `changes` lists the commits that changed each definition of that name (from git: who, when, the commit's summary, lines added and removed), newest first, followed through file renames; decisions written in commit messages (`Decision:` trailers) are memories too. `historyComplete` is false while the git history is still being read. Each memory says whether it still holds: `current`, `suspect` (code it is anchored to changed since: check before relying on it), `orphaned` (that code is gone), `superseded` (by `supersededBy`), `forgotten` (only with includeForgotten); each anchor says how its code drifted. Call it before changing code whose reasons you do not know. `skipped` lists decision records that could not be read, and why.",
+    description: "The project's memory of a `symbol` (qualified or bare name), a `file` (relative path), or a `query` (words), or all of it: decisions (from the architecture decision records in docs/adr and similar folders, or remembered), preferences (remembered, or learned from feedback: `learned`), and feedback, newest first, and for a symbol or a file its recorded runs. For a symbol, `changes` lists the commits that changed each definition of that name (from git: who, when, the commit's summary, lines added and removed), newest first, followed through file renames; decisions written in commit messages (`Decision:` trailers) are memories too. Each also has `performance`: where the verification times of edits to it shifted (E-Divisive means), with the commits made across each shift and, for a gain, the decisions behind it. `historyComplete` is false while the git history is still being read. Each memory says whether it still holds: `current`, `suspect` (code it is anchored to changed since: check before relying on it), `orphaned` (that code is gone), `superseded` (by `supersededBy`), `forgotten` (only with includeForgotten); each anchor says how its code drifted. Call it before changing code whose reasons you do not know. `skipped` lists decision records that could not be read, and why.",
     read_only: true,
     destructive: false,
     input_schema: || {
@@ -72,7 +72,18 @@ pub const TOOL: ToolDef = ToolDef {
                         "removed": {"type": "integer"},
                         "path": {"type": "string"},
                     }, "required": ["commit", "atMs", "author", "summary", "how"]}},
-                }, "required": ["symbol", "path", "commits"]}},
+                    "performance": {"type": "object", "properties": {
+                        "series": {"type": "string"},
+                        "points": {"type": "integer"},
+                        "shifts": {"type": "array", "items": {"type": "object", "properties": {
+                            "before": {"type": "number"},
+                            "after": {"type": "number"},
+                            "change": {"type": "number"},
+                            "commits": {"type": "array", "items": {"type": "object"}},
+                            "appliedOptimizations": {"type": "array", "items": {"type": "object"}},
+                        }, "required": ["before", "after", "change", "commits", "appliedOptimizations"]}},
+                    }, "required": ["series", "points", "shifts"]},
+                }, "required": ["symbol", "path", "commits", "performance"]}},
                 "historyComplete": {"type": "boolean"},
                 "truncated": {"type": "boolean"},
             },
