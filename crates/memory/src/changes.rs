@@ -188,51 +188,42 @@ pub fn touched(old: Option<(&str, &Outline)>, new: Option<(&str, &Outline)>) -> 
     let new_outline = new.map_or(&empty, |(_, o)| o);
     // Each key's lines changed on either side; a key defined several times (overloads,
     // several impl blocks) adds up.
+    let keys = |outline: &Outline| -> rustc_hash::FxHashSet<String> {
+        outline.iter().map(|d| d.key.clone()).collect()
+    };
+    let (old_keys, new_keys) = (keys(old_outline), keys(new_outline));
     let mut out: Vec<Touched> = Vec::new();
-    let mut index: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
-    let mut old_keys: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
-    for d in old_outline.iter() {
-        old_keys.insert(&d.key);
-    }
-    let new_keys: rustc_hash::FxHashSet<&str> =
-        new_outline.iter().map(|d| d.key.as_str()).collect();
-    for d in new_outline.iter() {
-        let added = count_in(&inserted, d.first_line, d.last_line);
-        let how = if old_keys.contains(d.key.as_str()) {
-            How::Modified
-        } else {
-            How::Added
-        };
-        let i = *index.entry(&d.key).or_insert_with(|| {
-            out.push(Touched {
-                key: d.key.clone(),
-                kind: d.kind,
-                how,
-                added: 0,
-                removed: 0,
+    let mut index: rustc_hash::FxHashMap<String, usize> = rustc_hash::FxHashMap::default();
+    // The new side's definitions count inserted lines, the old side's deleted ones; one
+    // only on its side was added or deleted.
+    let sides = [
+        (new_outline, &inserted, &old_keys, How::Added),
+        (old_outline, &deleted, &new_keys, How::Deleted),
+    ];
+    for (outline, lines, other_side, alone) in sides {
+        for d in outline.iter() {
+            let n = count_in(lines, d.first_line, d.last_line);
+            let how = if other_side.contains(&d.key) {
+                How::Modified
+            } else {
+                alone
+            };
+            let i = *index.entry(d.key.clone()).or_insert_with(|| {
+                out.push(Touched {
+                    key: d.key.clone(),
+                    kind: d.kind,
+                    how,
+                    added: 0,
+                    removed: 0,
+                });
+                out.len() - 1
             });
-            out.len() - 1
-        });
-        out[i].added += added;
-    }
-    for d in old_outline.iter() {
-        let removed = count_in(&deleted, d.first_line, d.last_line);
-        let how = if new_keys.contains(d.key.as_str()) {
-            How::Modified
-        } else {
-            How::Deleted
-        };
-        let i = *index.entry(&d.key).or_insert_with(|| {
-            out.push(Touched {
-                key: d.key.clone(),
-                kind: d.kind,
-                how,
-                added: 0,
-                removed: 0,
-            });
-            out.len() - 1
-        });
-        out[i].removed += removed;
+            if alone == How::Added {
+                out[i].added += n;
+            } else {
+                out[i].removed += n;
+            }
+        }
     }
     out.retain(|t| t.added + t.removed > 0);
     out

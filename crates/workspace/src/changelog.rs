@@ -71,16 +71,22 @@ pub struct LogRead {
     pub decisions: Vec<TrailerDecision>,
 }
 
-/// One read at a time per folder.
-fn folder_lock(root: &Path) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    LOCKS
-        .get_or_init(Default::default)
+/// One value per folder, made on first use, for the life of the process.
+type PerFolder<T> = OnceLock<Mutex<HashMap<PathBuf, Arc<T>>>>;
+
+fn of_folder<T: Default>(map: &'static PerFolder<T>, root: &Path) -> Arc<T> {
+    map.get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .entry(root.to_path_buf())
         .or_default()
         .clone()
+}
+
+/// One read at a time per folder.
+fn folder_lock(root: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: PerFolder<tokio::sync::Mutex<()>> = OnceLock::new();
+    of_folder(&LOCKS, root)
 }
 
 /// The key of a definition of the graph: its containers' names and its own, joined with
@@ -104,28 +110,53 @@ pub fn key_of(analysis: &Analysis<'_>, t: &NavTarget) -> Option<String> {
 }
 
 /// Outlines of file versions by content hash: a version is parsed once, though it is the
-/// new side of one commit and the old side of the next.
+/// new side of one commit and the old side of the next. Kept per folder between reads,
+/// with the versions the last batch used only: the next commit's old side is the newest
+/// one read's new side.
 #[derive(Default)]
-struct Outlines(Mutex<HashMap<u64, Outline>>);
+struct Outlines {
+    by_hash: Mutex<HashMap<u64, Outline>>,
+    used: Mutex<HashSet<u64>>,
+}
 
 impl Outlines {
+    /// The folder's cache.
+    fn of(root: &Path) -> Arc<Outlines> {
+        static CACHES: PerFolder<Outlines> = OnceLock::new();
+        of_folder(&CACHES, root)
+    }
+
     fn get(&self, path: &str, text: &str) -> Option<Outline> {
         let lang = codecontext_lang::language_for_path(Path::new(path))?;
         let hash = codecontext_store::content_hash(text.as_bytes());
-        if let Some(o) = self
-            .0
+        self.used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(hash);
+        let cached = self
+            .by_hash
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&hash)
-        {
-            return Some(o.clone());
+            .cloned();
+        if let Some(o) = cached {
+            return Some(o);
         }
         let outline = changes::outline(lang, text, &Limits::default());
-        self.0
+        self.by_hash
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(hash, outline.clone());
         Some(outline)
+    }
+
+    /// Forgets the versions that were not used since the last call.
+    fn keep_used(&self) {
+        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(PoisonError::into_inner));
+        self.by_hash
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|hash, _| used.contains(hash));
     }
 }
 
@@ -285,12 +316,12 @@ impl Workspace {
             repository: true,
             ..LogRead::default()
         };
-        let outlines = Arc::new(Outlines::default());
+        let outlines = Outlines::of(root);
         for batch in commits.chunks(BATCH) {
             if self.is_stopping() {
                 break;
             }
-            let (repo, prefix, outlines, batch_owned) = (
+            let (repo, prefix, cache, batch_owned) = (
                 repo.clone(),
                 prefix.clone(),
                 outlines.clone(),
@@ -299,7 +330,7 @@ impl Workspace {
             let done = tokio::task::spawn_blocking(move || {
                 batch_owned
                     .par_iter()
-                    .map(|c| (c.clone(), read_commit(&repo, &prefix, c, &outlines)))
+                    .map(|c| (c.clone(), read_commit(&repo, &prefix, c, &cache)))
                     .collect::<Vec<_>>()
             })
             .await
@@ -322,6 +353,7 @@ impl Workspace {
                 }
             }
             read.commits += rows.len();
+            outlines.keep_used();
             log.put_commits(rows).await.map_err(fail)?;
         }
         read.complete = !self.is_stopping();

@@ -131,6 +131,27 @@ pub struct Body {
     pub verdict: Option<Verdict>,
 }
 
+impl Body {
+    /// A memory's body with nothing but its text, source, anchors and start.
+    fn new(text: String, source: Source, anchors: Vec<Anchor>, valid_from_ms: i64) -> Body {
+        Body {
+            title: None,
+            text,
+            rationale: None,
+            source,
+            author: None,
+            anchors,
+            valid_from_ms,
+            valid_to_ms: None,
+            superseded_by: None,
+            forgotten: None,
+            record_status: None,
+            about: None,
+            verdict: None,
+        }
+    }
+}
+
 /// When and why a memory was taken back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -253,6 +274,11 @@ fn checked_text(op: &str, field: &str, text: &str) -> Result<String> {
         ));
     }
     Ok(text.to_string())
+}
+
+/// An optional text checked as [`checked_text`] checks one.
+fn optional_text(op: &str, field: &str, text: Option<&str>) -> Result<Option<String>> {
+    text.map(|t| checked_text(op, field, t)).transpose()
 }
 
 /// Symbols a name can anchor to: definitions, not imports.
@@ -641,13 +667,14 @@ impl Workspace {
         Ok(())
     }
 
-    /// Anchors for the symbols and files a request names, all in one folder; that folder.
+    /// Anchors for the symbols and files a request names, all in one folder; that folder
+    /// (the first one when nothing is named).
     fn anchors_for(
         &self,
         op: &str,
         symbols: &[String],
         files: &[String],
-    ) -> Result<(Option<PathBuf>, Vec<Anchor>)> {
+    ) -> Result<(PathBuf, Vec<Anchor>)> {
         if symbols.len() + files.len() > MAX_ANCHORS {
             return Err(invalid(
                 op,
@@ -712,6 +739,11 @@ impl Workspace {
             anchors.push(a);
         }
         anchors.dedup();
+        drop(host);
+        let root = match root {
+            Some(root) => root,
+            None => self.default_root(op)?,
+        };
         Ok((root, anchors))
     }
 
@@ -737,16 +769,8 @@ impl Workspace {
             }
         };
         let text = checked_text(OP, "text", &request.text)?;
-        let rationale = request
-            .rationale
-            .as_deref()
-            .map(|r| checked_text(OP, "rationale", r))
-            .transpose()?;
+        let rationale = optional_text(OP, "rationale", request.rationale.as_deref())?;
         let (root, anchors) = self.anchors_for(OP, &request.symbols, &request.files)?;
-        let root = match root {
-            Some(root) => root,
-            None => self.default_root(OP)?,
-        };
         self.sync_records(&root).await;
         let made_ms = now_ms();
         let uid = fresh_uid("m", &text);
@@ -771,22 +795,12 @@ impl Workspace {
             .await?;
         }
         let body = Body {
-            title: None,
-            text,
             rationale,
-            source: Source::Remember,
             author: request
                 .author
                 .filter(|a| !a.trim().is_empty())
                 .or_else(os_user),
-            anchors,
-            valid_from_ms: made_ms,
-            valid_to_ms: None,
-            superseded_by: None,
-            forgotten: None,
-            record_status: None,
-            about: None,
-            verdict: None,
+            ..Body::new(text, Source::Remember, anchors, made_ms)
         };
         self.put(OP, &root, &uid, kind.as_str(), made_ms, &body)
             .await?;
@@ -798,16 +812,8 @@ impl Workspace {
     pub async fn feedback(&self, request: FeedbackRequest) -> Result<Value> {
         const OP: &str = "feedback";
         let about = checked_text(OP, "about", &request.about)?;
-        let reason = request
-            .reason
-            .as_deref()
-            .map(|r| checked_text(OP, "reason", r))
-            .transpose()?;
+        let reason = optional_text(OP, "reason", request.reason.as_deref())?;
         let (root, anchors) = self.anchors_for(OP, &request.symbols, &request.files)?;
-        let root = match root {
-            Some(root) => root,
-            None => self.default_root(OP)?,
-        };
         let made_ms = now_ms();
         let verdict = match request.verdict {
             Verdict::Accepted => "accepted",
@@ -815,23 +821,16 @@ impl Workspace {
             Verdict::Edited => "edited",
         };
         let uid = fresh_uid("f", &about);
+        let text = match &reason {
+            Some(reason) => format!("{verdict} {about}: {reason}"),
+            None => format!("{verdict} {about}"),
+        };
         let body = Body {
-            title: None,
-            text: match &reason {
-                Some(reason) => format!("{verdict} {about}: {reason}"),
-                None => format!("{verdict} {about}"),
-            },
             rationale: reason,
-            source: Source::Remember,
             author: os_user(),
-            anchors,
-            valid_from_ms: made_ms,
-            valid_to_ms: None,
-            superseded_by: None,
-            forgotten: None,
-            record_status: None,
             about: Some(about.clone()),
             verdict: Some(request.verdict),
+            ..Body::new(text, Source::Remember, anchors, made_ms)
         };
         self.put(
             OP,
@@ -853,11 +852,7 @@ impl Workspace {
     /// Takes a memory back: it stays, marked `forgotten`, out of recall unless asked for.
     pub async fn forget(&self, request: ForgetRequest) -> Result<Value> {
         const OP: &str = "forget";
-        let reason = request
-            .reason
-            .as_deref()
-            .map(|r| checked_text(OP, "reason", r))
-            .transpose()?;
+        let reason = optional_text(OP, "reason", request.reason.as_deref())?;
         for root in self.roots() {
             let stored = self.stored(OP, &root).await?;
             let Some(mut m) = stored.into_iter().find(|m| m.record.uid == request.id) else {
@@ -1077,22 +1072,13 @@ impl Workspace {
                     })
                     .collect()
             };
+            let source = Source::Commit {
+                id: d.commit.clone(),
+            };
             let body = Body {
-                title: None,
-                text: d.text,
                 rationale: d.rationale,
-                source: Source::Commit {
-                    id: d.commit.clone(),
-                },
                 author: Some(d.author),
-                anchors,
-                valid_from_ms: d.at_ms,
-                valid_to_ms: None,
-                superseded_by: None,
-                forgotten: None,
-                record_status: None,
-                about: None,
-                verdict: None,
+                ..Body::new(d.text, source, anchors, d.at_ms)
             };
             self.put("recall", root, &uid, "decision", now_ms(), &body)
                 .await?;
@@ -1303,21 +1289,17 @@ impl Workspace {
                     made_ms,
                     Body {
                         title: Some(record.title.clone()),
-                        text: capped(&text),
                         rationale: rationale.map(|r| capped(&r)),
-                        source: Source::Adr {
-                            path: rel.clone(),
-                            hash: hash.clone(),
-                        },
-                        author: None,
-                        anchors,
-                        valid_from_ms,
-                        valid_to_ms: None,
-                        superseded_by: None,
-                        forgotten: None,
                         record_status: Some(status_word(&record.status)),
-                        about: None,
-                        verdict: None,
+                        ..Body::new(
+                            capped(&text),
+                            Source::Adr {
+                                path: rel.clone(),
+                                hash: hash.clone(),
+                            },
+                            anchors,
+                            valid_from_ms,
+                        )
                     },
                 ));
             }
