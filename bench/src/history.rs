@@ -141,7 +141,11 @@ pub fn run(repo: &Path, commits: usize, steps: usize, sample: usize, recalls: us
     if !steps.is_empty() {
         let single: Vec<Duration> = steps.iter().filter(|s| s.1 == 1).map(|s| s.0).collect();
         let all: Vec<Duration> = steps.iter().map(|s| s.0).collect();
-        let worst = steps.iter().max_by_key(|s| s.0).copied().unwrap_or_default();
+        let worst = steps
+            .iter()
+            .max_by_key(|s| s.0)
+            .copied()
+            .unwrap_or_default();
         println!(
             "new commit: {} steps reading one commit: p50 {:.1} ms, p99 {:.1} ms (target <= 200 ms); all {} steps ({} commits): p50 {:.1} ms, slowest {:.1} ms for {} commits",
             single.len(),
