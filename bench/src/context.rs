@@ -134,7 +134,8 @@ fn checkouts(dir: &Path) -> Result<Vec<PathBuf>> {
 // ---------------------------------------------------------------------------------------
 // Git
 
-fn git(repo: &Path, args: &[&str]) -> Result<String> {
+/// `git -C repo args`: its output, or an error with git's message.
+pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String> {
     git_with(repo, args, None)
 }
 

@@ -26,24 +26,10 @@ use anyhow::{bail, Context, Result};
 use codecontext_analysis::NavTarget;
 use codecontext_workspace::{memory::RecallRequest, Settings, Silent, Workspace};
 
-use crate::stats::{ms, percentile, Rng};
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .with_context(|| format!("git {args:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use crate::{
+    context::git,
+    stats::{ms, percentile, Rng},
+};
 
 /// A workspace on `root` with its store in `home`, indexed.
 fn open(runtime: &tokio::runtime::Runtime, root: &Path, home: &Path) -> Result<Arc<Workspace>> {

@@ -41,7 +41,7 @@ mod shared;
 pub use changelog::{ChangeLog, ChangeRow, CommitChanges, CommitRow};
 pub use memories::{MemoryLog, MemoryRecord};
 pub use pg::{project_key, PgStore};
-pub use runs::{RunKind, RunLog, RunRecord, Subject};
+pub use runs::{short_name, RunKind, RunLog, RunRecord, Subject};
 pub use series::{Point, SeriesLog, SeriesQuery};
 pub use shared::{Health, SharedStore};
 

@@ -84,7 +84,7 @@ pub trait RunLog: Send + Sync {
 }
 
 /// The last segment of a qualified name, whatever its separator.
-pub(crate) fn short_name(qualified: &str) -> &str {
+pub fn short_name(qualified: &str) -> &str {
     qualified
         .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
         .find(|s| !s.is_empty())

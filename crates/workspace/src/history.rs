@@ -116,11 +116,10 @@ pub fn capped(text: &str) -> String {
     if text.len() <= MAX {
         return text.to_string();
     }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n[cut at {MAX} bytes]", &text[..end])
+    format!(
+        "{}\n[cut at {MAX} bytes]",
+        &text[..text.floor_char_boundary(MAX)]
+    )
 }
 
 pub fn now_ms() -> i64 {
@@ -208,21 +207,15 @@ impl Workspace {
                     .map(|r| (r.clone(), Subject::Symbol(symbol.clone()))),
             ),
             HistoryOf::File(path) if path.is_absolute() => {
-                let root = roots
-                    .iter()
-                    .filter(|r| path.starts_with(r))
-                    .max_by_key(|r| r.as_os_str().len())
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "{} is outside every workspace folder",
-                            path.display()
-                        ))
-                    })?;
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                asks.push((
-                    root.clone(),
-                    Subject::File(rel.to_string_lossy().replace('\\', "/")),
-                ));
+                let root = self.root_of(&path).ok_or_else(|| {
+                    invalid(format!(
+                        "{} is outside every workspace folder",
+                        path.display()
+                    ))
+                })?;
+                let rel = path.strip_prefix(&root).unwrap_or(&path);
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                asks.push((root, Subject::File(rel)));
             }
             HistoryOf::File(rel) => {
                 let rel = rel.to_string_lossy().replace('\\', "/");

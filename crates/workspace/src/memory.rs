@@ -251,13 +251,6 @@ fn internal(op: &str, message: impl std::fmt::Display) -> WorkspaceError {
     WorkspaceError::internal(format!("codecontext.{op}: {message}"))
 }
 
-/// The last segment of a qualified name.
-fn short_name(name: &str) -> &str {
-    name.rsplit(['.', ':', '/', '\\', '#'])
-        .find(|s| !s.is_empty())
-        .unwrap_or(name)
-}
-
 /// The text a memory is checked against: trimmed, not empty, not too long.
 fn checked_text(op: &str, field: &str, text: &str) -> Result<String> {
     let text = text.trim();
@@ -436,15 +429,27 @@ impl Stored {
         v
     }
 
+    /// Whether it is a decision or preference, not forgotten, anchored to the symbol of
+    /// this qualified name (what hover shows, and what a shift is checked against).
+    fn holds_for(&self, qualified: &str) -> bool {
+        self.kind() != "feedback"
+            && self.body.forgotten.is_none()
+            && self
+                .body
+                .anchors
+                .iter()
+                .any(|a| a.kind == AnchorKind::Symbol && a.name == qualified)
+    }
+
     /// Whether it is about a symbol: anchored to it (qualified, or by its bare name).
     fn is_about_symbol(&self, name: &str) -> bool {
-        let qualified = short_name(name) != name;
+        let qualified = codecontext_store::short_name(name) != name;
         self.body.anchors.iter().any(|a| {
             a.kind == AnchorKind::Symbol
                 && if qualified {
                     a.name == name || a.name.ends_with(&format!("::{name}"))
                 } else {
-                    short_name(&a.name) == name
+                    codecontext_store::short_name(&a.name) == name
                 }
         })
     }
@@ -583,16 +588,15 @@ impl Workspace {
     /// holds it (or to the first folder).
     fn folder_of_rel(&self, op: &str, file: &str) -> Result<(PathBuf, String)> {
         let path = Path::new(file);
-        let roots = self.roots();
         if path.is_absolute() {
-            let root = roots
-                .iter()
-                .filter(|r| path.starts_with(r))
-                .max_by_key(|r| r.as_os_str().len())
+            let root = self
+                .root_of(path)
                 .ok_or_else(|| invalid(op, format!("{file} is outside every workspace folder")))?;
-            let rel = path.strip_prefix(root).unwrap_or(path);
-            return Ok((root.clone(), rel.to_string_lossy().replace('\\', "/")));
+            let rel = path.strip_prefix(&root).unwrap_or(path);
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            return Ok((root, rel));
         }
+        let roots = self.roots();
         let rel = file.trim_start_matches("./").replace('\\', "/");
         let root = roots
             .iter()
@@ -1109,13 +1113,7 @@ impl Workspace {
         let analysis = host.analysis();
         Ok(stored
             .iter()
-            .filter(|m| m.kind() != "feedback" && m.body.forgotten.is_none())
-            .filter(|m| {
-                m.body
-                    .anchors
-                    .iter()
-                    .any(|a| a.kind == AnchorKind::Symbol && a.name == symbol)
-            })
+            .filter(|m| m.holds_for(symbol))
             .map(|m| m.answer(&analysis))
             .collect())
     }
@@ -1126,16 +1124,7 @@ impl Workspace {
         let Ok(stored) = self.stored("hover", root).await else {
             return Vec::new();
         };
-        let about: Vec<&Stored> = stored
-            .iter()
-            .filter(|m| m.kind() != "feedback" && m.body.forgotten.is_none())
-            .filter(|m| {
-                m.body
-                    .anchors
-                    .iter()
-                    .any(|a| a.kind == AnchorKind::Symbol && a.name == symbol)
-            })
-            .collect();
+        let about: Vec<&Stored> = stored.iter().filter(|m| m.holds_for(symbol)).collect();
         let host = self.read();
         let analysis = host.analysis();
         about
@@ -1461,11 +1450,7 @@ fn capped(text: &str) -> String {
     if text.len() <= MAX_TEXT {
         return text.to_string();
     }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", &text[..text.floor_char_boundary(MAX_TEXT)])
 }
 
 /// Preferences learned from feedback: each kind of suggestion rejected at least

@@ -16,6 +16,15 @@ pub(crate) fn path_of(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
 
+/// The path a custom request's `file` names when it is a `file:` URI; `None` for anything
+/// else (a path, relative to a workspace folder or absolute, is taken as it is).
+pub(crate) fn path_of_file_uri(file: &str) -> Option<PathBuf> {
+    file.parse::<Uri>()
+        .ok()
+        .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
+        .and_then(|u| path_of(&u))
+}
+
 impl Conv<'_> {
     /// The indexed file behind a URI, if any.
     pub fn file(&self, uri: &Uri) -> Option<FileId> {

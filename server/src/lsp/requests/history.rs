@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use codecontext_workspace::history::HistoryOf;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_lsp_server::{jsonrpc::Result, lsp_types::Uri};
+use tower_lsp_server::jsonrpc::Result;
 
 use super::{invalid, rpc_error, Backend};
-use crate::lsp::from_proto::path_of;
+use crate::lsp::from_proto::path_of_file_uri;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,13 +32,9 @@ pub(super) async fn history(backend: &Backend, params: Value) -> Result<Value> {
         serde_json::from_value(if params.is_null() { json!({}) } else { params })
             .map_err(|e| invalid(format!("codecontext.history: {e}")))?;
     // A file URI names an absolute path; anything else is relative to a folder.
-    let file = params.file.map(|file| {
-        file.parse::<Uri>()
-            .ok()
-            .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
-            .and_then(|u| path_of(&u))
-            .unwrap_or_else(|| PathBuf::from(file))
-    });
+    let file = params
+        .file
+        .map(|file| path_of_file_uri(&file).unwrap_or_else(|| PathBuf::from(file)));
     let of = HistoryOf::of(params.symbol, file).map_err(rpc_error)?;
     let runs = backend
         .shared

@@ -8,10 +8,10 @@ use codecontext_workspace::memory::{
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use tower_lsp_server::{jsonrpc::Result, lsp_types::Uri};
+use tower_lsp_server::jsonrpc::Result;
 
 use super::{invalid, rpc_error, Backend};
-use crate::lsp::from_proto::path_of;
+use crate::lsp::from_proto::path_of_file_uri;
 
 /// The request's params as `T`; `null` is `{}`; a `file` given as a file URI becomes
 /// its path.
@@ -20,12 +20,7 @@ fn params<T: DeserializeOwned>(method: &str, mut params: Value) -> Result<T> {
         params = json!({});
     }
     if let Some(file) = params.get("file").and_then(Value::as_str) {
-        if let Some(path) = file
-            .parse::<Uri>()
-            .ok()
-            .filter(|u| u.scheme().is_some_and(|s| s.as_str() == "file"))
-            .and_then(|u| path_of(&u))
-        {
+        if let Some(path) = path_of_file_uri(file) {
             params["file"] = json!(path.display().to_string());
         }
     }
