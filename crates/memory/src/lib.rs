@@ -5,7 +5,8 @@
 //! Nothing here writes: [`adr`] reads a record's Markdown, [`anchor`] fingerprints a
 //! symbol and says what became of it, [`git`] reads a repository's commits and the
 //! files each changed, [`changes`] maps a change of a file onto its definitions, and
-//! [`shift`] finds where a performance series changed level. The
+//! [`shift`] finds where a performance series changed level, and [`style`] counts how
+//! added lines are written. The
 //! workspace crate stores memories and the change log, and asks the graph for the
 //! symbols' current text.
 
@@ -14,3 +15,4 @@ pub mod anchor;
 pub mod changes;
 pub mod git;
 pub mod shift;
+pub mod style;
