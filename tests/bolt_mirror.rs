@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use codecontext_team::bolt::{
-    EdgeKind, GraphMirror, MirrorEdge, MirrorEntity, MirrorFile, Reached, Walk,
+    EdgeKind, GraphMirror, MirrorDecision, MirrorEdge, MirrorEntity, MirrorFile, Reached, Walk,
 };
 use codecontext_tests::{service_url, unique_name};
 
@@ -349,6 +349,87 @@ async fn an_entity_moving_to_another_file_takes_its_edges_along() {
     assert_eq!((x.path.as_str(), x.line), ("two.rs", 3));
     assert_eq!(m.counts().await.unwrap(), (3, 2));
     m.clear_project().await.unwrap();
+}
+
+fn decision(id: &str, text: &str, anchors: &[(&str, &str)]) -> MirrorDecision {
+    MirrorDecision {
+        id: id.into(),
+        kind: "decision".into(),
+        status: "current".into(),
+        text: text.into(),
+        anchors: anchors
+            .iter()
+            .map(|(e, s)| (e.to_string(), s.to_string()))
+            .collect(),
+    }
+}
+
+/// (id, status, anchor status) of the decisions about an entity.
+async fn about(m: &GraphMirror, id: &str) -> Vec<(String, String, String)> {
+    m.decisions_about(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|[id, _, status, _, anchor]| (id, status, anchor))
+        .collect()
+}
+
+#[tokio::test]
+async fn decisions_are_nodes_about_entities_and_outlive_their_files_replaces() {
+    let Some(url) = service_url("CODECONTEXT_TEST_BOLT_URL") else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let m = mirror(&url, &unique_name("bolt")).await;
+    m.replace_files(three_files()).await.unwrap();
+    let cents = "`charge` takes cents; it's \\ final";
+    let made = m
+        .replace_decisions(vec![
+            decision("adr:docs/adr/0001-cents.md", cents, &[(A, "current")]),
+            decision("m-1", "b calls c", &[(A, "suspect"), (B, "current")]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(made, 3);
+    assert_eq!(
+        about(&m, A).await,
+        [
+            (
+                "adr:docs/adr/0001-cents.md".into(),
+                "current".into(),
+                "current".into()
+            ),
+            ("m-1".into(), "current".into(), "suspect".into()),
+        ]
+    );
+    assert_eq!(
+        m.decisions_about(A).await.unwrap()[0][3],
+        cents,
+        "text round-trips"
+    );
+    // The file's replace keeps the edges into its entities.
+    m.replace_files(vec![three_files().remove(0)])
+        .await
+        .unwrap();
+    assert_eq!(about(&m, A).await.len(), 2);
+    // Replacing the decisions: one gone, one re-anchored and superseded.
+    let mut moved = decision("m-1", "b calls c", &[(B, "current")]);
+    moved.status = "superseded".into();
+    m.replace_decisions(vec![moved]).await.unwrap();
+    assert!(about(&m, A).await.is_empty());
+    assert_eq!(
+        about(&m, B).await,
+        [("m-1".into(), "superseded".into(), "current".into())]
+    );
+    // An anchor into a file not mirrored yet waits for it on a stub.
+    const LATER: &str = "00000000000000ee";
+    m.replace_decisions(vec![decision("m-2", "later", &[(LATER, "current")])])
+        .await
+        .unwrap();
+    assert_eq!(about(&m, LATER).await.len(), 1);
+    assert_eq!(m.counts().await.unwrap().0, 7, "stubs are not counted");
+    m.clear_project().await.unwrap();
+    assert!(about(&m, LATER).await.is_empty());
 }
 
 #[tokio::test]

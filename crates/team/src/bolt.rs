@@ -13,6 +13,11 @@
 //!   `CALLS`, `REFERENCES`, `IMPORTS`, `INHERITS`, `IMPLEMENTS` between entities. Every
 //!   relationship has `how` (`exact`, `inferred`, `ambiguous`) and `path`, the file that owns
 //!   it: the file of its source.
+//! - `(:Decision {project, id, kind, status, text, gen})`: the project's decisions and
+//!   preferences (the memory engine's), each `ABOUT` the entities it is anchored to, the
+//!   relationship with the anchor's `status` (`current`, `suspect`, `orphaned`). They are
+//!   replaced as a whole ([`GraphMirror::replace_decisions`]); a file's replace keeps the
+//!   `ABOUT` edges into its entities, which keep their ids.
 //! - Everything is scoped by `project`: several projects share one database (and FalkorDB has
 //!   a single graph over Bolt).
 //! - An edge to an entity whose file is not mirrored yet points at a *stub*
@@ -78,6 +83,8 @@ const MAX_QUALIFIED: usize = 512;
 const MAX_PATH: usize = 512;
 const MAX_WORD: usize = 32;
 const MAX_PROJECT: usize = 256;
+/// A decision's text is cut to this (the store keeps it whole).
+const MAX_DECISION_TEXT: usize = 1024;
 
 /// Nodes deleted per statement by [`GraphMirror::clear_project`].
 const CLEAR_CHUNK: i64 = 5_000;
@@ -130,6 +137,20 @@ pub struct MirrorEdge {
     pub kind: EdgeKind,
     /// `exact`, `inferred` or `ambiguous`.
     pub how: String,
+}
+
+/// A decision or preference, with the entities it is anchored to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MirrorDecision {
+    /// The memory's id (`adr:docs/adr/0001-x.md`, `m-…`, `commit:…`).
+    pub id: String,
+    /// `decision` or `preference`.
+    pub kind: String,
+    /// `current`, `suspect`, `orphaned`, `superseded` or `forgotten`.
+    pub status: String,
+    pub text: String,
+    /// (entity id, the anchor's status).
+    pub anchors: Vec<(String, String)>,
 }
 
 /// One file's entities and outgoing edges, replacing what the mirror held for it.
@@ -399,13 +420,96 @@ impl GraphMirror {
         .map(|_| ())
     }
 
+    /// Replaces the project's decisions with these: each merged by id with its `ABOUT`
+    /// edges made again, and those not given deleted. The number of `ABOUT` edges made.
+    pub async fn replace_decisions(
+        &self,
+        decisions: Vec<MirrorDecision>,
+    ) -> Result<u64, MirrorError> {
+        let generation = next_generation();
+        let (mut nodes, mut ids, mut anchors) = (Vec::new(), Vec::new(), Vec::new());
+        for d in &decisions {
+            let id = encode_text(&d.id, MAX_PATH);
+            ids.push(text(&id));
+            nodes.push(row([
+                ("i", text(&id)),
+                ("k", text(&encode_text(&d.kind, MAX_WORD))),
+                ("s", text(&encode_text(&d.status, MAX_WORD))),
+                ("t", text(&encode_text(&d.text, MAX_DECISION_TEXT))),
+            ]));
+            for (entity, status) in &d.anchors {
+                anchors.push(row([
+                    ("d", text(&id)),
+                    ("t", text(&encode_text(entity, MAX_ID))),
+                    ("s", text(&encode_text(status, MAX_WORD))),
+                ]));
+            }
+        }
+        let project = self.project.clone();
+        self.blocking(WRITE_TIMEOUT, move |driver| {
+            in_transaction(driver, |tx, run| {
+                let fixed = |gen: bool| {
+                    let mut params = HashMap::from([(
+                        "project".to_string(),
+                        ValueSend::String(project.clone()),
+                    )]);
+                    if gen {
+                        params.insert("gen".to_string(), ValueSend::Integer(generation));
+                    }
+                    params
+                };
+                for params in batches(MERGE_DECISIONS, fixed(true), nodes) {
+                    run(tx, "merge decisions", MERGE_DECISIONS, params)?;
+                }
+                for params in batches(DROP_ABOUT, fixed(false), ids) {
+                    run(tx, "drop anchors", DROP_ABOUT, params)?;
+                }
+                let mut made = 0;
+                for params in batches(CREATE_ABOUT, fixed(false), anchors) {
+                    made += count(&run(tx, "anchor decisions", CREATE_ABOUT, params)?);
+                }
+                run(tx, "drop old decisions", DROP_OLD_DECISIONS, fixed(true))?;
+                Ok(made)
+            })
+        })
+        .await
+        .map(|(made, _)| made)
+    }
+
+    /// The decisions about an entity: (id, kind, status, text, the anchor's status), by id.
+    pub async fn decisions_about(&self, id: &str) -> Result<Vec<[String; 5]>, MirrorError> {
+        let params = HashMap::from([
+            ("project", ValueSend::String(self.project.clone())),
+            ("id", ValueSend::String(encode_text(id, MAX_ID))),
+        ]);
+        self.blocking(READ_TIMEOUT, move |driver| {
+            let result = driver
+                .execute_query(DECISIONS_ABOUT)
+                .with_parameters(params)
+                .with_routing_control(RoutingControl::Read)
+                .run()
+                .map_err(|e| query_error("decisions", e))?;
+            Ok(result
+                .records
+                .iter()
+                .map(|r| {
+                    ["id", "kind", "status", "text", "anchor"].map(|key| match r.value(key) {
+                        Some(ValueReceive::String(s)) => decode_text(s),
+                        _ => String::new(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
     /// Removes everything of this project (other projects are untouched).
     pub async fn clear_project(&self) -> Result<(), MirrorError> {
         let project = self.project.clone();
         self.blocking(WRITE_TIMEOUT, move |driver| {
             // Chunks, so that Neo4j's transaction memory stays small; each its own
             // transaction, as the work is idempotent.
-            for statement in [CLEAR_ENTITIES, CLEAR_FILES] {
+            for statement in [CLEAR_DECISIONS, CLEAR_ENTITIES, CLEAR_FILES] {
                 loop {
                     let result = driver
                         .execute_query(statement)
@@ -539,12 +643,13 @@ impl GraphMirror {
 
 /// FalkorDB makes one index per property of a composite and refuses the statement if any
 /// exists ("already indexed"), hence the single ones too; Neo4j says "already exists".
-const INDEXES: [&str; 5] = [
+const INDEXES: [&str; 6] = [
     "CREATE INDEX FOR (n:Entity) ON (n.project, n.id)",
     "CREATE INDEX FOR (n:Entity) ON (n.id)",
     "CREATE INDEX FOR (n:Entity) ON (n.path)",
     "CREATE INDEX FOR (n:Entity) ON (n.project)",
     "CREATE INDEX FOR (f:File) ON (f.path)",
+    "CREATE INDEX FOR (d:Decision) ON (d.id)",
 ];
 
 // Row keys are one letter: every byte of a batch counts against the budget.
@@ -608,6 +713,30 @@ const CLEAR_ENTITIES: &str = "MATCH (n:Entity {project: $project}) \
 
 const CLEAR_FILES: &str = "MATCH (n:File {project: $project}) \
     WITH n LIMIT $chunk DETACH DELETE n RETURN count(*) AS n";
+
+const MERGE_DECISIONS: &str = "UNWIND $rows AS d \
+    MERGE (x:Decision {project: $project, id: d.i}) \
+    SET x.kind = d.k, x.status = d.s, x.text = d.t, x.gen = $gen RETURN count(x) AS n";
+
+const DROP_ABOUT: &str = "UNWIND $rows AS i \
+    MATCH (:Decision {project: $project, id: i})-[r:ABOUT]->() DELETE r";
+
+/// An anchor whose entity's file is not mirrored yet points at a stub, as edges do.
+const CREATE_ABOUT: &str = "UNWIND $rows AS e \
+    MATCH (d:Decision {project: $project, id: e.d}) \
+    MERGE (n:Entity {project: $project, id: e.t}) \
+    CREATE (d)-[r:ABOUT]->(n) SET r.status = e.s RETURN count(r) AS n";
+
+const DROP_OLD_DECISIONS: &str = "MATCH (d:Decision {project: $project}) \
+    WHERE d.gen IS NULL OR d.gen <> $gen DETACH DELETE d";
+
+const CLEAR_DECISIONS: &str = "MATCH (n:Decision {project: $project}) \
+    WITH n LIMIT $chunk DETACH DELETE n RETURN count(*) AS n";
+
+const DECISIONS_ABOUT: &str = "MATCH (d:Decision {project: $project})-[r:ABOUT]->\
+    (n:Entity {project: $project, id: $id}) \
+    RETURN d.id AS id, d.kind AS kind, d.status AS status, d.text AS text, \
+    r.status AS anchor ORDER BY id";
 
 const FILE_PATHS: &str = "MATCH (f:File {project: $project}) RETURN f.path AS path";
 
