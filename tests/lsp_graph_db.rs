@@ -257,3 +257,94 @@ async fn a_file_deleted_between_sessions_leaves_the_shared_graph() {
         assert!(client.shutdown_and_exit().await);
     }
 }
+
+/// The decisions about an entity the graph database holds: (id, status, anchor status).
+async fn decisions_in_graph(
+    mirror: &codecontext_team::bolt::GraphMirror,
+    entity: &str,
+) -> Vec<(String, String, String)> {
+    mirror
+        .decisions_about(entity)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|[id, _, status, _, anchor]| (id, status, anchor))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_reach_the_graph_database_as_nodes_about_their_entities() {
+    let Some(bolt) = service_url("CODECONTEXT_TEST_BOLT_URL") else {
+        return;
+    };
+    let dir = copy_fixture("python");
+    let root = dir.path().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut client = start(
+        &root,
+        json!({ "storeHome": home.path(), "storage": { "boltUrl": bolt } }),
+    )
+    .await;
+    client
+        .notification("$/progress", |p| {
+            p["value"]["kind"] == "end"
+                && p["token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("codecontext/team/"))
+        })
+        .await;
+    let clamp = client
+        .request(
+            "codecontext/callers",
+            json!({ "symbol": "shop.util.clamp", "direction": "callers", "depth": 1 }),
+        )
+        .await;
+    let entity = clamp["symbol"]["id"].as_str().unwrap().to_string();
+    let mirror = codecontext_team::bolt::GraphMirror::connect(
+        &bolt,
+        None,
+        None,
+        &codecontext_store::project_key(&root),
+    )
+    .await
+    .unwrap();
+
+    let remembered = client
+        .request(
+            "codecontext/remember",
+            json!({ "kind": "decision", "text": "clamp stays pure", "symbols": ["shop.util.clamp"] }),
+        )
+        .await;
+    let id = remembered["id"].as_str().unwrap().to_string();
+    // Written shortly after the answer, with the next update of the team's graph.
+    let wait_for = |want: Vec<(String, String, String)>| {
+        let mirror = &mirror;
+        let entity = entity.clone();
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let found = decisions_in_graph(mirror, &entity).await;
+                if found == want {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "the graph database holds {found:?}, not {want:?}"
+                );
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    wait_for(vec![(id.clone(), "current".into(), "current".into())]).await;
+
+    // Forgotten: the node says so.
+    client
+        .request(
+            "codecontext/forget",
+            json!({ "id": id, "reason": "no longer" }),
+        )
+        .await;
+    wait_for(vec![(id.clone(), "forgotten".into(), "current".into())]).await;
+    mirror.clear_project().await.unwrap();
+    assert!(client.shutdown_and_exit().await);
+}

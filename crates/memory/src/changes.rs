@@ -50,6 +50,43 @@ pub fn is_tracked(kind: EntityKind) -> bool {
     )
 }
 
+/// Whether definitions of a kind may share a key in one file as different things
+/// (overload signatures, a function defined in both branches of an `if`): the second and
+/// later are told apart by their order.
+fn is_overloadable(kind: EntityKind) -> bool {
+    matches!(
+        kind,
+        EntityKind::Function | EntityKind::Method | EntityKind::Constructor
+    )
+}
+
+/// The keys of a file's definitions, given in document order as (kind, name, index of
+/// the container in the same list): the containers' keys and the name joined with `.`;
+/// the second and later function-like definitions of one key in the file get `#2`,
+/// `#3`, … (and their members inherit it). Types keep their key however often they
+/// appear (several `impl` blocks of one type are one history).
+pub fn keys_of<'a>(
+    defs: impl IntoIterator<Item = (EntityKind, &'a str, Option<usize>)>,
+) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
+    for (kind, name, container) in defs {
+        let mut key = match container.and_then(|c| keys.get(c)) {
+            Some(parent) if !parent.is_empty() => format!("{parent}.{name}"),
+            _ => name.to_string(),
+        };
+        if is_overloadable(kind) && !name.is_empty() {
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                key = format!("{key}#{n}");
+            }
+        }
+        keys.push(key);
+    }
+    keys
+}
+
 /// The tracked definitions of `text`; empty when it does not parse within the limits.
 pub fn outline(lang: &Language, text: &str, limits: &Limits) -> Outline {
     let Ok(summary) = codecontext_syntax::summarize(lang, text, limits, ExtractOptions::default())
@@ -58,36 +95,40 @@ pub fn outline(lang: &Language, text: &str, limits: &Limits) -> Outline {
     };
     let lines = LineIndex::new(text);
     let line_of = |offset: u32| lines.line_col(offset).map_or(0, |lc| lc.line);
-    let mut out = Vec::new();
+    // Containers are numbered within their chunk; the keys, within the file.
+    let mut flat = Vec::new();
     for chunk in &summary.chunks {
-        let mut keys: Vec<String> = Vec::with_capacity(chunk.entities.len());
-        for e in &chunk.entities {
-            let key = match e.container.and_then(|c| keys.get(c as usize)) {
-                Some(parent) if !parent.is_empty() => format!("{parent}.{}", e.name),
-                _ => e.name.clone(),
-            };
-            keys.push(key.clone());
-            if !is_tracked(e.kind) || e.name.is_empty() {
-                continue;
-            }
-            let first_line = line_of(e.range.start);
-            // A range ending at the start of a line ends on the line before.
-            let end = e.range.end.max(e.range.start);
-            let mut last_line = line_of(end);
-            if last_line > first_line && lines.line_start(last_line) == Some(end) {
-                last_line -= 1;
-            }
-            let body = text
-                .get(e.range.start as usize..e.range.end as usize)
-                .unwrap_or("");
-            out.push(Defined {
-                key,
-                kind: e.kind,
-                first_line,
-                last_line,
-                fingerprint: Fingerprint::of_symbol(&e.signature, body),
-            });
+        let base = flat.len();
+        flat.extend(
+            chunk
+                .entities
+                .iter()
+                .map(|e| (e, e.container.map(|c| base + c as usize))),
+        );
+    }
+    let keys = keys_of(flat.iter().map(|(e, c)| (e.kind, e.name.as_str(), *c)));
+    let mut out = Vec::new();
+    for ((e, _), key) in flat.iter().zip(keys) {
+        if !is_tracked(e.kind) || e.name.is_empty() {
+            continue;
         }
+        let first_line = line_of(e.range.start);
+        // A range ending at the start of a line ends on the line before.
+        let end = e.range.end.max(e.range.start);
+        let mut last_line = line_of(end);
+        if last_line > first_line && lines.line_start(last_line) == Some(end) {
+            last_line -= 1;
+        }
+        let body = text
+            .get(e.range.start as usize..e.range.end as usize)
+            .unwrap_or("");
+        out.push(Defined {
+            key,
+            kind: e.kind,
+            first_line,
+            last_line,
+            fingerprint: Fingerprint::of_symbol(&e.signature, body),
+        });
     }
     Arc::new(out)
 }
@@ -175,58 +216,154 @@ fn count_in(lines: &[u32], first: u32, last: u32) -> u32 {
     (to - from) as u32
 }
 
+/// What a change did to one file's definitions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileDiff {
+    /// The definitions it touched, in the new version's order, then the deleted ones.
+    pub touched: Vec<Touched>,
+    /// The definitions it renamed, (old key, new key), containers before their members
+    /// (whose keys follow their container's without a pair of their own).
+    pub renamed: Vec<(String, String)>,
+    /// The lines of the new version the change inserted (zero-based, sorted).
+    pub inserted: Vec<u32>,
+}
+
+/// For each line of the old text left unchanged, the line it is in the new one.
+fn kept_lines(old_len: u32, deleted: &[u32], inserted: &[u32]) -> Vec<Option<u32>> {
+    let mut map = vec![None; old_len as usize];
+    let (mut d, mut i, mut new_line) = (0, 0, 0u32);
+    for (old_line, slot) in map.iter_mut().enumerate() {
+        if deleted.get(d) == Some(&(old_line as u32)) {
+            d += 1;
+            continue;
+        }
+        while inserted.get(i) == Some(&new_line) {
+            i += 1;
+            new_line += 1;
+        }
+        *slot = Some(new_line);
+        new_line += 1;
+    }
+    map
+}
+
+/// `key` with its leading `from` (whole segments) replaced by `to`: the key of a member
+/// of a renamed container.
+pub fn rebase(key: &str, from: &str, to: &str) -> Option<String> {
+    let rest = key.strip_prefix(from)?;
+    (rest.is_empty() || rest.starts_with('.')).then(|| format!("{to}{rest}"))
+}
+
 /// The definitions a change from `old` to `new` touched (`None`: the file did not exist
-/// on that side), given both versions' outlines; in the new version's order, then the
-/// deleted ones.
-pub fn touched(old: Option<(&str, &Outline)>, new: Option<(&str, &Outline)>) -> Vec<Touched> {
-    let (deleted, inserted) = changed_lines(
-        old.map_or("", |(text, _)| text),
-        new.map_or("", |(text, _)| text),
-    );
+/// on that side), given both versions' outlines.
+///
+/// A definition only in the old version whose unchanged lines make up at least half of
+/// a definition of the same kind only in the new one (and half of itself) was renamed,
+/// as `git log -L` follows lines whatever their names: it is one history, modified, and
+/// so are its members under their new container's key.
+pub fn touched(old: Option<(&str, &Outline)>, new: Option<(&str, &Outline)>) -> FileDiff {
+    let old_text = old.map_or("", |(text, _)| text);
+    let (deleted, inserted) = changed_lines(old_text, new.map_or("", |(text, _)| text));
     let empty: Outline = Arc::default();
     let old_outline = old.map_or(&empty, |(_, o)| o);
     let new_outline = new.map_or(&empty, |(_, o)| o);
-    // Each key's lines changed on either side; a key defined several times (overloads,
-    // several impl blocks) adds up.
     let keys = |outline: &Outline| -> rustc_hash::FxHashSet<String> {
         outline.iter().map(|d| d.key.clone()).collect()
     };
     let (old_keys, new_keys) = (keys(old_outline), keys(new_outline));
-    let mut out: Vec<Touched> = Vec::new();
-    let mut index: rustc_hash::FxHashMap<String, usize> = rustc_hash::FxHashMap::default();
-    // The new side's definitions count inserted lines, the old side's deleted ones; one
-    // only on its side was added or deleted.
-    let sides = [
-        (new_outline, &inserted, &old_keys, How::Added),
-        (old_outline, &deleted, &new_keys, How::Deleted),
-    ];
-    for (outline, lines, other_side, alone) in sides {
-        for d in outline.iter() {
-            let n = count_in(lines, d.first_line, d.last_line);
-            let how = if other_side.contains(&d.key) {
-                How::Modified
-            } else {
-                alone
+
+    // Renames: old-only definitions against new-only ones of the same kind, containers
+    // first; a member of a renamed container follows it.
+    let mut renamed: Vec<(String, String)> = Vec::new();
+    let new_only: Vec<&Defined> = new_outline
+        .iter()
+        .filter(|d| !old_keys.contains(&d.key))
+        .collect();
+    if old.is_some() && !new_only.is_empty() {
+        let kept = kept_lines(old_text.lines().count() as u32 + 1, &deleted, &inserted);
+        let mut taken: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+        for d in old_outline.iter().filter(|d| !new_keys.contains(&d.key)) {
+            if renamed
+                .iter()
+                .any(|(from, _)| rebase(&d.key, from, "").is_some())
+            {
+                continue;
+            }
+            let moved: Vec<u32> = (d.first_line..=d.last_line)
+                .filter_map(|l| kept.get(l as usize).copied().flatten())
+                .collect();
+            let (Some(&low), Some(&high)) = (moved.first(), moved.last()) else {
+                continue;
             };
-            let i = *index.entry(d.key.clone()).or_insert_with(|| {
-                out.push(Touched {
-                    key: d.key.clone(),
-                    kind: d.kind,
-                    how,
-                    added: 0,
-                    removed: 0,
-                });
-                out.len() - 1
-            });
-            if alone == How::Added {
-                out[i].added += n;
-            } else {
-                out[i].removed += n;
+            let best = new_only
+                .iter()
+                .filter(|n| n.kind == d.kind && !taken.contains(n.key.as_str()))
+                .filter(|n| n.first_line <= high && n.last_line >= low)
+                .map(|n| (count_in(&moved, n.first_line, n.last_line), *n))
+                .max_by_key(|(common, _)| *common);
+            if let Some((common, n)) = best {
+                let longest = (d.last_line - d.first_line).max(n.last_line - n.first_line) + 1;
+                if common * 2 >= longest {
+                    taken.insert(n.key.as_str());
+                    renamed.push((d.key.clone(), n.key.clone()));
+                }
             }
         }
     }
+    // An old key's name in the new version.
+    let now = |key: &str| -> String {
+        renamed
+            .iter()
+            .find_map(|(from, to)| rebase(key, from, to))
+            .unwrap_or_else(|| key.to_string())
+    };
+
+    let mut out: Vec<Touched> = Vec::new();
+    let mut index: rustc_hash::FxHashMap<String, usize> = rustc_hash::FxHashMap::default();
+    let old_now: rustc_hash::FxHashSet<String> = old_keys.iter().map(|k| now(k)).collect();
+    // The new side's definitions count inserted lines, the old side's deleted ones (under
+    // their new keys); one only on its side was added or deleted. A key defined several
+    // times (several impl blocks) adds up.
+    for d in new_outline.iter() {
+        let how = if old_now.contains(&d.key) {
+            How::Modified
+        } else {
+            How::Added
+        };
+        let n = count_in(&inserted, d.first_line, d.last_line);
+        let i = *index.entry(d.key.clone()).or_insert_with(|| {
+            out.push(Touched {
+                key: d.key.clone(),
+                kind: d.kind,
+                how,
+                added: 0,
+                removed: 0,
+            });
+            out.len() - 1
+        });
+        out[i].added += n;
+    }
+    for d in old_outline.iter() {
+        let n = count_in(&deleted, d.first_line, d.last_line);
+        let key = now(&d.key);
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            out.push(Touched {
+                key,
+                kind: d.kind,
+                how: How::Deleted,
+                added: 0,
+                removed: 0,
+            });
+            out.len() - 1
+        });
+        out[i].removed += n;
+    }
     out.retain(|t| t.added + t.removed > 0);
-    out
+    FileDiff {
+        touched: out,
+        renamed,
+        inserted,
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +389,7 @@ mod tests {
             o.as_ref().map(|(t, o)| (*t, o)),
             n.as_ref().map(|(t, o)| (*t, o)),
         )
+        .touched
         .into_iter()
         .map(|t| (t.key, t.how, t.added, t.removed))
         .collect()
@@ -301,5 +439,48 @@ mod tests {
         assert!(changes(Some(V1), None).iter().all(|c| c.1 == Deleted));
         // Whitespace outside every definition touches none.
         assert_eq!(changes(Some(V1), Some(&format!("{V1}\n\n"))), []);
+    }
+
+    #[test]
+    fn overloads_are_told_apart_by_their_order() {
+        let text = "class C:\n    @overload\n    def f(self, x: int) -> int: ...\n    @overload\n    def f(self, x: str) -> str: ...\n    def f(self, x):\n        return x\n";
+        let found: Vec<String> = keys(text).into_iter().map(|k| k.0).collect();
+        assert_eq!(found, ["C", "C.f", "C.f#2", "C.f#3"]);
+        // An edit of the implementation touches it, not the stubs.
+        let edited = text.replace("return x", "return x * 2");
+        let touched: Vec<String> = changes(Some(text), Some(&edited))
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(touched, ["C", "C.f#3"]);
+    }
+
+    #[test]
+    fn a_renamed_definition_keeps_its_history_and_so_do_its_members() {
+        let limits = Limits::default();
+        let v2 = V1.replace("class Cart:", "class Basket:");
+        let (o, n) = (
+            outline(python(), V1, &limits),
+            outline(python(), &v2, &limits),
+        );
+        let diff = touched(Some((V1, &o)), Some((&v2, &n)));
+        assert_eq!(diff.renamed, [("Cart".to_string(), "Basket".to_string())]);
+        // One history, modified on its first line; the methods did not change.
+        assert_eq!(
+            changes(Some(V1), Some(&v2)),
+            [("Basket".into(), How::Modified, 1, 1)]
+        );
+        // A function replaced by an unrelated one of another name is not a rename.
+        let v3 = V1.replace(
+            "def a():\n    return 1",
+            "def b():\n    x = 5\n    y = 6\n    return x + y",
+        );
+        let n3 = outline(python(), &v3, &limits);
+        assert!(touched(Some((V1, &o)), Some((&v3, &n3))).renamed.is_empty());
+        assert_eq!(
+            rebase("Cart.total", "Cart", "Basket").as_deref(),
+            Some("Basket.total")
+        );
+        assert_eq!(rebase("Carts.total", "Cart", "Basket"), None);
     }
 }

@@ -36,12 +36,35 @@ pub struct ChangeRow {
     pub removed: u32,
 }
 
-/// One commit read: itself, what it changed, what it renamed (old, new).
+/// A definition a commit renamed within a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRename {
+    /// Relative to the workspace folder, at that commit.
+    pub path: String,
+    pub old_key: String,
+    pub new_key: String,
+}
+
+/// How a commit's added lines are written, with its author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitStyle {
+    pub author: String,
+    pub email: String,
+    /// Per language (JSON, see `codecontext_memory::style`).
+    pub style: String,
+}
+
+/// One commit read: itself, what it changed, which files it renamed (old, new), and
+/// which definitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitChanges {
     pub commit: CommitRow,
     pub changes: Vec<ChangeRow>,
     pub renames: Vec<(String, String)>,
+    pub key_renames: Vec<KeyRename>,
+    /// How the lines it added are written, per language (JSON, see
+    /// `codecontext_memory::style`).
+    pub style: String,
 }
 
 /// Where the change log is kept.
@@ -52,6 +75,17 @@ pub trait ChangeLog: Send + Sync {
     fn put_commits(&self, commits: Vec<CommitChanges>) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Every rename read, oldest commit first: (old path, new path).
     fn renames(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, StoreError>>;
+    /// The definitions renamed in any of `paths`, newest commit first.
+    fn key_renames(&self, paths: Vec<String>) -> BoxFuture<'_, Result<Vec<KeyRename>, StoreError>>;
+    /// Every commit's author, email and style, oldest first; with `paths`, only the
+    /// commits that changed a definition in one of them.
+    fn styles(
+        &self,
+        paths: Option<Vec<String>>,
+    ) -> BoxFuture<'_, Result<Vec<CommitStyle>, StoreError>>;
+    /// Forgets everything read (the rows are derived from git, and read again when the
+    /// way they are derived changes).
+    fn clear_log(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The changes of the definitions `key` (ending with its last segment `name`) in
     /// any of `paths`, newest commit first, at most `limit`, each with its commit.
     fn changes_of(
@@ -123,8 +157,8 @@ impl ChangeLog for SqliteStore {
             let mut tx = self.pool.begin().await?;
             for c in &commits {
                 let done = sqlx::query(
-                    "INSERT INTO git_commits (id, at_ms, author, email, message, parents)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+                    "INSERT INTO git_commits (id, at_ms, author, email, message, parents, style)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
                 )
                 .bind(&c.commit.id)
                 .bind(c.commit.at_ms)
@@ -132,6 +166,7 @@ impl ChangeLog for SqliteStore {
                 .bind(&c.commit.email)
                 .bind(&c.commit.message)
                 .bind(c.commit.parents.join(" "))
+                .bind(&c.style)
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -162,6 +197,18 @@ impl ChangeLog for SqliteStore {
                     .bind(&c.commit.id)
                     .bind(old)
                     .bind(new)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for r in &c.key_renames {
+                    sqlx::query(
+                        "INSERT INTO symbol_renames (commit_id, path, old_key, new_key)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .bind(&c.commit.id)
+                    .bind(&r.path)
+                    .bind(&r.old_key)
+                    .bind(&r.new_key)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -222,6 +269,89 @@ impl ChangeLog for SqliteStore {
             children_first(&mut found);
             found.truncate(limit as usize);
             Ok(found)
+        })
+    }
+
+    fn key_renames(&self, paths: Vec<String>) -> BoxFuture<'_, Result<Vec<KeyRename>, StoreError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT r.path, r.old_key, r.new_key FROM symbol_renames r
+                 JOIN git_commits c ON c.id = r.commit_id ORDER BY c.at_ms DESC, c.id",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .filter(|r| paths.iter().any(|p| p == r.get::<&str, _>(0)))
+                .map(|r| KeyRename {
+                    path: r.get(0),
+                    old_key: r.get(1),
+                    new_key: r.get(2),
+                })
+                .collect())
+        })
+    }
+
+    fn styles(
+        &self,
+        paths: Option<Vec<String>>,
+    ) -> BoxFuture<'_, Result<Vec<CommitStyle>, StoreError>> {
+        Box::pin(async move {
+            let rows = match &paths {
+                None => {
+                    sqlx::query(
+                        "SELECT author, email, style FROM git_commits
+                         WHERE style <> '{}' ORDER BY at_ms",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Some(paths) => {
+                    let marks = vec!["?"; paths.len().max(1)].join(", ");
+                    let sql = format!(
+                        "SELECT author, email, style FROM git_commits WHERE style <> '{{}}'
+                         AND id IN (SELECT commit_id FROM symbol_changes WHERE path IN ({marks}))
+                         ORDER BY at_ms"
+                    );
+                    let mut query = sqlx::query(&sql);
+                    if paths.is_empty() {
+                        query = query.bind("");
+                    }
+                    for p in paths {
+                        query = query.bind(p);
+                    }
+                    query.fetch_all(&self.pool).await?
+                }
+            };
+            Ok(rows
+                .iter()
+                .map(|r| CommitStyle {
+                    author: r.get(0),
+                    email: r.get(1),
+                    style: r.get(2),
+                })
+                .collect())
+        })
+    }
+
+    fn clear_log(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            for table in [
+                "symbol_renames",
+                "symbol_changes",
+                "file_renames",
+                "git_commits",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM meta WHERE key = 'git_history'")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -293,6 +423,8 @@ mod tests {
                 })
                 .collect(),
             renames: vec![],
+            key_renames: vec![],
+            style: "{}".into(),
         }
     }
 

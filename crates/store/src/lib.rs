@@ -38,7 +38,7 @@ mod runs;
 mod series;
 mod shared;
 
-pub use changelog::{ChangeLog, ChangeRow, CommitChanges, CommitRow};
+pub use changelog::{ChangeLog, ChangeRow, CommitChanges, CommitRow, CommitStyle, KeyRename};
 pub use memories::{MemoryLog, MemoryRecord};
 pub use pg::{project_key, PgStore};
 pub use runs::{short_name, RunKind, RunLog, RunRecord, Subject};

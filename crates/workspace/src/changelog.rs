@@ -21,8 +21,9 @@ use codecontext_analysis::{Analysis, NavTarget};
 use codecontext_memory::{
     changes::{self, Outline},
     git::{CommitInfo, FileChange, Repo},
+    style::StyleCounts,
 };
-use codecontext_store::{ChangeLog, ChangeRow, CommitChanges, CommitRow};
+use codecontext_store::{ChangeLog, ChangeRow, CommitChanges, CommitRow, KeyRename};
 use codecontext_syntax::Limits;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -50,7 +51,15 @@ pub const RECALL_WAIT: Duration = Duration::from_secs(2);
 struct LogState {
     /// The first read finished: later reads stop at the commits read.
     complete: bool,
+    /// How the rows were derived ([`LOG_VERSION`]); rows of another version are read
+    /// again.
+    #[serde(default)]
+    version: u32,
 }
+
+/// The way changes are mapped onto definitions; raised when it changes (2: overloads
+/// told apart, renames followed).
+const LOG_VERSION: u32 = 2;
 
 /// What one read did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -95,18 +104,12 @@ pub fn key_of(analysis: &Analysis<'_>, t: &NavTarget) -> Option<String> {
     let g = analysis.graph();
     let loc = g.locate(t.entity?)?;
     let f = g.file_data(loc.file)?;
-    let mut names = Vec::new();
-    let mut at = Some(loc.index);
-    while let Some(i) = at {
-        let e = f.entities.get(i as usize)?;
-        names.push(g.name(e.name).to_string());
-        at = e.container;
-        if names.len() > 64 {
-            break;
-        }
-    }
-    names.reverse();
-    Some(names.join("."))
+    let keys = changes::keys_of(
+        f.entities
+            .iter()
+            .map(|e| (e.kind, g.name(e.name), e.container.map(|c| c as usize))),
+    );
+    keys.into_iter().nth(loc.index as usize)
 }
 
 /// Outlines of file versions by content hash: a version is parsed once, though it is the
@@ -189,9 +192,13 @@ fn read_commit(
         },
         changes: Vec::new(),
         renames: Vec::new(),
+        key_renames: Vec::new(),
+        style: String::new(),
     };
+    let mut styles: std::collections::BTreeMap<String, StyleCounts> = Default::default();
     let mut touched_now: Vec<(String, changes::Defined)> = Vec::new();
     if commit.parents.len() > 1 {
+        out.style = "{}".to_string();
         return Ok((out, touched_now));
     }
     let wanted = |path: &str| {
@@ -231,11 +238,44 @@ fn read_commit(
         let Some(path) = new_rel.clone().or(old_rel.clone()) else {
             continue;
         };
-        let touched = changes::touched(
+        let diff = changes::touched(
             old_side.as_ref().map(|(t, o)| (*t, o)),
             new_side.as_ref().map(|(t, o)| (*t, o)),
         );
-        for t in touched {
+        out.key_renames.extend(
+            diff.renamed
+                .into_iter()
+                .map(|(old_key, new_key)| KeyRename {
+                    path: path.clone(),
+                    old_key,
+                    new_key,
+                }),
+        );
+        // How the author writes: the lines they added, the names they gave.
+        if let (Some(lang), Some(text)) = (
+            new_path
+                .as_deref()
+                .and_then(|p| codecontext_lang::language_for_path(Path::new(p))),
+            &new_text,
+        ) {
+            let counts = styles.entry(lang.config.name.clone()).or_default();
+            let mut wanted = diff.inserted.iter().peekable();
+            counts.measure(
+                &lang.config.name,
+                text.lines().enumerate().filter_map(|(i, line)| {
+                    while wanted.next_if(|w| (**w as usize) < i).is_some() {}
+                    wanted.next_if(|w| **w as usize == i).map(|_| line)
+                }),
+            );
+            for t in diff.touched.iter().filter(|t| t.how == changes::How::Added) {
+                let name = t.key.rsplit('.').next().unwrap_or(&t.key);
+                let name = name.split('#').next().unwrap_or(name);
+                if let Some(style) = codecontext_assess::Style::of(name) {
+                    counts.name(t.kind.as_str(), style.as_str());
+                }
+            }
+        }
+        for t in diff.touched {
             if t.how != changes::How::Deleted {
                 if let Some((_, outline)) = &new_side {
                     if let Some(d) = outline.iter().find(|d| d.key == t.key) {
@@ -257,6 +297,8 @@ fn read_commit(
             });
         }
     }
+    styles.retain(|_, counts| !counts.is_empty());
+    out.style = serde_json::to_string(&styles).unwrap_or_else(|_| "{}".to_string());
     Ok((out, touched_now))
 }
 
@@ -275,12 +317,22 @@ impl Workspace {
         let fail = |e: codecontext_store::StoreError| {
             WorkspaceError::internal(format!("codecontext.{OP}: the change log: {e}"))
         };
-        let state: LogState = log
+        let mut state: LogState = log
             .log_state()
             .await
             .map_err(fail)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
+        if state.version != LOG_VERSION {
+            // Read by an older build, or never: whatever is there is read again.
+            log.clear_log().await.map_err(fail)?;
+            state = LogState {
+                complete: false,
+                version: LOG_VERSION,
+            };
+            let kept = serde_json::to_string(&state).unwrap_or_default();
+            log.set_log_state(kept).await.map_err(fail)?;
+        }
         let known: HashSet<String> = log
             .known_commits()
             .await
@@ -358,7 +410,11 @@ impl Workspace {
         }
         read.complete = !self.is_stopping();
         if read.complete && !complete_before {
-            let state = serde_json::to_string(&LogState { complete: true }).unwrap_or_default();
+            let state = serde_json::to_string(&LogState {
+                complete: true,
+                version: LOG_VERSION,
+            })
+            .unwrap_or_default();
             log.set_log_state(state).await.map_err(fail)?;
         }
         read.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -384,6 +440,25 @@ impl Workspace {
         })
     }
 
+    /// A file's path (relative to the folder) and every older name it had, back through
+    /// the renames the change log read.
+    pub(crate) async fn names_of_file(&self, root: &Path, rel: &str) -> Result<Vec<String>> {
+        let renames = self.renames(root).await?;
+        let mut paths = vec![rel.to_string()];
+        loop {
+            let before = paths.len();
+            for (old, new) in &renames {
+                if paths.contains(new) && !paths.contains(old) {
+                    paths.push(old.clone());
+                }
+            }
+            if paths.len() == before {
+                break;
+            }
+        }
+        Ok(paths)
+    }
+
     /// The commits that changed a definition, newest first: in its file, or in the files
     /// that file was renamed from.
     pub async fn changes_of(&self, root: &Path, t: &NavTarget, limit: u32) -> Result<Vec<Value>> {
@@ -397,25 +472,44 @@ impl Workspace {
         let fail = |e: codecontext_store::StoreError| {
             WorkspaceError::internal(format!("codecontext.recall: the change log: {e}"))
         };
-        let renames = self.renames(root).await?;
-        let mut paths = vec![t.path.clone()];
-        // Back through renames: every older name of the file.
+        let paths = self.names_of_file(root, &t.path).await?;
+        // Back through renames of the definition or of its containers: every older key.
+        let key_renames = log.key_renames(paths.clone()).await.map_err(fail)?;
+        let mut keys = vec![key.clone()];
         loop {
-            let before = paths.len();
-            for (old, new) in &renames {
-                if paths.contains(new) && !paths.contains(old) {
-                    paths.push(old.clone());
+            let before = keys.len();
+            for r in &key_renames {
+                let older: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| changes::rebase(k, &r.new_key, &r.old_key))
+                    .collect();
+                for k in older {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
                 }
             }
-            if paths.len() == before {
+            if keys.len() == before || keys.len() > 64 {
                 break;
             }
         }
-        let name = key.rsplit('.').next().unwrap_or(&key).to_string();
-        let found = log
-            .changes_of(name, key, paths, limit)
-            .await
-            .map_err(fail)?;
+        let mut found = Vec::new();
+        for k in keys {
+            let name = k.rsplit('.').next().unwrap_or(&k).to_string();
+            found.extend(
+                log.changes_of(name, k, paths.clone(), limit)
+                    .await
+                    .map_err(fail)?,
+            );
+        }
+        found.sort_by_key(|f| std::cmp::Reverse(f.0.at_ms));
+        found.dedup_by(|a, b| a.0.id == b.0.id);
+        // The definition's history begins where it was last added: an older one of the
+        // same name that was deleted before is another definition.
+        if let Some(born) = found.iter().position(|(_, ch)| ch.how == "added") {
+            found.truncate(born + 1);
+        }
+        found.truncate(limit as usize);
         Ok(found
             .into_iter()
             .map(|(c, ch)| {
@@ -429,6 +523,7 @@ impl Workspace {
                     "added": ch.added,
                     "removed": ch.removed,
                     "path": ch.path,
+                    "key": ch.key,
                 })
             })
             .collect())

@@ -28,6 +28,7 @@ pub mod rules;
 pub mod search;
 pub mod settings;
 mod store;
+pub mod style;
 pub mod team;
 pub mod usages;
 pub mod verify;

@@ -322,36 +322,39 @@ fn drift(analysis: &Analysis<'_>, root: &Path, anchor: &Anchor) -> Drift {
             anchor.fingerprint,
             file_anchor(analysis, root, &anchor.name).map(|a| a.fingerprint),
         ),
-        AnchorKind::Symbol => {
-            let candidates: Vec<NavTarget> = analysis
-                .find_by_name(&anchor.name)
-                .into_iter()
-                .filter(|t| t.qualified_name == anchor.name)
-                .filter(|t| analysis.host().root_of(t.file).as_deref() == Some(root))
-                .collect();
-            // In its file if it is still there, else wherever it moved; unchanged if
-            // any of its namesakes is.
-            let in_file: Vec<&NavTarget> = candidates
-                .iter()
-                .filter(|t| Some(&t.path) == anchor.file.as_ref())
-                .collect();
-            let pool: Vec<&NavTarget> = if in_file.is_empty() {
-                candidates.iter().collect()
-            } else {
-                in_file
-            };
-            let drifts = pool
-                .iter()
-                .map(|t| Drift::between(anchor.fingerprint, symbol_print(analysis, t)));
-            drifts
-                .min_by_key(|d| match d {
-                    Drift::Same => 0,
-                    Drift::BodyChanged => 1,
-                    Drift::SignatureChanged => 2,
-                    Drift::Gone => 3,
-                })
-                .unwrap_or(Drift::Gone)
-        }
+        // Unchanged if any of its namesakes is.
+        AnchorKind::Symbol => symbol_targets(analysis, root, anchor)
+            .iter()
+            .map(|t| Drift::between(anchor.fingerprint, symbol_print(analysis, t)))
+            .min_by_key(|d| match d {
+                Drift::Same => 0,
+                Drift::BodyChanged => 1,
+                Drift::SignatureChanged => 2,
+                Drift::Gone => 3,
+            })
+            .unwrap_or(Drift::Gone),
+    }
+}
+
+/// The definitions a symbol anchor is about now: in its file if it is still there, else
+/// wherever it moved.
+fn symbol_targets(analysis: &Analysis<'_>, root: &Path, anchor: &Anchor) -> Vec<NavTarget> {
+    let candidates: Vec<NavTarget> = analysis
+        .find_by_name(&anchor.name)
+        .into_iter()
+        .filter(|t| t.qualified_name == anchor.name)
+        .filter(|t| analysis.host().root_of(t.file).as_deref() == Some(root))
+        .collect();
+    if candidates
+        .iter()
+        .any(|t| Some(&t.path) == anchor.file.as_ref())
+    {
+        candidates
+            .into_iter()
+            .filter(|t| Some(&t.path) == anchor.file.as_ref())
+            .collect()
+    } else {
+        candidates
     }
 }
 
@@ -626,6 +629,63 @@ impl Workspace {
     }
 
     /// Every memory of a folder.
+    /// The folder's decisions and preferences as the team's graph database holds them:
+    /// each with its status and the entities its symbol anchors are about now.
+    ///
+    /// With `touched` (files that changed, relative to the folder): `None` when no
+    /// memory is anchored in any of them, as nothing the graph holds of them changed.
+    pub(crate) async fn mirrored_decisions(
+        &self,
+        root: &Path,
+        touched: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Option<Vec<codecontext_team::bolt::MirrorDecision>>> {
+        let stored = self.stored("recall", root).await?;
+        if let Some(touched) = touched {
+            let anchored = stored.iter().any(|m| {
+                m.body
+                    .anchors
+                    .iter()
+                    .any(|a| a.file.as_ref().is_some_and(|f| touched.contains(f)))
+            });
+            if !anchored {
+                return Ok(None);
+            }
+        }
+        let host = self.read();
+        let analysis = host.analysis();
+        Ok(stored
+            .iter()
+            .filter(|m| m.record.kind != MemoryKind::Feedback.as_str())
+            .map(|m| {
+                let answer = m.answer(&analysis);
+                let anchors = m
+                    .body
+                    .anchors
+                    .iter()
+                    .filter(|a| a.kind == AnchorKind::Symbol)
+                    .flat_map(|a| {
+                        symbol_targets(&analysis, root, a)
+                            .into_iter()
+                            .filter_map(|t| {
+                                let d = Drift::between(a.fingerprint, symbol_print(&analysis, &t));
+                                let status = Status::of(false, false, &[d]).as_str();
+                                Some((t.entity?.to_string(), status.to_string()))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                codecontext_team::bolt::MirrorDecision {
+                    id: m.record.uid.clone(),
+                    kind: m.record.kind.clone(),
+                    status: answer["status"].as_str().unwrap_or("").to_string(),
+                    text: m.body.text.clone(),
+                    anchors,
+                }
+            })
+            .collect::<Vec<_>>()
+            .into())
+    }
+
     async fn stored(&self, op: &str, root: &Path) -> Result<Vec<Stored>> {
         let store = self.memory_store(op, root).await?;
         let records = store.memories().await.map_err(|e| internal(op, e))?;
@@ -668,6 +728,7 @@ impl Workspace {
             })
             .await
             .map_err(|e| internal(op, e))?;
+        self.memory_written(root);
         Ok(())
     }
 
@@ -760,7 +821,7 @@ impl Workspace {
     }
 
     /// Keeps a decision or a preference; the memory as recalled.
-    pub async fn remember(&self, request: RememberRequest) -> Result<Value> {
+    pub async fn remember(self: &Arc<Self>, request: RememberRequest) -> Result<Value> {
         const OP: &str = "remember";
         let kind = match request.kind.as_str() {
             "decision" => MemoryKind::Decision,
@@ -808,12 +869,13 @@ impl Workspace {
         };
         self.put(OP, &root, &uid, kind.as_str(), made_ms, &body)
             .await?;
+        self.share_memory(&root);
         self.one(OP, &root, &uid).await
     }
 
     /// Records what became of a suggestion; the feedback as recalled, and the preference
     /// it made if it tipped the balance.
-    pub async fn feedback(&self, request: FeedbackRequest) -> Result<Value> {
+    pub async fn feedback(self: &Arc<Self>, request: FeedbackRequest) -> Result<Value> {
         const OP: &str = "feedback";
         let about = checked_text(OP, "about", &request.about)?;
         let reason = optional_text(OP, "reason", request.reason.as_deref())?;
@@ -845,6 +907,7 @@ impl Workspace {
             &body,
         )
         .await?;
+        self.share_memory(&root);
         let stored = self.stored(OP, &root).await?;
         let preference = learned_preferences(&stored)
             .into_iter()
@@ -854,7 +917,7 @@ impl Workspace {
     }
 
     /// Takes a memory back: it stays, marked `forgotten`, out of recall unless asked for.
-    pub async fn forget(&self, request: ForgetRequest) -> Result<Value> {
+    pub async fn forget(self: &Arc<Self>, request: ForgetRequest) -> Result<Value> {
         const OP: &str = "forget";
         let reason = optional_text(OP, "reason", request.reason.as_deref())?;
         for root in self.roots() {
@@ -875,6 +938,7 @@ impl Workspace {
                     &m.body,
                 )
                 .await?;
+                self.share_memory(&root);
             }
             return self.one(OP, &root, &request.id).await;
         }
@@ -923,6 +987,7 @@ impl Workspace {
                 None => history_complete = false,
             }
             skipped.extend(self.sync_records(&root).await);
+            self.share_memory(&root);
             all.extend(self.stored(OP, &root).await?);
         }
         let words: Vec<String> = request
@@ -996,6 +1061,34 @@ impl Workspace {
                 }));
             }
         }
+        // For a file, or the whole project: how its code is written, and by whom; for
+        // the project, what its user runs most.
+        let mut style: Vec<Value> = Vec::new();
+        let mut habits = Value::Null;
+        if let Some((root, rel)) = &file {
+            let language =
+                codecontext_lang::language_for_path(Path::new(rel)).map(|l| l.config.name.as_str());
+            let paths = self.names_of_file(root, rel).await?;
+            if let Some(languages) =
+                self.style_of(root, Some(paths), language).await?["languages"].as_array()
+            {
+                style.extend(languages.iter().cloned());
+            }
+        } else if request.symbol.is_none() && words.is_empty() {
+            let roots = self.roots();
+            for root in &roots {
+                let found = self.style_of(root, None, None).await?;
+                for mut l in found["languages"].as_array().cloned().unwrap_or_default() {
+                    if roots.len() > 1 {
+                        l["root"] = json!(root);
+                    }
+                    style.push(l);
+                }
+            }
+            if let [root] = roots.as_slice() {
+                habits = self.habits_of(root).await?;
+            }
+        }
         let runs: Vec<FolderRun> = match (&request.symbol, &file) {
             (Some(symbol), _) => self.history(HistoryOf::Symbol(symbol.clone()), 10).await?,
             (None, Some((root, rel))) => self.history(HistoryOf::File(root.join(rel)), 10).await?,
@@ -1006,6 +1099,8 @@ impl Workspace {
             "learned": learned,
             "runs": runs.iter().map(|r| r.to_json(false)).collect::<Vec<_>>(),
             "changes": changes,
+            "style": style,
+            "habits": habits,
             "historyComplete": history_complete,
             "skipped": skipped,
             "truncated": truncated,
@@ -1681,34 +1776,40 @@ mod tests {
         );
 
         // Every definition's commits, as `git log -L` finds them for its lines.
-        let targets: Vec<NavTarget> = {
-            let host = ws.read();
-            let analysis = host.analysis();
-            let file = host.file_id(&root.join("payments.py")).unwrap();
-            flattened(analysis.outline(file))
+        let agree = |rel: &str, text: &str, expected: usize| {
+            let targets: Vec<NavTarget> = {
+                let host = ws.read();
+                let analysis = host.analysis();
+                let file = host.file_id(&root.join(rel)).unwrap();
+                flattened(analysis.outline(file))
+                    .into_iter()
+                    .filter(|t| ["function", "method", "class"].contains(&t.kind.as_str()))
+                    .collect()
+            };
+            assert_eq!(targets.len(), expected, "{targets:?}");
+            for t in &targets {
+                let first = text[..t.range.start as usize].matches('\n').count() + 1;
+                let last = text[..t.range.end as usize]
+                    .trim_end_matches('\n')
+                    .matches('\n')
+                    .count()
+                    + 1;
+                let mut ours: Vec<String> = rt
+                    .block_on(ws.changes_of(&root, t, 100))
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["commit"].as_str().unwrap().to_string())
+                    .collect();
+                ours.sort();
+                assert_eq!(
+                    ours,
+                    git_log_l(&root, rel, first, last),
+                    "{}",
+                    t.qualified_name
+                );
+            }
         };
-        assert_eq!(targets.len(), 4);
-        for t in &targets {
-            let first = extra[..t.range.start as usize].matches('\n').count() + 1;
-            let last = extra[..t.range.end as usize]
-                .trim_end_matches('\n')
-                .matches('\n')
-                .count()
-                + 1;
-            let mut ours: Vec<String> = rt
-                .block_on(ws.changes_of(&root, t, 100))
-                .unwrap()
-                .iter()
-                .map(|c| c["commit"].as_str().unwrap().to_string())
-                .collect();
-            ours.sort();
-            assert_eq!(
-                ours,
-                git_log_l(&root, "payments.py", first, last),
-                "{}",
-                t.qualified_name
-            );
-        }
+        agree("payments.py", &extra, 4);
 
         // A new commit: read on its own; the decision it made suspect once the code moved on.
         write("payments.py", &extra.replace("3 * attempt", "4 * attempt"));
@@ -1735,6 +1836,145 @@ mod tests {
             answer["changes"][0]["commits"][0]["summary"],
             "retry: steeper"
         );
+
+        // A class renamed keeps its members' histories; a function deleted and written
+        // again later is a new one; overloads are each their own.
+        let ledger = "from typing import overload\n\n\nclass Ledger:\n    def post(self, entry):\n        self.entries.append(entry)\n\n    def balance(self):\n        return sum(self.entries)\n\n    @overload\n    def get(self, i: int) -> int: ...\n    @overload\n    def get(self, i: str) -> str: ...\n    def get(self, i):\n        return self.entries[i]\n";
+        write("ledger.py", ledger);
+        git(&root, 8, &["add", "ledger.py"]);
+        git(&root, 8, &["commit", "-qm", "ledger"]);
+        let ledger = ledger.replace("append(entry)", "append(dict(entry))");
+        write("ledger.py", &ledger);
+        git(&root, 9, &["commit", "-qam", "post: copy"]);
+        let ledger = ledger.replace("class Ledger:", "class Book:");
+        write("ledger.py", &ledger);
+        git(&root, 10, &["commit", "-qam", "Ledger is a Book"]);
+        let ledger = ledger
+            .replace("sum(self.entries)", "sum(self.entries, 0)")
+            .replace("return self.entries[i]", "return self.entries[int(i)]");
+        write("ledger.py", &ledger);
+        git(&root, 11, &["commit", "-qam", "balance: start at 0"]);
+        let steeper = moved.replace("3 * attempt", "4 * attempt");
+        write("payments.py", &steeper);
+        git(&root, 12, &["commit", "-qam", "no extra"]);
+        let again = format!("{steeper}\n\ndef extra():\n    return 1\n");
+        write("payments.py", &again);
+        git(&root, 13, &["commit", "-qam", "extra again"]);
+        let read = rt.block_on(ws.read_history(&root)).unwrap();
+        assert_eq!(read.commits, 6);
+        ws.changed_on_disk(&root.join("ledger.py"), false);
+        ws.changed_on_disk(&root.join("payments.py"), false);
+        let post = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                symbol: Some("Book.post".into()),
+                ..Default::default()
+            },
+        );
+        let summaries: Vec<&str> = post["changes"][0]["commits"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{post:#}"))
+            .iter()
+            .map(|c| c["summary"].as_str().unwrap())
+            .collect();
+        assert_eq!(summaries, ["post: copy", "ledger"], "{post:#}");
+        agree("ledger.py", &ledger, 6);
+        agree("payments.py", &again, 4);
+    }
+
+    #[test]
+    fn style_is_measured_per_author_and_habits_come_from_runs() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        git(&root, 0, &["init", "-q"]);
+        // Ada: single quotes, four spaces, `from` imports, snake_case.
+        let ada = "from os import path\n\n\ndef load_file(name):\n    if name:\n        return path.join('a', name)\n    return 'none'\n";
+        std::fs::write(root.join("ada.py"), ada).unwrap();
+        git(&root, 1, &["add", "."]);
+        git(&root, 1, &["commit", "-qm", "ada"]);
+        // Bob: double quotes, two spaces, plain imports, camelCase.
+        let bob = "import os\n\n\ndef loadFile(name):\n  if name:\n    return os.path.join(\"b\", name)\n  return \"none\"\n";
+        std::fs::write(root.join("bob.py"), bob).unwrap();
+        git(&root, 2, &["add", "."]);
+        git(
+            &root,
+            2,
+            &["commit", "-qm", "bob", "--author", "Bob <bob@example.com>"],
+        );
+
+        let (rt, ws) = open_on(home.path(), &root);
+        for (test, command) in [
+            ("test_a", "pytest -q"),
+            ("test_a", "pytest -q"),
+            ("test_b", "cargo test"),
+        ] {
+            let run = codecontext_store::RunRecord {
+                id: 0,
+                at_ms: 1,
+                kind: codecontext_store::RunKind::Verify,
+                status: "passed".into(),
+                edit_hash: None,
+                diff: None,
+                symbols: vec![],
+                files: vec![],
+                wall_ms: 1,
+                cpu_ms: 1,
+                peak_memory_bytes: 0,
+                passed: 1,
+                failed: 0,
+                detail: json!({
+                    "command": command.split(' ').collect::<Vec<_>>(),
+                    "tests": [{ "name": test, "outcome": "passed" }],
+                }),
+            };
+            rt.block_on(ws.record_run(&root, run)).unwrap();
+        }
+        let project = recall(&ws, &rt, RecallRequest::default());
+        let [python] = project["style"].as_array().unwrap().as_slice() else {
+            panic!("{project:#}")
+        };
+        assert_eq!(python["language"], "python");
+        assert_eq!(python["commits"]["commits"], 2);
+        let author = |answer: &Value, email: &str| -> Value {
+            answer["style"][0]["authors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["email"] == email)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {email} in {answer:#}"))
+        };
+        let a = author(&project, "ada@example.com")["habits"].clone();
+        assert_eq!(a["quotes"]["value"], "single", "{a:#}");
+        assert_eq!(a["indent"]["value"], "4");
+        assert_eq!(a["imports"]["value"], "from_import");
+        assert_eq!(a["naming"]["function"]["value"], "snake_case");
+        let b = author(&project, "bob@example.com")["habits"].clone();
+        assert_eq!(b["quotes"]["value"], "double", "{b:#}");
+        assert_eq!(b["indent"]["value"], "2");
+        assert_eq!(b["imports"]["value"], "import_module");
+        assert_eq!(b["naming"]["function"]["value"], "camelCase");
+        let habits = &project["habits"];
+        assert_eq!(
+            habits["commands"][0],
+            json!({ "what": "pytest -q", "runs": 2 }),
+            "{habits:#}"
+        );
+        assert_eq!(habits["tests"][0], json!({ "what": "test_a", "runs": 2 }));
+        // A file: the authors who changed it only.
+        let file = recall(
+            &ws,
+            &rt,
+            RecallRequest {
+                file: Some("bob.py".into()),
+                ..Default::default()
+            },
+        );
+        let authors = file["style"][0]["authors"].as_array().unwrap();
+        assert_eq!(authors.len(), 1, "{file:#}");
+        assert_eq!(authors[0]["author"], "Bob");
     }
 
     const LIB: &str = "pub fn parse_config(text: &str) -> u32 {\n    text.len() as u32\n}\n\npub fn retry_policy(n: u32) -> u32 {\n    n * 2\n}\n";

@@ -301,16 +301,20 @@ struct Backlog {
     /// Files that changed (absolute paths): each with the files that depend on it, or
     /// removed when it is gone from the graph.
     paths: HashSet<PathBuf>,
+    /// The folder's decisions and preferences changed (the graph database holds them as
+    /// nodes; a full write includes them).
+    decisions: bool,
 }
 
 impl Backlog {
     fn add(&mut self, other: Backlog) {
         self.full |= other.full;
         self.paths.extend(other.paths);
+        self.decisions |= other.decisions;
     }
 
     fn is_empty(&self) -> bool {
-        !self.full && self.paths.is_empty()
+        !self.full && self.paths.is_empty() && !self.decisions
     }
 }
 
@@ -496,6 +500,7 @@ async fn mirror(
             behind.bolt.add(Backlog {
                 full: update.full,
                 paths: update.paths.clone(),
+                decisions: update.decisions,
             });
         }
         if shared_store {
@@ -547,7 +552,34 @@ async fn mirror(
         }
     }
     if let (Some(mirror), Some(work)) = (graph_db, bolt_work) {
-        if let Err(e) = write_graph(&**mirror, &bolt_files, bolt_gone, work.full).await {
+        let mut written = write_graph(&**mirror, &bolt_files, bolt_gone, work.full).await;
+        if written.is_ok() {
+            // Whole, when they changed; when an anchored file changed, the anchors'
+            // statuses may have.
+            let touched: HashSet<String> = work
+                .paths
+                .iter()
+                .filter_map(|p| p.strip_prefix(root).ok())
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect();
+            let whole = work.full || work.decisions;
+            written = match ws
+                .mirrored_decisions(root, (!whole).then_some(&touched))
+                .await
+            {
+                Ok(Some(decisions)) => mirror.replace_decisions(decisions).await.map(|_| ()),
+                Ok(None) => Ok(()),
+                Err(e) => {
+                    // The embedded store did not answer: nothing to write, nothing lost.
+                    warn!(
+                        "decisions of {} not read for the graph database: {e}",
+                        root.display()
+                    );
+                    Ok(())
+                }
+            };
+        }
+        if let Err(e) = written {
             warn!("graph database mirror of {} failed: {e}", root.display());
             links
                 .behind
@@ -557,6 +589,7 @@ async fn mirror(
                 .add(Backlog {
                     full: true,
                     paths: work.paths,
+                    decisions: true,
                 });
             failure = Some(e);
         }
@@ -619,6 +652,7 @@ impl Workspace {
             let update = Backlog {
                 full: true,
                 paths: HashSet::new(),
+                decisions: true,
             };
             let done = mirror(&ws, &root, &links, update, writing).await;
             let message = match done {
@@ -656,6 +690,37 @@ impl Workspace {
             .insert(path.to_path_buf());
         // Typing comes in bursts: gather them.
         schedule(self, root, links, CHANGE_PAUSE);
+    }
+
+    /// A memory of the folder was written: its decisions go to the graph database with the
+    /// next update (a remember or a forget writes them shortly after).
+    pub(crate) fn memory_written(&self, root: &Path) {
+        if let Some(links) = self.folder(root).team.get() {
+            if links.mirror().is_some() {
+                links
+                    .behind
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .bolt
+                    .decisions = true;
+            }
+        }
+    }
+
+    /// Writes the folder's pending decisions to the graph database shortly after.
+    pub(crate) fn share_memory(self: &Arc<Self>, root: &Path) {
+        let Some(links) = self.folder(root).team.get() else {
+            return;
+        };
+        let pending = links
+            .behind
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bolt
+            .decisions;
+        if pending {
+            schedule(self, root.to_path_buf(), links.clone(), CHANGE_PAUSE);
+        }
     }
 
     /// Waits for a slot in the project's execution rate limit (shared through Redis);
@@ -699,7 +764,11 @@ async fn flush(ws: &Arc<Workspace>, root: &Path, links: &Arc<TeamLinks>) {
         return;
     }
     if links.shares_graph() {
-        let update = Backlog { full: false, paths };
+        let update = Backlog {
+            full: false,
+            paths,
+            decisions: false,
+        };
         mirror(ws, root, links, update, writing).await;
     } else if let Some(cache) = links.cache() {
         let _ = cache.bump("edit").await;

@@ -71,6 +71,35 @@ fn print(out: &mut dyn Write, json: bool, answer: &Value) -> Result<()> {
     Ok(())
 }
 
+/// An author's habits on one line: each one's dominant choice and its share.
+fn habits_line(habits: &Value) -> String {
+    let mut parts = Vec::new();
+    for (key, label) in [
+        ("indent", "indent"),
+        ("quotes", "quotes"),
+        ("lineLength", "lines fit"),
+        ("imports", "imports"),
+        ("errors", "errors"),
+        ("tests", "tests"),
+    ] {
+        let h = &habits[key];
+        if let Some(value) = h["value"].as_str() {
+            parts.push(format!(
+                "{label} {value} {:.0}%",
+                h["share"].as_f64().unwrap_or(0.0) * 100.0
+            ));
+        }
+    }
+    for (kind, h) in habits["naming"].as_object().into_iter().flatten() {
+        parts.push(format!("{kind} {}", h["value"].as_str().unwrap_or("")));
+    }
+    if parts.is_empty() {
+        "nothing measured".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
 pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let opened = open(&args.common, false)?;
     // A command waits for the change log to be read to the end (a server answers with
@@ -119,6 +148,54 @@ pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> 
                 )?;
             }
         }
+        for lang in answer["style"].as_array().into_iter().flatten() {
+            let naming: Vec<String> = lang["code"]["naming"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    format!(
+                        "{} {} {:.0}%",
+                        n["kind"].as_str().unwrap_or(""),
+                        n["style"].as_str().unwrap_or(""),
+                        n["share"].as_f64().unwrap_or(0.0) * 100.0
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "style of {} ({} commits; code: {}):",
+                lang["language"].as_str().unwrap_or(""),
+                lang["commits"]["commits"],
+                if naming.is_empty() {
+                    "too few names".to_string()
+                } else {
+                    naming.join(", ")
+                }
+            )?;
+            writeln!(out, "    all: {}", habits_line(&lang["commits"]["habits"]))?;
+            for a in lang["authors"].as_array().into_iter().flatten() {
+                writeln!(
+                    out,
+                    "    {} <{}> ({} commits): {}",
+                    a["author"].as_str().unwrap_or(""),
+                    a["email"].as_str().unwrap_or(""),
+                    a["commits"],
+                    habits_line(&a["habits"])
+                )?;
+            }
+        }
+        for kind in ["commands", "tests"] {
+            let ran: Vec<String> = answer["habits"][kind]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| format!("{} ({}x)", c["what"].as_str().unwrap_or(""), c["runs"]))
+                .collect();
+            if !ran.is_empty() {
+                writeln!(out, "{kind} run most: {}", ran.join(", "))?;
+            }
+        }
         for p in &learned {
             writeln!(
                 out,
@@ -137,6 +214,7 @@ pub(super) fn recall(args: RecallArgs, out: &mut dyn Write) -> Result<ExitCode> 
         if memories.is_empty()
             && learned.is_empty()
             && answer["changes"].as_array().is_none_or(|c| c.is_empty())
+            && answer["style"].as_array().is_none_or(|s| s.is_empty())
         {
             writeln!(out, "nothing remembered")?;
         }

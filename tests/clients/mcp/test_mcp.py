@@ -406,6 +406,50 @@ async def test_memory_remembers_recalls_and_forgets_decisions(tmp_path: Path, ho
         assert remembered["id"] not in {m["id"] for m in found["memories"]}
 
 
+def git(root: Path, tick: int, *args: str, author: str = "Ada <ada@example.com>") -> None:
+    """git in `root` at a fixed time, whatever the machine's config."""
+    name, email = author.removesuffix(">").split(" <")
+    date = f"2026-01-01T00:00:{tick:02d}Z"
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    git_args = ["git", "-C", str(root), "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args]
+    subprocess.run(git_args, check=True, env=env, capture_output=True)
+
+
+async def test_recall_gives_a_symbols_change_log_and_each_authors_style(tmp_path: Path, home: Path) -> None:
+    root = copy("memory", tmp_path)
+    git(root, 1, "init", "-q")
+    git(root, 1, "add", ".")
+    git(root, 1, "commit", "-qm", "billing: first")
+    billing = root / "billing.py"
+    billing.write_text(billing.read_text().replace("2 ** attempt", "3 * attempt"))
+    git(root, 2, "commit", "-qam", "retry: linear", author="Bob <bob@example.com>")
+    async with session(root, home) as s:
+        answer = await call(s, "recall", {"symbol": "retry_delay"})
+        assert answer["historyComplete"] is True
+        [symbol] = answer["changes"]
+        assert [(c["summary"], c["how"], c["author"]) for c in symbol["commits"]] == [
+            ("retry: linear", "modified", "Bob"),
+            ("billing: first", "added", "Ada"),
+        ]
+        assert symbol["performance"]["shifts"] == []
+        project = await call(s, "recall", {})
+        [python] = project["style"]
+        assert {a["author"]: a["commits"] for a in python["authors"]} == {"Ada": 1, "Bob": 1}
+        ada = next(a for a in python["authors"] if a["author"] == "Ada")
+        assert ada["habits"]["quotes"]["value"] == "double"
+        assert project["habits"]["runs"] == 0
+
+
 async def test_bad_input_is_an_error_result_and_the_session_goes_on(tmp_path: Path, home: Path) -> None:
     root = copy("python", tmp_path)
     # In the server's own process (--no-daemon): the same answers.

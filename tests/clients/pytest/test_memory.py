@@ -184,6 +184,10 @@ def history_root(tmp_path: Path) -> Path:
     billing = root / "billing.py"
     billing.write_text(billing.read_text().replace("2 ** attempt", "3 * attempt"))
     git(root, 2, "commit", "-qam", "retry: linear\n\nDecision: retries back off linearly\nWhy: the gateway counts bursts")
+    # Another author, who writes otherwise: camelCase, single quotes, two spaces.
+    with billing.open("a") as f:
+        f.write("\n\ndef refundAll(accounts):\n  if accounts:\n    return [refund(a, 'all') for a in accounts]\n  return []\n")
+    git(root, 3, "commit", "-qam", "refund all", "--author", "Bob <bob@example.com>")
     return root.resolve()
 
 
@@ -211,6 +215,14 @@ async def test_recall_gives_the_commits_that_changed_a_symbol_and_their_decision
         "the gateway counts bursts",
         "current",
     )
+    # How each author writes, from the lines their commits added.
+    by_file = await request(history_client, "recall", {"file": "billing.py"})
+    [python] = by_file["style"]
+    assert python["language"] == "python" and python["commits"]["commits"] == 3
+    habits = {a["author"]: a["habits"] for a in python["authors"]}
+    assert (habits["Ada"]["quotes"]["value"], habits["Ada"]["indent"]["value"]) == ("double", "4"), habits
+    assert (habits["Bob"]["quotes"]["value"], habits["Bob"]["indent"]["value"]) == ("single", "2"), habits
+    assert habits["Bob"]["naming"]["function"]["value"] == "camelCase"
     text = await hover_text(history_client, history_root, 15, 5)
     assert "Last changed" in text and "by Ada" in text and "retry: linear" in text, text
     assert "Decision **current**: retries back off linearly (commit " in text, text
