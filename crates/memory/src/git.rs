@@ -245,6 +245,71 @@ impl Repo {
         self.with_reader(|reader| diff(reader, id, wanted, max_bytes))
     }
 
+    /// The commit that added the file at `path` (relative to the work tree) as HEAD has
+    /// it: walking first parents back from HEAD, at most `limit` commits, the last one
+    /// whose tree holds the path. None when HEAD does not hold it, or it is older than
+    /// `limit` commits (or than a shallow clone's boundary).
+    pub fn introduced(&self, path: &str, limit: usize) -> Result<Option<CommitInfo>, GitError> {
+        self.with_reader(|reader| {
+            let repo = &reader.repo;
+            let Some(mut at) = head_id(repo)? else {
+                return Ok(None);
+            };
+            if blob_at(repo, at, path)?.is_none() {
+                return Ok(None);
+            }
+            for _ in 0..limit {
+                let parent = {
+                    let commit = repo.find_commit(at).map_err(|err| GitError::Commit {
+                        id: at.to_string(),
+                        detail: describe(&err),
+                    })?;
+                    let first = commit.parent_ids().next().map(|p| p.detach());
+                    first
+                };
+                // The root commit added it; past a shallow clone's boundary, who did is
+                // not known.
+                let Some(parent) = parent else {
+                    return commit_info(repo, at).map(Some);
+                };
+                if !repo.has_object(parent) {
+                    return Ok(None);
+                }
+                if blob_at(repo, parent, path)?.is_none() {
+                    return commit_info(repo, at).map(Some);
+                }
+                at = parent;
+            }
+            // Older than `limit`: not known.
+            Ok(None)
+        })
+    }
+
+    /// The text of `path` (relative to the work tree) at `commit`: None when absent, not
+    /// a regular file, binary, over `max_bytes` or not UTF-8.
+    pub fn text_at(
+        &self,
+        commit: &str,
+        path: &str,
+        max_bytes: usize,
+    ) -> Result<Option<String>, GitError> {
+        let id = parse_id(commit)?;
+        self.with_reader(|reader| {
+            let Some(blob) = blob_at(&reader.repo, id, path)? else {
+                return Ok(None);
+            };
+            read_side(
+                &reader.repo,
+                Some(&Side {
+                    path: path.to_string(),
+                    blob,
+                }),
+                id,
+                max_bytes,
+            )
+        })
+    }
+
     /// Runs `read` with a reader: an idle one from the pool, or a new one. The reader goes
     /// back to the pool afterwards (not when `read` panics: then it is dropped).
     fn with_reader<T>(&self, read: impl FnOnce(&mut Reader) -> T) -> T {
@@ -399,6 +464,27 @@ fn diff(
     }
     changes.sort_by(|a, b| sort_key(a).cmp(sort_key(b)));
     Ok(changes)
+}
+
+/// The blob of the regular file at `path` in `commit`'s tree, if there is one.
+fn blob_at(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    path: &str,
+) -> Result<Option<ObjectId>, GitError> {
+    let commit_error = |err: &gix::Error| GitError::Commit {
+        id: commit.to_string(),
+        detail: describe(err),
+    };
+    let tree = repo
+        .find_commit(commit)
+        .map_err(|err| commit_error(&err))?
+        .tree()
+        .map_err(|err| commit_error(&err))?;
+    let entry = tree
+        .lookup_entry_by_path(path)
+        .map_err(|err| commit_error(&err))?;
+    Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
 }
 
 /// HEAD peeled to its commit; None when HEAD is unborn.
@@ -1042,5 +1128,39 @@ mod tests {
         assert_eq!(commits[0].id, two);
         assert_eq!(commits[0].parents.len(), 1);
         assert!(repo.changes(&commits[0], &all, 1 << 20).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_commit_that_added_a_file_and_a_file_at_a_commit() {
+        let fixture = Fixture::new();
+        fixture.write("a.txt", "one\n");
+        let first = fixture.commit("a");
+        fixture.write("docs/adr/0001.md", "# 1. X\n");
+        let added = fixture.commit("adr");
+        fixture.write("a.txt", "two\n");
+        fixture.commit("a again");
+        let repo = fixture.repo();
+        let found = repo.introduced("docs/adr/0001.md", 100).unwrap().unwrap();
+        assert_eq!(
+            (found.id.as_str(), found.message.trim()),
+            (added.as_str(), "adr")
+        );
+        assert_eq!(repo.introduced("a.txt", 100).unwrap().unwrap().id, first);
+        assert_eq!(
+            repo.introduced("a.txt", 1).unwrap(),
+            None,
+            "older than the limit"
+        );
+        assert_eq!(repo.introduced("nope.txt", 100).unwrap(), None);
+        assert_eq!(
+            repo.text_at(&first, "a.txt", 100).unwrap().as_deref(),
+            Some("one\n")
+        );
+        assert_eq!(repo.text_at(&first, "docs/adr/0001.md", 100).unwrap(), None);
+        assert_eq!(
+            repo.text_at(&first, "docs", 100).unwrap(),
+            None,
+            "a tree is no file"
+        );
     }
 }

@@ -112,6 +112,81 @@ pub fn key_of(analysis: &Analysis<'_>, t: &NavTarget) -> Option<String> {
     keys.into_iter().nth(loc.index as usize)
 }
 
+/// An anchor of a decision record, to fingerprint as the commit that added the record
+/// left its code.
+pub(crate) struct AnchorThen {
+    /// The record's path, relative to the folder.
+    pub record: String,
+    /// The anchor's qualified name.
+    pub name: String,
+    /// Its file, relative to the folder.
+    pub file: String,
+    /// Its key in the change log (see [`key_of`]).
+    pub key: String,
+}
+
+/// The fingerprints of anchors at the commits that added their records: (record, name,
+/// file, fingerprint), for those whose record is committed and whose definition existed
+/// then. Blocking (reads git).
+pub(crate) fn prints_then(
+    root: &Path,
+    anchors: Vec<AnchorThen>,
+) -> Vec<(
+    String,
+    String,
+    String,
+    codecontext_memory::anchor::Fingerprint,
+)> {
+    let Ok(Some(repo)) = Repo::discover(root) else {
+        return Vec::new();
+    };
+    let prefix = root
+        .strip_prefix(repo.work_tree())
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let in_repo = |rel: &str| {
+        if prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{prefix}/{rel}")
+        }
+    };
+    let limits = Limits::default();
+    let mut commits: HashMap<String, Option<String>> = HashMap::new();
+    let mut outlines: HashMap<(String, String), Outline> = HashMap::new();
+    let mut out = Vec::new();
+    for a in anchors {
+        let commit = commits
+            .entry(a.record.clone())
+            .or_insert_with(|| match repo.introduced(&in_repo(&a.record), MAX_COMMITS) {
+                Ok(found) => found.map(|c| c.id),
+                Err(e) => {
+                    warn!("who added {} is not known: {e}", a.record);
+                    None
+                }
+            })
+            .clone();
+        let Some(commit) = commit else {
+            continue;
+        };
+        let Some(lang) = codecontext_lang::language_for_path(Path::new(&a.file)) else {
+            continue;
+        };
+        let outline = outlines
+            .entry((commit.clone(), a.file.clone()))
+            .or_insert_with(
+                || match repo.text_at(&commit, &in_repo(&a.file), MAX_FILE_BYTES) {
+                    Ok(Some(text)) => changes::outline(lang, &text, &limits),
+                    _ => Arc::default(),
+                },
+            );
+        if let Some(d) = outline.iter().find(|d| d.key == a.key) {
+            out.push((a.record, a.name, a.file, d.fingerprint));
+        }
+    }
+    out
+}
+
 /// Outlines of file versions by content hash: a version is parsed once, though it is the
 /// new side of one commit and the old side of the next. Kept per folder between reads,
 /// with the versions the last batch used only: the next commit's old side is the newest
@@ -530,79 +605,150 @@ impl Workspace {
     }
 }
 
+/// Tests whose duration series are searched for shifts, per symbol.
+const MAX_TESTS_PER_SYMBOL: usize = 10;
+
 impl Workspace {
     /// Where the verification times of edits to a definition shifted (`wall_ms` of the
     /// `verify` series, oldest first), each shift with the commits made between the last
     /// point before it and the first after (those that changed the definition first),
     /// and, for a gain, the decisions about it made in that window: optimizations that
-    /// were applied.
+    /// were applied. The same for the durations of the tests that ran when it was
+    /// verified (`tests`: those with a shift).
     pub async fn performance_of(&self, root: &Path, t: &NavTarget) -> Result<Value> {
-        let mut points = self
+        let verify = self
             .perf_history(crate::perf::PerfOf::Symbol(t.qualified_name.clone()), 1000)
             .await?;
-        points.retain(|p| p.field("wall_ms").is_some());
-        points.sort_by_key(|p| p.at_ms);
-        let values: Vec<f64> = points.iter().filter_map(|p| p.field("wall_ms")).collect();
-        let found = codecontext_memory::shift::shifts(&values);
-        if found.is_empty() {
-            return Ok(json!({ "series": "verify.wall_ms", "points": values.len(), "shifts": [] }));
+        // The tests its verifications ran.
+        let runs = self
+            .history(
+                crate::history::HistoryOf::Symbol(t.qualified_name.clone()),
+                50,
+            )
+            .await?;
+        let mut tests: Vec<String> = Vec::new();
+        for r in runs.iter().filter(|r| r.root == root) {
+            for test in r.run.detail["tests"].as_array().into_iter().flatten() {
+                if let Some(name) = test["name"].as_str() {
+                    if !tests.iter().any(|t| t == name) && tests.len() < MAX_TESTS_PER_SYMBOL {
+                        tests.push(name.to_string());
+                    }
+                }
+            }
         }
+        let mut series = vec![(None, verify, "wall_ms")];
+        for name in tests {
+            let points = self
+                .perf_history(crate::perf::PerfOf::Test(name.clone()), 1000)
+                .await?;
+            series.push((Some(name), points, "duration_ms"));
+        }
+        // What every shift is told against: the definition's own commits, the decisions
+        // about it. Read once, and only if some series shifted.
+        let mut context: Option<(HashSet<String>, Vec<Value>)> = None;
+        let mut answer =
+            json!({ "series": "verify.wall_ms", "points": 0, "shifts": [], "tests": [] });
+        for (test, mut points, field) in series {
+            points.retain(|p| p.field(field).is_some());
+            points.sort_by_key(|p| p.at_ms);
+            let values: Vec<f64> = points.iter().filter_map(|p| p.field(field)).collect();
+            let found = codecontext_memory::shift::shifts(&values);
+            let mut shifts = Vec::new();
+            if !found.is_empty() {
+                if context.is_none() {
+                    let mine: HashSet<String> = self
+                        .changes_of(root, t, 10_000)
+                        .await?
+                        .iter()
+                        .filter_map(|c| c["commit"].as_str().map(str::to_string))
+                        .collect();
+                    let decisions = self
+                        .recall_anchored(root, &t.qualified_name)
+                        .await
+                        .unwrap_or_default();
+                    context = Some((mine, decisions));
+                }
+                if let Some((mine, decisions)) = &context {
+                    for s in found {
+                        shifts.push(
+                            self.shift_answer(root, &points, &s, mine, decisions)
+                                .await?,
+                        );
+                    }
+                }
+            }
+            match test {
+                None => {
+                    answer["points"] = json!(values.len());
+                    answer["shifts"] = json!(shifts);
+                }
+                Some(name) if !shifts.is_empty() => {
+                    if let Some(tests) = answer["tests"].as_array_mut() {
+                        tests.push(json!({
+                            "test": name,
+                            "series": "test.duration_ms",
+                            "points": values.len(),
+                            "shifts": shifts,
+                        }));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(answer)
+    }
+
+    /// One shift of a series: its levels, the commits made across it (the definition's
+    /// first) and, for a gain, the decisions made in that window.
+    async fn shift_answer(
+        &self,
+        root: &Path,
+        points: &[codecontext_store::Point],
+        s: &codecontext_memory::shift::Shift,
+        mine: &HashSet<String>,
+        decisions: &[Value],
+    ) -> Result<Value> {
+        let (after_ms, until_ms) = (points[s.index - 1].at_ms, points[s.index].at_ms);
         let store = self.memory_store("recall", root).await?;
-        let log = store.embedded();
-        let mine: HashSet<String> = self
-            .changes_of(root, t, 10_000)
-            .await?
-            .iter()
-            .filter_map(|c| c["commit"].as_str().map(str::to_string))
-            .collect();
-        let decisions = self
-            .recall_anchored(root, &t.qualified_name)
-            .await
-            .unwrap_or_default();
-        let mut shifts = Vec::new();
-        for s in found {
-            let (after_ms, until_ms) = (points[s.index - 1].at_ms, points[s.index].at_ms);
-            let mut commits = match log {
-                Some(log) => log
-                    .commits_between(after_ms, until_ms)
-                    .await
-                    .map_err(|e| WorkspaceError::internal(format!("codecontext.recall: {e}")))?,
-                None => Vec::new(),
-            };
-            // The commits that changed the definition first, newest first within each.
-            commits.sort_by_key(|c| (!mine.contains(&c.id), std::cmp::Reverse(c.at_ms)));
-            let applied: Vec<&Value> = if s.change < 0.0 {
-                decisions
-                    .iter()
-                    .filter(|d| {
-                        d["validFromMs"]
-                            .as_i64()
-                            .is_some_and(|v| v > after_ms && v <= until_ms)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            shifts.push(json!({
-                "afterMs": after_ms,
-                "untilMs": until_ms,
-                "before": s.before,
-                "after": s.after,
-                "change": s.change,
-                "pValue": s.p_value,
-                "commits": commits.iter().take(10).map(|c| json!({
-                    "commit": c.id,
-                    "atMs": c.at_ms,
-                    "author": c.author,
-                    "summary": c.message.lines().next().unwrap_or(""),
-                    "changedSymbol": mine.contains(&c.id),
-                })).collect::<Vec<_>>(),
-                "appliedOptimizations": applied.iter().map(|d| json!({
-                    "id": d["id"], "text": d["text"],
-                })).collect::<Vec<_>>(),
-            }));
-        }
-        Ok(json!({ "series": "verify.wall_ms", "points": values.len(), "shifts": shifts }))
+        let mut commits = match store.embedded() {
+            Some(log) => log
+                .commits_between(after_ms, until_ms)
+                .await
+                .map_err(|e| WorkspaceError::internal(format!("codecontext.recall: {e}")))?,
+            None => Vec::new(),
+        };
+        // The commits that changed the definition first, newest first within each.
+        commits.sort_by_key(|c| (!mine.contains(&c.id), std::cmp::Reverse(c.at_ms)));
+        let applied: Vec<&Value> = if s.change < 0.0 {
+            decisions
+                .iter()
+                .filter(|d| {
+                    d["validFromMs"]
+                        .as_i64()
+                        .is_some_and(|v| v > after_ms && v <= until_ms)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(json!({
+            "afterMs": after_ms,
+            "untilMs": until_ms,
+            "before": s.before,
+            "after": s.after,
+            "change": s.change,
+            "pValue": s.p_value,
+            "commits": commits.iter().take(10).map(|c| json!({
+                "commit": c.id,
+                "atMs": c.at_ms,
+                "author": c.author,
+                "summary": c.message.lines().next().unwrap_or(""),
+                "changedSymbol": mine.contains(&c.id),
+            })).collect::<Vec<_>>(),
+            "appliedOptimizations": applied.iter().map(|d| json!({
+                "id": d["id"], "text": d["text"],
+            })).collect::<Vec<_>>(),
+        }))
     }
 }
 

@@ -1326,6 +1326,8 @@ impl Workspace {
         }
         let now = now_ms();
         let mut writes: Vec<(String, i64, Body)> = Vec::new();
+        // Anchors new to their record, to fingerprint as the record's commit left them.
+        let mut then: Vec<crate::changelog::AnchorThen> = Vec::new();
         {
             let host = self.read();
             let analysis = host.analysis();
@@ -1354,8 +1356,19 @@ impl Workspace {
                                 a.name == t.qualified_name && a.file.as_ref() == Some(&t.path)
                             })
                         });
+                        let fresh = kept.is_none();
                         if let Some(a) = kept.cloned().or_else(|| symbol_anchor(&analysis, t)) {
                             if !anchors.contains(&a) && anchors.len() < MAX_ANCHORS {
+                                if let (true, Some(key)) =
+                                    (fresh, crate::changelog::key_of(&analysis, t))
+                                {
+                                    then.push(crate::changelog::AnchorThen {
+                                        record: rel.clone(),
+                                        name: a.name.clone(),
+                                        file: t.path.clone(),
+                                        key,
+                                    });
+                                }
                                 anchors.push(a);
                             }
                         }
@@ -1386,6 +1399,25 @@ impl Workspace {
                         )
                     },
                 ));
+            }
+        }
+        // A record is about the code as it was when the record was committed: a symbol
+        // changed since then makes it suspect at once.
+        if !then.is_empty() {
+            let folder = root.to_path_buf();
+            let found =
+                tokio::task::spawn_blocking(move || crate::changelog::prints_then(&folder, then))
+                    .await
+                    .unwrap_or_default();
+            for (record, name, file, print) in found {
+                let Some((_, _, body)) = writes.iter_mut().find(|w| w.0 == record) else {
+                    continue;
+                };
+                for a in body.anchors.iter_mut() {
+                    if a.name == name && a.file.as_ref() == Some(&file) {
+                        a.fingerprint = print;
+                    }
+                }
             }
         }
         let changed = !writes.is_empty();
@@ -1884,6 +1916,46 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_anchored_to_the_code_as_its_commit_left_it() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        git(&root, 0, &["init", "-q"]);
+        std::fs::write(root.join("billing.py"), BILLING).unwrap();
+        git(&root, 1, &["add", "."]);
+        git(&root, 1, &["commit", "-qm", "billing"]);
+        std::fs::create_dir_all(root.join("docs/adr")).unwrap();
+        std::fs::write(
+            root.join("docs/adr/0001-cents.md"),
+            nygard(1, "Cents", "Accepted", "`charge` takes cents."),
+        )
+        .unwrap();
+        git(&root, 2, &["add", "."]);
+        git(&root, 2, &["commit", "-qm", "adr: cents"]);
+        // The code moved on after the record; CodeContext reads the record only now.
+        std::fs::write(
+            root.join("billing.py"),
+            BILLING.replace("return cents\n", "return round(cents)\n"),
+        )
+        .unwrap();
+        git(&root, 3, &["commit", "-qam", "charge: round"]);
+        // A record not committed yet is about the code as it is.
+        std::fs::write(
+            root.join("docs/adr/0002-refunds.md"),
+            nygard(2, "Refunds", "Accepted", "`refund` negates."),
+        )
+        .unwrap();
+
+        let (rt, ws) = open_on(home.path(), &root);
+        let answer = recall(&ws, &rt, RecallRequest::default());
+        let cents = by_id(&answer, "adr:docs/adr/0001-cents.md");
+        assert_eq!(cents["status"], "suspect", "{cents:#}");
+        assert_eq!(cents["anchors"][0]["drift"], "body_changed");
+        let refunds = by_id(&answer, "adr:docs/adr/0002-refunds.md");
+        assert_eq!(refunds["status"], "current", "{refunds:#}");
+    }
+
+    #[test]
     fn style_is_measured_per_author_and_habits_come_from_runs() {
         let home = tempfile::tempdir().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -2342,7 +2414,41 @@ mod tests {
         let mut points: Vec<_> = (2..10).map(|s| point(s, 100.0 * wobble(s))).collect();
         points.extend((12..19).map(|s| point(s, 150.0 * wobble(s))));
         points.extend((20..28).map(|s| point(s, 60.0 * wobble(s))));
+        // A test its verifications ran got slower with the same commit: ~20 ms, then
+        // ~45 ms. Another test ran too, and kept its pace.
+        const TEST: &str = "tests/test_billing.py::test_retry";
+        const STEADY: &str = "tests/test_billing.py::test_charge";
+        let test_point = |second: i64, test: &str, ms: f64| codecontext_store::Point {
+            at_ms: epoch + second * 1000 + 600,
+            measurement: "test".into(),
+            tags: vec![
+                ("project".into(), project.clone()),
+                ("test".into(), test.into()),
+                ("outcome".into(), "passed".into()),
+            ],
+            fields: vec![("duration_ms".into(), ms)],
+        };
+        points.extend((2..10).map(|s| test_point(s, TEST, 20.0 * wobble(s))));
+        points.extend((12..28).map(|s| test_point(s, TEST, 45.0 * wobble(s))));
+        points.extend((2..28).map(|s| test_point(s, STEADY, 5.0 * wobble(s))));
         rt.block_on(ws.record_points(&root, points));
+        let run = codecontext_store::RunRecord {
+            id: 0,
+            at_ms: epoch + 12_000,
+            kind: codecontext_store::RunKind::Verify,
+            status: "passed".into(),
+            edit_hash: None,
+            diff: None,
+            symbols: vec!["billing.retry_delay".into()],
+            files: vec!["billing.py".into()],
+            wall_ms: 150,
+            cpu_ms: 100,
+            peak_memory_bytes: 0,
+            passed: 2,
+            failed: 0,
+            detail: json!({ "tests": [{ "name": TEST }, { "name": STEADY }] }),
+        };
+        rt.block_on(ws.record_run(&root, run)).unwrap();
         rt.block_on(ws.settle(std::time::Duration::from_secs(30)));
 
         let answer = recall(
@@ -2389,6 +2495,18 @@ mod tests {
             faster["appliedOptimizations"][0]["text"], "compute the backoff in closed form",
             "{faster:#}"
         );
+        // The test that got slower, tied to the same commit; the steady one not listed.
+        let [test] = performance["tests"].as_array().unwrap().as_slice() else {
+            panic!("{performance:#}")
+        };
+        assert_eq!(test["test"], TEST);
+        assert_eq!(test["points"], 24);
+        let [shift] = test["shifts"].as_array().unwrap().as_slice() else {
+            panic!("{test:#}")
+        };
+        assert!(shift["change"].as_f64().unwrap() > 1.0, "{shift:#}");
+        assert_eq!(shift["commits"][0]["summary"], "retry: sum the backoffs");
+        assert_eq!(shift["commits"][0]["changedSymbol"], true);
     }
 
     #[test]
