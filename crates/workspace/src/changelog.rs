@@ -248,6 +248,118 @@ fn in_folder(prefix: &str, path: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// What a commit did to one file.
+struct FileRead {
+    /// Its rename (old, new), relative to the folder.
+    renamed: Option<(String, String)>,
+    key_renames: Vec<KeyRename>,
+    changes: Vec<ChangeRow>,
+    /// The definitions it touched that are still there, as it left them.
+    touched_now: Vec<(String, changes::Defined)>,
+    /// How the lines it added are written: (language, counts).
+    style: Option<(String, StyleCounts)>,
+}
+
+/// What a change did to one file's definitions; None when a side could not be read
+/// (binary, too big: that is not a deletion) or the file is outside the folder.
+fn read_file(prefix: &str, change: FileChange, outlines: &Outlines) -> Option<FileRead> {
+    let FileChange {
+        old_path,
+        new_path,
+        old_text,
+        new_text,
+    } = change;
+    let old_rel = old_path.as_deref().and_then(|p| in_folder(prefix, p));
+    let new_rel = new_path.as_deref().and_then(|p| in_folder(prefix, p));
+    let mut out = FileRead {
+        renamed: None,
+        key_renames: Vec::new(),
+        changes: Vec::new(),
+        touched_now: Vec::new(),
+        style: None,
+    };
+    if let (Some(o), Some(n)) = (&old_rel, &new_rel) {
+        if o != n {
+            out.renamed = Some((o.clone(), n.clone()));
+        }
+    }
+    let old_side = match (&old_path, &old_text) {
+        (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+        _ => None,
+    };
+    let new_side = match (&new_path, &new_text) {
+        (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+        _ => None,
+    };
+    if (old_path.is_some() && old_side.is_none()) || (new_path.is_some() && new_side.is_none()) {
+        // Still a rename, though its definitions are not known.
+        return out.renamed.is_some().then_some(out);
+    }
+    let Some(path) = new_rel.clone().or(old_rel.clone()) else {
+        return out.renamed.is_some().then_some(out);
+    };
+    let diff = changes::touched(
+        old_side.as_ref().map(|(t, o)| (*t, o)),
+        new_side.as_ref().map(|(t, o)| (*t, o)),
+    );
+    out.key_renames = diff
+        .renamed
+        .into_iter()
+        .map(|(old_key, new_key)| KeyRename {
+            path: path.clone(),
+            old_key,
+            new_key,
+        })
+        .collect();
+    // How the author writes: the lines they added, the names they gave.
+    if let (Some(lang), Some(text)) = (
+        new_path
+            .as_deref()
+            .and_then(|p| codecontext_lang::language_for_path(Path::new(p))),
+        &new_text,
+    ) {
+        let mut counts = StyleCounts::default();
+        let mut wanted = diff.inserted.iter().peekable();
+        counts.measure(
+            &lang.config.name,
+            text.lines().enumerate().filter_map(|(i, line)| {
+                while wanted.next_if(|w| (**w as usize) < i).is_some() {}
+                wanted.next_if(|w| **w as usize == i).map(|_| line)
+            }),
+        );
+        for t in diff.touched.iter().filter(|t| t.how == changes::How::Added) {
+            let name = t.key.rsplit('.').next().unwrap_or(&t.key);
+            let name = name.split('#').next().unwrap_or(name);
+            if let Some(style) = codecontext_assess::Style::of(name) {
+                counts.name(t.kind.as_str(), style.as_str());
+            }
+        }
+        out.style = Some((lang.config.name.clone(), counts));
+    }
+    for t in diff.touched {
+        if t.how != changes::How::Deleted {
+            if let Some((_, outline)) = &new_side {
+                if let Some(d) = outline.iter().find(|d| d.key == t.key) {
+                    out.touched_now.push((path.clone(), d.clone()));
+                }
+            }
+        }
+        out.changes.push(ChangeRow {
+            path: if t.how == changes::How::Deleted {
+                old_rel.clone().unwrap_or_else(|| path.clone())
+            } else {
+                path.clone()
+            },
+            key: t.key,
+            kind: t.kind.as_str().to_string(),
+            how: t.how.as_str().to_string(),
+            added: t.added,
+            removed: t.removed,
+        });
+    }
+    Some(out)
+}
+
 /// What one commit changed, read from the repository (merges: nothing, they change
 /// nothing of their own against their first parent that a change log would show).
 fn read_commit(
@@ -283,93 +395,19 @@ fn read_commit(
     let files = repo
         .changes(commit, &wanted, MAX_FILE_BYTES)
         .map_err(|e| e.to_string())?;
-    for FileChange {
-        old_path,
-        new_path,
-        old_text,
-        new_text,
-    } in files
-    {
-        let old_rel = old_path.as_deref().and_then(|p| in_folder(prefix, p));
-        let new_rel = new_path.as_deref().and_then(|p| in_folder(prefix, p));
-        if let (Some(o), Some(n)) = (&old_rel, &new_rel) {
-            if o != n {
-                out.renames.push((o.clone(), n.clone()));
-            }
-        }
-        let old_side = match (&old_path, &old_text) {
-            (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
-            _ => None,
-        };
-        let new_side = match (&new_path, &new_text) {
-            (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
-            _ => None,
-        };
-        // A side that could not be read (binary, too big) is not a deletion.
-        if (old_path.is_some() && old_side.is_none()) || (new_path.is_some() && new_side.is_none())
-        {
-            continue;
-        }
-        let Some(path) = new_rel.clone().or(old_rel.clone()) else {
-            continue;
-        };
-        let diff = changes::touched(
-            old_side.as_ref().map(|(t, o)| (*t, o)),
-            new_side.as_ref().map(|(t, o)| (*t, o)),
-        );
-        out.key_renames.extend(
-            diff.renamed
-                .into_iter()
-                .map(|(old_key, new_key)| KeyRename {
-                    path: path.clone(),
-                    old_key,
-                    new_key,
-                }),
-        );
-        // How the author writes: the lines they added, the names they gave.
-        if let (Some(lang), Some(text)) = (
-            new_path
-                .as_deref()
-                .and_then(|p| codecontext_lang::language_for_path(Path::new(p))),
-            &new_text,
-        ) {
-            let counts = styles.entry(lang.config.name.clone()).or_default();
-            let mut wanted = diff.inserted.iter().peekable();
-            counts.measure(
-                &lang.config.name,
-                text.lines().enumerate().filter_map(|(i, line)| {
-                    while wanted.next_if(|w| (**w as usize) < i).is_some() {}
-                    wanted.next_if(|w| **w as usize == i).map(|_| line)
-                }),
-            );
-            for t in diff.touched.iter().filter(|t| t.how == changes::How::Added) {
-                let name = t.key.rsplit('.').next().unwrap_or(&t.key);
-                let name = name.split('#').next().unwrap_or(name);
-                if let Some(style) = codecontext_assess::Style::of(name) {
-                    counts.name(t.kind.as_str(), style.as_str());
-                }
-            }
-        }
-        for t in diff.touched {
-            if t.how != changes::How::Deleted {
-                if let Some((_, outline)) = &new_side {
-                    if let Some(d) = outline.iter().find(|d| d.key == t.key) {
-                        touched_now.push((path.clone(), d.clone()));
-                    }
-                }
-            }
-            out.changes.push(ChangeRow {
-                path: if t.how == changes::How::Deleted {
-                    old_rel.clone().unwrap_or_else(|| path.clone())
-                } else {
-                    path.clone()
-                },
-                key: t.key,
-                kind: t.kind.as_str().to_string(),
-                how: t.how.as_str().to_string(),
-                added: t.added,
-                removed: t.removed,
-            });
+    // The files one at a time on each core: a commit is read alone when it is new, and
+    // parsing its files is most of its cost.
+    let read: Vec<FileRead> = files
+        .into_par_iter()
+        .filter_map(|change| read_file(prefix, change, outlines))
+        .collect();
+    for file in read {
+        out.renames.extend(file.renamed);
+        out.key_renames.extend(file.key_renames);
+        out.changes.extend(file.changes);
+        touched_now.extend(file.touched_now);
+        if let Some((lang, counts)) = file.style {
+            styles.entry(lang).or_default().add(&counts);
         }
     }
     styles.retain(|_, counts| !counts.is_empty());
