@@ -255,6 +255,10 @@ const RUST_SNIPPETS: &[&str] = &[
     "use crate::pricing::*;\n",
     "mod extra;\n",
     "pub struct Extra { pub item: Item }\n",
+    // Items inside item macros: the chunk is read from a tree with the wrappers left out.
+    "cfg_extra! {\n    pub fn in_macro() -> Money { Money::cents(2) }\n}\n",
+    "cfg_more! { impl Item { fn in_impl(&self) {} } }\n",
+    "m! {",
     "é",
     "😀",
     "let x = Item::new(1, \"a\", Money::cents(2));\nx.label();\n",

@@ -14,6 +14,7 @@ mod assess;
 mod batch;
 mod cli;
 mod context;
+mod coverage;
 mod docker;
 mod history;
 mod index;
@@ -48,6 +49,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// How many of a Rust tree's `fn NAME` items (a plain text search) the index knows,
+    /// with the misses.
+    FnCoverage { dir: PathBuf },
     /// Full index of a folder against `ctags -R` on the same files (wall time, median).
     Index {
         dir: PathBuf,
@@ -279,6 +283,7 @@ fn main() -> Result<()> {
     }
     match Cli::parse().command {
         Command::Index { dir, runs } => index::run(&dir, runs),
+        Command::FnCoverage { dir } => coverage::run(&dir),
         Command::Keystroke {
             dir,
             ext,

@@ -24,6 +24,22 @@ pub enum ModuleScheme {
     None,
 }
 
+/// Where macro invocations may hold items, and how the grammar names them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemMacros {
+    /// The invocation's node kind (`macro_invocation`).
+    pub invocation: String,
+    /// Its body's node kind (`token_tree`); only a body in braces is read as items.
+    pub body: String,
+    /// Node kinds whose children are items (`source_file`, `declaration_list`): an
+    /// invocation there is in item position.
+    pub holders: Vec<String>,
+    /// Node kinds under which items are looked for (`mod_item`, `impl_item`, ...), with
+    /// the holders.
+    pub descend: Vec<String>,
+}
+
 /// Everything about a language that its query files do not say.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +127,11 @@ pub struct LanguageConfig {
     /// `#[attributes]`): they start that item's chunk.
     #[serde(default)]
     pub prefix_kinds: Vec<String>,
+    /// Macro invocations in item position whose bodies hold items (Rust's
+    /// `cfg_rt! { pub fn spawn() {} }`): the grammar sees a token tree, the index the
+    /// items.
+    #[serde(default)]
+    pub item_macros: Option<ItemMacros>,
     /// Leading characters with which a top-level statement may continue the previous
     /// one (JavaScript's automatic semicolons: `a\n(b)` is a call). An edit near such
     /// a boundary reparses the whole file instead of only its chunk.

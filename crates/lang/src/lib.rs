@@ -18,7 +18,7 @@ mod config;
 
 pub use config::{is_known_capture, DEFINITION_KINDS, PLAIN_CAPTURES, REFERENCE_KINDS};
 
-pub use config::{LanguageConfig, ModuleScheme, QualityKinds, Reparse, SearchSyntax};
+pub use config::{ItemMacros, LanguageConfig, ModuleScheme, QualityKinds, Reparse, SearchSyntax};
 
 /// One language as compiled into the binary, before its queries are compiled.
 pub(crate) struct LanguageSource {

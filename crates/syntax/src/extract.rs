@@ -13,6 +13,7 @@
 mod ancestry;
 mod chunk;
 mod lookup;
+mod macros;
 
 use std::time::Instant;
 
@@ -360,6 +361,10 @@ pub fn extract_chunks<'t>(
         .zip(per_chunk)
         .zip(tops)
         .map(|((&range, items), tops)| {
+            // Items inside item macros: the chunk from a tree that sees them.
+            if let Some(unwrapped) = macros::unwrapped(lang, text, &tops) {
+                return unwrapped_summary(lang, query, &caps, &unwrapped, text, range, options);
+            }
             ChunkBuilder::new(lang, text, range, root, options).build(items, tops)
         })
         .collect();
@@ -373,6 +378,68 @@ pub fn extract_chunks<'t>(
         });
     }
     Ok(summaries)
+}
+
+/// The summary of one chunk from `tree`, the chunk parsed again with its item macros'
+/// wrappers left out (see `macros`).
+fn unwrapped_summary(
+    lang: &Language,
+    query: &tree_sitter::Query,
+    caps: &[Cap],
+    unwrapped: &macros::Unwrapped,
+    text: &str,
+    range: TextRange,
+    options: ExtractOptions,
+) -> ChunkSummary {
+    let root = unwrapped.tree.root_node();
+    let mut cursor = tree_sitter::QueryCursor::new();
+    cursor.set_byte_range(range.start as usize..range.end as usize);
+    cursor.set_match_limit(MAX_MATCHES_IN_PROGRESS);
+    let mut items = Vec::new();
+    let mut matches = cursor.matches(query, root, text.as_bytes());
+    while let Some(m) = matches.next() {
+        if let Some(item) = decode_match(caps, m) {
+            if range.contains_inclusive(item.anchor().start_byte() as u32) {
+                items.push(item);
+            }
+        }
+    }
+    drop(matches);
+    let tops = tops_per_chunk(root, &[range]).pop().unwrap_or_default();
+    let mut summary = ChunkBuilder::new(lang, text, range, root, options).build(items, tops);
+    // The macros' call sites, which the tree read leaves out: references from the
+    // innermost entity around them.
+    for &(start, end) in &unwrapped.macro_names {
+        let at = TextRange::from_usize(start..end);
+        let source = summary
+            .entities
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.range.contains_range(at))
+            .min_by_key(|(_, e)| e.range.len())
+            .map(|(i, _)| i as u32);
+        let index = summary.refs.partition_point(|r| r.range.start <= at.start);
+        for r in &mut summary.refs {
+            if let crate::model::Receiver::Ref(i) = &mut r.receiver {
+                if *i as usize >= index {
+                    *i += 1;
+                }
+            }
+        }
+        summary.refs.insert(
+            index,
+            crate::model::RefData {
+                kind: RefKind::Call,
+                name: text[start..end].to_string(),
+                range: at,
+                receiver: crate::model::Receiver::None,
+                source,
+                local_target: None,
+                import: None,
+            },
+        );
+    }
+    summary
 }
 
 /// The chunk holding the deepest node under the chunks' top nodes, and that node.
@@ -491,5 +558,69 @@ mod tests {
                 .sum::<usize>(),
             1
         );
+    }
+
+    fn rust_summary(text: &str) -> crate::FileSummary {
+        let rust = codecontext_lang::language_by_name("rust").expect("rust");
+        summarize(rust, text, &Limits::default(), ExtractOptions::default()).expect("indexed")
+    }
+
+    /// (name, kind, container's name, the text at its selection) of every entity.
+    fn entities(text: &str) -> Vec<(String, &'static str, String, String)> {
+        let summary = rust_summary(text);
+        let mut out = Vec::new();
+        for chunk in &summary.chunks {
+            for e in &chunk.entities {
+                let container = e
+                    .container
+                    .map(|c| chunk.entities[c as usize].name.clone())
+                    .unwrap_or_default();
+                let at = text[e.selection.start as usize..e.selection.end as usize].to_string();
+                out.push((e.name.clone(), e.kind.as_str(), container, at));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn items_inside_item_macros_are_entities_at_their_true_positions() {
+        let text = "cfg_rt! {\n    pub fn spawn() {}\n    cfg_net! {\n        fn bind() {}\n    }\n}\n\nmod m {\n    cfg_io! {\n        pub struct Reader;\n    }\n}\n\nimpl S {\n    cfg_io! {\n        fn read(&self) {}\n    }\n}\n";
+        let found = entities(text);
+        let has = |name: &str, kind: &str, container: &str| {
+            found
+                .iter()
+                .any(|(n, k, c, at)| n == name && *k == kind && c == container && at == name)
+        };
+        assert!(has("spawn", "function", ""), "{found:?}");
+        assert!(has("bind", "function", ""), "nested: {found:?}");
+        assert!(has("Reader", "struct", "m"), "in a module: {found:?}");
+        assert!(has("read", "method", "S"), "in an impl: {found:?}");
+        // The invocations are call sites of the macros.
+        let summary = rust_summary(text);
+        let calls: Vec<&str> = summary
+            .chunks
+            .iter()
+            .flat_map(|c| &c.refs)
+            .filter(|r| r.kind == crate::RefKind::Call)
+            .map(|r| r.name.as_str())
+            .collect();
+        for name in ["cfg_rt", "cfg_net", "cfg_io"] {
+            assert!(calls.contains(&name), "{name}: {calls:?}");
+        }
+        assert!(summary.chunks.iter().all(|c| c.errors.is_empty()));
+    }
+
+    #[test]
+    fn macro_bodies_that_are_not_items_are_left_alone() {
+        // A DSL, a statement macro, an expression macro, a parenthesised body.
+        let text = "mock! {\n    pub File {\n        fn create() -> u8;\n    }\n}\n\nfn main() {\n    select! { x = a => b }\n    let v = vec![1, 2];\n}\n\nthread_local!(static X: u8 = 1);\n\nmacro_rules! m {\n    ($n:ident) => { fn $n() {} };\n}\n";
+        let found = entities(text);
+        let names: Vec<&str> = found.iter().map(|e| e.0.as_str()).collect();
+        assert!(!names.contains(&"create"), "{found:?}");
+        assert!(names.contains(&"main") && names.contains(&"m"), "{found:?}");
+        assert!(rust_summary(text)
+            .chunks
+            .iter()
+            .all(|c| c.errors.is_empty()));
     }
 }

@@ -141,6 +141,49 @@ pub fn parse(
     })
 }
 
+/// Parses only the `ranges` of `text` (sorted, disjoint), as if the rest were not there:
+/// the text between them is skipped, positions stay those of `text`. None when the parse
+/// runs out of `budget`.
+pub(crate) fn parse_ranges(
+    lang: &Language,
+    text: &str,
+    ranges: &[tree_sitter::Range],
+    budget: Duration,
+) -> Option<tree_sitter::Tree> {
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let parser = match parsers.entry(lang.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut parser = tree_sitter::Parser::new();
+                parser.set_language(lang.grammar()).ok()?;
+                e.insert(parser)
+            }
+        };
+        parser.set_included_ranges(ranges).ok()?;
+        let start = std::time::Instant::now();
+        let mut check = |_: &tree_sitter::ParseState| {
+            if start.elapsed() > budget {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let bytes = text.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| &bytes[offset.min(bytes.len())..],
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
+        );
+        // The parser is shared: whole texts again for the next caller.
+        let _ = parser.set_included_ranges(&[]);
+        if tree.is_none() {
+            parser.reset();
+        }
+        tree
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,108 @@
+//! How many of a Rust tree's `fn` items the index knows: every `fn NAME` a plain text
+//! search finds (outside `//` comments) against the functions and methods of that name
+//! the index has in the same file. The misses are printed: code inside macro
+//! invocations (`cfg_rt! { … }`) is where an index built on a parser meets them.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use codecontext_analysis::{workspace::walk, AnalysisHost};
+
+/// Misses printed.
+const SHOWN: usize = 100;
+
+pub fn run(dir: &Path) -> Result<()> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{}", dir.display()))?;
+    let mut host = AnalysisHost::default();
+    host.index_root(&dir, None);
+    let found = walk(&dir);
+    let analysis = host.analysis();
+    let g = analysis.graph();
+    let (mut total, mut known) = (0usize, 0usize);
+    let mut misses = Vec::new();
+    for f in found.files.iter().filter(|f| f.lang.name() == "rust") {
+        let Ok(text) = std::fs::read_to_string(&f.path) else {
+            continue;
+        };
+        let names: std::collections::HashMap<&str, usize> =
+            match host.file_id(&f.path).and_then(|id| g.file_data(id)) {
+                Some(data) => {
+                    let mut counts = std::collections::HashMap::new();
+                    for e in data.entities.iter().skip(1) {
+                        if matches!(
+                            e.kind,
+                            codecontext_syntax::EntityKind::Function
+                                | codecontext_syntax::EntityKind::Method
+                                | codecontext_syntax::EntityKind::Constructor
+                        ) {
+                            *counts.entry(g.name(e.name)).or_default() += 1;
+                        }
+                    }
+                    counts
+                }
+                None => Default::default(),
+            };
+        let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+        for (line_no, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for name in fn_names(line) {
+                total += 1;
+                let n = seen.entry(name).or_default();
+                *n += 1;
+                if names.get(name).is_some_and(|have| *have >= *n) {
+                    known += 1;
+                } else {
+                    let rel = f.path.strip_prefix(&dir).unwrap_or(&f.path);
+                    misses.push(format!("{}:{}: fn {name}", rel.display(), line_no + 1));
+                }
+            }
+        }
+    }
+    if total == 0 {
+        bail!("no `fn NAME` in the Rust files of {}", dir.display());
+    }
+    println!(
+        "fn items: {known} of {total} known to the index ({:.2}%, target >= 99%); {} missed",
+        100.0 * known as f64 / total as f64,
+        misses.len()
+    );
+    for m in misses.iter().take(SHOWN) {
+        println!("  missed {m}");
+    }
+    if misses.len() > SHOWN {
+        println!("  … and {} more", misses.len() - SHOWN);
+    }
+    Ok(())
+}
+
+/// The names after `fn ` on a line (`fn name`, not `fn(` types), outside strings as far
+/// as a line can tell.
+fn fn_names(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = line.as_bytes();
+    let mut from = 0;
+    while let Some(at) = line[from..].find("fn ") {
+        let start = from + at;
+        from = start + 3;
+        let before_ok =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        if !before_ok || line[..start].matches('"').count() % 2 == 1 {
+            continue;
+        }
+        let rest = line[from..].trim_start();
+        let name_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..name_len];
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        out.push(name);
+    }
+    out
+}
