@@ -25,6 +25,18 @@ async fn start(root: &Path, options: Value) -> LspClient {
     client
 }
 
+/// The end of the work that writes the folder to the team's graph.
+async fn team_written(client: &mut LspClient) -> Value {
+    client
+        .notification("$/progress", |p| {
+            p["value"]["kind"] == "end"
+                && p["token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("codecontext/team/"))
+        })
+        .await
+}
+
 async fn walks(client: &mut LspClient) -> Vec<Value> {
     let mut out = Vec::new();
     for symbol in SYMBOLS {
@@ -78,14 +90,7 @@ async fn callers_through_cypher_match_the_embedded_graph_and_are_cached() {
     });
     let mut client = start(&root, team).await;
     // Writing the whole folder is work under way that the client is shown.
-    let written = client
-        .notification("$/progress", |p| {
-            p["value"]["kind"] == "end"
-                && p["token"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("codecontext/team/"))
-        })
-        .await;
+    let written = team_written(&mut client).await;
     let message = written["value"]["message"].as_str().unwrap();
     assert!(message.contains("written to the team's graph"), "{message}");
     let through_cypher = walks(&mut client).await;
@@ -285,14 +290,7 @@ async fn decisions_reach_the_graph_database_as_nodes_about_their_entities() {
         json!({ "storeHome": home.path(), "storage": { "boltUrl": bolt } }),
     )
     .await;
-    client
-        .notification("$/progress", |p| {
-            p["value"]["kind"] == "end"
-                && p["token"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("codecontext/team/"))
-        })
-        .await;
+    team_written(&mut client).await;
     let clamp = client
         .request(
             "codecontext/callers",

@@ -552,40 +552,15 @@ fn recall_of_a_file_shows_each_authors_style_from_git() {
     let project = copy_fixture("memory");
     let home = tempfile::tempdir().unwrap();
     let root = project.path();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Ada")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-qm", "first"]);
+    let repo = codecontext_tests::GitRepo::init(root, 1);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-qm", "first"]);
     let p = root.to_str().unwrap();
     let (code, text, err) = run(home.path(), &["recall", p, "--file", "billing.py"]);
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("style of python (1 commits;"), "{text}");
     assert!(
-        text.contains("Ada <ada@example.com> (1 commits): indent 4 100%, quotes double 100%"),
+        text.contains("Dev <dev@example.com> (1 commits): indent 4 100%, quotes double 100%"),
         "{text}"
     );
     let answer = json(

@@ -94,6 +94,41 @@ pub fn parse(
     old_tree: Option<&tree_sitter::Tree>,
     budget: Duration,
 ) -> Result<tree_sitter::Tree, SkipReason> {
+    let budget = parse_budget_for(text.len(), budget);
+    with_parser(lang, |parser| {
+        run_parse(parser, text, old_tree, budget).ok_or(SkipReason::ParseTimeout {
+            budget_ms: budget.as_millis() as u64,
+        })
+    })
+}
+
+/// Parses only the `ranges` of `text` (sorted, disjoint), as if the rest were not there:
+/// the text between them is skipped, positions stay those of `text`. None when the parse
+/// runs out of `budget`, or the ranges are not sorted and disjoint.
+pub(crate) fn parse_ranges(
+    lang: &Language,
+    text: &str,
+    ranges: &[tree_sitter::Range],
+    budget: Duration,
+) -> Option<tree_sitter::Tree> {
+    with_parser(lang, |parser| {
+        if parser.set_included_ranges(ranges).is_err() {
+            return Ok(None);
+        }
+        let tree = run_parse(parser, text, None, budget);
+        // The parser is shared: whole texts again for the next caller.
+        let _ = parser.set_included_ranges(&[]);
+        Ok(tree)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Runs `parse` with this thread's parser for `lang`.
+fn with_parser<T>(
+    lang: &Language,
+    parse: impl FnOnce(&mut tree_sitter::Parser) -> Result<T, SkipReason>,
+) -> Result<T, SkipReason> {
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let parser = match parsers.entry(lang.id) {
@@ -108,80 +143,41 @@ pub fn parse(
                 e.insert(parser)
             }
         };
-        let budget = parse_budget_for(text.len(), budget);
-        let start = std::time::Instant::now();
-        let mut calls = 0u32;
-        let mut check = |_: &tree_sitter::ParseState| {
-            // The clock is read on every 8th callback. tree-sitter calls back every
-            // hundred or so of its operations, but in a quadratic error recovery those
-            // are slow: every 64th overshot a 230 ms budget by 600 ms.
-            calls = calls.wrapping_add(1);
-            if calls.is_multiple_of(8) && start.elapsed() > budget {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        };
-        let bytes = text.as_bytes();
-        let tree = parser.parse_with_options(
-            &mut |offset, _| &bytes[offset.min(bytes.len())..],
-            old_tree,
-            Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
-        );
-        match tree {
-            Some(tree) => Ok(tree),
-            None => {
-                // A cancelled parse leaves state behind; the next parse must start clean.
-                parser.reset();
-                Err(SkipReason::ParseTimeout {
-                    budget_ms: budget.as_millis() as u64,
-                })
-            }
-        }
+        parse(parser)
     })
 }
 
-/// Parses only the `ranges` of `text` (sorted, disjoint), as if the rest were not there:
-/// the text between them is skipped, positions stay those of `text`. None when the parse
-/// runs out of `budget`.
-pub(crate) fn parse_ranges(
-    lang: &Language,
+/// Parses with `parser` until `budget` is spent; None when it was (the parser is reset:
+/// a cancelled parse leaves state behind, and the next parse must start clean).
+fn run_parse(
+    parser: &mut tree_sitter::Parser,
     text: &str,
-    ranges: &[tree_sitter::Range],
+    old_tree: Option<&tree_sitter::Tree>,
     budget: Duration,
 ) -> Option<tree_sitter::Tree> {
-    PARSERS.with(|parsers| {
-        let mut parsers = parsers.borrow_mut();
-        let parser = match parsers.entry(lang.id) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let mut parser = tree_sitter::Parser::new();
-                parser.set_language(lang.grammar()).ok()?;
-                e.insert(parser)
-            }
-        };
-        parser.set_included_ranges(ranges).ok()?;
-        let start = std::time::Instant::now();
-        let mut check = |_: &tree_sitter::ParseState| {
-            if start.elapsed() > budget {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        };
-        let bytes = text.as_bytes();
-        let tree = parser.parse_with_options(
-            &mut |offset, _| &bytes[offset.min(bytes.len())..],
-            None,
-            Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
-        );
-        // The parser is shared: whole texts again for the next caller.
-        let _ = parser.set_included_ranges(&[]);
-        if tree.is_none() {
-            parser.reset();
+    let start = std::time::Instant::now();
+    let mut calls = 0u32;
+    let mut check = |_: &tree_sitter::ParseState| {
+        // The clock is read on every 8th callback. tree-sitter calls back every
+        // hundred or so of its operations, but in a quadratic error recovery those
+        // are slow: every 64th overshot a 230 ms budget by 600 ms.
+        calls = calls.wrapping_add(1);
+        if calls.is_multiple_of(8) && start.elapsed() > budget {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
-        tree
-    })
+    };
+    let bytes = text.as_bytes();
+    let tree = parser.parse_with_options(
+        &mut |offset, _| &bytes[offset.min(bytes.len())..],
+        old_tree,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
+    );
+    if tree.is_none() {
+        parser.reset();
+    }
+    tree
 }
 
 #[cfg(test)]
