@@ -188,13 +188,16 @@ pub(crate) fn prints_then(
 }
 
 /// Outlines of file versions by content hash: a version is parsed once, though it is the
-/// new side of one commit and the old side of the next. Kept per folder between reads,
-/// with the versions the last batch used only: the next commit's old side is the newest
-/// one read's new side.
+/// new side of one commit and the old side of the next. Kept per folder between reads:
+/// the versions the last batch used, and each file's newest version read, which is the
+/// old side of the next commit that changes it (so that a new commit parses its new
+/// versions only).
 #[derive(Default)]
 struct Outlines {
     by_hash: Mutex<HashMap<u64, Outline>>,
     used: Mutex<HashSet<u64>>,
+    /// Per path: the commit time and hash of its newest version read.
+    newest: Mutex<HashMap<String, (i64, u64)>>,
 }
 
 impl Outlines {
@@ -204,13 +207,22 @@ impl Outlines {
         of_folder(&CACHES, root)
     }
 
-    fn get(&self, path: &str, text: &str) -> Option<Outline> {
+    /// The outline of `text`, a version of `path`; `at_ms`, when it is the version a
+    /// commit made at that time left.
+    fn get(&self, path: &str, text: &str, at_ms: Option<i64>) -> Option<Outline> {
         let lang = codecontext_lang::language_for_path(Path::new(path))?;
         let hash = codecontext_store::content_hash(text.as_bytes());
         self.used
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(hash);
+        if let Some(at_ms) = at_ms {
+            let mut newest = self.newest.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = newest.entry(path.to_string()).or_insert((at_ms, hash));
+            if at_ms > slot.0 {
+                *slot = (at_ms, hash);
+            }
+        }
         let cached = self
             .by_hash
             .lock()
@@ -228,13 +240,22 @@ impl Outlines {
         Some(outline)
     }
 
-    /// Forgets the versions that were not used since the last call.
+    /// Forgets the versions that were not used since the last call and are no file's
+    /// newest.
     fn keep_used(&self) {
-        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut keep =
+            std::mem::take(&mut *self.used.lock().unwrap_or_else(PoisonError::into_inner));
+        keep.extend(
+            self.newest
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|(_, hash)| *hash),
+        );
         self.by_hash
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|hash, _| used.contains(hash));
+            .retain(|hash, _| keep.contains(hash));
     }
 }
 
@@ -262,7 +283,12 @@ struct FileRead {
 
 /// What a change did to one file's definitions; None when a side could not be read
 /// (binary, too big: that is not a deletion) or the file is outside the folder.
-fn read_file(prefix: &str, change: FileChange, outlines: &Outlines) -> Option<FileRead> {
+fn read_file(
+    prefix: &str,
+    change: FileChange,
+    at_ms: i64,
+    outlines: &Outlines,
+) -> Option<FileRead> {
     let FileChange {
         old_path,
         new_path,
@@ -284,11 +310,11 @@ fn read_file(prefix: &str, change: FileChange, outlines: &Outlines) -> Option<Fi
         }
     }
     let old_side = match (&old_path, &old_text) {
-        (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+        (Some(p), Some(t)) => outlines.get(p, t, None).map(|o| (t.as_str(), o)),
         _ => None,
     };
     let new_side = match (&new_path, &new_text) {
-        (Some(p), Some(t)) => outlines.get(p, t).map(|o| (t.as_str(), o)),
+        (Some(p), Some(t)) => outlines.get(p, t, Some(at_ms)).map(|o| (t.as_str(), o)),
         _ => None,
     };
     if (old_path.is_some() && old_side.is_none()) || (new_path.is_some() && new_side.is_none()) {
@@ -399,7 +425,7 @@ fn read_commit(
     // parsing its files is most of its cost.
     let read: Vec<FileRead> = files
         .into_par_iter()
-        .filter_map(|change| read_file(prefix, change, outlines))
+        .filter_map(|change| read_file(prefix, change, commit.time_ms, outlines))
         .collect();
     for file in read {
         out.renames.extend(file.renamed);
