@@ -618,6 +618,16 @@ mod tests {
         let names: Vec<&str> = found.iter().map(|e| e.0.as_str()).collect();
         assert!(!names.contains(&"create"), "{found:?}");
         assert!(names.contains(&"main") && names.contains(&"m"), "{found:?}");
+        // Beside one that is not items, a body that is still counts.
+        let mixed = "mod m {\n    mock! {\n        pub File {\n            fn create() -> u8;\n        }\n    }\n    cfg_x! {\n        pub fn kept() {}\n    }\n}\n";
+        let found = entities(mixed);
+        assert!(
+            found
+                .iter()
+                .any(|e| e.0 == "kept" && e.2 == "m" && e.3 == "kept"),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|e| e.0 == "create"), "{found:?}");
         assert!(rust_summary(text)
             .chunks
             .iter()

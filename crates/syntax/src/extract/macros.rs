@@ -47,26 +47,84 @@ pub(super) struct Unwrapped {
 
 /// The chunk whose root children are `tops` parsed with the wrappers of its item macros
 /// left out, when it has any whose bodies hold items; None otherwise.
+///
+/// First every brace body is cut at once, then those that this uncovers, one level at a
+/// time: a parse of the chunk per level. If the first level breaks the chunk (a body
+/// that is not items), each body is tried on its own instead and only those that parse
+/// as items are cut.
 pub(super) fn unwrapped(lang: &Language, text: &str, tops: &[Node<'_>]) -> Option<Unwrapped> {
     let config = lang.config.item_macros.as_ref()?;
-    let (first, last) = (tops.first()?, tops.last()?);
     let mut found = Vec::new();
     for top in tops {
         invocations(config, *top, true, &mut found);
     }
-    if found.is_empty() {
-        return None;
-    }
-    let deadline = Instant::now() + PARSE_BUDGET;
-    let mut wrappers = Vec::new();
-    for node in found {
-        unwrap_body(lang, text, config, node, 1, deadline, &mut wrappers);
-    }
+    let mut wrappers: Vec<Wrapper> = found
+        .iter()
+        .filter_map(|n| wrapper_of(config, text, *n))
+        .collect();
     if wrappers.is_empty() {
         return None;
     }
-    // Each wrapper cuts its opening and its closing; nested ones cut inside their
-    // outer body. The chunk is what lies between the cuts.
+    let deadline = Instant::now() + PARSE_BUDGET;
+    let had_error = tops.iter().any(|t| t.has_error());
+    let breaks = |tree: &Tree| tree.root_node().has_error() && !had_error;
+    let mut best: Option<(Tree, Vec<Wrapper>)> = None;
+    for _ in 0..MAX_DEPTH {
+        let tree = parse_cut(lang, text, tops, &wrappers, deadline)?;
+        if breaks(&tree) {
+            break;
+        }
+        let more: Vec<Wrapper> = {
+            let mut inner = Vec::new();
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            for child in root.named_children(&mut cursor) {
+                invocations(config, child, true, &mut inner);
+            }
+            inner
+                .iter()
+                .filter_map(|n| wrapper_of(config, text, *n))
+                .collect()
+        };
+        best = Some((tree, wrappers.clone()));
+        if more.is_empty() {
+            break;
+        }
+        wrappers.extend(more);
+    }
+    let (tree, wrappers) = match best {
+        Some(found) => found,
+        None => {
+            // Some body is not items: each on its own.
+            let mut checked = Vec::new();
+            for node in found {
+                unwrap_body(lang, text, config, node, 1, deadline, &mut checked);
+            }
+            if checked.is_empty() {
+                return None;
+            }
+            let tree = parse_cut(lang, text, tops, &checked, deadline)?;
+            if breaks(&tree) {
+                return None;
+            }
+            (tree, checked)
+        }
+    };
+    let mut macro_names: Vec<(usize, usize)> = wrappers.iter().filter_map(|w| w.name).collect();
+    macro_names.sort_unstable();
+    Some(Unwrapped { tree, macro_names })
+}
+
+/// The chunk of `tops` parsed with `wrappers` cut out: each its opening and its closing
+/// (nested ones inside their outer body); the chunk is what lies between the cuts.
+fn parse_cut(
+    lang: &Language,
+    text: &str,
+    tops: &[Node<'_>],
+    wrappers: &[Wrapper],
+    deadline: Instant,
+) -> Option<Tree> {
+    let (first, last) = (tops.first()?, tops.last()?);
     let mut cuts: Vec<((usize, Point), (usize, Point))> = wrappers
         .iter()
         .flat_map(|w| [(w.start, w.open_end), (w.close_start, w.end)])
@@ -81,14 +139,7 @@ pub(super) fn unwrapped(lang: &Language, text: &str, tops: &[Node<'_>]) -> Optio
         }
     }
     push_range(&mut ranges, from, (last.end_byte(), last.end_position()));
-    let tree = parse_ranges(lang, text, &ranges, left(deadline)?)?;
-    let had_error = tops.iter().any(|t| t.has_error());
-    if tree.root_node().has_error() && !had_error {
-        return None;
-    }
-    let mut macro_names: Vec<(usize, usize)> = wrappers.iter().filter_map(|w| w.name).collect();
-    macro_names.sort_unstable();
-    Some(Unwrapped { tree, macro_names })
+    parse_ranges(lang, text, &ranges, left(deadline)?)
 }
 
 /// The time left before `deadline`, if any.
@@ -132,31 +183,16 @@ fn invocations<'t>(config: &ItemMacros, node: Node<'t>, in_holder: bool, out: &m
     }
 }
 
-/// If `invocation`'s body is in braces and parses as items on its own, its wrapper,
-/// then those of the item macros inside it (to [`MAX_DEPTH`]).
-fn unwrap_body(
-    lang: &Language,
-    text: &str,
-    config: &ItemMacros,
-    invocation: Node<'_>,
-    depth: usize,
-    deadline: Instant,
-    out: &mut Vec<Wrapper>,
-) {
-    if depth > MAX_DEPTH || out.len() >= MAX_INVOCATIONS {
-        return;
-    }
+/// `invocation`'s wrapper, if its body is in braces and not empty.
+fn wrapper_of(config: &ItemMacros, text: &str, invocation: Node<'_>) -> Option<Wrapper> {
     let mut cursor = invocation.walk();
-    let Some(body) = invocation
+    let body = invocation
         .named_children(&mut cursor)
-        .find(|c| c.kind() == config.body)
-    else {
-        return;
-    };
+        .find(|c| c.kind() == config.body)?;
     let bytes = text.as_bytes();
     let (open, close) = (body.start_byte(), body.end_byte());
     if close < open + 2 || bytes[open] != b'{' || bytes[close - 1] != b'}' {
-        return;
+        return None;
     }
     // `{` and `}` are one byte on their rows.
     let open_end = (
@@ -171,13 +207,43 @@ fn unwrap_body(
         ),
     );
     if close_start.0 <= open_end.0 {
+        return None;
+    }
+    let name = invocation
+        .child_by_field_name("macro")
+        .filter(|n| n.kind() == "identifier")
+        .map(|n| (n.start_byte(), n.end_byte()));
+    Some(Wrapper {
+        name,
+        start: (invocation.start_byte(), invocation.start_position()),
+        open_end,
+        close_start,
+        end: (invocation.end_byte(), invocation.end_position()),
+    })
+}
+
+/// If `invocation`'s body is in braces and parses as items on its own, its wrapper,
+/// then those of the item macros inside it (to [`MAX_DEPTH`]).
+fn unwrap_body(
+    lang: &Language,
+    text: &str,
+    config: &ItemMacros,
+    invocation: Node<'_>,
+    depth: usize,
+    deadline: Instant,
+    out: &mut Vec<Wrapper>,
+) {
+    if depth > MAX_DEPTH || out.len() >= MAX_INVOCATIONS {
         return;
     }
+    let Some(wrapper) = wrapper_of(config, text, invocation) else {
+        return;
+    };
     let interior = [Range {
-        start_byte: open_end.0,
-        end_byte: close_start.0,
-        start_point: open_end.1,
-        end_point: close_start.1,
+        start_byte: wrapper.open_end.0,
+        end_byte: wrapper.close_start.0,
+        start_point: wrapper.open_end.1,
+        end_point: wrapper.close_start.1,
     }];
     let Some(tree) = left(deadline).and_then(|budget| parse_ranges(lang, text, &interior, budget))
     else {
@@ -187,17 +253,7 @@ fn unwrap_body(
     if root.has_error() || root.named_child_count() == 0 {
         return;
     }
-    let name = invocation
-        .child_by_field_name("macro")
-        .filter(|n| n.kind() == "identifier")
-        .map(|n| (n.start_byte(), n.end_byte()));
-    out.push(Wrapper {
-        name,
-        start: (invocation.start_byte(), invocation.start_position()),
-        open_end,
-        close_start,
-        end: (invocation.end_byte(), invocation.end_position()),
-    });
+    out.push(wrapper);
     let mut inner = Vec::new();
     let mut cursor = root.walk();
     for child in root.named_children(&mut cursor) {
