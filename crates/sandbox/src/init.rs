@@ -425,12 +425,6 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
             bind_at(root, host, false)?;
         }
     }
-    for host in &spec.readonly {
-        if host.exists() {
-            bind_at(root, host, false)?;
-        }
-    }
-
     // /tmp first: a workspace under /tmp is mounted inside it.
     let tmp = root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
@@ -443,6 +437,13 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
         Some(size.as_str()),
     )
     .map_err(errno("tmpfs", &tmp))?;
+
+    // The toolchain's folders, after /tmp: one may live there.
+    for host in &spec.readonly {
+        if host.exists() {
+            bind_at(root, host, false)?;
+        }
+    }
 
     // The workspace: an overlay over it, else a copy of it.
     let work = root.join(spec.work.strip_prefix("/").unwrap_or(&spec.work));

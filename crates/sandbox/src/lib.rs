@@ -220,6 +220,12 @@ pub trait Sandbox: Send + Sync {
     /// Runs one command. A failure of the sandbox itself is an outcome with status
     /// [`Status::SandboxError`], not an `Err`, so that callers report it like any other.
     fn run(&self, spec: RunSpec) -> BoxFuture<'_, RunOutcome>;
+
+    /// Whether runs see the host's programs at their host paths (its system read-only,
+    /// and [`RunSpec::readonly`]); a container sees its image's instead.
+    fn shows_host_programs(&self) -> bool {
+        true
+    }
 }
 
 /// Output kept up to a cap (a run's stdout or stderr).

@@ -11,7 +11,13 @@
 //! results = "build/test-results.xml"   # JUnit XML the test command writes
 //! timeout_ms = 600000
 //! network = false
+//! python = ".venv-3.12/bin/python"      # the interpreter pytest runs with
+//! node = "/opt/node-20/bin/node"       # the node the test script runs with
+//! go = "/usr/lib/go-1.22/bin/go"       # the go that runs `go test`
 //! ```
+//!
+//! Without `python`, `node` or `go`, the toolchain is found the way the project's own
+//! developers run it (see [`crate::toolchain`]).
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +55,15 @@ pub struct VerifyConfig {
     /// Lets the build and tests reach the network (off by default).
     #[serde(default)]
     pub network: bool,
+    /// The Python interpreter to run pytest with (absolute, or relative to the root).
+    #[serde(default, deserialize_with = "program")]
+    pub python: Option<String>,
+    /// The node that runs the `test` script (absolute, or relative to the root).
+    #[serde(default, deserialize_with = "program")]
+    pub node: Option<String>,
+    /// The go that runs `go test` (absolute, or relative to the root).
+    #[serde(default, deserialize_with = "program")]
+    pub go: Option<String>,
 }
 
 /// `codecontext.toml` could not be read or does not describe a verification.
@@ -136,6 +151,15 @@ fn relative_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     })
 }
 
+/// A program's path, not blank.
+fn program<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.trim() {
+        "" => Err(D::Error::custom("the program's path is empty")),
+        path => Ok(Some(path.to_string())),
+    }
+}
+
 fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     match u64::deserialize(d)? {
         0 => Err(D::Error::custom("the timeout must be more than 0 ms")),
@@ -160,6 +184,9 @@ test = "make check"
 parser = "go-json"
 timeout_ms = 600000
 network = true
+python = "venv/bin/python"
+node = "/opt/node/bin/node"
+go = "/usr/lib/go-1.22/bin/go"
 "#;
         assert_eq!(
             parse(text),
@@ -170,6 +197,9 @@ network = true
                 results: None,
                 timeout_ms: Some(600_000),
                 network: true,
+                python: Some("venv/bin/python".into()),
+                node: Some("/opt/node/bin/node".into()),
+                go: Some("/usr/lib/go-1.22/bin/go".into()),
             })
         );
     }
@@ -232,6 +262,7 @@ network = true
                 "not a relative path",
             ),
             ("[verify]\ntest = \"  \"\n", "the command is empty"),
+            ("[verify]\npython = \"\"\n", "the program's path is empty"),
             ("[verify]\nnetwork = \"yes\"\n", "line 2"),
             ("verify = 3\n", "line 1"),
         ] {

@@ -21,6 +21,7 @@ pub mod edit;
 pub mod project;
 pub mod results;
 pub mod select;
+pub mod toolchain;
 
 use std::path::Path;
 
@@ -32,6 +33,7 @@ pub use edit::{apply_unified_diff, EditError, FileChange};
 pub use project::{detect, ProjectKind};
 pub use results::{BuildError, Location, ResultsParser, TestOutcome, TestResult};
 pub use select::{ChosenTest, GraphAnswer, ReachedTest};
+pub use toolchain::{Missing, Toolchain};
 
 /// Which tests to run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +89,23 @@ pub struct Verdict {
     pub cpu_ms: u64,
     pub peak_memory_bytes: u64,
     pub snapshot: Option<SnapshotKind>,
+    /// What ran the tests: the interpreter or tool, how it was found, the runner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<Toolchain>,
+    /// Why a `sandbox_error` is not the code's fault, when it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// Why a verification could not judge the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The interpreter, compiler or test runner is not there; `message` names it and
+    /// says how to provide it.
+    ToolchainMissing,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +154,34 @@ pub async fn verify(
         description: mut selection,
         chosen,
     } = select::select(tests, graph, kind, &config);
-    let plan = project::plan(kind, root, &names, &config)
+    // Finding it reads files and may ask an interpreter or Poetry: off the runtime.
+    let found = match kind {
+        Some(kind) if !sandbox.shows_host_programs() => Some(Ok(toolchain::in_image(kind, root))),
+        Some(kind) => {
+            let (root, config) = (root.to_path_buf(), config.clone());
+            let env = toolchain::Env::current();
+            let found =
+                tokio::task::spawn_blocking(move || toolchain::find(kind, &root, &config, &env))
+                    .await;
+            Some(found.unwrap_or_else(|e| {
+                Err(Missing {
+                    what: format!("finding the toolchain failed ({e})"),
+                    how: "set it in the [verify] table of codecontext.toml".into(),
+                })
+            }))
+        }
+        None => None,
+    };
+    let toolchain = match (kind, found) {
+        (Some(kind), Some(found)) => match found {
+            Ok(found) => Some(found),
+            // A configured test command may not need what was not found.
+            Err(_) if config.test.is_some() => None,
+            Err(missing) => return Ok(toolchain_missing(kind, &changes, selection, missing)),
+        },
+        _ => None,
+    };
+    let plan = project::plan(kind, toolchain.as_ref(), root, &names, &config)
         .ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
     let mut spec = plan.spec;
     let changed_files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
@@ -174,7 +218,21 @@ pub async fn verify(
     }
     let command = plan.command;
     let outcome = sandbox.run(spec).await;
+    let said_missing = match (kind, &toolchain) {
+        (Some(kind), Some(toolchain))
+            if config.test.is_none() && outcome.status == Status::Error =>
+        {
+            toolchain::missing_in_output(kind, toolchain, outcome.exit_code, &outcome.stderr)
+        }
+        _ => None,
+    };
     let mut verdict = judge(kind, &plan.reading, command, changed_files, outcome);
+    verdict.toolchain = toolchain;
+    if let Some(missing) = said_missing {
+        verdict.verdict = VerdictKind::SandboxError;
+        verdict.reason = Some(Reason::ToolchainMissing);
+        verdict.message = Some(missing.to_string());
+    }
     if !names.is_empty() {
         let missing = names
             .iter()
@@ -201,6 +259,34 @@ pub async fn verify(
 }
 
 /// Whether a reported test is the one selected as `name` (Node selects files).
+/// The verdict when the toolchain is not there: nothing ran.
+fn toolchain_missing(
+    kind: ProjectKind,
+    changes: &[FileChange],
+    selection: String,
+    missing: Missing,
+) -> Verdict {
+    Verdict {
+        verdict: VerdictKind::SandboxError,
+        project: Some(kind),
+        command: Vec::new(),
+        selection,
+        affected: Vec::new(),
+        changed_files: changes.iter().map(|c| c.path.clone()).collect(),
+        tests: Vec::new(),
+        build_errors: Vec::new(),
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+        wall_ms: 0,
+        cpu_ms: 0,
+        peak_memory_bytes: 0,
+        snapshot: None,
+        toolchain: None,
+        reason: Some(Reason::ToolchainMissing),
+        message: Some(missing.to_string()),
+    }
+}
+
 fn runs_as(reported: &str, name: &str) -> bool {
     reported == name || reported.ends_with(&format!("::{name}")) || name.ends_with(".js")
 }
@@ -247,6 +333,8 @@ fn judge(
         cpu_ms: outcome.cpu_ms,
         peak_memory_bytes: outcome.peak_memory_bytes,
         snapshot: outcome.snapshot,
+        toolchain: None,
+        reason: None,
         message: outcome.message,
     }
 }

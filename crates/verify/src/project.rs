@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::VerifyConfig,
     results::{Reading, ResultsParser, BUILD_FAILED},
+    toolchain::Toolchain,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,11 +113,12 @@ fn build_step(build: &str) -> String {
     )
 }
 
-/// How to build and test the workspace at `root` (a project of `kind`, if detected),
-/// running only `names` if any, as `config` says. `None` when there is nothing to run:
-/// no project detected and no `test` command configured.
+/// How to build and test the workspace at `root` (a project of `kind`, if detected,
+/// with its `toolchain` if found), running only `names` if any, as `config` says. `None`
+/// when there is nothing to run: no project detected and no `test` command configured.
 pub(crate) fn plan(
     kind: Option<ProjectKind>,
+    toolchain: Option<&Toolchain>,
     root: &Path,
     names: &[String],
     config: &VerifyConfig,
@@ -129,7 +131,12 @@ pub(crate) fn plan(
     spec.limits.processes = 1024;
     spec.limits.output_bytes = 8 << 20;
     spec.network = config.network;
-    let detected = kind.map(|kind| detected(kind, root, names, &mut spec));
+    if let Some(toolchain) = toolchain {
+        spec.readonly.extend(toolchain.readonly.iter().cloned());
+        spec.path.extend(toolchain.path.iter().cloned());
+        spec.env.extend(toolchain.env.iter().cloned());
+    }
+    let detected = kind.map(|kind| detected(kind, toolchain, root, names, &mut spec));
     let prelude = detected.as_ref().and_then(|d| d.prelude.clone());
     // The test step, and the test command as a shell line and as an argv.
     let (test, test_line, test_command) = match (&config.test, detected) {
@@ -217,12 +224,16 @@ fn compose(prelude: Option<&str>, build: Option<&str>, test: TestStep) -> Vec<St
     }
 }
 
-/// How the tests of a detected project run, with its toolchain shown in `spec`.
-fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec) -> Detected {
+/// How the tests of a detected project run (its toolchain is in `spec` already).
+fn detected(
+    kind: ProjectKind,
+    toolchain: Option<&Toolchain>,
+    root: &Path,
+    names: &[String],
+    spec: &mut RunSpec,
+) -> Detected {
     match kind {
         ProjectKind::Cargo => {
-            let cargo = codecontext_config::toolchain_dir("CARGO_HOME", ".cargo");
-            let rustup = codecontext_config::toolchain_dir("RUSTUP_HOME", ".rustup");
             let mut command: Vec<String> = ["cargo", "test", "--offline", "--no-fail-fast"]
                 .map(String::from)
                 .to_vec();
@@ -236,20 +247,6 @@ fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec
                            if [ -e \"$HOST_CARGO_HOME/$d\" ]; then ln -s \"$HOST_CARGO_HOME/$d\" /tmp/cargo-home/$d; fi; \
                            done"
                 .to_string();
-            if let Some(cargo) = &cargo {
-                // Not the whole home: it may hold credentials.
-                for sub in ["bin", "registry", "git"] {
-                    spec.readonly.push(cargo.join(sub));
-                }
-                spec.path.push(cargo.join("bin"));
-                spec.env
-                    .push(("HOST_CARGO_HOME".into(), cargo.display().to_string()));
-            }
-            if let Some(rustup) = &rustup {
-                spec.readonly.push(rustup.clone());
-                spec.env
-                    .push(("RUSTUP_HOME".into(), rustup.display().to_string()));
-            }
             spec.env.extend(
                 [
                     ("CARGO_HOME", "/tmp/cargo-home"),
@@ -265,12 +262,7 @@ fn detected(kind: ProjectKind, root: &Path, names: &[String], spec: &mut RunSpec
             }
         }
         ProjectKind::Python => {
-            let venv = root.join(".venv/bin/python");
-            let python = if venv.exists() {
-                venv.display().to_string()
-            } else {
-                "python3".to_string()
-            };
+            let python = toolchain.map_or("python3".to_string(), |t| t.program.clone());
             let mut command = vec![
                 python,
                 "-m".into(),
@@ -355,6 +347,7 @@ mod tests {
         let root = Path::new("/home/me/calc");
         let planned = plan(
             Some(ProjectKind::Cargo),
+            None,
             root,
             &[],
             &VerifyConfig::default(),
@@ -384,6 +377,7 @@ mod tests {
 
         let planned = plan(
             Some(ProjectKind::Python),
+            None,
             root,
             &names(&["tests/test_calc.py::test_add"]),
             &VerifyConfig::default(),
@@ -406,7 +400,7 @@ mod tests {
             build: Some("make".into()),
             ..VerifyConfig::default()
         };
-        assert!(plan(None, Path::new("/x"), &[], &config).is_none());
+        assert!(plan(None, None, Path::new("/x"), &[], &config).is_none());
     }
 
     #[test]
@@ -416,7 +410,14 @@ mod tests {
             network: true,
             ..VerifyConfig::default()
         };
-        let planned = plan(None, Path::new("/x"), &names(&["adds up", "subs"]), &config).unwrap();
+        let planned = plan(
+            None,
+            None,
+            Path::new("/x"),
+            &names(&["adds up", "subs"]),
+            &config,
+        )
+        .unwrap();
         assert_eq!(planned.command, ["sh", "-c", "make check 'adds up' subs"]);
         assert_eq!(
             planned.spec.argv,
@@ -433,7 +434,14 @@ mod tests {
             build: Some("cargo build --features fast".into()),
             ..VerifyConfig::default()
         };
-        let planned = plan(Some(ProjectKind::Cargo), Path::new("/x"), &[], &config).unwrap();
+        let planned = plan(
+            Some(ProjectKind::Cargo),
+            None,
+            Path::new("/x"),
+            &[],
+            &config,
+        )
+        .unwrap();
         assert_eq!(
             planned.command,
             [
@@ -465,7 +473,14 @@ mod tests {
             results: Some("out/junit.xml".into()),
             ..VerifyConfig::default()
         };
-        let planned = plan(Some(ProjectKind::Python), Path::new("/x"), &[], &config).unwrap();
+        let planned = plan(
+            Some(ProjectKind::Python),
+            None,
+            Path::new("/x"),
+            &[],
+            &config,
+        )
+        .unwrap();
         assert_eq!(planned.spec.collect, ["out/junit.xml"]);
         assert_eq!(
             planned.reading,
@@ -481,7 +496,7 @@ mod tests {
             test: Some("go test -json -race ./...".into()),
             ..VerifyConfig::default()
         };
-        let planned = plan(Some(ProjectKind::Go), Path::new("/x"), &[], &config).unwrap();
+        let planned = plan(Some(ProjectKind::Go), None, Path::new("/x"), &[], &config).unwrap();
         assert_eq!(planned.reading.parser, ResultsParser::GoJson);
     }
 

@@ -131,6 +131,17 @@ pub(super) fn verify(args: VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> 
                 .run_id
                 .map_or(String::new(), |id| format!(" · run {id}")),
         )?;
+        if let Some(t) = &v.toolchain {
+            let version = t
+                .version
+                .as_deref()
+                .map_or(String::new(), |v| format!(" {v}"));
+            writeln!(
+                out,
+                "with {}{version} (found by {}), {}",
+                t.program, t.source, t.runner
+            )?;
+        }
         if !answer.edit.symbols.is_empty() {
             writeln!(out, "changes {}", answer.edit.symbols.join(", "))?;
         }

@@ -490,6 +490,10 @@ async def test_execute_verify_and_history(tmp_path: Path, home: Path) -> None:
         broken = "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n def double(a):\n-    return add(a, a)\n+    return 3 * a\n"
         verdict = await call(s, "verify_edit", {"diff": broken})
         assert verdict["status"] == "done" and verdict["verdict"] == "failed", verdict
+        # Run with a Python that has pytest, and said which.
+        assert verdict["toolchain"]["runner"] == "pytest", verdict
+        assert Path(verdict["toolchain"]["program"]).name.startswith("python"), verdict
+        assert verdict["command"][0] == verdict["toolchain"]["program"]
         failed = [t["name"] for t in verdict["tests"] if t["outcome"] == "failed"]
         assert failed == ["tests/test_calc.py::test_doubles"]
         # Assessed before it ran: the changed function and the test that reaches it.

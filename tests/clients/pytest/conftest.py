@@ -98,6 +98,23 @@ def assess_root(tmp_path: Path) -> Path:
     return copy.resolve()
 
 
+@pytest.fixture
+def verify_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/verify/python with a virtualenv that has no pytest."""
+    copy = tmp_path / "calc"
+    shutil.copytree(FIXTURE.parent / "verify" / "python", copy)
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(copy / ".venv")], check=True)
+    return copy.resolve()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def verify_client(lsp_client: LanguageClient, verify_root: Path):
+    """A server over verify_root."""
+    await start(lsp_client, verify_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
 @pytest_lsp.fixture(config=CONFIG)
 async def assess_client(lsp_client: LanguageClient, assess_root: Path):
     """A server over a copy of fixtures/assess."""

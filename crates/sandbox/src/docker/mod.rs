@@ -237,6 +237,10 @@ impl Sandbox for DockerSandbox {
             }
         })
     }
+
+    fn shows_host_programs(&self) -> bool {
+        false
+    }
 }
 
 impl Inner {

@@ -112,7 +112,19 @@ pub fn run_schema() -> Value {
         "properties": {
             "status": {"type": "string", "enum": ["done", "running"]},
             "runId": {"type": ["string", "integer", "null"]},
-            "verdict": {"type": "string", "description": "passed, failed, build_failed, timed_out, sandbox_error"},
+            "verdict": {"type": "string", "description": "passed, failed, build_failed, timed_out, resource_limit, sandbox_error"},
+            "reason": {"type": "string", "description": "why a sandbox_error is not the code's fault: toolchain_missing (message names what is missing and how to provide it)"},
+            "toolchain": {
+                "type": "object",
+                "description": "what ran the tests: the interpreter or tool (program), its version, how it was found (source), the test runner",
+                "properties": {
+                    "program": {"type": "string"},
+                    "version": {"type": "string"},
+                    "source": {"type": "string"},
+                    "runner": {"type": "string"},
+                },
+            },
+            "message": {"type": "string"},
             "tests": {"type": "array"},
             "buildErrors": {"type": "array"},
             "edit": {"type": "object"},

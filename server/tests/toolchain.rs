@@ -1,0 +1,166 @@
+//! `codecontext verify` runs a project's tests with the project's own toolchain, as its
+//! developers do, and tells a missing toolchain from a failure of the code: pytest that
+//! lives only in the project's virtualenv runs the tests, a virtualenv without pytest is
+//! `sandbox_error` with `reason: toolchain_missing`, and so is an interpreter that
+//! codecontext.toml names but that is not there.
+
+use std::path::Path;
+use std::process::Command;
+
+use codecontext_tests::{cli_json, copy_fixture, run_cli};
+use serde_json::Value;
+
+fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    run_cli(env!("CARGO_BIN_EXE_codecontext"), home, args)
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    cli_json(env!("CARGO_BIN_EXE_codecontext"), home, args)
+}
+
+/// The folder of pytest's wheels `.ci/run` downloads (`CODECONTEXT_TEST_WHEELS`), to
+/// install it into a virtualenv without the network. Unset, the test is not run here,
+/// unless `CODECONTEXT_REQUIRE_SERVICES` is set (as in CI), where that is a failure.
+fn wheels() -> Option<String> {
+    match std::env::var("CODECONTEXT_TEST_WHEELS") {
+        Ok(dir) if !dir.is_empty() => Some(dir),
+        _ if std::env::var_os("CODECONTEXT_REQUIRE_SERVICES").is_some() => {
+            panic!("CODECONTEXT_TEST_WHEELS is not set: .ci/run downloads pytest's wheels")
+        }
+        _ => None,
+    }
+}
+
+fn check(command: &mut Command) {
+    let out = command.output().expect("it runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes `<project>/.venv` with the `python3` on the PATH, without pip or with it.
+fn venv(project: &Path, pip: bool) {
+    let mut command = Command::new("python3");
+    command.args(["-m", "venv"]);
+    if !pip {
+        command.arg("--without-pip");
+    }
+    check(command.arg(project.join(".venv")));
+}
+
+/// A diff that adds a test saying which interpreter runs it.
+fn adding_a_test_of_the_interpreter(project: &Path) -> String {
+    let diff = project.join("where.diff");
+    std::fs::write(
+        &diff,
+        "--- /dev/null\n+++ b/tests/test_where.py\n@@ -0,0 +1,5 @@\n+import sys\n+\n+\n+def test_runs_in_the_projects_venv():\n+    assert sys.prefix.endswith('.venv'), sys.prefix\n",
+    )
+    .unwrap();
+    diff.display().to_string()
+}
+
+#[test]
+fn pytest_that_lives_only_in_the_projects_venv_runs_the_tests() {
+    let Some(wheels) = wheels() else { return };
+    let project = copy_fixture("verify/python");
+    venv(project.path(), true);
+    let pip = project.path().join(".venv/bin/pip");
+    check(Command::new(pip).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        &wheels,
+        "pytest",
+    ]));
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let diff = adding_a_test_of_the_interpreter(project.path());
+
+    let verdict = json(home.path(), &["verify", p, "--diff", &diff, "--json"]);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    let python = project.path().join(".venv/bin/python");
+    let toolchain = &verdict["toolchain"];
+    assert_eq!(toolchain["program"], python.display().to_string());
+    assert_eq!(toolchain["source"], ".venv");
+    assert_eq!(toolchain["runner"], "pytest");
+    assert!(toolchain["version"].as_str().unwrap().starts_with('3'));
+    let ran: Vec<&str> = verdict["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        ran.contains(&"tests/test_where.py::test_runs_in_the_projects_venv"),
+        "{ran:?}"
+    );
+    assert_eq!(verdict["command"][0], python.display().to_string());
+
+    let (code, text, _) = run(home.path(), &["verify", p, "--diff", &diff]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("with {} 3.", python.display())),
+        "{text}"
+    );
+    assert!(text.contains("(found by .venv), pytest"), "{text}");
+}
+
+#[test]
+fn a_venv_without_pytest_is_a_missing_toolchain_not_a_failed_build() {
+    let project = copy_fixture("verify/python");
+    venv(project.path(), false);
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let diff = adding_a_test_of_the_interpreter(project.path());
+
+    let verdict = json(home.path(), &["verify", p, "--diff", &diff, "--json"]);
+    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
+    assert_eq!(verdict["reason"], "toolchain_missing", "{verdict}");
+    let python = project.path().join(".venv/bin/python");
+    let message = verdict["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("pytest is not installed for {}", python.display())),
+        "{message}"
+    );
+    assert!(message.contains("-m pip install pytest"), "{message}");
+    assert_eq!(verdict["tests"], serde_json::json!([]));
+    assert!(verdict.get("buildErrors").is_none(), "{verdict}");
+
+    let (code, text, _) = run(home.path(), &["verify", p, "--diff", &diff]);
+    assert_eq!(code, 1);
+    assert!(text.starts_with("sandbox_error:"), "{text}");
+    assert!(text.contains("pytest is not installed for"), "{text}");
+}
+
+#[test]
+fn an_interpreter_codecontext_toml_names_must_exist() {
+    let project = copy_fixture("verify/python");
+    std::fs::write(
+        project.path().join("codecontext.toml"),
+        "[verify]\npython = \"py/bin/python\"\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path().to_str().unwrap();
+    let diff = adding_a_test_of_the_interpreter(project.path());
+
+    let verdict = json(home.path(), &["verify", p, "--diff", &diff, "--json"]);
+    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
+    assert_eq!(verdict["reason"], "toolchain_missing");
+    let message = verdict["message"].as_str().unwrap();
+    let named = project.path().join("py/bin/python");
+    assert!(
+        message.starts_with(&format!(
+            "{} ([verify] python in codecontext.toml) is not an executable file",
+            named.display()
+        )),
+        "{message}"
+    );
+    // Nothing ran.
+    assert_eq!(verdict["command"], serde_json::json!([]));
+}

@@ -1,0 +1,37 @@
+"""`codecontext.verify` from pytest-lsp, on a project whose toolchain is its own: the
+verdict names the interpreter it found, and a virtualenv without pytest is a missing
+toolchain (`sandbox_error`, `reason: toolchain_missing`), not a failure of the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from harness import bounded
+from test_context import plain
+
+
+async def test_a_venv_without_pytest_is_a_missing_toolchain(verify_client: LanguageClient, verify_root: Path):
+    diff = (
+        "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n"
+        " def double(a):\n-    return add(a, a)\n+    return 2 * a\n"
+    )
+    verdict = plain(
+        await bounded(
+            verify_client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="codecontext.verify", arguments=[{"edit": diff}])
+            ),
+            "codecontext.verify",
+        )
+    )
+    python = verify_root / ".venv" / "bin" / "python"
+    assert verdict["verdict"] == "sandbox_error", verdict
+    assert verdict["reason"] == "toolchain_missing"
+    assert verdict["message"].startswith(f"pytest is not installed for {python} (.venv)"), verdict["message"]
+    assert verdict["toolchain"]["program"] == str(python)
+    assert verdict["toolchain"]["source"] == ".venv"
+    assert verdict["tests"] == []
+    # The user's files are untouched.
+    assert "return add(a, a)" in (verify_root / "calc.py").read_text()
