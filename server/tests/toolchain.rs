@@ -164,3 +164,210 @@ fn an_interpreter_codecontext_toml_names_must_exist() {
     // Nothing ran.
     assert_eq!(verdict["command"], serde_json::json!([]));
 }
+
+/// Writes a wheel of `calcdep` 1.0 (a `twice` function) into `dir`, as a package index
+/// serves it: `dir/calcdep/calcdep-1.0-py3-none-any.whl`.
+fn calcdep_wheel(dir: &Path) {
+    const MAKE: &str = r#"
+import base64, hashlib, sys, zipfile
+files = {
+    "calcdep/__init__.py": "def twice(a):\n    return 2 * a\n",
+    "calcdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: calcdep\nVersion: 1.0\n",
+    "calcdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for name, text in files.items():
+        data = text.encode()
+        z.writestr(name, data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append("calcdep-1.0.dist-info/RECORD,,")
+    z.writestr("calcdep-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+"#;
+    let project = dir.join("calcdep");
+    std::fs::create_dir_all(&project).unwrap();
+    let wheel = project.join("calcdep-1.0-py3-none-any.whl");
+    check(Command::new("python3").args(["-c", MAKE]).arg(&wheel));
+}
+
+/// A package index on 127.0.0.1 serving `dir` (Python's http.server: its folder
+/// listings are the simple index pip reads), stopped when dropped.
+struct Index {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Index {
+    fn serve(dir: &Path) -> Index {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server starts");
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Index {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+        }
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `codecontext verify PATH --diff DIFF --json` with pip's index set to `index`.
+fn verify_with_index(home: &Path, project: &Path, diff: &str, index: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args([
+            "verify",
+            project.to_str().unwrap(),
+            "--diff",
+            diff,
+            "--json",
+        ])
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env("PIP_INDEX_URL", index)
+        .env_remove("CODECONTEXT_SANDBOX")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn a_missing_requirement_is_installed_once_then_served_from_the_cache_offline() {
+    let Some(wheels) = wheels() else { return };
+    let project = copy_fixture("verify/python-deps");
+    venv(project.path(), true);
+    let pip = project.path().join(".venv/bin/pip");
+    check(Command::new(pip).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        &wheels,
+        "pytest",
+    ]));
+    let packages = tempfile::tempdir().unwrap();
+    calcdep_wheel(packages.path());
+    let index = Index::serve(packages.path());
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding_a_test_of_the_interpreter(project.path());
+
+    let verdict = verify_with_index(home.path(), project.path(), &diff, &index.url);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    let install = &verdict["install"];
+    assert_eq!(install["status"], "installed", "{verdict}");
+    assert_eq!(install["cached"], false);
+    assert_eq!(install["missing"], serde_json::json!(["calcdep"]));
+    assert_eq!(
+        install["requirements"],
+        serde_json::json!(["requirements.txt"])
+    );
+    // Installed into the cache, not into the project or its virtualenv.
+    assert!(!project.path().join("calcdep").exists());
+    let venv_has = Command::new(project.path().join(".venv/bin/python"))
+        .args(["-c", "import calcdep"])
+        .output()
+        .unwrap();
+    assert!(!venv_has.status.success());
+
+    // The index is gone (and the tests run without the network anyway): the cache
+    // serves the next verification, with no install.
+    drop(index);
+    let verdict = verify_with_index(home.path(), project.path(), &diff, "http://127.0.0.1:9/");
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "cached");
+    assert_eq!(verdict["install"]["cached"], true);
+    assert_eq!(verdict["install"]["wallMs"], 0);
+    let (code, text, _) = run(
+        home.path(),
+        &["verify", project.path().to_str().unwrap(), "--diff", &diff],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("calcdep (requirements.txt) from the install cache"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
+    let Some(wheels) = wheels() else { return };
+    let project = copy_fixture("verify/python-deps");
+    std::fs::write(
+        project.path().join("requirements.txt"),
+        "calcdep==1.0\nno-such-distribution==9.9\n",
+    )
+    .unwrap();
+    venv(project.path(), true);
+    let pip = project.path().join(".venv/bin/pip");
+    check(Command::new(pip).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        &wheels,
+        "pytest",
+    ]));
+    let packages = tempfile::tempdir().unwrap();
+    calcdep_wheel(packages.path());
+    let index = Index::serve(packages.path());
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding_a_test_of_the_interpreter(project.path());
+
+    let verdict = verify_with_index(home.path(), project.path(), &diff, &index.url);
+    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
+    assert_eq!(verdict["reason"], "install_failed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "failed");
+    assert_eq!(
+        verdict["install"]["missing"],
+        serde_json::json!(["calcdep", "no-such-distribution"])
+    );
+    let message = verdict["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("installing the requirements (requirements.txt) failed: "),
+        "{message}"
+    );
+    assert!(message.contains("no-such-distribution"), "{message}");
+    assert_eq!(verdict["tests"], serde_json::json!([]));
+    // Nothing was cached: the next try installs again.
+    let deps = home.path().join("deps");
+    let cached: Vec<_> = std::fs::read_dir(&deps)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(cached.is_empty(), "{cached:?}");
+}

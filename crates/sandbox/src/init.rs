@@ -52,6 +52,8 @@ pub(crate) struct HelperSpec {
     pub overlay_work: PathBuf,
     pub root: PathBuf,
     pub readonly: Vec<PathBuf>,
+    #[serde(default)]
+    pub writable: Vec<PathBuf>,
     pub network: bool,
     pub limits: Limits,
     /// Cgroup folders to join (their `cgroup.procs`).
@@ -442,6 +444,11 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
     for host in &spec.readonly {
         if host.exists() {
             bind_at(root, host, false)?;
+        }
+    }
+    for host in &spec.writable {
+        if host.is_dir() {
+            bind_at(root, host, true)?;
         }
     }
 

@@ -73,6 +73,9 @@ pub struct RunSpec {
     pub stdin: Vec<u8>,
     /// Host folders visible read-only at the same path (toolchains, dependency caches).
     pub readonly: Vec<PathBuf>,
+    /// Host folders visible writable at the same path: what a run is there to fill
+    /// (a dependency cache being installed). The local sandbox only; Docker refuses them.
+    pub writable: Vec<PathBuf>,
     /// Folders prepended to `PATH` inside.
     pub path: Vec<PathBuf>,
     /// Allow network access (a new, empty network namespace otherwise).

@@ -144,6 +144,7 @@ impl LocalSandbox {
             overlay_work,
             root,
             readonly: spec.readonly.clone(),
+            writable: spec.writable.clone(),
             network: spec.network,
             limits: spec.limits.clone(),
             cgroups: cgroups.dirs(),

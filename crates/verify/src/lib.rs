@@ -17,18 +17,20 @@
 //! command in `codecontext.toml`: its verdict's `project` is `None`.
 
 pub mod config;
+pub mod deps;
 pub mod edit;
 pub mod project;
 pub mod results;
 pub mod select;
 pub mod toolchain;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use codecontext_sandbox::{RunOutcome, Sandbox, SnapshotKind, Status};
 use serde::{Deserialize, Serialize};
 
 pub use config::{ConfigError, VerifyConfig};
+pub use deps::{InstallPhase, InstallStatus};
 pub use edit::{apply_unified_diff, EditError, FileChange};
 pub use project::{detect, ProjectKind};
 pub use results::{BuildError, Location, ResultsParser, TestOutcome, TestResult};
@@ -92,6 +94,9 @@ pub struct Verdict {
     /// What ran the tests: the interpreter or tool, how it was found, the runner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toolchain: Option<Toolchain>,
+    /// The install phase, when the project's requirements were not all installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallPhase>,
     /// Why a `sandbox_error` is not the code's fault, when it is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -106,6 +111,8 @@ pub enum Reason {
     /// The interpreter, compiler or test runner is not there; `message` names it and
     /// says how to provide it.
     ToolchainMissing,
+    /// Installing the project's requirements failed; `install.message` says how.
+    InstallFailed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +191,50 @@ pub async fn verify(
     let plan = project::plan(kind, toolchain.as_ref(), root, &names, &config)
         .ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
     let mut spec = plan.spec;
+    // A Python project's requirements its interpreter lacks are installed first.
+    let mut install = None;
+    if let (Some(ProjectKind::Python), Some(found), true) =
+        (kind, &toolchain, sandbox.shows_host_programs())
+    {
+        match prepare(sandbox, root, &changes, found).await {
+            Prepared::Nothing => {}
+            Prepared::Ready(cache, phase) => {
+                spec.readonly.push(cache.clone());
+                spec.path.push(cache.join("bin"));
+                spec.env
+                    .push(("PYTHONPATH".into(), cache.display().to_string()));
+                install = Some(phase);
+            }
+            Prepared::Failed {
+                phase,
+                outcome,
+                pip_missing,
+            } => {
+                let mut verdict = judge(kind, &plan.reading, Vec::new(), Vec::new(), outcome);
+                verdict.verdict = VerdictKind::SandboxError;
+                verdict.tests.clear();
+                verdict.build_errors.clear();
+                verdict.changed_files = changes.iter().map(|c| c.path.clone()).collect();
+                verdict.selection = selection;
+                verdict.reason = Some(if pip_missing.is_some() {
+                    Reason::ToolchainMissing
+                } else {
+                    Reason::InstallFailed
+                });
+                verdict.message = Some(match pip_missing {
+                    Some(missing) => missing.to_string(),
+                    None => format!(
+                        "installing the requirements ({}) failed: {}",
+                        phase.requirements.join(", "),
+                        phase.message.as_deref().unwrap_or("")
+                    ),
+                });
+                verdict.toolchain = toolchain;
+                verdict.install = Some(phase);
+                return Ok(verdict);
+            }
+        }
+    }
     let changed_files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
     let mut deleted = Vec::new();
     for change in changes {
@@ -228,6 +279,7 @@ pub async fn verify(
     };
     let mut verdict = judge(kind, &plan.reading, command, changed_files, outcome);
     verdict.toolchain = toolchain;
+    verdict.install = install;
     if let Some(missing) = said_missing {
         verdict.verdict = VerdictKind::SandboxError;
         verdict.reason = Some(Reason::ToolchainMissing);
@@ -259,6 +311,102 @@ pub async fn verify(
 }
 
 /// Whether a reported test is the one selected as `name` (Node selects files).
+/// What the install phase left for the tests.
+enum Prepared {
+    /// No requirements, or all installed already.
+    Nothing,
+    /// The cache that holds what was missing, and the phase as the verdict tells it.
+    Ready(PathBuf, InstallPhase),
+    /// The install failed: the tests cannot run.
+    Failed {
+        phase: InstallPhase,
+        outcome: RunOutcome,
+        /// pip itself is missing.
+        pip_missing: Option<Missing>,
+    },
+}
+
+/// The install phase of a Python project (see [`deps`]): nothing when its interpreter
+/// has every requirement, the cache when an earlier install has the rest, else an
+/// install into the cache, in the sandbox with the network on.
+async fn prepare(
+    sandbox: &dyn Sandbox,
+    root: &Path,
+    changes: &[FileChange],
+    toolchain: &Toolchain,
+) -> Prepared {
+    let home = codecontext_config::store_home();
+    let (at, edited, python) = (root.to_path_buf(), changes.to_vec(), toolchain.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        let requirements = deps::python_requirements(&at, &edited)?;
+        let lacking = deps::lacking(&python.program, None, &requirements.names)?;
+        let cache = requirements.cache_dir(&home, &python);
+        (!lacking.is_empty()).then_some((requirements, lacking, cache))
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some((requirements, lacking, cache)) = checked else {
+        return Prepared::Nothing;
+    };
+    let mut phase = InstallPhase {
+        status: InstallStatus::Cached,
+        wall_ms: 0,
+        cached: true,
+        requirements: requirements.files.clone(),
+        missing: lacking,
+        message: None,
+    };
+    if deps::is_complete(&cache) {
+        return Prepared::Ready(cache, phase);
+    }
+    phase.cached = false;
+    phase.status = InstallStatus::Failed;
+    let partial = match deps::partial_dir(&cache) {
+        Ok(partial) => partial,
+        Err(e) => {
+            let message = format!("cannot make a folder beside {}: {e}", cache.display());
+            phase.message = Some(message.clone());
+            let outcome = RunOutcome::sandbox_error(
+                message,
+                std::time::Instant::now(),
+                codecontext_sandbox::Enforcement::Rlimits,
+            );
+            return Prepared::Failed {
+                phase,
+                outcome,
+                pip_missing: None,
+            };
+        }
+    };
+    let spec = deps::install_spec(root, changes, toolchain, &requirements, partial.path());
+    let outcome = sandbox.run(spec).await;
+    phase.wall_ms = outcome.wall_ms;
+    if outcome.status == Status::Ok {
+        match deps::finish(partial, &cache) {
+            Ok(()) => {
+                phase.status = InstallStatus::Installed;
+                return Prepared::Ready(cache, phase);
+            }
+            Err(e) => phase.message = Some(e.to_string()),
+        }
+    } else {
+        phase.message = Some(deps::failure(&outcome));
+    }
+    let pip_missing = deps::pip_missing(&outcome).then(|| Missing {
+        what: format!(
+            "pip is not installed for {} ({}), and the project's requirements must be installed",
+            toolchain.program, toolchain.source
+        ),
+        how: "install it (Debian: python3-pip), or use a virtualenv (python3 -m venv .venv)".into(),
+    });
+    Prepared::Failed {
+        phase,
+        outcome,
+        pip_missing,
+    }
+}
+
 /// The verdict when the toolchain is not there: nothing ran.
 fn toolchain_missing(
     kind: ProjectKind,
@@ -282,6 +430,7 @@ fn toolchain_missing(
         peak_memory_bytes: 0,
         snapshot: None,
         toolchain: None,
+        install: None,
         reason: Some(Reason::ToolchainMissing),
         message: Some(missing.to_string()),
     }
@@ -334,6 +483,7 @@ fn judge(
         peak_memory_bytes: outcome.peak_memory_bytes,
         snapshot: outcome.snapshot,
         toolchain: None,
+        install: None,
         reason: None,
         message: outcome.message,
     }

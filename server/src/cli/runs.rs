@@ -7,7 +7,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result};
 use codecontext_sandbox::Status;
-use codecontext_verify::{TestOutcome, TestSelection, VerdictKind};
+use codecontext_verify::{InstallStatus, TestOutcome, TestSelection, VerdictKind};
 use codecontext_workspace::{
     execute::ExecuteRequest,
     history::HistoryOf,
@@ -141,6 +141,18 @@ pub(super) fn verify(args: VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> 
                 "with {}{version} (found by {}), {}",
                 t.program, t.source, t.runner
             )?;
+        }
+        if let Some(i) = &v.install {
+            let (missing, files) = (i.missing.join(", "), i.requirements.join(", "));
+            match i.status {
+                InstallStatus::Installed => {
+                    writeln!(out, "installed {missing} ({files}) in {} ms", i.wall_ms)?
+                }
+                InstallStatus::Cached => {
+                    writeln!(out, "{missing} ({files}) from the install cache")?
+                }
+                InstallStatus::Failed => writeln!(out, "installing {missing} ({files}) failed")?,
+            }
         }
         if !answer.edit.symbols.is_empty() {
             writeln!(out, "changes {}", answer.edit.symbols.join(", "))?;

@@ -607,3 +607,62 @@ async def test_streamable_http_on_loopback(tmp_path: Path, home: Path) -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+def calcdep_index(tmp_path: Path) -> Path:
+    """A package index folder serving a wheel of calcdep 1.0 (a `twice` function)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    folder = tmp_path / "index" / "calcdep"
+    folder.mkdir(parents=True)
+    files = {
+        "calcdep/__init__.py": "def twice(a):\n    return 2 * a\n",
+        "calcdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: calcdep\nVersion: 1.0\n",
+        "calcdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(folder / "calcdep-1.0-py3-none-any.whl", "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{name},sha256={digest},{len(text.encode())}")
+        record.append("calcdep-1.0.dist-info/RECORD,,")
+        z.writestr("calcdep-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+    return folder.parent
+
+
+async def test_verify_installs_a_missing_requirement_once_then_uses_the_cache(tmp_path: Path, home: Path) -> None:
+    wheels = os.environ.get("CODECONTEXT_TEST_WHEELS")
+    if not wheels:
+        if os.environ.get("CODECONTEXT_REQUIRE_SERVICES"):
+            raise AssertionError("CODECONTEXT_TEST_WHEELS is not set: .ci/run downloads pytest's wheels")
+        pytest.skip("CODECONTEXT_TEST_WHEELS is not set")
+    root = copy("verify/python-deps", tmp_path)
+    subprocess.run(["python3", "-m", "venv", str(root / ".venv")], check=True)
+    pip = [str(root / ".venv" / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-index", "--find-links", wheels, "pytest"], check=True)
+    index = subprocess.Popen(
+        ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(calcdep_index(tmp_path))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        # "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        words = index.stdout.readline().split()
+        url = f"http://127.0.0.1:{words[words.index('port') + 1]}/"
+        edit = {"edits": [{"path": "tests/test_more.py", "content": "from calc import double\n\n\ndef test_more():\n    assert double(2) == 4\n"}]}
+        async with session(root, home, daemon=False, env={"PIP_INDEX_URL": url}) as s:
+            verdict = await call(s, "verify_edit", edit)
+            assert verdict["verdict"] == "passed", verdict
+            assert verdict["install"]["status"] == "installed" and verdict["install"]["missing"] == ["calcdep"], verdict
+            index.kill()
+            index.wait()
+            verdict = await call(s, "verify_edit", edit)
+            assert verdict["verdict"] == "passed", verdict
+            assert verdict["install"]["status"] == "cached" and verdict["install"]["cached"] is True, verdict
+    finally:
+        index.kill()
+        index.wait()

@@ -113,7 +113,7 @@ pub fn run_schema() -> Value {
             "status": {"type": "string", "enum": ["done", "running"]},
             "runId": {"type": ["string", "integer", "null"]},
             "verdict": {"type": "string", "description": "passed, failed, build_failed, timed_out, resource_limit, sandbox_error"},
-            "reason": {"type": "string", "description": "why a sandbox_error is not the code's fault: toolchain_missing (message names what is missing and how to provide it)"},
+            "reason": {"type": "string", "description": "why a sandbox_error is not the code's fault: toolchain_missing (message names what is missing and how to provide it), install_failed (installing the requirements failed)"},
             "toolchain": {
                 "type": "object",
                 "description": "what ran the tests: the interpreter or tool (program), its version, how it was found (source), the test runner",
@@ -123,6 +123,10 @@ pub fn run_schema() -> Value {
                     "source": {"type": "string"},
                     "runner": {"type": "string"},
                 },
+            },
+            "install": {
+                "type": "object",
+                "description": "the install phase, when the project's requirements were not all installed: status (installed, cached, failed), wallMs, cached, requirements (files), missing (names), message",
             },
             "message": {"type": "string"},
             "tests": {"type": "array"},

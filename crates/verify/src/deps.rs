@@ -1,0 +1,387 @@
+//! The install phase of a Python project: the requirements its interpreter lacks are
+//! installed before the tests run, in the sandbox with the network on (that phase
+//! only), into a cache on the host keyed by the requirements files and the
+//! interpreter. Later verifications show the cache read-only and skip the phase.
+//!
+//! Requirements are read from the usual files at the project's root
+//! (`requirements.txt`, `requirements-dev.txt`, `requirements-test.txt`,
+//! `dev-requirements.txt`, `test-requirements.txt`, `requirements/dev.txt`,
+//! `requirements/test.txt`), following their `-r` includes; pip installs them
+//! (`pip install --target`), configured by the server's `PIP_*` variables (an index
+//! URL, find-links, trusted hosts), which the phase passes on.
+
+use std::path::{Path, PathBuf};
+
+use codecontext_sandbox::{RunOutcome, RunSpec, Status};
+use serde::{Deserialize, Serialize};
+
+use crate::{edit::FileChange, toolchain::Toolchain};
+
+/// The files that list a project's requirements, at its root.
+const FILES: &[&str] = &[
+    "requirements.txt",
+    "requirements-dev.txt",
+    "requirements-test.txt",
+    "dev-requirements.txt",
+    "test-requirements.txt",
+    "requirements/dev.txt",
+    "requirements/test.txt",
+];
+
+/// What the verdict says of the install phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallPhase {
+    /// `installed` (this run), `cached` (an earlier run's install, shown read-only), or
+    /// `failed`.
+    pub status: InstallStatus,
+    pub wall_ms: u64,
+    /// Whether the cache served it, with no install.
+    pub cached: bool,
+    /// The requirements files read, relative to the root.
+    pub requirements: Vec<String>,
+    /// The requirements the interpreter lacked.
+    pub missing: Vec<String>,
+    /// For a failed install: the end of what pip said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallStatus {
+    Installed,
+    Cached,
+    Failed,
+}
+
+/// A project's requirements files and the distribution names they list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requirements {
+    pub files: Vec<String>,
+    /// Normalized names (`Foo_Bar` is `foo-bar`), in order, without repeats.
+    pub names: Vec<String>,
+    /// The files' contents, for the cache's key.
+    texts: Vec<String>,
+}
+
+/// The requirements of the Python project at `root`, as the edit's `changes` leave
+/// them; `None` when it lists none.
+pub fn python_requirements(root: &Path, changes: &[FileChange]) -> Option<Requirements> {
+    let mut found = Requirements::default();
+    for file in FILES {
+        read(root, changes, Path::new(file), &mut found, 0);
+    }
+    (!found.names.is_empty()).then_some(found)
+}
+
+/// Reads one requirements file (as edited) and what it includes (`-r`), to a bounded
+/// depth.
+fn read(root: &Path, changes: &[FileChange], file: &Path, found: &mut Requirements, depth: usize) {
+    let name = file.display().to_string();
+    if depth > 4 || found.files.contains(&name) {
+        return;
+    }
+    let text = match changes.iter().find(|c| c.path == name) {
+        Some(change) => change.content.clone(),
+        None => std::fs::read_to_string(root.join(file)).ok(),
+    };
+    let Some(text) = text else {
+        return;
+    };
+    found.files.push(name);
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or(line).trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let include = ["-r ", "--requirement ", "--requirement="]
+            .iter()
+            .find_map(|flag| line.strip_prefix(flag));
+        if let Some(included) = include {
+            let at = file.parent().unwrap_or(Path::new("")).join(included.trim());
+            read(root, changes, &at, found, depth + 1);
+            continue;
+        }
+        // Other options (-e, --index-url, -c) and URLs name no distribution here.
+        if line.starts_with('-') || line.contains("://") {
+            continue;
+        }
+        let end = line
+            .find(|c: char| "<>=!~;[ @".contains(c))
+            .unwrap_or(line.len());
+        let name = normalize(&line[..end]);
+        if !name.is_empty() && !found.names.contains(&name) {
+            found.names.push(name);
+        }
+    }
+    found.texts.push(text);
+}
+
+/// A distribution's name as pip compares them (PEP 503).
+fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if "-_.".contains(c) {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+impl Requirements {
+    /// The cache's folder for these requirements installed for `toolchain`, under
+    /// `home`: a key of the files' contents and the interpreter.
+    pub fn cache_dir(&self, home: &Path, toolchain: &Toolchain) -> PathBuf {
+        let mut key = String::new();
+        for (file, text) in self.files.iter().zip(&self.texts) {
+            key.push_str(file);
+            key.push('\0');
+            key.push_str(text);
+            key.push('\0');
+        }
+        key.push_str(&toolchain.program);
+        key.push('\0');
+        key.push_str(toolchain.version.as_deref().unwrap_or(""));
+        let hash = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+        home.join("deps").join(format!("python-{hash:016x}"))
+    }
+}
+
+/// Marks a cache folder whose install finished.
+const COMPLETE: &str = ".codecontext-complete";
+
+/// Whether `cache` holds a finished install.
+pub fn is_complete(cache: &Path) -> bool {
+    cache.join(COMPLETE).is_file()
+}
+
+/// The names of `wanted` that `python` does not have installed (with `cache` on its
+/// path, if given), asked of the interpreter itself, isolated as in the sandbox.
+/// `None` when it cannot be asked.
+pub fn lacking(python: &str, cache: Option<&Path>, wanted: &[String]) -> Option<Vec<String>> {
+    let script = "import sys, re, importlib.metadata as m\n\
+                  if sys.argv[1]: sys.path.insert(0, sys.argv[1])\n\
+                  have = {re.sub(r'[-_.]+', '-', d.metadata['Name'] or '').lower() for d in m.distributions()}\n\
+                  print('\\n'.join(n for n in sys.argv[2:] if n not in have))";
+    let cache = cache.map(|c| c.display().to_string()).unwrap_or_default();
+    let out = std::process::Command::new(python)
+        .args(["-I", "-c", script, &cache])
+        .args(wanted)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().map(str::to_string).collect())
+}
+
+/// The variables of the server's environment passed to the install phase: pip's own
+/// configuration (an index, find-links, trusted hosts, certificates), and a proxy.
+fn passed_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("PIP_")
+                || [
+                    "HTTP_PROXY",
+                    "HTTPS_PROXY",
+                    "NO_PROXY",
+                    "http_proxy",
+                    "https_proxy",
+                    "no_proxy",
+                ]
+                .contains(&k.as_str())
+        })
+        .collect()
+}
+
+/// The install phase's run: pip installs the requirements files (as the edit leaves
+/// them) into `partial` (a fresh folder next to the cache), the project shown at its
+/// own path, the network on.
+pub fn install_spec(
+    root: &Path,
+    changes: &[FileChange],
+    toolchain: &Toolchain,
+    requirements: &Requirements,
+    partial: &Path,
+) -> RunSpec {
+    let mut spec = RunSpec::default();
+    spec.limits.timeout_ms = 600_000;
+    spec.limits.cpu_ms = 1_200_000;
+    spec.limits.memory_bytes = 4 << 30;
+    spec.limits.processes = 1024;
+    spec.limits.output_bytes = 8 << 20;
+    spec.network = true;
+    spec.workspace = Some(root.to_path_buf());
+    spec.mount_at = Some(root.to_path_buf());
+    spec.readonly = toolchain.readonly.clone();
+    spec.path = toolchain.path.clone();
+    spec.env = toolchain.env.clone();
+    spec.env.extend(passed_env());
+    spec.env.push(("PIP_NO_INPUT".into(), "1".into()));
+    spec.env
+        .push(("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()));
+    spec.writable = vec![partial.to_path_buf()];
+    for change in changes {
+        if let (true, Some(text)) = (requirements.files.contains(&change.path), &change.content) {
+            spec.files
+                .push((change.path.clone(), text.clone().into_bytes()));
+        }
+    }
+    spec.argv = [
+        toolchain.program.as_str(),
+        "-m",
+        "pip",
+        "install",
+        "--no-warn-script-location",
+        "--target",
+    ]
+    .map(String::from)
+    .to_vec();
+    spec.argv.push(partial.display().to_string());
+    for file in &requirements.files {
+        spec.argv.extend(["-r".to_string(), file.clone()]);
+    }
+    spec
+}
+
+/// A folder beside `cache` for one install to fill.
+pub fn partial_dir(cache: &Path) -> std::io::Result<tempfile::TempDir> {
+    let parent = cache.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    tempfile::Builder::new()
+        .prefix(".installing-")
+        .tempdir_in(parent)
+}
+
+/// Makes a finished install the cache (another verification's finished first: theirs
+/// stays).
+pub fn finish(partial: tempfile::TempDir, cache: &Path) -> std::io::Result<()> {
+    std::fs::write(partial.path().join(COMPLETE), b"")?;
+    let path = partial.keep();
+    if std::fs::rename(&path, cache).is_err() && is_complete(cache) {
+        let _ = std::fs::remove_dir_all(&path);
+        return Ok(());
+    }
+    if !is_complete(cache) {
+        return Err(std::io::Error::other(format!(
+            "could not move the install to {}",
+            cache.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Why an install failed, from its outcome: the end of pip's output, or the sandbox's
+/// message.
+pub fn failure(outcome: &RunOutcome) -> String {
+    if outcome.status == Status::SandboxError {
+        return outcome.message.clone().unwrap_or_default();
+    }
+    let text = if outcome.stderr.trim().is_empty() {
+        &outcome.stdout
+    } else {
+        &outcome.stderr
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(6)..].join("\n")
+}
+
+/// Whether a failed install failed for want of pip itself.
+pub fn pip_missing(outcome: &RunOutcome) -> bool {
+    outcome
+        .stderr
+        .lines()
+        .any(|l| l.ends_with("No module named pip"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements_files_give_normalized_names_and_follow_includes() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join("requirements.txt"),
+            "# runtime\nRequests>=2.31  # http\nPyYAML==6.0.1; python_version >= '3.8'\n\
+             -r requirements/base.txt\n-e .\n--index-url https://example.invalid/simple\n\
+             git+https://example.invalid/x.git\nrich[jupyter] ~= 13.0\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.path().join("requirements")).unwrap();
+        std::fs::write(
+            root.path().join("requirements/base.txt"),
+            "zope.interface\nrequests\n",
+        )
+        .unwrap();
+        std::fs::write(root.path().join("requirements-dev.txt"), "pytest_cov\n").unwrap();
+        let found = python_requirements(root.path(), &[]).unwrap();
+        assert_eq!(
+            found.files,
+            [
+                "requirements.txt",
+                "requirements/base.txt",
+                "requirements-dev.txt"
+            ]
+        );
+        assert_eq!(
+            found.names,
+            ["requests", "pyyaml", "zope-interface", "rich", "pytest-cov"]
+        );
+
+        let toolchain = Toolchain {
+            program: "/usr/bin/python3".into(),
+            ..Toolchain::default()
+        };
+        let home = Path::new("/h");
+        let key = found.cache_dir(home, &toolchain);
+        assert!(key.starts_with("/h/deps"));
+        assert_eq!(found.cache_dir(home, &toolchain), key);
+        std::fs::write(root.path().join("requirements-dev.txt"), "pytest-cov==5\n").unwrap();
+        let changed = python_requirements(root.path(), &[]).unwrap();
+        assert_ne!(changed.cache_dir(home, &toolchain), key);
+        // As the edit leaves them.
+        let edit = [FileChange {
+            path: "requirements/base.txt".into(),
+            content: Some("attrs\n".into()),
+        }];
+        let edited = python_requirements(root.path(), &edit).unwrap();
+        assert_eq!(
+            edited.names,
+            ["requests", "pyyaml", "attrs", "rich", "pytest-cov"]
+        );
+
+        assert_eq!(
+            python_requirements(tempfile::tempdir().unwrap().path(), &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_finished_install_becomes_the_cache_once() {
+        let home = tempfile::tempdir().unwrap();
+        let cache = home.path().join("deps/python-1");
+        let first = partial_dir(&cache).unwrap();
+        std::fs::write(first.path().join("a.py"), "").unwrap();
+        let second = partial_dir(&cache).unwrap();
+        std::fs::write(second.path().join("b.py"), "").unwrap();
+        assert!(!is_complete(&cache));
+        finish(first, &cache).unwrap();
+        assert!(is_complete(&cache) && cache.join("a.py").is_file());
+        finish(second, &cache).unwrap();
+        assert!(cache.join("a.py").is_file() && !cache.join("b.py").exists());
+        let left: Vec<_> = std::fs::read_dir(home.path().join("deps"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["python-1"]);
+    }
+}
