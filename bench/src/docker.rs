@@ -2,6 +2,8 @@
 //! `docker run --rm` (the CLI), by a cold container through bollard (create, start,
 //! wait, remove), by a sandbox run in a new container (pool of 0), and by a sandbox run
 //! that execs into a warm pooled container (the pool refilled between runs, untimed).
+//! When dockerd has gVisor's `runsc` among its runtimes, the CLI and both sandbox runs
+//! again under it, with its cost as ratios to runc's.
 
 use std::{
     process::Command,
@@ -57,19 +59,7 @@ async fn measure(runs: usize, image: &str) -> Result<()> {
         docker.client_version()
     );
 
-    let mut cli = Vec::new();
-    for i in 0..=runs {
-        let t = Instant::now();
-        let status = Command::new("docker")
-            .args(["run", "--rm", "--network", "none", image, "true"])
-            .status()
-            .context("the docker CLI")?;
-        anyhow::ensure!(status.success(), "docker run failed");
-        if i > 0 {
-            cli.push(t.elapsed());
-        }
-    }
-    let cli = report("docker run --rm (CLI)", &mut cli);
+    let cli = report("docker run --rm (CLI)", &mut cli_runs(image, None, runs)?);
 
     let mut cold = Vec::new();
     for i in 0..=runs {
@@ -81,11 +71,14 @@ async fn measure(runs: usize, image: &str) -> Result<()> {
     }
     let cold = report("bollard create+start+wait+rm", &mut cold);
 
-    let new_container = sandbox_runs(image, 0, runs).await?;
-    let mut new_container = new_container;
-    let fresh = report("sandbox, new container", &mut new_container);
-    let mut warm = sandbox_runs(image, 1, runs).await?;
-    let warm = report("sandbox, warm pooled exec", &mut warm);
+    let fresh = report(
+        "sandbox, new container",
+        &mut sandbox_runs(image, None, 0, runs).await?,
+    );
+    let warm = report(
+        "sandbox, warm pooled exec",
+        &mut sandbox_runs(image, None, 1, runs).await?,
+    );
     println!(
         "ratios      docker run / warm {:.1}x, bollard cold / warm {:.1}x, \
          sandbox new container / warm {:.1}x (target: warm <= 100 ms)",
@@ -93,7 +86,55 @@ async fn measure(runs: usize, image: &str) -> Result<()> {
         cold / warm,
         fresh / warm
     );
+
+    let runtimes = docker.info().await?.runtimes.unwrap_or_default();
+    if !runtimes.contains_key("runsc") {
+        println!("gvisor      dockerd has no runsc runtime: not measured");
+        return Ok(());
+    }
+    let runsc = Some("runsc");
+    let cli_gvisor = report(
+        "docker run --rm --runtime runsc",
+        &mut cli_runs(image, runsc, runs)?,
+    );
+    let fresh_gvisor = report(
+        "sandbox (runsc), new container",
+        &mut sandbox_runs(image, runsc, 0, runs).await?,
+    );
+    let warm_gvisor = report(
+        "sandbox (runsc), warm exec",
+        &mut sandbox_runs(image, runsc, 1, runs).await?,
+    );
+    println!(
+        "gvisor      runsc / runc: docker run {:.1}x, sandbox new container {:.1}x, \
+         sandbox warm exec {:.1}x",
+        cli_gvisor / cli,
+        fresh_gvisor / fresh,
+        warm_gvisor / warm
+    );
     Ok(())
+}
+
+/// `docker run --rm` of `true` through the CLI, under `runtime` if given.
+fn cli_runs(image: &str, runtime: Option<&str>, runs: usize) -> Result<Vec<Duration>> {
+    let mut samples = Vec::new();
+    for i in 0..=runs {
+        let t = Instant::now();
+        let mut command = Command::new("docker");
+        command.args(["run", "--rm", "--network", "none"]);
+        if let Some(runtime) = runtime {
+            command.args(["--runtime", runtime]);
+        }
+        let status = command
+            .args([image, "true"])
+            .status()
+            .context("the docker CLI")?;
+        anyhow::ensure!(status.success(), "docker run failed");
+        if i > 0 {
+            samples.push(t.elapsed());
+        }
+    }
+    Ok(samples)
 }
 
 /// One container running `true`, from creation to removal.
@@ -131,10 +172,17 @@ async fn cold_container(docker: &Docker, image: &str) -> Result<()> {
     }
 }
 
-/// Sandbox runs of `true` with a pool of `pool_size`, each timed once the pool is full.
-async fn sandbox_runs(image: &str, pool_size: usize, runs: usize) -> Result<Vec<Duration>> {
+/// Sandbox runs of `true` with a pool of `pool_size`, each timed once the pool is full,
+/// under `runtime` if given.
+async fn sandbox_runs(
+    image: &str,
+    runtime: Option<&str>,
+    pool_size: usize,
+    runs: usize,
+) -> Result<Vec<Duration>> {
     let mut config = DockerConfig::new(image);
     config.pool_size = pool_size;
+    config.runtime = runtime.map(String::from);
     let sandbox = DockerSandbox::new(config)?;
     sandbox.ready().await?;
     let mut samples = Vec::new();

@@ -22,6 +22,7 @@ fn doctor(dir: &std::path::Path, vars: &[(&str, String)]) -> (i32, String, Strin
         "CODECONTEXT_BOLT_PASSWORD",
         "CODECONTEXT_SANDBOX",
         "CODECONTEXT_DOCKER_IMAGE",
+        "CODECONTEXT_DOCKER_RUNTIME",
         "DOCKER_HOST",
     ] {
         command.env_remove(env);
@@ -198,6 +199,36 @@ fn the_docker_daemon_is_reported_with_its_api_version_and_images() {
             .contains("no-such-image:1"),
         "{report}"
     );
+
+    // gVisor, registered by .ci/docker; a runtime dockerd does not know is named.
+    let with_runtime = |runtime: &str| {
+        docker(&[
+            ("CODECONTEXT_DOCKER_IMAGE", image.clone()),
+            ("CODECONTEXT_DOCKER_RUNTIME", runtime.to_string()),
+        ])
+    };
+    let (code, report) = with_runtime("runsc");
+    assert_eq!(
+        (code, report["state"].as_str()),
+        (0, Some("ok")),
+        "{report}"
+    );
+    assert!(
+        report["version"]
+            .as_str()
+            .unwrap()
+            .contains(", runtime runsc,"),
+        "{report}"
+    );
+    let (code, report) = with_runtime("kata");
+    assert_eq!(
+        (code, report["state"].as_str()),
+        (1, Some("down")),
+        "{report}"
+    );
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("configured but not there: kata"), "{report}");
+    assert!(error.contains("runsc"), "{report}");
 
     let (code, report) = docker(&[("DOCKER_HOST", "unix:///nonexistent/docker.sock".into())]);
     assert_eq!(

@@ -7,9 +7,14 @@
 //! sandbox = "docker"
 //! [docker]
 //! image = "registry.internal/team/app-ci:3"   # the project's image
+//! runtime = "runsc"                           # gVisor, a runtime dockerd knows
 //! [docker.images]                             # or one per language
 //! python = "python:3.12-slim"
 //! ```
+//!
+//! `CODECONTEXT_DOCKER_RUNTIME` names the container runtime too (first, as the other
+//! variables): `runsc` runs each container under gVisor's own kernel, a stronger
+//! isolation tier than runc's namespaces; dockerd must have it among its runtimes.
 //!
 //! The first layer that says something wins, value by value; an image for the language
 //! wins over the project's image, which wins over `CODECONTEXT_DOCKER_IMAGE`'s default.
@@ -47,6 +52,9 @@ pub struct SandboxConfig {
     pub default_image: Option<String>,
     /// `CODECONTEXT_DOCKER_POOL`: warm containers per image.
     pub docker_pool: Option<usize>,
+    /// The container runtime (`runsc` for gVisor): `CODECONTEXT_DOCKER_RUNTIME`, else
+    /// `runtime` under [docker]; dockerd's default (runc) when unset.
+    pub docker_runtime: Option<String>,
     /// `CODECONTEXT_DOCKER_IDLE_SECS`: how long an idle warm container lives.
     pub docker_idle_secs: Option<u64>,
     /// `CODECONTEXT_SANDBOX_HELPER`: the local sandbox's helper binary.
@@ -75,6 +83,7 @@ struct FileLayer {
 #[serde(deny_unknown_fields)]
 struct DockerTable {
     image: Option<String>,
+    runtime: Option<String>,
     #[serde(default)]
     images: BTreeMap<String, String>,
 }
@@ -88,7 +97,7 @@ fn read(path: &Path) -> Result<Option<FileLayer>, ConfigError> {
         .map_err(|e| ConfigError::File {
             path: path.to_path_buf(),
             message: format!(
-                "{e}(`sandbox` is \"local\" or \"docker\"; [docker] takes `image` and [docker.images])"
+                "{e}(`sandbox` is \"local\" or \"docker\"; [docker] takes `image`, `runtime` and [docker.images])"
             ),
         })
 }
@@ -115,6 +124,7 @@ pub fn load_sandbox_layers(
     let mut config = SandboxConfig {
         default_image: env("CODECONTEXT_DOCKER_IMAGE").filter(|i| !i.is_empty()),
         docker_pool: number("CODECONTEXT_DOCKER_POOL").map(|n| n as usize),
+        docker_runtime: env("CODECONTEXT_DOCKER_RUNTIME").filter(|r| !r.trim().is_empty()),
         docker_idle_secs: number("CODECONTEXT_DOCKER_IDLE_SECS"),
         helper: env("CODECONTEXT_SANDBOX_HELPER")
             .filter(|p| !p.is_empty())
@@ -132,6 +142,9 @@ pub fn load_sandbox_layers(
         kind = kind.or(layer.sandbox);
         if config.image.is_none() {
             config.image = layer.docker.image;
+        }
+        if config.docker_runtime.is_none() {
+            config.docker_runtime = layer.docker.runtime;
         }
         for (language, image) in layer.docker.images {
             config.images.entry(language).or_insert(image);
@@ -164,7 +177,7 @@ mod tests {
         let user = dir.path().join("user.toml");
         std::fs::write(
             &user,
-            "sandbox = \"local\"\n[docker]\nimage = \"user:image\"\n[docker.images]\npython = \"py:user\"\nnode = \"node:user\"\n",
+            "sandbox = \"local\"\n[docker]\nimage = \"user:image\"\nruntime = \"runsc\"\n[docker.images]\npython = \"py:user\"\nnode = \"node:user\"\n",
         )
         .unwrap();
         let none = |_: &str| None;
@@ -173,15 +186,18 @@ mod tests {
         assert_eq!(config.image_for("python"), Some("py:project"));
         assert_eq!(config.image_for("node"), Some("node:user"));
         assert_eq!(config.image_for("go"), Some("user:image"));
+        assert_eq!(config.docker_runtime.as_deref(), Some("runsc"));
 
         let env = |name: &str| match name {
             "CODECONTEXT_SANDBOX" => Some("local".to_string()),
             "CODECONTEXT_DOCKER_IMAGE" => Some("env:image".to_string()),
+            "CODECONTEXT_DOCKER_RUNTIME" => Some("runc".to_string()),
             _ => None,
         };
         let config = load_sandbox_layers(&env, Some(&root), None).unwrap();
         assert_eq!(config.kind, SandboxKind::Local, "the environment wins");
         assert_eq!(config.image_for("go"), Some("env:image"));
+        assert_eq!(config.docker_runtime.as_deref(), Some("runc"));
         assert_eq!(
             load_sandbox_layers(&none, None, None).unwrap(),
             SandboxConfig::default()

@@ -87,8 +87,13 @@ impl Sandboxes {
              [docker] in codecontext.toml"
                 .to_string()
         })?;
+        // One pool per image and runtime.
+        let key = match &config.docker_runtime {
+            Some(runtime) => format!("{image} ({runtime})"),
+            None => image.to_string(),
+        };
         let mut pools = self.docker.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sandbox) = pools.get(image) {
+        if let Some(sandbox) = pools.get(&key) {
             return Ok(sandbox.clone());
         }
         // Containers from a warm pool; the daemon is first asked at the first run.
@@ -99,9 +104,10 @@ impl Sandboxes {
         if let Some(secs) = config.docker_idle_secs {
             docker.idle_timeout = Duration::from_secs(secs);
         }
+        docker.runtime = config.docker_runtime.clone();
         let sandbox: Arc<dyn Sandbox> =
             Arc::new(DockerSandbox::new(docker).map_err(|e| e.to_string())?);
-        pools.insert(image.to_string(), sandbox.clone());
+        pools.insert(key, sandbox.clone());
         Ok(sandbox)
     }
 

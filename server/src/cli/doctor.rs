@@ -119,15 +119,26 @@ async fn docker_check(root: &Path) -> codecontext_team::doctor::Check {
                     .iter()
                     .any(|i| i == image || *i == format!("{image}:latest"))
             };
-            let missing: Vec<&String> = config
+            let mut missing: Vec<&String> = config
                 .default_image
                 .iter()
                 .chain(&config.image)
                 .chain(config.images.values())
                 .filter(|image| !present(image))
                 .collect();
+            if let Some(runtime) = config
+                .docker_runtime
+                .as_ref()
+                .filter(|r| !report.runtimes.contains(r))
+            {
+                missing.push(runtime);
+            }
+            let runtime = config
+                .docker_runtime
+                .as_deref()
+                .map_or(String::new(), |r| format!(", runtime {r}"));
             let detail = format!(
-                "Docker {}, API {}, images: {}",
+                "Docker {}, API {}{runtime}, images: {}",
                 report.version,
                 report.api_version,
                 if report.images.is_empty() {
@@ -140,8 +151,9 @@ async fn docker_check(root: &Path) -> codecontext_team::doctor::Check {
                 let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
                 (
                     State::Down(format!(
-                        "configured but not there: {}; {detail}",
-                        missing.join(", ")
+                        "configured but not there: {}; {detail} (runtimes: {})",
+                        missing.join(", "),
+                        report.runtimes.join(", ")
                     )),
                     None,
                 )

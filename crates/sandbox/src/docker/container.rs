@@ -38,11 +38,10 @@ pub(super) async fn create(
     docker: &Docker,
     config: &DockerConfig,
     work_dir: &str,
-    cpu_ms: u64,
+    limits: &Limits,
     network: bool,
 ) -> Result<String, SandboxError> {
-    let limits = Limits::default();
-    let cpu_seconds = cpu_ms.div_ceil(1000).max(1) as i64;
+    let cpu_seconds = limits.cpu_ms.div_ceil(1000).max(1) as i64;
     let (uid, gid) = config.user.split_once(':').unwrap_or((&config.user, "0"));
     let labels = HashMap::from([
         (LABEL.to_string(), "1".to_string()),
@@ -77,7 +76,7 @@ pub(super) async fn create(
         memory: Some(limits.memory_bytes as i64),
         memory_swap: Some(limits.memory_bytes as i64),
         nano_cpus: Some((config.cpus * 1e9) as i64),
-        pids_limit: Some(limits.processes as i64),
+        pids_limit: Some(pids_limit(config, limits.processes)),
         ulimits: Some(vec![ResourcesUlimits {
             name: Some("cpu".into()),
             // SIGXCPU at the limit; SIGKILL a second later for a process that
@@ -86,6 +85,7 @@ pub(super) async fn create(
             hard: Some(cpu_seconds + 1),
         }]),
         readonly_rootfs: Some(true),
+        runtime: config.runtime.clone(),
         cap_drop: Some(vec!["ALL".into()]),
         security_opt: Some(vec!["no-new-privileges".into()]),
         init: Some(true),
@@ -150,6 +150,16 @@ pub(super) async fn set_limits(
             .map_err(docker_error("set limits"))?;
     }
     Ok(())
+}
+
+/// The container's process limit: the run's, with room for gVisor's own threads.
+fn pids_limit(config: &DockerConfig, processes: u64) -> i64 {
+    let extra = if config.enforces_limits() {
+        0
+    } else {
+        super::GVISOR_THREADS
+    };
+    (processes + extra) as i64
 }
 
 /// Removes a container (killing what runs in it) and its volumes.

@@ -14,7 +14,7 @@ use bollard::{
 use futures_util::StreamExt;
 
 /// Counters of a container's cgroups.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub(super) struct Counters {
     pub(super) peak_memory: u64,
     pub(super) oom_kills: u64,
@@ -23,6 +23,17 @@ pub(super) struct Counters {
 }
 
 impl Counters {
+    /// The larger of each counter: what was read after the run, and what was seen
+    /// while it ran (the cgroup of a container that died is gone afterwards).
+    pub(super) fn max(self, seen: &Counters) -> Counters {
+        Counters {
+            peak_memory: self.peak_memory.max(seen.peak_memory),
+            oom_kills: self.oom_kills.max(seen.oom_kills),
+            pids_max_hits: self.pids_max_hits.max(seen.pids_max_hits),
+            cpu_ms: self.cpu_ms.max(seen.cpu_ms),
+        }
+    }
+
     /// Parses what `head` prints of the cgroup files: `==> path <==` before each file,
     /// then its `key value` lines or its single number.
     fn parse(text: &str) -> Counters {
@@ -106,7 +117,7 @@ pub(super) async fn read(docker: &Docker, id: &str, on_host: bool) -> Counters {
 /// The counters read straight from the container's cgroups when the daemon is on this
 /// host and they are where its default drivers put them (cgroupfs or systemd, v1 or
 /// v2): no second exec.
-fn read_on_host(id: &str) -> Option<Counters> {
+pub(super) fn read_on_host(id: &str) -> Option<Counters> {
     let root = Path::new("/sys/fs/cgroup");
     let names = [
         format!("docker/{id}"),

@@ -73,7 +73,36 @@ pub struct DockerConfig {
     /// Read the containers' cgroup counters on this host when they are there (the
     /// daemon is local), which saves an exec per run.
     pub host_cgroups: bool,
+    /// The container runtime, one dockerd knows (`runsc`: gVisor); dockerd's default
+    /// when `None`.
+    pub runtime: Option<String>,
 }
+
+impl DockerConfig {
+    fn is_gvisor(&self) -> bool {
+        self.runtime.as_deref() == Some("runsc")
+    }
+
+    /// Whether the runtime changes a running container's memory and process limits
+    /// (`docker update`); gVisor's runsc does not.
+    pub fn updates_limits(&self) -> bool {
+        !self.is_gvisor()
+    }
+
+    /// Whether the runtime's kernel enforces a run's limits on its processes (runc: the
+    /// host's). gVisor's runsc has its own kernel, which does not enforce the CPU time
+    /// rlimit, and the host's cgroups hold that kernel rather than the run's processes:
+    /// its runs are watched from outside (CPU time, and a sandbox that died at its
+    /// memory or process limit), and its process limit has room for gVisor's own
+    /// threads ([`GVISOR_THREADS`]).
+    pub fn enforces_limits(&self) -> bool {
+        !self.is_gvisor()
+    }
+}
+
+/// Host threads gVisor's kernel and file proxy use in a container, beyond the run's
+/// processes.
+pub const GVISOR_THREADS: u64 = 64;
 
 impl DockerConfig {
     pub fn new(image: impl Into<String>) -> DockerConfig {
@@ -87,6 +116,7 @@ impl DockerConfig {
             work_bytes: 512 << 20,
             tmp_bytes: 256 << 20,
             host_cgroups: true,
+            runtime: None,
         }
     }
 }
@@ -286,15 +316,30 @@ impl Inner {
         let snapshot = tokio::task::spawn_blocking(move || {
             archive::snapshot_archive(workspace.as_deref(), &files)
         });
-        // Pooled containers have the default CPU time limit and no network; a run that
-        // needs another limit or the network gets a container of its own.
-        let cpu_ms = spec.limits.cpu_ms;
-        let pooled = (cpu_ms == Limits::default().cpu_ms && !spec.network)
-            .then(|| self.take(&work))
-            .flatten();
+        // Pooled containers have the default limits and no network. A run that needs
+        // another CPU time limit or the network gets a container of its own, made with
+        // its limits; so does one with other memory or process limits when the runtime
+        // cannot change them on a running container (gVisor's runsc), where runc's
+        // pooled containers are updated.
+        let defaults = Limits::default();
+        let same = |l: &Limits| {
+            (l.memory_bytes, l.processes) == (defaults.memory_bytes, defaults.processes)
+        };
+        let poolable = spec.limits.cpu_ms == defaults.cpu_ms
+            && !spec.network
+            && (self.config.updates_limits() || same(&spec.limits));
+        let pooled = poolable.then(|| self.take(&work)).flatten();
         let id = match pooled {
-            Some(id) => id,
-            None => container::create(&docker, &self.config, &work, cpu_ms, spec.network).await?,
+            Some(id) => {
+                if let Err(e) = container::set_limits(&docker, &id, &spec.limits).await {
+                    container::remove(&docker, &id).await;
+                    return Err(e);
+                }
+                id
+            }
+            None => {
+                container::create(&docker, &self.config, &work, &spec.limits, spec.network).await?
+            }
         };
         // Whatever happens next, this container serves no other run.
         let _discard = pool::Discard::new(self.clone(), docker.clone(), id.clone());
@@ -312,7 +357,7 @@ impl Inner {
         outcome
     }
 
-    /// One run in container `id`: its limits, its files, the command, and what it left.
+    /// One run in container `id` (its limits set): its files, the command, and what it left.
     async fn run_in(
         &self,
         docker: &Docker,
@@ -323,10 +368,19 @@ impl Inner {
         started: Instant,
     ) -> Result<RunOutcome, SandboxError> {
         let limits = &spec.limits;
-        container::set_limits(docker, id, limits).await?;
         archive::upload(docker, id, work_dir, snapshot).await?;
-        let ended = exec::run_command(docker, id, spec, work_dir).await?;
-        let counters = counters::read(docker, id, self.config.host_cgroups).await;
+        let watched = !self.config.enforces_limits();
+        let ended = exec::run_command(docker, id, spec, work_dir, watched).await?;
+        let mut counters = counters::read(docker, id, self.config.host_cgroups).await;
+        if let Some(seen) = &ended.seen {
+            counters = counters.max(&seen.counters);
+            if seen.oom_killed {
+                counters.oom_kills = counters.oom_kills.max(1);
+            }
+            if seen.died_at_the_process_limit() {
+                counters.pids_max_hits = counters.pids_max_hits.max(1);
+            }
+        }
         let status = ended.status(&counters);
         let collected = if ended.timed_out || ended.over() || spec.collect.is_empty() {
             Vec::new()
@@ -336,6 +390,9 @@ impl Inner {
         let mut notes = Vec::new();
         if !spec.readonly.is_empty() {
             notes.push("host toolchain folders are not shown in Docker (the image provides them)");
+        }
+        if spec.network && self.config.is_gvisor() {
+            notes.push("the network was asked for, but gVisor's runsc runs without one here (`--network=none` among its runtime arguments)");
         }
         Ok(RunOutcome {
             status,
@@ -383,10 +440,12 @@ pub struct DaemonReport {
     pub api_version: String,
     /// The images present, by tag (untagged ones left out), sorted.
     pub images: Vec<String>,
+    /// The container runtimes dockerd knows (`runc`, `runsc`, ...), sorted.
+    pub runtimes: Vec<String>,
 }
 
 /// Reaches the local daemon (`DOCKER_HOST`, else the default socket), negotiates the API
-/// version, and lists its images.
+/// version, and lists its images and runtimes.
 pub async fn daemon_report() -> Result<DaemonReport, SandboxError> {
     let docker = Docker::connect_with_local_defaults()
         .map_err(docker_error("cannot reach the Docker daemon"))?
@@ -404,9 +463,12 @@ pub async fn daemon_report() -> Result<DaemonReport, SandboxError> {
         .filter(|t| t != "<none>:<none>")
         .collect();
     images.sort();
+    let info = docker.info().await.map_err(docker_error("info"))?;
+    let runtimes = info.runtimes.unwrap_or_default().into_keys().collect();
     Ok(DaemonReport {
         version: version.version.unwrap_or_default(),
         api_version: docker.client_version().to_string(),
         images,
+        runtimes,
     })
 }

@@ -52,14 +52,9 @@ impl Inner {
         for _ in 0..wanted {
             let (this, docker, work_dir) = (this.clone(), docker.clone(), work_dir.to_string());
             tokio::spawn(async move {
-                let created = container::create(
-                    &docker,
-                    &this.config,
-                    &work_dir,
-                    Limits::default().cpu_ms,
-                    false,
-                )
-                .await;
+                let created =
+                    container::create(&docker, &this.config, &work_dir, &Limits::default(), false)
+                        .await;
                 let warm = match created {
                     Ok(id) if this.closed.load(Ordering::SeqCst) => {
                         // Shut down meanwhile.
