@@ -164,22 +164,20 @@ pub fn is_complete(cache: &Path) -> bool {
 /// path, if given), asked of the interpreter itself, isolated as in the sandbox.
 /// `None` when it cannot be asked.
 pub fn lacking(python: &str, cache: Option<&Path>, wanted: &[String]) -> Option<Vec<String>> {
-    let script = "import sys, re, importlib.metadata as m\n\
+    let script = "import re, importlib.metadata as m\n\
                   if sys.argv[1]: sys.path.insert(0, sys.argv[1])\n\
                   have = {re.sub(r'[-_.]+', '-', d.metadata['Name'] or '').lower() for d in m.distributions()}\n\
                   print('\\n'.join(n for n in sys.argv[2:] if n not in have))";
     let cache = cache.map(|c| c.display().to_string()).unwrap_or_default();
-    let out = std::process::Command::new(python)
-        .args(["-I", "-c", script, &cache])
-        .args(wanted)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().map(str::to_string).collect())
+    let mut args = vec![cache.as_str()];
+    args.extend(wanted.iter().map(String::as_str));
+    let out = crate::toolchain::probe(Path::new(python), script, &args)?;
+    Some(
+        out.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// The variables of the server's environment passed to the install phase: pip's own

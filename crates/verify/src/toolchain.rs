@@ -463,10 +463,83 @@ fn python_on_path(env: &Env) -> Result<(PathBuf, String, Option<String>), Missin
 /// Whether `python` can import pytest, isolated from the user's site and variables as
 /// in the sandbox: its own version if so.
 fn pytest_version(python: &Path) -> Option<String> {
-    let check = "import importlib.util, sys\n\
+    let check = "import importlib.util\n\
                  if importlib.util.find_spec('pytest') is None: sys.exit(1)\n\
                  print('%d.%d.%d' % sys.version_info[:3])";
-    run_quietly(python, &["-I", "-c", check], None).map(|v| v.trim().to_string())
+    probe(python, check, &[]).map(|v| v.trim().to_string())
+}
+
+/// An interpreter's answer, and what it depends on: the program and each folder on the
+/// interpreter's path, with their modification times (installing or removing a
+/// package changes its folder's).
+struct Probe {
+    stamps: Vec<(PathBuf, Option<std::time::SystemTime>)>,
+    answer: Option<String>,
+}
+
+fn stamp(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// What `script` prints when `python -I` runs it with `args` (`sys` imported; `None`
+/// when it fails), kept while the interpreter and the folders on its path are
+/// unchanged: a verification asks the same questions every time, and an interpreter
+/// takes tens of milliseconds to start.
+pub(crate) fn probe(python: &Path, script: &str, args: &[&str]) -> Option<String> {
+    static PROBES: std::sync::Mutex<Vec<(Vec<String>, Probe)>> = std::sync::Mutex::new(Vec::new());
+    let mut key = vec![python.display().to_string(), script.to_string()];
+    key.extend(args.iter().map(|a| a.to_string()));
+    {
+        let probes = PROBES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, probe)) = probes.iter().find(|(k, _)| *k == key) {
+            if probe.stamps.iter().all(|(path, at)| stamp(path) == *at) {
+                return probe.answer.clone();
+            }
+        }
+    }
+    // The path first, whatever the script does next.
+    let script = format!(
+        "import sys\nprint('\\n'.join('@path ' + p for p in sys.path if p), flush=True)\n{script}"
+    );
+    let mut argv = vec!["-I", "-c", script.as_str()];
+    argv.extend(args);
+    let (ok, out) = run_quietly(python, &argv, None)?;
+    let mut stamps = vec![(
+        std::fs::canonicalize(python).unwrap_or(python.to_path_buf()),
+        None,
+    )];
+    let mut answer = String::new();
+    for line in out.lines() {
+        match line.strip_prefix("@path ") {
+            Some(dir) => stamps.push((PathBuf::from(dir), None)),
+            None => {
+                answer.push_str(line);
+                answer.push('\n');
+            }
+        }
+    }
+    for (path, at) in &mut stamps {
+        *at = stamp(path);
+    }
+    let answer = ok.then_some(answer);
+    let mut probes = PROBES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    probes.retain(|(k, _)| *k != key);
+    // A server sees few interpreters and questions; a bound all the same.
+    if probes.len() >= 64 {
+        probes.remove(0);
+    }
+    probes.push((
+        key,
+        Probe {
+            stamps,
+            answer: answer.clone(),
+        },
+    ));
+    answer
 }
 
 /// The folder of `dir` named `lead` + `version` or `lead` + `version` + `.…`, the
@@ -496,13 +569,17 @@ fn numbers(version: &str) -> Vec<u64> {
 /// Runs `program args` in `root` (found on the `PATH`) and takes its first line of
 /// output as a folder; `None` when it is not installed, fails or is slow.
 fn ask(env: &Env, root: &Path, program: &str, args: &[&str]) -> Option<PathBuf> {
-    let out = run_quietly(&env.which(program)?, args, Some(root))?;
+    let (ok, out) = run_quietly(&env.which(program)?, args, Some(root))?;
+    if !ok {
+        return None;
+    }
     let path = PathBuf::from(out.lines().next()?.trim());
     path.is_dir().then_some(path)
 }
 
-/// What `program args` prints when it succeeds within ten seconds.
-fn run_quietly(program: &Path, args: &[&str], cwd: Option<&Path>) -> Option<String> {
+/// Whether `program args` succeeded within ten seconds, and what it printed; `None`
+/// when it could not start or took longer.
+fn run_quietly(program: &Path, args: &[&str], cwd: Option<&Path>) -> Option<(bool, String)> {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -513,12 +590,19 @@ fn run_quietly(program: &Path, args: &[&str], cwd: Option<&Path>) -> Option<Stri
         command.current_dir(cwd);
     }
     let mut child = command.spawn().ok()?;
+    let mut stdout = child.stdout.take()?;
+    // Read while it runs: a full pipe would stall it.
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        out
+    });
     let started = std::time::Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => break,
+            Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(10))
+                std::thread::sleep(Duration::from_millis(5))
             }
             _ => {
                 let _ = child.kill();
@@ -526,10 +610,9 @@ fn run_quietly(program: &Path, args: &[&str], cwd: Option<&Path>) -> Option<Stri
                 return None;
             }
         }
-    }
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take()?, &mut out).ok()?;
-    Some(out)
+    };
+    let out = reader.join().ok()?;
+    Some((status.success(), out))
 }
 
 fn node(root: &Path, config: &VerifyConfig, env: &Env) -> Result<Toolchain, Missing> {
@@ -999,6 +1082,38 @@ mod tests {
         );
         assert!(err.what.contains(&format!("(tried {tried})")), "{err}");
         assert!(err.how.contains(".venv/bin/pip install pytest"), "{err}");
+    }
+
+    #[test]
+    fn an_interpreters_answer_is_kept_until_a_folder_on_its_path_changes() {
+        let host = tempfile::tempdir().unwrap();
+        let site = host.path().join("site-packages");
+        std::fs::create_dir_all(&site).unwrap();
+        let calls = host.path().join("calls");
+        let python = host.path().join("bin/python3");
+        // Prints its path as Python's sys.path would, then the answer; counts its runs.
+        script(
+            &python,
+            &format!(
+                "echo run >> {}\necho '@path {}'\necho 3.12.1",
+                calls.display(),
+                site.display()
+            ),
+        );
+        let runs = || std::fs::read_to_string(&calls).unwrap().lines().count();
+        assert_eq!(probe(&python, "q", &[]).as_deref(), Some("3.12.1\n"));
+        assert_eq!(probe(&python, "q", &[]).as_deref(), Some("3.12.1\n"));
+        assert_eq!(runs(), 1, "asked once");
+        assert_eq!(probe(&python, "q", &["other"]).as_deref(), Some("3.12.1\n"));
+        assert_eq!(runs(), 2, "another question");
+        // A package installed: the folder's modification time moves.
+        let before = stamp(&site).unwrap();
+        std::fs::File::open(&site)
+            .unwrap()
+            .set_modified(before - Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(probe(&python, "q", &[]).as_deref(), Some("3.12.1\n"));
+        assert_eq!(runs(), 3, "asked again");
     }
 
     #[test]
