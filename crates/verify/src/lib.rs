@@ -310,7 +310,6 @@ pub async fn verify(
     Ok(verdict)
 }
 
-/// Whether a reported test is the one selected as `name` (Node selects files).
 /// What the install phase left for the tests.
 enum Prepared {
     /// No requirements, or all installed already.
@@ -436,6 +435,7 @@ fn toolchain_missing(
     }
 }
 
+/// Whether a reported test is the one selected as `name` (Node selects files).
 fn runs_as(reported: &str, name: &str) -> bool {
     reported == name || reported.ends_with(&format!("::{name}")) || name.ends_with(".js")
 }
