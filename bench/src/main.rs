@@ -24,6 +24,7 @@ mod mcp;
 mod memory;
 mod pathological;
 mod pattern;
+mod replay;
 mod risk;
 mod sandbox;
 mod search;
@@ -267,6 +268,13 @@ enum Command {
         #[arg(long, env = "CODECONTEXT_REDIS_URL")]
         redis: String,
     },
+    /// Verification on a Python project's real history (its newest commits that change
+    /// code and tests), each verdict against pytest run directly on the same tree.
+    Replay {
+        repo: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        commits: usize,
+    },
     /// End-to-end verification of a project against running its tests directly.
     Verify {
         dir: PathBuf,
@@ -359,6 +367,7 @@ fn main() -> Result<()> {
         Command::Sandbox { runs } => sandbox::run(runs),
         Command::Docker { runs, image } => docker::run(runs, image),
         Command::Verify { dir, runs } => verify::run(&dir, runs),
+        Command::Replay { repo, commits } => replay::run(&repo, commits),
         Command::Team {
             dirs,
             runs,

@@ -70,7 +70,12 @@ pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, Ed
     }
     let mut changes = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        // A file's patch ends at the next file's headers, or before the first line no
+        // hunk has: git's `diff --git` and `index` lines of the next file, say.
+        let next = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let end = (start + 2..next)
+            .find(|&i| !lines[i].starts_with([' ', '+', '-', '\\', '@', '\n', '\r']))
+            .unwrap_or(next);
         let text: String = lines[start..end].concat();
         let old = header_path(&lines[start][4..]);
         let new = header_path(&lines[start + 1][4..]);
@@ -141,6 +146,30 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(root.path().join("src/a.rs")).unwrap(),
             "fn a() {\n    1\n}\n"
+        );
+    }
+
+    #[test]
+    fn git_diff_headers_between_files_are_not_hunk_lines() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.py"), "x = 1\n").unwrap();
+        std::fs::write(root.path().join("b.py"), "y = 1\n").unwrap();
+        // As `git diff` prints it: each file's extended headers before its `---`.
+        let diff = "diff --git a/a.py b/a.py\nindex 1c2a1b1..8ac4d2c 100644\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n\
+                    diff --git a/b.py b/b.py\nindex 3e1a2f0..9ab2c31 100644\n--- a/b.py\n+++ b/b.py\n@@ -1 +1,2 @@\n y = 1\n+z = 3\n\
+                    diff --git a/c.py b/c.py\nnew file mode 100644\nindex 0000000..e69de29\n--- /dev/null\n+++ b/c.py\n@@ -0,0 +1 @@\n+w = 4\n";
+        let changes = apply_unified_diff(root.path(), diff).unwrap();
+        let contents: Vec<(&str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.content.as_deref()))
+            .collect();
+        assert_eq!(
+            contents,
+            [
+                ("a.py", Some("x = 2\n")),
+                ("b.py", Some("y = 1\nz = 3\n")),
+                ("c.py", Some("w = 4\n"))
+            ]
         );
     }
 

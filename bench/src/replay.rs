@@ -1,0 +1,269 @@
+//! Verification on a Python project's real history, against running its tests directly.
+//!
+//! For each of the newest commits that change both code (outside `tests/`) and tests,
+//! two verifications, each judged against pytest run directly on the same tree:
+//!
+//! - the commit's diff on its parent (a worktree at the parent, the diff as the edit),
+//!   against pytest at the commit;
+//! - the commit's code change reverted, its tests kept (a worktree at the commit, the
+//!   code files' parent versions as the edit), against pytest on that tree: the tests
+//!   that guard the change fail here.
+//!
+//! A verdict is correct when it agrees with the direct run: `passed` exactly when pytest
+//! exits 0, and as many failed tests as pytest's JUnit report has failures and errors.
+//! Each worktree has its own virtualenv (`.venv`, the project installed editable, with
+//! pytest): what a developer of the project has, and what verify finds.
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use codecontext_sandbox::LocalSandbox;
+use codecontext_verify::{FileChange, TestOutcome, TestSelection, Verdict, VerdictKind};
+
+use crate::stats::percentile;
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output()?;
+    if !out.status.success() {
+        bail!(
+            "git {args:?} in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn is_test(path: &str) -> bool {
+    path.starts_with("tests/") || path.starts_with("test/")
+}
+
+/// A worktree of `repo` at `dir` with its virtualenv: the project installed editable,
+/// and pytest (from `CODECONTEXT_TEST_WHEELS` when set, else the index).
+fn worktree(repo: &Path, dir: &Path) -> Result<()> {
+    git(
+        repo,
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            "--force",
+            dir.to_str().unwrap(),
+            "HEAD",
+        ],
+    )?;
+    let venv = dir.join(".venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()?
+        .success();
+    anyhow::ensure!(ok, "python3 -m venv failed");
+    let pip = venv.join("bin/pip");
+    let mut install = Command::new(&pip);
+    install.args(["install", "-q", "--disable-pip-version-check", "pytest"]);
+    if let Ok(wheels) = std::env::var("CODECONTEXT_TEST_WHEELS") {
+        install.args(["--find-links", &wheels]);
+    }
+    anyhow::ensure!(install.status()?.success(), "pip install pytest failed");
+    let editable = Command::new(&pip)
+        .args(["install", "-q", "--disable-pip-version-check", "-e"])
+        .arg(dir)
+        .status()?
+        .success();
+    anyhow::ensure!(editable, "pip install -e {} failed", dir.display());
+    Ok(())
+}
+
+/// pytest run directly in `dir`: whether it passed, and its failures and errors.
+fn direct(dir: &Path) -> Result<(bool, usize, Duration)> {
+    let report = dir.join(".direct-junit.xml");
+    let t = Instant::now();
+    let out = Command::new(dir.join(".venv/bin/python"))
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(format!("--junitxml={}", report.display()))
+        .current_dir(dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()?;
+    let took = t.elapsed();
+    let xml = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    let count = |attr: &str| -> usize {
+        xml.split(&format!(" {attr}=\""))
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse::<usize>().ok())
+            .sum()
+    };
+    // The report's first <testsuite> carries the totals (one suite: pytest's).
+    Ok((
+        out.status.success(),
+        count("failures") + count("errors"),
+        took,
+    ))
+}
+
+fn failed(verdict: &Verdict) -> usize {
+    verdict
+        .tests
+        .iter()
+        .filter(|t| t.outcome == TestOutcome::Failed)
+        .count()
+}
+
+struct Judged {
+    correct: bool,
+    line: String,
+}
+
+fn judge(what: &str, verdict: &Verdict, passed: bool, failures: usize) -> Judged {
+    let agrees = match verdict.verdict {
+        VerdictKind::Passed => passed,
+        VerdictKind::Failed => !passed && failed(verdict) == failures,
+        // Collection errors are errors in pytest's report.
+        VerdictKind::BuildFailed => !passed && failures > 0,
+        _ => false,
+    };
+    Judged {
+        correct: agrees,
+        line: format!(
+            "{what}: verify {:?} ({} failed), direct {} ({failures} failed){}",
+            verdict.verdict,
+            failed(verdict),
+            if passed { "passed" } else { "failed" },
+            if agrees { "" } else { "  <- disagrees" }
+        ),
+    }
+}
+
+pub fn run(repo: &Path, commits: usize) -> Result<()> {
+    let repo = repo.canonicalize().context("the repository")?;
+    let work = tempfile::tempdir()?;
+    let (parent, child) = (work.path().join("parent"), work.path().join("commit"));
+    worktree(&repo, &parent)?;
+    worktree(&repo, &child)?;
+    let log = git(
+        &repo,
+        &[
+            "log",
+            "--no-merges",
+            "--format=%H",
+            "-n",
+            "600",
+            "--",
+            "src",
+            "tests",
+        ],
+    )?;
+    let sandbox = LocalSandbox::new(LocalSandbox::default_helper().context("no helper")?, 1)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let verify = |root: &Path, changes: Vec<FileChange>| -> Result<(Verdict, Duration)> {
+        let t = Instant::now();
+        let verdict = rt.block_on(codecontext_verify::verify(
+            &sandbox,
+            root,
+            changes,
+            &TestSelection::default(),
+            None,
+            None,
+        ))?;
+        Ok((verdict, t.elapsed()))
+    };
+    let (mut correct, mut total) = (0, 0);
+    let (mut direct_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let mut done = 0;
+    for commit in log.lines() {
+        if done == commits {
+            break;
+        }
+        let files = git(
+            &repo,
+            &["diff", "--name-only", &format!("{commit}^"), commit],
+        )?;
+        let files: Vec<&str> = files.lines().collect();
+        let code: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| f.ends_with(".py") && !is_test(f))
+            .collect();
+        if code.is_empty() || !files.iter().any(|f| is_test(f) && f.ends_with(".py")) {
+            continue;
+        }
+        let short = &commit[..10];
+        let subject = git(&repo, &["log", "-1", "--format=%s", commit])?;
+        git(
+            &parent,
+            &["checkout", "-q", "--detach", &format!("{commit}^")],
+        )?;
+        git(&child, &["checkout", "-q", "--detach", commit])?;
+        println!("{short} {}", subject.trim());
+
+        // The commit's diff on its parent, against pytest at the commit.
+        let diff = git(&repo, &["diff", &format!("{commit}^"), commit])?;
+        let changes = match codecontext_verify::apply_unified_diff(&parent, &diff) {
+            Ok(changes) => changes,
+            Err(e) => {
+                println!("  skipped: the diff does not apply as text ({e})");
+                continue;
+            }
+        };
+        let (passed, failures, took) = direct(&child)?;
+        let (verdict, verified) = verify(&parent, changes)?;
+        let judged = judge("  commit on parent", &verdict, passed, failures);
+        println!("{}", judged.line);
+        direct_ms.push(took);
+        verify_ms.push(verified);
+        correct += judged.correct as usize;
+        total += 1;
+
+        // The code change reverted, the tests kept: against pytest on that tree.
+        let mut reverted = Vec::new();
+        for path in &code {
+            let before = git(&repo, &["show", &format!("{commit}^:{path}")]).ok();
+            reverted.push(FileChange {
+                path: path.to_string(),
+                content: before,
+            });
+        }
+        for change in &reverted {
+            let at = child.join(&change.path);
+            match &change.content {
+                Some(text) => std::fs::write(&at, text)?,
+                None => std::fs::remove_file(&at)?,
+            }
+        }
+        let (passed, failures, took) = direct(&child)?;
+        git(&child, &["checkout", "-q", "--", "."])?;
+        let (verdict, verified) = verify(&child, reverted)?;
+        let judged = judge("  code reverted", &verdict, passed, failures);
+        println!("{}", judged.line);
+        direct_ms.push(took);
+        verify_ms.push(verified);
+        correct += judged.correct as usize;
+        total += 1;
+        done += 1;
+    }
+    for dir in [&parent, &child] {
+        let _ = git(
+            &repo,
+            &["worktree", "remove", "--force", dir.to_str().unwrap()],
+        );
+    }
+    let ms = |d: &[Duration]| percentile(d, 50.0).as_secs_f64() * 1000.0;
+    println!(
+        "correct     {correct} of {total} verdicts agree with pytest run directly ({:.1}%), {done} commits",
+        100.0 * correct as f64 / total.max(1) as f64
+    );
+    println!(
+        "time        p50 verify {:.0} ms, direct {:.0} ms ({:.2}x; verify includes the snapshot)",
+        ms(&verify_ms),
+        ms(&direct_ms),
+        ms(&verify_ms) / ms(&direct_ms).max(1.0)
+    );
+    Ok(())
+}
