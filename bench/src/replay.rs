@@ -10,7 +10,8 @@
 //!   that guard the change fail here.
 //!
 //! A verdict is correct when it agrees with the direct run: `passed` exactly when pytest
-//! exits 0, and as many failed tests as pytest's JUnit report has failures and errors.
+//! exits 0, `failed` with as many failed tests as pytest's JUnit report names with a
+//! failure or an error, `build_failed` when pytest failed too (in collection).
 //! Each worktree has its own virtualenv (`.venv`, the project installed editable, with
 //! pytest): what a developer of the project has, and what verify finds.
 
@@ -92,18 +93,32 @@ fn direct(dir: &Path) -> Result<(bool, usize, Duration)> {
     let took = t.elapsed();
     let xml = std::fs::read_to_string(&report).unwrap_or_default();
     let _ = std::fs::remove_file(&report);
-    let count = |attr: &str| -> usize {
-        xml.split(&format!(" {attr}=\""))
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next()?.parse::<usize>().ok())
-            .sum()
-    };
-    // The report's first <testsuite> carries the totals (one suite: pytest's).
-    Ok((
-        out.status.success(),
-        count("failures") + count("errors"),
-        took,
-    ))
+    Ok((out.status.success(), failing(&xml).len(), took))
+}
+
+/// The tests a JUnit report says failed or erred, by class and name (a test that fails
+/// and then errs in its teardown is reported twice; it is one test).
+fn failing(xml: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for case in xml.split("<testcase ").skip(1) {
+        let head_end = case.find('>').unwrap_or(case.len());
+        let head = &case[..head_end];
+        if head.ends_with('/') {
+            continue;
+        }
+        let body = &case[head_end..case.find("</testcase>").unwrap_or(case.len())];
+        if body.contains("<failure") || body.contains("<error") {
+            let attr = |name: &str| {
+                head.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            names.insert(format!("{}::{}", attr("classname"), attr("name")));
+        }
+    }
+    names
 }
 
 fn failed(verdict: &Verdict) -> usize {
@@ -123,8 +138,9 @@ fn judge(what: &str, verdict: &Verdict, passed: bool, failures: usize) -> Judged
     let agrees = match verdict.verdict {
         VerdictKind::Passed => passed,
         VerdictKind::Failed => !passed && failed(verdict) == failures,
-        // Collection errors are errors in pytest's report.
-        VerdictKind::BuildFailed => !passed && failures > 0,
+        // The code does not import: pytest fails too, in collection (with or without
+        // a report).
+        VerdictKind::BuildFailed => !passed,
         _ => false,
     };
     Judged {
