@@ -109,7 +109,8 @@ fn failing(xml: &str) -> std::collections::BTreeSet<String> {
         let body = &case[head_end..case.find("</testcase>").unwrap_or(case.len())];
         if body.contains("<failure") || body.contains("<error") {
             let attr = |name: &str| {
-                head.split(&format!("{name}=\""))
+                format!(" {head}")
+                    .split(&format!(" {name}=\""))
                     .nth(1)
                     .and_then(|rest| rest.split('"').next())
                     .unwrap_or("")
@@ -282,4 +283,22 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         ms(&verify_ms) / ms(&direct_ms).max(1.0)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failing_tests_are_counted_once_by_class_and_name() {
+        let xml = r#"<?xml version="1.0"?><testsuites name="pytest tests" errors="1" failures="2"><testsuite name="pytest" errors="1" failures="2" tests="4">
+<testcase classname="tests.test_a" name="test_x[a]" time="0.1"><failure message="no">x</failure></testcase>
+<testcase classname="tests.test_a" name="test_x[b]" time="0.1"><failure message="no">x</failure></testcase>
+<testcase classname="tests.test_a" name="test_x[b]" time="0.1"><error message="teardown">x</error></testcase>
+<testcase classname="tests.test_a" name="test_y" time="0.1" />
+</testsuite></testsuites>"#;
+        let names: Vec<String> = super::failing(xml).into_iter().collect();
+        assert_eq!(
+            names,
+            ["tests.test_a::test_x[a]", "tests.test_a::test_x[b]"]
+        );
+    }
 }
