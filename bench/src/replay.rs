@@ -130,6 +130,25 @@ fn failed(verdict: &Verdict) -> usize {
         .count()
 }
 
+/// The verdicts so far: how many agree, and the times of both sides.
+#[derive(Default)]
+struct Tally {
+    correct: usize,
+    total: usize,
+    verify_ms: Vec<Duration>,
+    direct_ms: Vec<Duration>,
+}
+
+impl Tally {
+    fn add(&mut self, judged: Judged, verified: Duration, direct: Duration) {
+        println!("{}", judged.line);
+        self.correct += judged.correct as usize;
+        self.total += 1;
+        self.verify_ms.push(verified);
+        self.direct_ms.push(direct);
+    }
+}
+
 struct Judged {
     correct: bool,
     line: String,
@@ -191,8 +210,7 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         ))?;
         Ok((verdict, t.elapsed()))
     };
-    let (mut correct, mut total) = (0, 0);
-    let (mut direct_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let mut tally = Tally::default();
     let mut done = 0;
     for commit in log.lines() {
         if done == commits {
@@ -231,12 +249,11 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         };
         let (passed, failures, took) = direct(&child)?;
         let (verdict, verified) = verify(&parent, changes)?;
-        let judged = judge("  commit on parent", &verdict, passed, failures);
-        println!("{}", judged.line);
-        direct_ms.push(took);
-        verify_ms.push(verified);
-        correct += judged.correct as usize;
-        total += 1;
+        tally.add(
+            judge("  commit on parent", &verdict, passed, failures),
+            verified,
+            took,
+        );
 
         // The code change reverted, the tests kept: against pytest on that tree.
         let mut reverted = Vec::new();
@@ -257,12 +274,11 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         let (passed, failures, took) = direct(&child)?;
         git(&child, &["checkout", "-q", "--", "."])?;
         let (verdict, verified) = verify(&child, reverted)?;
-        let judged = judge("  code reverted", &verdict, passed, failures);
-        println!("{}", judged.line);
-        direct_ms.push(took);
-        verify_ms.push(verified);
-        correct += judged.correct as usize;
-        total += 1;
+        tally.add(
+            judge("  code reverted", &verdict, passed, failures),
+            verified,
+            took,
+        );
         done += 1;
     }
     for dir in [&parent, &child] {
@@ -271,6 +287,12 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
             &["worktree", "remove", "--force", dir.to_str().unwrap()],
         );
     }
+    let Tally {
+        correct,
+        total,
+        verify_ms,
+        direct_ms,
+    } = tally;
     let ms = |d: &[Duration]| percentile(d, 50.0).as_secs_f64() * 1000.0;
     println!(
         "correct     {correct} of {total} verdicts agree with pytest run directly ({:.1}%), {done} commits",

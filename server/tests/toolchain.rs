@@ -51,6 +51,20 @@ fn venv(project: &Path, pip: bool) {
     check(command.arg(project.join(".venv")));
 }
 
+/// Makes `<project>/.venv` with pytest in it, from the wheels' folder.
+fn venv_with_pytest(project: &Path, wheels: &str) {
+    venv(project, true);
+    check(Command::new(project.join(".venv/bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        wheels,
+        "pytest",
+    ]));
+}
+
 /// A diff that adds a test saying which interpreter runs it.
 fn adding_a_test_of_the_interpreter(project: &Path) -> String {
     let diff = project.join("where.diff");
@@ -66,17 +80,7 @@ fn adding_a_test_of_the_interpreter(project: &Path) -> String {
 fn pytest_that_lives_only_in_the_projects_venv_runs_the_tests() {
     let Some(wheels) = wheels() else { return };
     let project = copy_fixture("verify/python");
-    venv(project.path(), true);
-    let pip = project.path().join(".venv/bin/pip");
-    check(Command::new(pip).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-index",
-        "--find-links",
-        &wheels,
-        "pytest",
-    ]));
+    venv_with_pytest(project.path(), &wheels);
     let home = tempfile::tempdir().unwrap();
     let p = project.path().to_str().unwrap();
     let diff = adding_a_test_of_the_interpreter(project.path());
@@ -269,17 +273,7 @@ fn verify_with_index(home: &Path, project: &Path, diff: &str, index: &str) -> Va
 fn a_missing_requirement_is_installed_once_then_served_from_the_cache_offline() {
     let Some(wheels) = wheels() else { return };
     let project = copy_fixture("verify/python-deps");
-    venv(project.path(), true);
-    let pip = project.path().join(".venv/bin/pip");
-    check(Command::new(pip).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-index",
-        "--find-links",
-        &wheels,
-        "pytest",
-    ]));
+    venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
     calcdep_wheel(packages.path());
     let index = Index::serve(packages.path());
@@ -332,17 +326,7 @@ fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
         "calcdep==1.0\nno-such-distribution==9.9\n",
     )
     .unwrap();
-    venv(project.path(), true);
-    let pip = project.path().join(".venv/bin/pip");
-    check(Command::new(pip).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-index",
-        "--find-links",
-        &wheels,
-        "pytest",
-    ]));
+    venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
     calcdep_wheel(packages.path());
     let index = Index::serve(packages.path());

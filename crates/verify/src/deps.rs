@@ -209,12 +209,13 @@ pub fn install_spec(
     requirements: &Requirements,
     partial: &Path,
 ) -> RunSpec {
-    let mut spec = RunSpec::default();
-    spec.limits.timeout_ms = 600_000;
-    spec.limits.cpu_ms = 1_200_000;
-    spec.limits.memory_bytes = 4 << 30;
-    spec.limits.processes = 1024;
-    spec.limits.output_bytes = 8 << 20;
+    let mut spec = RunSpec {
+        limits: crate::project::build_limits(),
+        ..RunSpec::default()
+    };
+    // Downloads take longer than builds.
+    spec.limits.timeout_ms *= 2;
+    spec.limits.cpu_ms *= 2;
     spec.network = true;
     spec.workspace = Some(root.to_path_buf());
     spec.mount_at = Some(root.to_path_buf());

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use codecontext_sandbox::RunSpec;
+use codecontext_sandbox::{Limits, RunSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -113,6 +113,17 @@ fn build_step(build: &str) -> String {
     )
 }
 
+/// The limits of a build and its tests: more room than a snippet has.
+pub(crate) fn build_limits() -> Limits {
+    Limits {
+        timeout_ms: 300_000,
+        cpu_ms: 600_000,
+        memory_bytes: 4 << 30,
+        processes: 1024,
+        output_bytes: 8 << 20,
+    }
+}
+
 /// How to build and test the workspace at `root` (a project of `kind`, if detected,
 /// with its `toolchain` if found), running only `names` if any, as `config` says. `None`
 /// when there is nothing to run: no project detected and no `test` command configured.
@@ -123,13 +134,10 @@ pub(crate) fn plan(
     names: &[String],
     config: &VerifyConfig,
 ) -> Option<Plan> {
-    let mut spec = RunSpec::default();
-    // Builds need more room than snippets.
-    spec.limits.timeout_ms = 300_000;
-    spec.limits.cpu_ms = 600_000;
-    spec.limits.memory_bytes = 4 << 30;
-    spec.limits.processes = 1024;
-    spec.limits.output_bytes = 8 << 20;
+    let mut spec = RunSpec {
+        limits: build_limits(),
+        ..RunSpec::default()
+    };
     spec.network = config.network;
     if let Some(toolchain) = toolchain {
         spec.readonly.extend(toolchain.readonly.iter().cloned());
