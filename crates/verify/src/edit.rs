@@ -37,6 +37,70 @@ fn header_path(line: &str) -> Option<String> {
     Some(path.to_string())
 }
 
+/// What git prints without hunks, in its `diff --git` blocks: a file renamed or copied
+/// unchanged, an empty file created or deleted. A binary change cannot be carried by a
+/// text diff: it is an error that names the file, not a change silently left out.
+fn header_only_changes(root: &Path, lines: &[&str]) -> Result<Vec<FileChange>, EditError> {
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("diff --git "))
+        .collect();
+    let mut changes = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let block: Vec<&str> = lines[start..end].iter().map(|l| l.trim_end()).collect();
+        let value = |key: &str| block.iter().find_map(|l| l.strip_prefix(key));
+        let paths = block[0].strip_prefix("diff --git a/").and_then(|rest| {
+            let (old, new) = rest.split_once(" b/")?;
+            Some((old.to_string(), new.to_string()))
+        });
+        if block
+            .iter()
+            .any(|l| l.starts_with("Binary files ") || *l == "GIT binary patch")
+        {
+            let path = paths.map_or_else(|| block[0].to_string(), |(_, new)| new);
+            return Err(EditError::Parse(format!(
+                "{path} is a binary change, which a text diff cannot carry"
+            )));
+        }
+        if block.iter().any(|l| l.starts_with("--- ")) {
+            continue;
+        }
+        let read = |path: &str| -> Result<String, EditError> {
+            let path = checked(path)?;
+            std::fs::read_to_string(root.join(&path)).map_err(|e| EditError::Read {
+                path,
+                reason: e.to_string(),
+            })
+        };
+        if let (Some(from), Some(to)) = (value("rename from "), value("rename to ")) {
+            changes.push(FileChange {
+                path: checked(to)?,
+                content: Some(read(from)?),
+            });
+            changes.push(FileChange {
+                path: checked(from)?,
+                content: None,
+            });
+        } else if let (Some(from), Some(to)) = (value("copy from "), value("copy to ")) {
+            changes.push(FileChange {
+                path: checked(to)?,
+                content: Some(read(from)?),
+            });
+        } else if let (Some(_), Some((_, new))) = (value("new file mode "), &paths) {
+            changes.push(FileChange {
+                path: checked(new)?,
+                content: Some(String::new()),
+            });
+        } else if let (Some(_), Some((old, _))) = (value("deleted file mode "), &paths) {
+            changes.push(FileChange {
+                path: checked(old)?,
+                content: None,
+            });
+        }
+    }
+    Ok(changes)
+}
+
 /// Checks a relative path stays inside the workspace.
 pub(crate) fn checked(path: &str) -> Result<String, EditError> {
     let p = Path::new(path);
@@ -65,10 +129,10 @@ pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, Ed
             starts.push(i);
         }
     }
-    if starts.is_empty() {
+    let mut changes = header_only_changes(root, &lines)?;
+    if starts.is_empty() && changes.is_empty() {
         return Err(EditError::Parse("no `---`/`+++` file headers".into()));
     }
-    let mut changes = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
         // A file's patch ends at the next file's headers, or before the first line no
         // hunk has: git's `diff --git` and `index` lines of the next file, say.
@@ -95,6 +159,15 @@ pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, Ed
             .or(old.clone())
             .ok_or_else(|| EditError::Parse("a diff from /dev/null to /dev/null".into()))?;
         let target = checked(&target)?;
+        // Renamed with edits: the old path goes.
+        if let (Some(old), Some(new)) = (&old, &new) {
+            if old != new {
+                changes.push(FileChange {
+                    path: checked(old)?,
+                    content: None,
+                });
+            }
+        }
         let content = match new {
             None => None,
             Some(_) => Some(
@@ -170,6 +243,41 @@ mod tests {
                 ("b.py", Some("y = 1\nz = 3\n")),
                 ("c.py", Some("w = 4\n"))
             ]
+        );
+    }
+
+    #[test]
+    fn renames_copies_and_empty_files_without_hunks_apply_and_binaries_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("old.py"), "x = 1\n").unwrap();
+        std::fs::write(root.path().join("moved.py"), "y = 1\n").unwrap();
+        std::fs::write(root.path().join("gone.py"), "").unwrap();
+        let diff = "diff --git a/old.py b/new.py\nsimilarity index 100%\nrename from old.py\nrename to new.py\n\
+                    diff --git a/pkg/__init__.py b/pkg/__init__.py\nnew file mode 100644\nindex 0000000..e69de29\n\
+                    diff --git a/gone.py b/gone.py\ndeleted file mode 100644\nindex e69de29..0000000\n\
+                    diff --git a/moved.py b/edited.py\nsimilarity index 50%\nrename from moved.py\nrename to edited.py\n\
+                    index 1..2 100644\n--- a/moved.py\n+++ b/edited.py\n@@ -1 +1 @@\n-y = 1\n+y = 2\n";
+        let changes = apply_unified_diff(root.path(), diff).unwrap();
+        let got: Vec<(&str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.content.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("new.py", Some("x = 1\n")),
+                ("old.py", None),
+                ("pkg/__init__.py", Some("")),
+                ("gone.py", None),
+                ("moved.py", None),
+                ("edited.py", Some("y = 2\n")),
+            ]
+        );
+        let binary = "diff --git a/logo.png b/logo.png\nindex 1..2 100644\nBinary files a/logo.png and b/logo.png differ\n";
+        let err = apply_unified_diff(root.path(), binary).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::Parse("logo.png is a binary change, which a text diff cannot carry".into())
         );
     }
 
