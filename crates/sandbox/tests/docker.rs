@@ -350,7 +350,9 @@ async fn a_busy_loop_stops_at_its_cpu_time_limit() {
     // sandbox, watching the container's CPU time, kills the container.
     let signal = if gvisor() { None } else { Some(24) };
     assert_eq!(out.signal, signal, "SIGXCPU: {out:?}");
-    assert!(out.cpu_ms >= 1_000, "{out:?}");
+    // The kernel counts CPU time for the rlimit in ticks, the cgroup in nanoseconds: the
+    // cgroup's figure may stay a few ticks short of the second that stopped the loop.
+    assert!(out.cpu_ms >= 900, "{out:?}");
     assert!(out.wall_ms < 10_000, "{out:?}");
 }
 
