@@ -88,3 +88,30 @@ fn javascript_tests_are_their_files() {
         "{a:?}"
     );
 }
+
+/// Python tests reach code the way pytest runs it: through a package's submodule as an
+/// attribute (`pager._impl._page` after `import pager._impl`), and through the helpers a
+/// test's decorators hand it (`@pytest.mark.parametrize("page", [helper])`).
+#[test]
+fn python_tests_reach_submodules_and_their_decorators_arguments() {
+    let host = index_fixture("affected/python-pkg");
+    let a = affected(&host, "src/pager/_impl.py", "text.upper()");
+    assert_eq!(a.edited, ["src.pager._impl._page"]);
+    assert_eq!(
+        names(&a),
+        [
+            "tests.test_pager.test_pages",
+            "tests.test_pager.test_the_submodule_directly"
+        ]
+    );
+    assert_eq!(
+        a.tests[0].via,
+        [
+            "tests.test_pager.test_pages",
+            "tests.test_pager._through_the_pager",
+            "src.pager._impl._page"
+        ]
+    );
+    let a = affected(&host, "src/pager/core.py", "return text");
+    assert_eq!(names(&a), ["tests.test_pager.test_echoes"]);
+}

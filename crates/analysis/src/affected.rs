@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use codecontext_graph::{EntityLoc, FileId, How};
+use codecontext_graph::{EntityLoc, FileId, How, RefLoc};
 use codecontext_syntax::EntityKind;
 use codecontext_text::TextRange;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -134,6 +134,7 @@ impl<'a> Analysis<'a> {
             queue.push_back(*s);
         }
         let mut test_files: BTreeMap<FileId, EntityLoc> = BTreeMap::new();
+        let mut texts: FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>> = FxHashMap::default();
         while let Some(loc) = queue.pop_front() {
             if parent.len() > MAX_REACHED {
                 affected.unknown.push(format!(
@@ -146,9 +147,14 @@ impl<'a> Analysis<'a> {
             };
             let how_here = parent[&loc].1;
             for r in g.references_to(id) {
-                let Some(user) = g.call_source(r) else {
+                let Some(mut user) = g.call_source(r) else {
                     continue;
                 };
+                if user.index == 0 {
+                    // In a decorator (`@pytest.mark.parametrize("f", [helper])`), it is
+                    // the decorated definition's.
+                    user = self.decorated_by(r, &mut texts).unwrap_or(user);
+                }
                 let how = g
                     .resolution(r)
                     .map_or(How::Unresolved, |x| x.how())
@@ -164,7 +170,6 @@ impl<'a> Analysis<'a> {
                 }
             }
         }
-        let mut texts: FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>> = FxHashMap::default();
         let mut seen: FxHashSet<(FileId, u32)> = FxHashSet::default();
         // The test around each entity walked so far (reached entities share containers:
         // walking every chain in full would cost the depth for each).
@@ -224,6 +229,40 @@ impl<'a> Analysis<'a> {
             .tests
             .sort_by(|a, b| (&a.path, &a.qualified_name).cmp(&(&b.path, &b.qualified_name)));
         affected
+    }
+
+    /// The Python definition whose decorators hold the reference `r`, if any.
+    fn decorated_by(
+        &self,
+        r: RefLoc,
+        texts: &mut FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>>,
+    ) -> Option<EntityLoc> {
+        if self.language_of(r.file) != "python" {
+            return None;
+        }
+        let g = self.graph();
+        let f = g.file_data(r.file)?;
+        let range = g.ref_range(r)?;
+        // Entities are in the order they start: the first definition after the
+        // reference.
+        let first = f.entities.partition_point(|e| e.range.start < range.end);
+        let (index, e) = f
+            .entities
+            .iter()
+            .enumerate()
+            .skip(first.max(1))
+            .find(|(_, e)| {
+                matches!(
+                    e.kind,
+                    EntityKind::Function | EntityKind::Method | EntityKind::Class
+                )
+            })?;
+        let text = texts.entry(r.file).or_insert_with(|| self.text(r.file));
+        let start = decorators_start(text.as_deref()?, e.range.start as usize);
+        (start <= range.start as usize).then_some(EntityLoc {
+            file: r.file,
+            index: index as u32,
+        })
     }
 
     fn language_of(&self, file: FileId) -> &'static str {
@@ -317,6 +356,40 @@ impl<'a> Analysis<'a> {
     }
 }
 
+/// Where the decorators of the Python definition starting at `start` begin: the topmost
+/// `@` line at the definition's indentation in the block of lines right above it (lines
+/// indented deeper, closing brackets, comments and blank lines continue the block); the
+/// definition's own start when it has none.
+fn decorators_start(text: &str, start: usize) -> usize {
+    let Some(head) = text.get(..start) else {
+        return start;
+    };
+    let line_start = head.rfind('\n').map_or(0, |i| i + 1);
+    let indent = {
+        let line = &text[line_start..start];
+        line.len() - line.trim_start().len()
+    };
+    let mut top = start;
+    let mut end = line_start;
+    while end > 0 {
+        let above = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[above..end - 1].trim_end_matches('\r');
+        let trimmed = line.trim_start();
+        let depth = line.len() - trimmed.len();
+        if depth == indent && trimmed.starts_with('@') {
+            top = above + depth;
+        } else if !(trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || depth > indent
+            || depth == indent && trimmed.starts_with([')', ']', '}']))
+        {
+            break;
+        }
+        end = above;
+    }
+    top
+}
+
 /// JavaScript and TypeScript test files, as Jest, Vitest, Mocha and `node --test` find
 /// them by default.
 fn is_script_test_file(language: &str, rel: &str) -> bool {
@@ -381,6 +454,17 @@ mod tests {
         assert!(has_test_attribute(text, at("b") - "async ".len()));
         assert!(!has_test_attribute(text, at("c")));
         assert!(!has_test_attribute(text, at("d")));
+    }
+
+    #[test]
+    fn python_decorators_are_the_lines_above_at_the_definitions_indentation() {
+        let text = "x = f(\n    1,\n)\n@a\ndef one():\n    pass\n\n@p(\n    \"n\",\n    [g],\n)\n# note\n@q\ndef two():\n    pass\nclass C:\n    @staticmethod\n    def three():\n        pass\n    def four():\n        pass\n";
+        let at = |s: &str| text.find(s).unwrap();
+        assert_eq!(decorators_start(text, at("def one")), at("@a"));
+        assert_eq!(decorators_start(text, at("def two")), at("@p("));
+        assert_eq!(decorators_start(text, at("def three")), at("@staticmethod"));
+        assert_eq!(decorators_start(text, at("def four")), at("def four"));
+        assert_eq!(decorators_start(text, at("class C")), at("class C"));
     }
 
     #[test]

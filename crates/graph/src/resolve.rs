@@ -1061,7 +1061,20 @@ impl<'g> Resolver<'g> {
         let entity = &f.entities[loc.index as usize];
         let kind = entity.kind;
         match kind {
-            EntityKind::File => self.exported_name(loc.file, name),
+            EntityKind::File => {
+                let out = self.exported_name(loc.file, name);
+                if !out.is_empty()
+                    || !is_python_package(self.config(loc.file).module_scheme, &f.rel)
+                {
+                    return out;
+                }
+                // `pkg.sub` after `import pkg.sub`: a package's submodule is its
+                // attribute once imported anywhere.
+                let sub = format!(".{}", self.g.interner.resolve(name));
+                let mut out = self.resolve_module_path(loc.file, &sub);
+                out.retain(|t| t.index == 0 && t.file != loc.file);
+                out
+            }
             EntityKind::Import => {
                 let mut out = Targets::new();
                 for t in self.chase_import(loc.file, loc.index, false) {
@@ -1148,4 +1161,10 @@ impl<'g> Resolver<'g> {
             _ => Targets::new(),
         }
     }
+}
+
+/// A Python package's `__init__` module, whose submodules are its attributes.
+fn is_python_package(scheme: ModuleScheme, rel: &str) -> bool {
+    scheme == ModuleScheme::Python
+        && matches!(rel.rsplit('/').next(), Some("__init__.py" | "__init__.pyi"))
 }
