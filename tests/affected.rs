@@ -91,7 +91,8 @@ fn javascript_tests_are_their_files() {
 
 /// Python tests reach code the way pytest runs it: through a package's submodule as an
 /// attribute (`pager._impl._page` after `import pager._impl`), and through the helpers a
-/// test's decorators hand it (`@pytest.mark.parametrize("page", [helper])`).
+/// test's decorators hand it (`@pytest.mark.parametrize("page", [helper])`), and
+/// through a method called on a value of unknown type, by its name.
 #[test]
 fn python_tests_reach_submodules_and_their_decorators_arguments() {
     let host = index_fixture("affected/python-pkg");
@@ -114,4 +115,9 @@ fn python_tests_reach_submodules_and_their_decorators_arguments() {
     );
     let a = affected(&host, "src/pager/core.py", "return text");
     assert_eq!(names(&a), ["tests.test_pager.test_echoes"]);
+    // `p.render(...)` on a parameter the graph cannot type: any `render` may be meant.
+    let a = affected(&host, "src/pager/core.py", "return f\"<{text}>\"");
+    assert_eq!(a.edited, ["src.pager.core.Pager.render"]);
+    assert_eq!(names(&a), ["tests.test_pager.test_renders"]);
+    assert_eq!(a.tests[0].how, codecontext_analysis::How::Unresolved);
 }

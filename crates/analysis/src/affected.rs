@@ -10,8 +10,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use codecontext_graph::{EntityLoc, FileId, How, RefLoc};
-use codecontext_syntax::EntityKind;
+use codecontext_graph::{EntityLoc, FileId, How, Name, Recv, RefLoc};
+use codecontext_syntax::{EntityKind, RefKind};
 use codecontext_text::TextRange;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -135,6 +135,7 @@ impl<'a> Analysis<'a> {
         }
         let mut test_files: BTreeMap<FileId, EntityLoc> = BTreeMap::new();
         let mut texts: FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>> = FxHashMap::default();
+        let mut untyped: Option<FxHashMap<Name, Vec<RefLoc>>> = None;
         while let Some(loc) = queue.pop_front() {
             if parent.len() > MAX_REACHED {
                 affected.unknown.push(format!(
@@ -146,7 +147,14 @@ impl<'a> Analysis<'a> {
                 continue;
             };
             let how_here = parent[&loc].1;
-            for r in g.references_to(id) {
+            let mut uses = g.references_to(id);
+            if let Some(e) = g.entity(loc).filter(|e| e.kind.is_member()) {
+                // A member the graph leaves unresolved on a value it cannot type
+                // (`obj.render()` on a parameter) may be this one.
+                let untyped = untyped.get_or_insert_with(|| self.untyped_member_uses());
+                uses.extend(untyped.get(&e.name).into_iter().flatten().copied());
+            }
+            for r in uses {
                 let Some(mut user) = g.call_source(r) else {
                     continue;
                 };
@@ -229,6 +237,34 @@ impl<'a> Analysis<'a> {
             .tests
             .sort_by(|a, b| (&a.path, &a.qualified_name).cmp(&(&b.path, &b.qualified_name)));
         affected
+    }
+
+    /// Member uses on values of unknown type that stay unresolved, by name, in the
+    /// languages whose resolution does not guess them from the name alone (Python,
+    /// JavaScript, TypeScript): for tests to run, any method of that name may be meant.
+    fn untyped_member_uses(&self) -> FxHashMap<Name, Vec<RefLoc>> {
+        let g = self.graph();
+        let mut out: FxHashMap<Name, Vec<RefLoc>> = FxHashMap::default();
+        for (file, f) in g.files() {
+            if codecontext_lang::language(f.lang)
+                .config
+                .member_name_fallback
+            {
+                continue;
+            }
+            for (index, (r, res)) in f.refs.iter().zip(&f.res).enumerate() {
+                if matches!(r.receiver, Recv::Unknown | Recv::Ref(_))
+                    && matches!(r.kind, RefKind::Call | RefKind::Read)
+                    && res.how() == How::Unresolved
+                {
+                    out.entry(r.name).or_default().push(RefLoc {
+                        file,
+                        index: index as u32,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The Python definition whose decorators hold the reference `r`, if any.
