@@ -9,6 +9,10 @@
 //!   code files' parent versions as the edit), against pytest on that tree: the tests
 //!   that guard the change fail here.
 //!
+//! The reverted change is verified a second time with `tests: "affected"` (a workspace
+//! indexed on the commit, as a server has it): it is safe when every test that fails
+//! with all tests selected ran, and its saving is the share of tests it did not run.
+//!
 //! A verdict is correct when it agrees with the direct run: `passed` exactly when pytest
 //! exits 0, `failed` with as many failed tests as pytest's JUnit report names with a
 //! failure or an error, `build_failed` when pytest failed too (in collection).
@@ -16,14 +20,20 @@
 //! pytest): what a developer of the project has, and what verify finds.
 
 use std::{
-    path::Path,
+    collections::BTreeSet,
+    path::{Path, PathBuf},
     process::Command,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
 use codecontext_sandbox::LocalSandbox;
 use codecontext_verify::{FileChange, TestOutcome, TestSelection, Verdict, VerdictKind};
+use codecontext_workspace::{
+    verify::{Edit, VerifyRequest},
+    Settings, Silent, Workspace,
+};
 
 use crate::stats::percentile;
 
@@ -123,11 +133,86 @@ fn failing(xml: &str) -> std::collections::BTreeSet<String> {
 }
 
 fn failed(verdict: &Verdict) -> usize {
+    failed_names(verdict).len()
+}
+
+fn failed_names(verdict: &Verdict) -> BTreeSet<&str> {
     verdict
         .tests
         .iter()
         .filter(|t| t.outcome == TestOutcome::Failed)
-        .count()
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// `tests: "affected"` against all tests on the same edits.
+#[derive(Default)]
+struct AffectedTally {
+    edits: usize,
+    /// Edits where every test failing with all tests selected ran.
+    safe: usize,
+    /// Edits where every test the edit makes fail ran (a test failing before the edit
+    /// too, for want of something in this environment, is not the edit's).
+    safe_on_caused: usize,
+    /// Edits where the graph chose no tests and all ran.
+    fell_back: usize,
+    /// Edits that failed with all tests selected (where safety is at stake).
+    failing: usize,
+    ran: usize,
+    all: usize,
+}
+
+impl AffectedTally {
+    fn add(&mut self, all: &Verdict, affected: &Verdict, failing_before: &BTreeSet<String>) {
+        let ran: BTreeSet<&str> = affected.tests.iter().map(|t| t.name.as_str()).collect();
+        let missed: Vec<&str> = failed_names(all)
+            .into_iter()
+            .filter(|name| !ran.contains(name))
+            .collect();
+        let caused = missed
+            .iter()
+            .filter(|name| !failing_before.contains(**name))
+            .count();
+        let fell_back = affected.affected.is_empty();
+        self.edits += 1;
+        self.safe += missed.is_empty() as usize;
+        self.safe_on_caused += (caused == 0) as usize;
+        self.fell_back += fell_back as usize;
+        self.failing += (all.verdict != VerdictKind::Passed) as usize;
+        self.ran += affected.tests.len();
+        self.all += all.tests.len();
+        println!(
+            "  affected: verify {:?}, ran {} of {} tests{}{}",
+            affected.verdict,
+            affected.tests.len(),
+            all.tests.len(),
+            if fell_back {
+                format!(" ({})", affected.selection)
+            } else {
+                String::new()
+            },
+            if missed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  <- missed failing {} ({caused} of them not failing before the edit)",
+                    missed.join(", ")
+                )
+            }
+        );
+    }
+}
+
+/// A workspace on `root`, indexed, with no store of its own on disk.
+fn indexed(runtime: &tokio::runtime::Runtime, root: &Path) -> Result<Arc<Workspace>> {
+    let settings = Settings {
+        persist: false,
+        ..Settings::default()
+    };
+    let ws = Workspace::new(settings, Arc::new(Silent), runtime.handle().clone());
+    let job = ws.register_folder(root).context("the worktree")?;
+    ws.index_folder(job);
+    Ok(ws)
 }
 
 /// The verdicts so far: how many agree, and the times of both sides.
@@ -198,6 +283,12 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // The workspaces index on their own runtime, as the server's do.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let child: PathBuf = child.canonicalize()?;
     let verify = |root: &Path, changes: Vec<FileChange>| -> Result<(Verdict, Duration)> {
         let t = Instant::now();
         let verdict = rt.block_on(codecontext_verify::verify(
@@ -211,6 +302,7 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         Ok((verdict, t.elapsed()))
     };
     let mut tally = Tally::default();
+    let mut affected = AffectedTally::default();
     let mut done = 0;
     for commit in log.lines() {
         if done == commits {
@@ -254,6 +346,11 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
             verified,
             took,
         );
+        // What fails at the commit, before its code is reverted.
+        let failing_before: BTreeSet<String> = failed_names(&verdict)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
 
         // The code change reverted, the tests kept: against pytest on that tree.
         let mut reverted = Vec::new();
@@ -273,12 +370,30 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         }
         let (passed, failures, took) = direct(&child)?;
         git(&child, &["checkout", "-q", "--", "."])?;
+        let files = reverted
+            .iter()
+            .map(|c| (child.join(&c.path), c.content.clone()))
+            .collect();
         let (verdict, verified) = verify(&child, reverted)?;
         tally.add(
             judge("  code reverted", &verdict, passed, failures),
             verified,
             took,
         );
+
+        // The same, with the tests the graph says the change reaches.
+        let ws = indexed(&server, &child)?;
+        let answer = server.block_on(ws.verify(
+            VerifyRequest {
+                edit: Edit::Files(files),
+                root: Some(child.clone()),
+                tests: TestSelection::Mode("affected".into()),
+                timeout_ms: None,
+            },
+            false,
+        ))?;
+        drop(ws);
+        affected.add(&verdict, &answer.verdict, &failing_before);
         done += 1;
     }
     for dir in [&parent, &child] {
@@ -304,6 +419,20 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         ms(&direct_ms),
         ms(&verify_ms) / ms(&direct_ms).max(1.0)
     );
+    let AffectedTally {
+        edits,
+        safe,
+        safe_on_caused,
+        fell_back,
+        failing,
+        ran,
+        all,
+    } = affected;
+    println!(
+        "affected    safe on {safe} of {edits} reverted changes ({failing} of them failing with all tests), on {safe_on_caused} counting only what the edit makes fail; ran {ran} of {all} tests, skipped {:.1}%; {fell_back} fell back to all tests",
+        100.0 * (all - ran.min(all)) as f64 / all.max(1) as f64
+    );
+    server.shutdown_background();
     Ok(())
 }
 
