@@ -551,8 +551,11 @@ mod tests {
         std::fs::create_dir_all(dead.join("upper/target")).unwrap();
         std::fs::write(dead.join("upper/target/a.o"), b"built").unwrap();
         std::fs::create_dir_all(dead.join("work/work")).unwrap();
-        std::fs::set_permissions(dead.join("work/work"), std::fs::Permissions::from_mode(0))
-            .unwrap();
+        std::fs::set_permissions(
+            dead.join("work/work"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
         let live = parent.path().join(format!("{SCRATCH_PREFIX}1-x2"));
         let other = parent.path().join("someone-elses");
         std::fs::create_dir_all(&live).unwrap();
