@@ -474,7 +474,7 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
             };
             // `volatile` (Linux 5.10): the upper layer is thrown away after the run, so
             // the overlay need not sync it; a build that writes its artifacts there
-            // (Cargo: 1.40x its direct time without, 1.23x with) does not wait for the
+            // (Cargo: 1.40x its direct time without, 1.22x-1.29x with) does not wait for the
             // disk. Older kernels refuse the option: then without it.
             match overlay(&format!("{options},volatile")).or_else(|_| overlay(&options)) {
                 Ok(()) => SnapshotKind::Overlay,

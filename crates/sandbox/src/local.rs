@@ -455,7 +455,7 @@ const SCRATCH_PREFIX: &str = "codecontext-sandbox-";
 /// Where runs make their scratch folders, whose overlay upper layer takes all a run
 /// writes (a build's artifacts): `CODECONTEXT_SANDBOX_SCRATCH` when set, else the
 /// temporary folder. A RAM-backed folder (`/dev/shm`) makes builds faster (`cargo test`
-/// after a one-line edit: 1.23x its direct time from disk, 1.14x-1.17x from tmpfs,
+/// after a one-line edit: 1.22x-1.29x its direct time from disk, 1.10x-1.11x from tmpfs,
 /// `codecontext-bench verify fixtures/verify/rust`), but what a run writes there is
 /// memory and counts against its memory limit: a large build may then stop at the limit,
 /// so it is a choice, not the default.
