@@ -169,15 +169,16 @@ fn an_interpreter_codecontext_toml_names_must_exist() {
     assert_eq!(verdict["command"], serde_json::json!([]));
 }
 
-/// Writes a wheel of `calcdep` 1.0 (a `twice` function) into `dir`, as a package index
-/// serves it: `dir/calcdep/calcdep-1.0-py3-none-any.whl`.
-fn calcdep_wheel(dir: &Path) {
+/// Writes a wheel of `calcdep` at `version` (a `twice` function, and `VERSION`) into
+/// `dir`, as a package index serves it: `dir/calcdep/calcdep-1.0-py3-none-any.whl`.
+fn calcdep_wheel(dir: &Path, version: &str) {
     const MAKE: &str = r#"
 import base64, hashlib, sys, zipfile
+v = sys.argv[2]
 files = {
-    "calcdep/__init__.py": "def twice(a):\n    return 2 * a\n",
-    "calcdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: calcdep\nVersion: 1.0\n",
-    "calcdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    "calcdep/__init__.py": f"VERSION = {v!r}\n\ndef twice(a):\n    return 2 * a\n",
+    f"calcdep-{v}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: calcdep\nVersion: {v}\n",
+    f"calcdep-{v}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 }
 record = []
 with zipfile.ZipFile(sys.argv[1], "w") as z:
@@ -186,13 +187,18 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
         z.writestr(name, data)
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         record.append(f"{name},sha256={digest},{len(data)}")
-    record.append("calcdep-1.0.dist-info/RECORD,,")
-    z.writestr("calcdep-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+    record.append(f"calcdep-{v}.dist-info/RECORD,,")
+    z.writestr(f"calcdep-{v}.dist-info/RECORD", "\n".join(record) + "\n")
 "#;
     let project = dir.join("calcdep");
     std::fs::create_dir_all(&project).unwrap();
-    let wheel = project.join("calcdep-1.0-py3-none-any.whl");
-    check(Command::new("python3").args(["-c", MAKE]).arg(&wheel));
+    let wheel = project.join(format!("calcdep-{version}-py3-none-any.whl"));
+    check(
+        Command::new("python3")
+            .args(["-c", MAKE])
+            .arg(&wheel)
+            .arg(version),
+    );
 }
 
 /// A package index on 127.0.0.1 serving `dir` (Python's http.server: its folder
@@ -275,7 +281,7 @@ fn a_missing_requirement_is_installed_once_then_served_from_the_cache_offline() 
     let project = copy_fixture("verify/python-deps");
     venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
-    calcdep_wheel(packages.path());
+    calcdep_wheel(packages.path(), "1.0");
     let index = Index::serve(packages.path());
     let home = tempfile::tempdir().unwrap();
     let diff = adding_a_test_of_the_interpreter(project.path());
@@ -317,6 +323,47 @@ fn a_missing_requirement_is_installed_once_then_served_from_the_cache_offline() 
     );
 }
 
+/// The virtualenv has calcdep 1.0, the requirements want 2.0 or later: 1.0 does not
+/// count as installed. 2.0 is installed into the cache, and the tests import it.
+#[test]
+fn an_installed_version_the_requirements_exclude_is_installed_anew() {
+    let Some(wheels) = wheels() else { return };
+    let project = copy_fixture("verify/python-deps");
+    std::fs::write(project.path().join("requirements.txt"), "calcdep>=2.0\n").unwrap();
+    venv_with_pytest(project.path(), &wheels);
+    let old = tempfile::tempdir().unwrap();
+    calcdep_wheel(old.path(), "1.0");
+    check(
+        Command::new(project.path().join(".venv/bin/pip"))
+            .args(["install", "--quiet", "--no-index", "--find-links"])
+            .arg(old.path().join("calcdep"))
+            .arg("calcdep==1.0"),
+    );
+    let packages = tempfile::tempdir().unwrap();
+    calcdep_wheel(packages.path(), "2.0");
+    let index = Index::serve(packages.path());
+    let home = tempfile::tempdir().unwrap();
+    let diff = project.path().join("version.diff");
+    std::fs::write(
+        &diff,
+        "--- /dev/null\n+++ b/tests/test_version.py\n@@ -0,0 +1,5 @@\n+import calcdep\n+\n+\n+def test_the_required_version_is_imported():\n+    assert calcdep.VERSION == '2.0'\n",
+    )
+    .unwrap();
+
+    let verdict = verify_with_index(
+        home.path(),
+        project.path(),
+        diff.to_str().unwrap(),
+        &index.url,
+    );
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "installed", "{verdict}");
+    assert_eq!(
+        verdict["install"]["missing"],
+        serde_json::json!(["calcdep"])
+    );
+}
+
 #[test]
 fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
     let Some(wheels) = wheels() else { return };
@@ -328,7 +375,7 @@ fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
     .unwrap();
     venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
-    calcdep_wheel(packages.path());
+    calcdep_wheel(packages.path(), "1.0");
     let index = Index::serve(packages.path());
     let home = tempfile::tempdir().unwrap();
     let diff = adding_a_test_of_the_interpreter(project.path());

@@ -61,6 +61,9 @@ pub struct Requirements {
     pub files: Vec<String>,
     /// Normalized names (`Foo_Bar` is `foo-bar`), in order, without repeats.
     pub names: Vec<String>,
+    /// Each requirement as written (`PyYAML==6.0.1; python_version >= '3.8'`), in order:
+    /// what an installed distribution must satisfy.
+    pub specs: Vec<String>,
     /// The files' contents, for the cache's key.
     texts: Vec<String>,
 }
@@ -111,7 +114,11 @@ fn read(root: &Path, changes: &[FileChange], file: &Path, found: &mut Requiremen
             .find(|c: char| "<>=!~;[ @".contains(c))
             .unwrap_or(line.len());
         let name = normalize(&line[..end]);
-        if !name.is_empty() && !found.names.contains(&name) {
+        if name.is_empty() {
+            continue;
+        }
+        found.specs.push(line.to_string());
+        if !found.names.contains(&name) {
             found.names.push(name);
         }
     }
@@ -160,18 +167,44 @@ pub fn is_complete(cache: &Path) -> bool {
     cache.join(COMPLETE).is_file()
 }
 
-/// The names of `wanted` that `python` does not have installed (with `cache` on its
-/// path, if given), asked of the interpreter itself, isolated as in the sandbox.
-/// `None` when it cannot be asked.
-pub fn lacking(python: &str, cache: Option<&Path>, wanted: &[String]) -> Option<Vec<String>> {
-    let script = "import re, importlib.metadata as m\n\
-                  if sys.argv[1]: sys.path.insert(0, sys.argv[1])\n\
-                  have = {re.sub(r'[-_.]+', '-', d.metadata['Name'] or '').lower() for d in m.distributions()}\n\
-                  print('\\n'.join(n for n in sys.argv[2:] if n not in have))";
+/// The names of the distributions `specs` require that `python` does not have installed
+/// (with `cache` on its path, if given) or has at a version they exclude, asked of the
+/// interpreter itself, isolated as in the sandbox. Versions and environment markers are
+/// judged by `packaging` (the project's, else pip's own copy); without either, a
+/// distribution counts as present at any version. `None` when it cannot be asked.
+pub fn lacking(python: &str, cache: Option<&Path>, specs: &[String]) -> Option<Vec<String>> {
+    const SCRIPT: &str = r#"import re, importlib.metadata as m
+if sys.argv[1]: sys.path.insert(0, sys.argv[1])
+norm = lambda n: re.sub(r'[-_.]+', '-', n).lower()
+have = {}
+for d in m.distributions():
+    have.setdefault(norm(d.metadata['Name'] or ''), d.version)
+try:
+    from packaging.requirements import Requirement
+except Exception:
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+    except Exception:
+        Requirement = None
+out = []
+for spec in sys.argv[2:]:
+    name = norm(re.split(r'[<>=!~;\[ @]', spec, maxsplit=1)[0].strip())
+    ok = name in have
+    if Requirement is not None:
+        try:
+            r = Requirement(spec)
+            if r.marker is not None and not r.marker.evaluate():
+                continue
+            ok = ok and r.specifier.contains(have[name], prereleases=True)
+        except Exception:
+            pass
+    if not ok and name not in out:
+        out.append(name)
+print('\n'.join(out))"#;
     let cache = cache.map(|c| c.display().to_string()).unwrap_or_default();
     let mut args = vec![cache.as_str()];
-    args.extend(wanted.iter().map(String::as_str));
-    let out = crate::toolchain::probe(Path::new(python), script, &args)?;
+    args.extend(specs.iter().map(String::as_str));
+    let out = crate::toolchain::probe(Path::new(python), SCRIPT, &args)?;
     Some(
         out.lines()
             .filter(|l| !l.is_empty())
@@ -334,6 +367,17 @@ mod tests {
             found.names,
             ["requests", "pyyaml", "zope-interface", "rich", "pytest-cov"]
         );
+        assert_eq!(
+            found.specs,
+            [
+                "Requests>=2.31",
+                "PyYAML==6.0.1; python_version >= '3.8'",
+                "zope.interface",
+                "requests",
+                "rich[jupyter] ~= 13.0",
+                "pytest_cov"
+            ]
+        );
 
         let toolchain = Toolchain {
             program: "/usr/bin/python3".into(),
@@ -360,6 +404,35 @@ mod tests {
         assert_eq!(
             python_requirements(tempfile::tempdir().unwrap().path(), &[]),
             None
+        );
+    }
+
+    /// Asked of a real virtualenv: a distribution at a version the requirement excludes
+    /// is lacking; one whose marker excludes this interpreter is not wanted.
+    #[test]
+    fn versions_and_markers_decide_what_is_lacking() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("v");
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(made.success(), "python3 -m venv (python3-venv) is needed");
+        let python = venv.join("bin/python").display().to_string();
+        let specs = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let lacking = |s: &[&str]| lacking(&python, None, &specs(s)).unwrap();
+        assert_eq!(lacking(&["pip", "Pip>=1.0"]), Vec::<String>::new());
+        assert_eq!(
+            lacking(&["pip<1", "no-such-dist==1"]),
+            ["pip", "no-such-dist"]
+        );
+        assert_eq!(
+            lacking(&[
+                "pip<1; python_version < '3'",
+                "no-such-dist; sys_platform == 'nowhere'"
+            ]),
+            Vec::<String>::new()
         );
     }
 
