@@ -1007,6 +1007,55 @@ mod tests {
         assert_eq!(found.readonly, [outside, base]);
     }
 
+    /// Poetry's and Hatch's environments live outside the project: their tools say
+    /// where, and are asked only when `pyproject.toml` says the project uses them.
+    #[test]
+    fn poetry_and_hatch_environments_are_asked_of_their_tools() {
+        let host = tempfile::tempdir().unwrap();
+        let (root, base) = (host.path().join("proj"), host.path().join("base"));
+        std::fs::create_dir_all(&root).unwrap();
+        executable(&base.join("bin/python3.12"));
+        let (poetry_env, hatch_env) = (
+            host.path().join("poetry-env"),
+            host.path().join("hatch-env"),
+        );
+        venv(&poetry_env, &base);
+        venv(&hatch_env, &base);
+        let tools = host.path().join("tools");
+        // Each answers in the project's folder only, as the real ones do.
+        let answer = |env: &Path, asked: &str| {
+            format!(
+                "[ \"$*\" = \"{asked}\" ] && [ \"$PWD\" = \"{}\" ] && echo {} || exit 1",
+                root.display(),
+                env.display()
+            )
+        };
+        script(
+            &tools.join("poetry"),
+            &answer(&poetry_env, "env info --path"),
+        );
+        script(
+            &tools.join("hatch"),
+            &answer(&hatch_env, "env find default"),
+        );
+        let env = Env::of(&[("PATH", tools.to_str().unwrap())]);
+
+        std::fs::write(root.join("pyproject.toml"), "[tool.poetry]\nname = \"p\"\n").unwrap();
+        let found = find_python(&root, &env).unwrap();
+        assert_eq!(Path::new(&found.program), poetry_env.join("bin/python"));
+        assert_eq!(found.source, "poetry");
+        assert_eq!(found.readonly, [base.clone(), poetry_env.clone()]);
+
+        std::fs::write(root.join("pyproject.toml"), "[tool.hatch.envs.default]\n").unwrap();
+        let found = find_python(&root, &env).unwrap();
+        assert_eq!(Path::new(&found.program), hatch_env.join("bin/python"));
+        assert_eq!(found.source, "hatch");
+
+        // Neither named: neither asked (and no other interpreter here).
+        std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"p\"\n").unwrap();
+        assert!(find_python(&root, &env).is_err());
+    }
+
     #[test]
     fn pyenv_gives_the_projects_version_and_says_when_it_is_not_installed() {
         let host = tempfile::tempdir().unwrap();
@@ -1144,6 +1193,59 @@ mod tests {
         std::fs::write(root.join(".nvmrc"), "22.1\n").unwrap();
         let err = find(ProjectKind::Node, &root, &VerifyConfig::default(), &env).unwrap_err();
         assert_eq!(err.what, "Node 22.1 (.nvmrc) is not installed");
+    }
+
+    /// package.json's `volta` pin is Volta's image of that version; `.node-version` is
+    /// fnm's install when nvm has none.
+    #[test]
+    fn volta_and_fnm_pins_give_their_installs() {
+        let host = tempfile::tempdir().unwrap();
+        let root = host.path().join("proj");
+        std::fs::create_dir_all(&root).unwrap();
+        let (volta, fnm) = (host.path().join("volta"), host.path().join("fnm"));
+        executable(&volta.join("tools/image/node/20.11.1/bin/node"));
+        executable(&fnm.join("node-versions/v18.19.0/installation/bin/node"));
+        let env = Env::of(&[
+            ("VOLTA_HOME", volta.to_str().unwrap()),
+            ("FNM_DIR", fnm.to_str().unwrap()),
+            ("PATH", ""),
+        ]);
+
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"scripts": {"test": "node --test"}, "volta": {"node": "20.11.1"}}"#,
+        )
+        .unwrap();
+        let found = find(ProjectKind::Node, &root, &VerifyConfig::default(), &env).unwrap();
+        let image = volta.join("tools/image/node/20.11.1");
+        assert_eq!(Path::new(&found.program), image.join("bin/node"));
+        assert_eq!(found.source, "volta (package.json)");
+        assert_eq!(found.readonly, std::slice::from_ref(&image));
+
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"scripts": {"test": "node --test"}, "volta": {"node": "22.0.0"}}"#,
+        )
+        .unwrap();
+        let err = find(ProjectKind::Node, &root, &VerifyConfig::default(), &env).unwrap_err();
+        assert_eq!(
+            err.what,
+            "Node 22.0.0 (package.json's volta pin) is not installed"
+        );
+        assert_eq!(err.how, "volta install node@22.0.0");
+
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"scripts": {"test": "node --test"}}"#,
+        )
+        .unwrap();
+        std::fs::write(root.join(".node-version"), "18\n").unwrap();
+        let found = find(ProjectKind::Node, &root, &VerifyConfig::default(), &env).unwrap();
+        assert_eq!(
+            Path::new(&found.program),
+            fnm.join("node-versions/v18.19.0/installation/bin/node")
+        );
+        assert_eq!(found.source, "fnm (.node-version)");
     }
 
     #[test]
