@@ -39,12 +39,18 @@ fn header_path(line: &str) -> Option<String> {
 
 /// What git prints without hunks, in its `diff --git` blocks: a file renamed or copied
 /// unchanged, an empty file created or deleted. A binary change cannot be carried by a
-/// text diff: it is an error that names the file, not a change silently left out.
-fn header_only_changes(root: &Path, lines: &[&str]) -> Result<Vec<FileChange>, EditError> {
+/// text diff: it is an error that names the file, not a change silently left out. A
+/// change of mode alone leaves the contents as they are: it is listed second, to say so
+/// when a diff has nothing else.
+fn header_only_changes(
+    root: &Path,
+    lines: &[&str],
+) -> Result<(Vec<FileChange>, Vec<String>), EditError> {
     let starts: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].starts_with("diff --git "))
         .collect();
     let mut changes = Vec::new();
+    let mut modes = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(lines.len());
         let block: Vec<&str> = lines[start..end].iter().map(|l| l.trim_end()).collect();
@@ -96,9 +102,13 @@ fn header_only_changes(root: &Path, lines: &[&str]) -> Result<Vec<FileChange>, E
                 path: checked(old)?,
                 content: None,
             });
+        } else if let (Some(from), Some(to), Some((_, new))) =
+            (value("old mode "), value("new mode "), &paths)
+        {
+            modes.push(format!("{new} {from} -> {to}"));
         }
     }
-    Ok(changes)
+    Ok((changes, modes))
 }
 
 /// Checks a relative path stays inside the workspace.
@@ -129,8 +139,14 @@ pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, Ed
             starts.push(i);
         }
     }
-    let mut changes = header_only_changes(root, &lines)?;
+    let (mut changes, modes) = header_only_changes(root, &lines)?;
     if starts.is_empty() && changes.is_empty() {
+        if !modes.is_empty() {
+            return Err(EditError::Parse(format!(
+                "the diff changes only file modes ({}): verification applies contents, and these are unchanged",
+                modes.join(", ")
+            )));
+        }
         return Err(EditError::Parse("no `---`/`+++` file headers".into()));
     }
     for (k, &start) in starts.iter().enumerate() {
@@ -272,6 +288,12 @@ mod tests {
                 ("moved.py", None),
                 ("edited.py", Some("y = 2\n")),
             ]
+        );
+        let modes = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n";
+        let err = apply_unified_diff(root.path(), modes).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::Parse("the diff changes only file modes (run.sh 100644 -> 100755): verification applies contents, and these are unchanged".into())
         );
         let binary = "diff --git a/logo.png b/logo.png\nindex 1..2 100644\nBinary files a/logo.png and b/logo.png differ\n";
         let err = apply_unified_diff(root.path(), binary).unwrap_err();
