@@ -154,6 +154,20 @@ pub async fn verify(
     graph: Option<&GraphAnswer>,
     timeout_ms: Option<u64>,
 ) -> Result<Verdict, VerifyError> {
+    verify_reporting(sandbox, root, changes, tests, graph, timeout_ms, &|_| {}).await
+}
+
+/// [`verify`], telling `report` each phase as it starts, in words for the user
+/// (`installing calcdep (requirements.txt)`, `running pytest`).
+pub async fn verify_reporting(
+    sandbox: &dyn Sandbox,
+    root: &Path,
+    changes: Vec<FileChange>,
+    tests: &TestSelection,
+    graph: Option<&GraphAnswer>,
+    timeout_ms: Option<u64>,
+    report: &(dyn Fn(String) + Sync),
+) -> Result<Verdict, VerifyError> {
     let config = config::load(root)?;
     let kind = detect(root);
     let select::Selection {
@@ -196,7 +210,7 @@ pub async fn verify(
     if let (Some(ProjectKind::Python), Some(found), true) =
         (kind, &toolchain, sandbox.shows_host_programs())
     {
-        match prepare(sandbox, root, &changes, found).await {
+        match prepare(sandbox, root, &changes, found, report).await {
             Prepared::Nothing => {}
             Prepared::Ready(cache, phase) => {
                 spec.readonly.push(cache.clone());
@@ -268,6 +282,10 @@ pub async fn verify(
         spec.limits.cpu_ms = ms;
     }
     let command = plan.command;
+    report(match &toolchain {
+        Some(t) => format!("running {}", t.runner),
+        None => format!("running {}", command.join(" ")),
+    });
     let outcome = sandbox.run(spec).await;
     let said_missing = match (kind, &toolchain) {
         (Some(kind), Some(toolchain))
@@ -333,6 +351,7 @@ async fn prepare(
     root: &Path,
     changes: &[FileChange],
     toolchain: &Toolchain,
+    report: &(dyn Fn(String) + Sync),
 ) -> Prepared {
     let home = codecontext_config::store_home();
     let (at, edited, python) = (root.to_path_buf(), changes.to_vec(), toolchain.clone());
@@ -361,6 +380,11 @@ async fn prepare(
     }
     phase.cached = false;
     phase.status = InstallStatus::Failed;
+    report(format!(
+        "installing {} ({})",
+        phase.missing.join(", "),
+        phase.requirements.join(", ")
+    ));
     let partial = match deps::partial_dir(&cache) {
         Ok(partial) => partial,
         Err(e) => {

@@ -112,15 +112,31 @@ impl Workspace {
             tests: facts.affected.tests.iter().map(reached_test).collect(),
             unknown: facts.affected.unknown.clone(),
         };
-        let result = codecontext_verify::verify(
-            sandbox.as_ref(),
-            &root,
-            changes,
-            &request.tests,
-            Some(&graph),
-            request.timeout_ms,
-        )
-        .await;
+        // Each phase (an install, the tests) shows in the progress as it starts.
+        let (tell, mut told) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let run = async {
+            let report = move |phase: String| {
+                let _ = tell.send(phase);
+            };
+            codecontext_verify::verify_reporting(
+                sandbox.as_ref(),
+                &root,
+                changes,
+                &request.tests,
+                Some(&graph),
+                request.timeout_ms,
+                &report,
+            )
+            .await
+        };
+        let shown = async {
+            while let Some(phase) = told.recv().await {
+                if let Some(work) = &work {
+                    work.report(phase, None).await;
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(run, shown);
         let verdict = match result {
             Ok(v) => v,
             Err(e) => {

@@ -611,26 +611,10 @@ async def test_streamable_http_on_loopback(tmp_path: Path, home: Path) -> None:
 
 def calcdep_index(tmp_path: Path) -> Path:
     """A package index folder serving a wheel of calcdep 1.0 (a `twice` function)."""
-    import base64
-    import hashlib
-    import zipfile
-
-    folder = tmp_path / "index" / "calcdep"
-    folder.mkdir(parents=True)
-    files = {
-        "calcdep/__init__.py": "def twice(a):\n    return 2 * a\n",
-        "calcdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: calcdep\nVersion: 1.0\n",
-        "calcdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    with zipfile.ZipFile(folder / "calcdep-1.0-py3-none-any.whl", "w") as z:
-        for name, text in files.items():
-            z.writestr(name, text)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-            record.append(f"{name},sha256={digest},{len(text.encode())}")
-        record.append("calcdep-1.0.dist-info/RECORD,,")
-        z.writestr("calcdep-1.0.dist-info/RECORD", "\n".join(record) + "\n")
-    return folder.parent
+    index = tmp_path / "index"
+    script = Path(__file__).resolve().parent.parent / "calcdep_wheel.py"
+    subprocess.run(["python3", str(script), str(index)], check=True, capture_output=True)
+    return index
 
 
 async def test_verify_installs_a_missing_requirement_once_then_uses_the_cache(tmp_path: Path, home: Path) -> None:

@@ -107,6 +107,39 @@ def verify_root(tmp_path: Path) -> Path:
     return copy.resolve()
 
 
+@pytest.fixture
+def install_root(tmp_path: Path) -> Path:
+    """A copy of fixtures/verify/python-deps whose virtualenv has pytest but not calcdep,
+    which the project requires; its requirements file sends pip to calcdep's wheel in the
+    project's `wheelhouse` folder (the sandbox shows the project), with no index."""
+    wheels = os.environ.get("CODECONTEXT_TEST_WHEELS")
+    if not wheels:
+        if os.environ.get("CODECONTEXT_REQUIRE_SERVICES"):
+            raise AssertionError("CODECONTEXT_TEST_WHEELS is not set: .ci/run downloads pytest's wheels")
+        pytest.skip("CODECONTEXT_TEST_WHEELS is not set")
+    root = tmp_path / "deps"
+    shutil.copytree(FIXTURE.parent / "verify" / "python-deps", root)
+    venv = root / ".venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-index", "--find-links", wheels, "pytest"], check=True)
+    script = Path(__file__).resolve().parent.parent / "calcdep_wheel.py"
+    subprocess.run(["python3", str(script), str(root / "wheelhouse")], check=True, capture_output=True)
+    root = root.resolve()
+    requirements = root / "requirements.txt"
+    found_at = f"--no-index\n--find-links {root / 'wheelhouse' / 'calcdep'}\n"
+    requirements.write_text(found_at + requirements.read_text())
+    return root
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def install_client(lsp_client: LanguageClient, install_root: Path):
+    """A server over install_root."""
+    await start(lsp_client, install_root)
+    yield
+    await lsp_client.shutdown_session()
+
+
 @pytest_lsp.fixture(config=CONFIG)
 async def verify_client(lsp_client: LanguageClient, verify_root: Path):
     """A server over verify_root."""
