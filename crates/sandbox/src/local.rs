@@ -448,7 +448,6 @@ impl Drop for Cgroups {
     }
 }
 
-/// Removes the cgroups of runs whose server is gone (crashed before cleaning up).
 /// The start of a scratch folder's name; the server's process id follows.
 const SCRATCH_PREFIX: &str = "codecontext-sandbox-";
 
@@ -517,6 +516,7 @@ fn remove_tree(dir: &Path) {
     }
 }
 
+/// Removes the cgroups of runs whose server is gone (crashed before cleaning up).
 fn remove_orphan_cgroups() {
     for controller in ["memory", "pids"] {
         let parent = Path::new(CGROUP_ROOT).join(controller).join("codecontext");
