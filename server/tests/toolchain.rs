@@ -170,35 +170,11 @@ fn an_interpreter_codecontext_toml_names_must_exist() {
 }
 
 /// Writes a wheel of `calcdep` at `version` (a `twice` function, and `VERSION`) into
-/// `dir`, as a package index serves it: `dir/calcdep/calcdep-1.0-py3-none-any.whl`.
+/// `dir`, as a package index serves it (`dir/calcdep/calcdep-1.0-py3-none-any.whl`), with
+/// the client tests' script.
 fn calcdep_wheel(dir: &Path, version: &str) {
-    const MAKE: &str = r#"
-import base64, hashlib, sys, zipfile
-v = sys.argv[2]
-files = {
-    "calcdep/__init__.py": f"VERSION = {v!r}\n\ndef twice(a):\n    return 2 * a\n",
-    f"calcdep-{v}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: calcdep\nVersion: {v}\n",
-    f"calcdep-{v}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = []
-with zipfile.ZipFile(sys.argv[1], "w") as z:
-    for name, text in files.items():
-        data = text.encode()
-        z.writestr(name, data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(data)}")
-    record.append(f"calcdep-{v}.dist-info/RECORD,,")
-    z.writestr(f"calcdep-{v}.dist-info/RECORD", "\n".join(record) + "\n")
-"#;
-    let project = dir.join("calcdep");
-    std::fs::create_dir_all(&project).unwrap();
-    let wheel = project.join(format!("calcdep-{version}-py3-none-any.whl"));
-    check(
-        Command::new("python3")
-            .args(["-c", MAKE])
-            .arg(&wheel)
-            .arg(version),
-    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/calcdep_wheel.py");
+    check(Command::new("python3").arg(script).arg(dir).arg(version));
 }
 
 /// A package index on 127.0.0.1 serving `dir` (Python's http.server: its folder

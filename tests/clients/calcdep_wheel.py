@@ -1,6 +1,6 @@
-"""Writes a wheel of `calcdep` (a `twice` function) into DIR/calcdep/, as a package
-index serves it: `python3 calcdep_wheel.py DIR [VERSION]` (1.0 by default). The client
-tests' verifications install it from there."""
+"""Writes a wheel of `calcdep` (a `twice` function, and its `VERSION`) into DIR/calcdep/,
+as a package index serves it: `python3 calcdep_wheel.py DIR [VERSION]` (1.0 by default). The client
+tests' and server/tests/toolchain.rs's verifications install it from there."""
 
 import base64
 import hashlib
@@ -12,7 +12,7 @@ from pathlib import Path
 def main(folder: Path, version: str) -> Path:
     info = f"calcdep-{version}.dist-info"
     files = {
-        "calcdep/__init__.py": "def twice(a):\n    return 2 * a\n",
+        "calcdep/__init__.py": f"VERSION = {version!r}\n\n\ndef twice(a):\n    return 2 * a\n",
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: calcdep\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: codecontext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }

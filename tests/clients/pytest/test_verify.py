@@ -14,19 +14,24 @@ from harness import bounded
 from test_context import plain
 
 
-async def test_a_venv_without_pytest_is_a_missing_toolchain(verify_client: LanguageClient, verify_root: Path):
-    diff = (
-        "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n"
-        " def double(a):\n-    return add(a, a)\n+    return 2 * a\n"
-    )
-    verdict = plain(
+async def verify(client: LanguageClient, diff: str) -> dict:
+    """`codecontext.verify` of a unified diff, through workspace/executeCommand."""
+    return plain(
         await bounded(
-            verify_client.workspace_execute_command_async(
+            client.workspace_execute_command_async(
                 types.ExecuteCommandParams(command="codecontext.verify", arguments=[{"edit": diff}])
             ),
             "codecontext.verify",
         )
     )
+
+
+async def test_a_venv_without_pytest_is_a_missing_toolchain(verify_client: LanguageClient, verify_root: Path):
+    diff = (
+        "--- a/calc.py\n+++ b/calc.py\n@@ -8,2 +8,2 @@\n"
+        " def double(a):\n-    return add(a, a)\n+    return 2 * a\n"
+    )
+    verdict = await verify(verify_client, diff)
     python = verify_root / ".venv" / "bin" / "python"
     assert verdict["verdict"] == "sandbox_error", verdict
     assert verdict["reason"] == "toolchain_missing"
@@ -43,14 +48,7 @@ async def test_an_install_shows_in_the_progress_before_the_tests(install_client:
         "--- /dev/null\n+++ b/tests/test_more.py\n@@ -0,0 +1,5 @@\n"
         "+from calc import double\n+\n+\n+def test_more():\n+    assert double(2) == 4\n"
     )
-    verdict = plain(
-        await bounded(
-            install_client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="codecontext.verify", arguments=[{"edit": diff}])
-            ),
-            "codecontext.verify",
-        )
-    )
+    verdict = await verify(install_client, diff)
     assert verdict["verdict"] == "passed", (verdict.get("message"), verdict.get("install"))
     assert verdict["install"]["status"] == "installed", verdict
     assert verdict["install"]["missing"] == ["calcdep"]
