@@ -71,17 +71,10 @@ fn header_only_changes(
         if block.iter().any(|l| l.starts_with("--- ")) {
             continue;
         }
-        let read = |path: &str| -> Result<String, EditError> {
-            let path = checked(path)?;
-            std::fs::read_to_string(root.join(&path)).map_err(|e| EditError::Read {
-                path,
-                reason: e.to_string(),
-            })
-        };
         if let (Some(from), Some(to)) = (value("rename from "), value("rename to ")) {
             changes.push(FileChange {
                 path: checked(to)?,
-                content: Some(read(from)?),
+                content: Some(read_inside(root, from)?),
             });
             changes.push(FileChange {
                 path: checked(from)?,
@@ -90,7 +83,7 @@ fn header_only_changes(
         } else if let (Some(from), Some(to)) = (value("copy from "), value("copy to ")) {
             changes.push(FileChange {
                 path: checked(to)?,
-                content: Some(read(from)?),
+                content: Some(read_inside(root, from)?),
             });
         } else if let (Some(_), Some((_, new))) = (value("new file mode "), &paths) {
             changes.push(FileChange {
@@ -109,6 +102,15 @@ fn header_only_changes(
         }
     }
     Ok((changes, modes))
+}
+
+/// The text of the workspace's file at `path`, which must stay inside it.
+fn read_inside(root: &Path, path: &str) -> Result<String, EditError> {
+    let path = checked(path)?;
+    std::fs::read_to_string(root.join(&path)).map_err(|e| EditError::Read {
+        path,
+        reason: e.to_string(),
+    })
 }
 
 /// Checks a relative path stays inside the workspace.
@@ -161,13 +163,7 @@ pub fn apply_unified_diff(root: &Path, diff: &str) -> Result<Vec<FileChange>, Ed
         let new = header_path(&lines[start + 1][4..]);
         let patch = diffy::Patch::from_str(&text).map_err(|e| EditError::Parse(e.to_string()))?;
         let original = match &old {
-            Some(path) => {
-                let path = checked(path)?;
-                std::fs::read_to_string(root.join(&path)).map_err(|e| EditError::Read {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?
-            }
+            Some(path) => read_inside(root, path)?,
             None => String::new(),
         };
         let target = new
