@@ -55,17 +55,41 @@ pub enum InstallStatus {
     Failed,
 }
 
-/// A project's requirements files and the distribution names they list.
+/// A project's requirements files and the requirements they list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Requirements {
     pub files: Vec<String>,
-    /// Normalized names (`Foo_Bar` is `foo-bar`), in order, without repeats.
-    pub names: Vec<String>,
-    /// Each requirement as written (`PyYAML==6.0.1; python_version >= '3.8'`), in order:
-    /// what an installed distribution must satisfy.
-    pub specs: Vec<String>,
+    /// In order, as listed.
+    pub listed: Vec<Requirement>,
     /// The files' contents, for the cache's key.
     texts: Vec<String>,
+}
+
+/// One requirement: what an installed distribution must satisfy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    /// The distribution's normalized name (`Foo_Bar` is `foo-bar`).
+    pub name: String,
+    /// As written (`PyYAML==6.0.1; python_version >= '3.8'`).
+    pub spec: String,
+}
+
+impl Requirement {
+    /// A requirements file's line, its comment cut; `None` for a line that names no
+    /// distribution here (options such as -e, --index-url, -c; URLs).
+    pub fn parse(line: &str) -> Option<Requirement> {
+        if line.starts_with('-') || line.contains("://") {
+            return None;
+        }
+        let end = line
+            .find(|c: char| "<>=!~;[ @".contains(c))
+            .unwrap_or(line.len());
+        let name = normalize(&line[..end]);
+        (!name.is_empty()).then(|| Requirement {
+            name,
+            spec: line.to_string(),
+        })
+    }
 }
 
 /// The requirements of the Python project at `root`, as the edit's `changes` leave
@@ -75,7 +99,7 @@ pub fn python_requirements(root: &Path, changes: &[FileChange]) -> Option<Requir
     for file in FILES {
         read(root, changes, Path::new(file), &mut found, 0);
     }
-    (!found.names.is_empty()).then_some(found)
+    (!found.listed.is_empty()).then_some(found)
 }
 
 /// Reads one requirements file (as edited) and what it includes (`-r`), to a bounded
@@ -106,21 +130,7 @@ fn read(root: &Path, changes: &[FileChange], file: &Path, found: &mut Requiremen
             read(root, changes, &at, found, depth + 1);
             continue;
         }
-        // Other options (-e, --index-url, -c) and URLs name no distribution here.
-        if line.starts_with('-') || line.contains("://") {
-            continue;
-        }
-        let end = line
-            .find(|c: char| "<>=!~;[ @".contains(c))
-            .unwrap_or(line.len());
-        let name = normalize(&line[..end]);
-        if name.is_empty() {
-            continue;
-        }
-        found.specs.push(line.to_string());
-        if !found.names.contains(&name) {
-            found.names.push(name);
-        }
+        found.listed.extend(Requirement::parse(line));
     }
     found.texts.push(text);
 }
@@ -141,6 +151,17 @@ fn normalize(name: &str) -> String {
 }
 
 impl Requirements {
+    /// The distributions' names, in order, without repeats.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in &self.listed {
+            if !names.contains(&r.name) {
+                names.push(r.name.clone());
+            }
+        }
+        names
+    }
+
     /// The cache's folder for these requirements installed for `toolchain`, under
     /// `home`: a key of the files' contents and the interpreter.
     pub fn cache_dir(&self, home: &Path, toolchain: &Toolchain) -> PathBuf {
@@ -167,12 +188,12 @@ pub fn is_complete(cache: &Path) -> bool {
     cache.join(COMPLETE).is_file()
 }
 
-/// The names of the distributions `specs` require that `python` does not have installed
-/// (with `cache` on its path, if given) or has at a version they exclude, asked of the
+/// The names of the distributions `listed` requires that `python` does not have
+/// installed (with `cache` on its path, if given) or has at a version they exclude, asked of the
 /// interpreter itself, isolated as in the sandbox. Versions and environment markers are
 /// judged by `packaging` (the project's, else pip's own copy); without either, a
 /// distribution counts as present at any version. `None` when it cannot be asked.
-pub fn lacking(python: &str, cache: Option<&Path>, specs: &[String]) -> Option<Vec<String>> {
+pub fn lacking(python: &str, cache: Option<&Path>, listed: &[Requirement]) -> Option<Vec<String>> {
     const SCRIPT: &str = r#"import re, importlib.metadata as m
 if sys.argv[1]: sys.path.insert(0, sys.argv[1])
 norm = lambda n: re.sub(r'[-_.]+', '-', n).lower()
@@ -187,8 +208,8 @@ except Exception:
     except Exception:
         Requirement = None
 out = []
-for spec in sys.argv[2:]:
-    name = norm(re.split(r'[<>=!~;\[ @]', spec, maxsplit=1)[0].strip())
+pairs = sys.argv[2:]
+for name, spec in zip(pairs[0::2], pairs[1::2]):
     ok = name in have
     if Requirement is not None:
         try:
@@ -203,7 +224,9 @@ for spec in sys.argv[2:]:
 print('\n'.join(out))"#;
     let cache = cache.map(|c| c.display().to_string()).unwrap_or_default();
     let mut args = vec![cache.as_str()];
-    args.extend(specs.iter().map(String::as_str));
+    for r in listed {
+        args.extend([r.name.as_str(), r.spec.as_str()]);
+    }
     let out = crate::toolchain::probe(Path::new(python), SCRIPT, &args)?;
     Some(
         out.lines()
@@ -364,11 +387,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            found.names,
+            found.names(),
             ["requests", "pyyaml", "zope-interface", "rich", "pytest-cov"]
         );
+        let specs: Vec<&str> = found.listed.iter().map(|r| r.spec.as_str()).collect();
         assert_eq!(
-            found.specs,
+            specs,
             [
                 "Requests>=2.31",
                 "PyYAML==6.0.1; python_version >= '3.8'",
@@ -397,7 +421,7 @@ mod tests {
         }];
         let edited = python_requirements(root.path(), &edit).unwrap();
         assert_eq!(
-            edited.names,
+            edited.names(),
             ["requests", "pyyaml", "attrs", "rich", "pytest-cov"]
         );
 
@@ -420,8 +444,12 @@ mod tests {
             .unwrap();
         assert!(made.success(), "python3 -m venv (python3-venv) is needed");
         let python = venv.join("bin/python").display().to_string();
-        let specs = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let lacking = |s: &[&str]| lacking(&python, None, &specs(s)).unwrap();
+        let listed = |s: &[&str]| {
+            s.iter()
+                .map(|line| Requirement::parse(line).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let lacking = |s: &[&str]| lacking(&python, None, &listed(s)).unwrap();
         assert_eq!(lacking(&["pip", "Pip>=1.0"]), Vec::<String>::new());
         assert_eq!(
             lacking(&["pip<1", "no-such-dist==1"]),

@@ -357,7 +357,7 @@ async fn prepare(
     let (at, edited, python) = (root.to_path_buf(), changes.to_vec(), toolchain.clone());
     let checked = tokio::task::spawn_blocking(move || {
         let requirements = deps::python_requirements(&at, &edited)?;
-        let lacking = deps::lacking(&python.program, None, &requirements.specs)?;
+        let lacking = deps::lacking(&python.program, None, &requirements.listed)?;
         let cache = requirements.cache_dir(&home, &python);
         (!lacking.is_empty()).then_some((requirements, lacking, cache))
     })
