@@ -27,7 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use codecontext_sandbox::LocalSandbox;
 use codecontext_verify::{FileChange, TestOutcome, TestSelection, Verdict, VerdictKind};
 use codecontext_workspace::{
@@ -35,19 +35,7 @@ use codecontext_workspace::{
     Settings, Silent, Workspace,
 };
 
-use crate::stats::percentile;
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output()?;
-    if !out.status.success() {
-        bail!(
-            "git {args:?} in {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use crate::{context::git, stats::percentile};
 
 fn is_test(path: &str) -> bool {
     path.starts_with("tests/") || path.starts_with("test/")
