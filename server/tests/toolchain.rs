@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use codecontext_tests::{cli_json, copy_fixture, run_cli};
+use codecontext_tests::{cli_json, copy_fixture, run_cli, StaticServer};
 use serde_json::Value;
 
 fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
@@ -177,55 +177,6 @@ fn calcdep_wheel(dir: &Path, version: &str) {
     check(Command::new("python3").arg(script).arg(dir).arg(version));
 }
 
-/// A package index on 127.0.0.1 serving `dir` (Python's http.server: its folder
-/// listings are the simple index pip reads), stopped when dropped.
-struct Index {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Index {
-    fn serve(dir: &Path) -> Index {
-        use std::io::BufRead;
-        let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 -m http.server starts");
-        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Index {
-            child,
-            url: format!("http://127.0.0.1:{port}/"),
-        }
-    }
-}
-
-impl Drop for Index {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `codecontext verify PATH --diff DIFF --json` with pip's index set to `index`.
 fn verify_with_index(home: &Path, project: &Path, diff: &str, index: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
@@ -258,7 +209,7 @@ fn a_missing_requirement_is_installed_once_then_served_from_the_cache_offline() 
     venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
     calcdep_wheel(packages.path(), "1.0");
-    let index = Index::serve(packages.path());
+    let index = StaticServer::serve(packages.path());
     let home = tempfile::tempdir().unwrap();
     let diff = adding_a_test_of_the_interpreter(project.path());
 
@@ -317,7 +268,7 @@ fn an_installed_version_the_requirements_exclude_is_installed_anew() {
     );
     let packages = tempfile::tempdir().unwrap();
     calcdep_wheel(packages.path(), "2.0");
-    let index = Index::serve(packages.path());
+    let index = StaticServer::serve(packages.path());
     let home = tempfile::tempdir().unwrap();
     let diff = project.path().join("version.diff");
     std::fs::write(
@@ -352,7 +303,7 @@ fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
     venv_with_pytest(project.path(), &wheels);
     let packages = tempfile::tempdir().unwrap();
     calcdep_wheel(packages.path(), "1.0");
-    let index = Index::serve(packages.path());
+    let index = StaticServer::serve(packages.path());
     let home = tempfile::tempdir().unwrap();
     let diff = adding_a_test_of_the_interpreter(project.path());
 
@@ -366,7 +317,7 @@ fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
     );
     let message = verdict["message"].as_str().unwrap();
     assert!(
-        message.starts_with("installing the requirements (requirements.txt) failed: "),
+        message.starts_with("installing the dependencies (requirements.txt) with pip failed: "),
         "{message}"
     );
     assert!(message.contains("no-such-distribution"), "{message}");

@@ -307,3 +307,54 @@ pub fn cli_json(binary: &str, home: &Path, args: &[&str]) -> serde_json::Value {
     assert!(code == 0 || code == 1, "{args:?} failed ({code}): {stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
 }
+
+/// A folder served over HTTP on 127.0.0.1 (Python's http.server: its folder listings are
+/// the simple index pip reads; files are what Cargo's sparse registries and npm's
+/// tarballs are), stopped when dropped.
+pub struct StaticServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>/`.
+    pub url: String,
+}
+
+impl StaticServer {
+    pub fn serve(dir: &Path) -> StaticServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server starts");
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -24,7 +24,7 @@ pub mod results;
 pub mod select;
 pub mod toolchain;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use codecontext_sandbox::{RunOutcome, Sandbox, SnapshotKind, Status};
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,7 @@ pub async fn verify(
 }
 
 /// [`verify`], telling `report` each phase as it starts, in words for the user
-/// (`installing calcdep (requirements.txt)`, `running pytest`).
+/// (`installing calcdep (requirements.txt) with pip`, `running pytest`).
 pub async fn verify_reporting(
     sandbox: &dyn Sandbox,
     root: &Path,
@@ -205,40 +205,36 @@ pub async fn verify_reporting(
     let plan = project::plan(kind, toolchain.as_ref(), root, &names, &config)
         .ok_or_else(|| VerifyError::UnknownProject(root.display().to_string()))?;
     let mut spec = plan.spec;
-    // A Python project's requirements its interpreter lacks are installed first.
+    // The dependencies the toolchain lacks are installed first.
     let mut install = None;
-    if let (Some(ProjectKind::Python), Some(found), true) =
-        (kind, &toolchain, sandbox.shows_host_programs())
-    {
-        match prepare(sandbox, root, &changes, found, report).await {
+    if let (Some(kind), Some(found), true) = (kind, &toolchain, sandbox.shows_host_programs()) {
+        match prepare(sandbox, kind, root, &changes, found, report).await {
             Prepared::Nothing => {}
-            Prepared::Ready(cache, phase) => {
-                spec.readonly.push(cache.clone());
-                spec.path.push(cache.join("bin"));
-                spec.env
-                    .push(("PYTHONPATH".into(), cache.display().to_string()));
+            Prepared::Ready(needed, phase) => {
+                needed.use_cache(&mut spec);
                 install = Some(phase);
             }
             Prepared::Failed {
                 phase,
                 outcome,
-                pip_missing,
+                installer,
+                installer_missing,
             } => {
-                let mut verdict = judge(kind, &plan.reading, Vec::new(), Vec::new(), outcome);
+                let mut verdict = judge(Some(kind), &plan.reading, Vec::new(), Vec::new(), outcome);
                 verdict.verdict = VerdictKind::SandboxError;
                 verdict.tests.clear();
                 verdict.build_errors.clear();
                 verdict.changed_files = changes.iter().map(|c| c.path.clone()).collect();
                 verdict.selection = selection;
-                verdict.reason = Some(if pip_missing.is_some() {
+                verdict.reason = Some(if installer_missing.is_some() {
                     Reason::ToolchainMissing
                 } else {
                     Reason::InstallFailed
                 });
-                verdict.message = Some(match pip_missing {
+                verdict.message = Some(match installer_missing {
                     Some(missing) => missing.to_string(),
                     None => format!(
-                        "installing the requirements ({}) failed: {}",
+                        "installing the dependencies ({}) with {installer} failed: {}",
                         phase.requirements.join(", "),
                         phase.message.as_deref().unwrap_or("")
                     ),
@@ -330,65 +326,69 @@ pub async fn verify_reporting(
 
 /// What the install phase left for the tests.
 enum Prepared {
-    /// No requirements, or all installed already.
+    /// Nothing lacking, or nothing pins the dependencies.
     Nothing,
-    /// The cache that holds what was missing, and the phase as the verdict tells it.
-    Ready(PathBuf, InstallPhase),
+    /// The cache holds what was lacking; the phase as the verdict tells it.
+    Ready(deps::Needed, InstallPhase),
     /// The install failed: the tests cannot run.
     Failed {
         phase: InstallPhase,
         outcome: RunOutcome,
-        /// pip itself is missing.
-        pip_missing: Option<Missing>,
+        /// `pip`, `cargo fetch`, `npm ci`.
+        installer: &'static str,
+        /// The installer itself is missing.
+        installer_missing: Option<Missing>,
     },
 }
 
-/// The install phase of a Python project (see [`deps`]): nothing when its interpreter
-/// has every requirement, the cache when an earlier install has the rest, else an
-/// install into the cache, in the sandbox with the network on.
+/// The install phase (see [`deps`]): nothing when the toolchain has every dependency,
+/// the cache when an earlier install has the rest, else an install into the cache, in
+/// the sandbox with the network on.
 async fn prepare(
     sandbox: &dyn Sandbox,
+    kind: ProjectKind,
     root: &Path,
     changes: &[FileChange],
     toolchain: &Toolchain,
     report: &(dyn Fn(String) + Sync),
 ) -> Prepared {
     let home = codecontext_config::store_home();
-    let (at, edited, python) = (root.to_path_buf(), changes.to_vec(), toolchain.clone());
-    let checked = tokio::task::spawn_blocking(move || {
-        let requirements = deps::python_requirements(&at, &edited)?;
-        let lacking = deps::lacking(&python.program, None, &requirements.listed)?;
-        let cache = requirements.cache_dir(&home, &python);
-        (!lacking.is_empty()).then_some((requirements, lacking, cache))
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some((requirements, lacking, cache)) = checked else {
+    let (at, edited, found) = (root.to_path_buf(), changes.to_vec(), toolchain.clone());
+    let needed =
+        tokio::task::spawn_blocking(move || deps::needed(kind, &at, &edited, &found, &home))
+            .await
+            .ok()
+            .flatten();
+    let Some(needed) = needed else {
         return Prepared::Nothing;
     };
     let mut phase = InstallPhase {
         status: InstallStatus::Cached,
         wall_ms: 0,
         cached: true,
-        requirements: requirements.files.clone(),
-        missing: lacking,
+        requirements: needed.files.clone(),
+        missing: needed.missing.clone(),
         message: None,
     };
-    if deps::is_complete(&cache) {
-        return Prepared::Ready(cache, phase);
+    if deps::is_complete(&needed.cache) {
+        return Prepared::Ready(needed, phase);
     }
     phase.cached = false;
     phase.status = InstallStatus::Failed;
     report(format!(
-        "installing {} ({})",
-        phase.missing.join(", "),
-        phase.requirements.join(", ")
+        "installing {} ({}) with {}",
+        deps::summary(&phase.missing),
+        phase.requirements.join(", "),
+        needed.installer()
     ));
-    let partial = match deps::partial_dir(&cache) {
+    let installer = needed.installer();
+    let partial = match deps::partial_dir(&needed.cache) {
         Ok(partial) => partial,
         Err(e) => {
-            let message = format!("cannot make a folder beside {}: {e}", cache.display());
+            let message = format!(
+                "cannot make a folder beside {}: {e}",
+                needed.cache.display()
+            );
             phase.message = Some(message.clone());
             let outcome = RunOutcome::sandbox_error(
                 message,
@@ -398,35 +398,31 @@ async fn prepare(
             return Prepared::Failed {
                 phase,
                 outcome,
-                pip_missing: None,
+                installer,
+                installer_missing: None,
             };
         }
     };
-    let spec = deps::install_spec(root, changes, toolchain, &requirements, partial.path());
+    let spec = needed.install_spec(root, changes, toolchain, partial.path());
     let outcome = sandbox.run(spec).await;
     phase.wall_ms = outcome.wall_ms;
     if outcome.status == Status::Ok {
-        match deps::finish(partial, &cache) {
+        match deps::finish(partial, &needed.cache) {
             Ok(()) => {
                 phase.status = InstallStatus::Installed;
-                return Prepared::Ready(cache, phase);
+                return Prepared::Ready(needed, phase);
             }
             Err(e) => phase.message = Some(e.to_string()),
         }
     } else {
         phase.message = Some(deps::failure(&outcome));
     }
-    let pip_missing = deps::pip_missing(&outcome).then(|| Missing {
-        what: format!(
-            "pip is not installed for {} ({}), and the project's requirements must be installed",
-            toolchain.program, toolchain.source
-        ),
-        how: "install it (Debian: python3-pip), or use a virtualenv (python3 -m venv .venv)".into(),
-    });
+    let installer_missing = needed.installer_missing(&outcome, toolchain);
     Prepared::Failed {
         phase,
         outcome,
-        pip_missing,
+        installer,
+        installer_missing,
     }
 }
 

@@ -250,11 +250,14 @@ fn detected(
                 command.extend(names.iter().cloned());
             }
             // Cargo locks and writes its home: a writable one inside, linking the
-            // host's registry and git checkouts (read-only) for offline builds.
-            let prelude = "mkdir -p /tmp/cargo-home && for d in registry git; do \
-                           if [ -e \"$HOST_CARGO_HOME/$d\" ]; then ln -s \"$HOST_CARGO_HOME/$d\" /tmp/cargo-home/$d; fi; \
-                           done"
-                .to_string();
+            // host's registry and git checkouts (read-only; or the install cache's) for
+            // offline builds.
+            let home = crate::deps::HOST_CARGO_HOME;
+            let prelude = format!(
+                "mkdir -p /tmp/cargo-home && for d in registry git; do \
+                 if [ -e \"${home}/$d\" ]; then ln -s \"${home}/$d\" /tmp/cargo-home/$d; fi; \
+                 done"
+            );
             spec.env.extend(
                 [
                     ("CARGO_HOME", "/tmp/cargo-home"),
@@ -299,9 +302,16 @@ fn detected(
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .and_then(|v| v["scripts"]["test"].as_str().map(String::from))
                 .unwrap_or_else(|| "node --test".to_string());
+            // The install cache's `node_modules`, when there is one, in place of the
+            // project's (in the snapshot).
+            let modules = crate::deps::NODE_MODULES;
             let bin = root.join("node_modules/.bin");
             Detected {
-                prelude: Some(format!("PATH={}:$PATH", quote(&bin.display().to_string()))),
+                prelude: Some(format!(
+                    "if [ -n \"${{{modules}:-}}\" ]; then rm -rf node_modules && ln -s \"${modules}\" node_modules; fi\n\
+                     PATH={}:$PATH",
+                    quote(&bin.display().to_string())
+                )),
                 test: TestStep::Script {
                     script: format!("{script} \"$@\""),
                     names: names.to_vec(),

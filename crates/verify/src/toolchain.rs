@@ -766,9 +766,10 @@ fn rust(root: &Path, env: &Env) -> Result<Toolchain, Missing> {
             found.readonly.push(cargo.join(sub));
         }
         found.path.push(cargo.join("bin"));
-        found
-            .env
-            .push(("HOST_CARGO_HOME".into(), cargo.display().to_string()));
+        found.env.push((
+            crate::deps::HOST_CARGO_HOME.into(),
+            cargo.display().to_string(),
+        ));
     } else if let Some(prefix) = prefix_of(&program) {
         found.readonly.push(prefix);
     }

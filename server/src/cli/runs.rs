@@ -143,7 +143,8 @@ pub(super) fn verify(args: VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> 
             )?;
         }
         if let Some(i) = &v.install {
-            let (missing, files) = (i.missing.join(", "), i.requirements.join(", "));
+            let missing = codecontext_verify::deps::summary(&i.missing);
+            let files = i.requirements.join(", ");
             match i.status {
                 InstallStatus::Installed => {
                     writeln!(out, "installed {missing} ({files}) in {} ms", i.wall_ms)?

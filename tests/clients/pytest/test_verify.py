@@ -61,7 +61,7 @@ async def test_an_install_shows_in_the_progress_before_the_tests(install_client:
     assert len(tokens) == 1, install_client.progress_reports
     values = install_client.progress_reports[tokens[0]]
     reports = [v.message for v in values if isinstance(v, types.WorkDoneProgressReport)]
-    assert reports == ["installing calcdep (requirements.txt)", "running pytest"], values
+    assert reports == ["installing calcdep (requirements.txt) with pip", "running pytest"], values
     assert isinstance(values[-1], types.WorkDoneProgressEnd)
     # Installed into the cache, not into the project or its virtualenv.
     assert not (install_root / "calcdep").exists()

@@ -113,7 +113,7 @@ pub fn run_schema() -> Value {
             "status": {"type": "string", "enum": ["done", "running"]},
             "runId": {"type": ["string", "integer", "null"]},
             "verdict": {"type": "string", "description": "passed, failed, build_failed, timed_out, resource_limit, sandbox_error"},
-            "reason": {"type": "string", "description": "why a sandbox_error is not the code's fault: toolchain_missing (message names what is missing and how to provide it), install_failed (installing the requirements failed)"},
+            "reason": {"type": "string", "description": "why a sandbox_error is not the code's fault: toolchain_missing (message names what is missing and how to provide it), install_failed (installing the dependencies failed)"},
             "toolchain": {
                 "type": "object",
                 "description": "what ran the tests: the interpreter or tool (program), its version, how it was found (source), the test runner",

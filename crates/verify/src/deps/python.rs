@@ -1,7 +1,4 @@
-//! The install phase of a Python project: the requirements its interpreter lacks are
-//! installed before the tests run, in the sandbox with the network on (that phase
-//! only), into a cache on the host keyed by the requirements files and the
-//! interpreter. Later verifications show the cache read-only and skip the phase.
+//! Python projects: the requirements their interpreter lacks, installed by pip.
 //!
 //! Requirements are read from the usual files at the project's root
 //! (`requirements.txt`, `requirements-dev.txt`, `requirements-test.txt`,
@@ -12,8 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codecontext_sandbox::{RunOutcome, RunSpec, Status};
-use serde::{Deserialize, Serialize};
+use codecontext_sandbox::RunSpec;
 
 use crate::{edit::FileChange, toolchain::Toolchain};
 
@@ -27,33 +23,6 @@ const FILES: &[&str] = &[
     "requirements/dev.txt",
     "requirements/test.txt",
 ];
-
-/// What the verdict says of the install phase.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InstallPhase {
-    /// `installed` (this run), `cached` (an earlier run's install, shown read-only), or
-    /// `failed`.
-    pub status: InstallStatus,
-    pub wall_ms: u64,
-    /// Whether the cache served it, with no install.
-    pub cached: bool,
-    /// The requirements files read, relative to the root.
-    pub requirements: Vec<String>,
-    /// The requirements the interpreter lacked.
-    pub missing: Vec<String>,
-    /// For a failed install: the end of what pip said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstallStatus {
-    Installed,
-    Cached,
-    Failed,
-}
 
 /// A project's requirements files and the requirements they list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,11 +78,7 @@ fn read(root: &Path, changes: &[FileChange], file: &Path, found: &mut Requiremen
     if depth > 4 || found.files.contains(&name) {
         return;
     }
-    let text = match changes.iter().find(|c| c.path == name) {
-        Some(change) => change.content.clone(),
-        None => std::fs::read_to_string(root.join(file)).ok(),
-    };
-    let Some(text) = text else {
+    let Some(text) = super::edited(root, changes, &name) else {
         return;
     };
     found.files.push(name);
@@ -165,27 +130,14 @@ impl Requirements {
     /// The cache's folder for these requirements installed for `toolchain`, under
     /// `home`: a key of the files' contents and the interpreter.
     pub fn cache_dir(&self, home: &Path, toolchain: &Toolchain) -> PathBuf {
-        let mut key = String::new();
-        for (file, text) in self.files.iter().zip(&self.texts) {
-            key.push_str(file);
-            key.push('\0');
-            key.push_str(text);
-            key.push('\0');
-        }
-        key.push_str(&toolchain.program);
-        key.push('\0');
-        key.push_str(toolchain.version.as_deref().unwrap_or(""));
-        let hash = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
-        home.join("deps").join(format!("python-{hash:016x}"))
+        let files: Vec<(&str, &str)> = self
+            .files
+            .iter()
+            .zip(&self.texts)
+            .map(|(f, t)| (f.as_str(), t.as_str()))
+            .collect();
+        super::cache_dir(home, "python", &files, toolchain)
     }
-}
-
-/// Marks a cache folder whose install finished.
-const COMPLETE: &str = ".codecontext-complete";
-
-/// Whether `cache` holds a finished install.
-pub fn is_complete(cache: &Path) -> bool {
-    cache.join(COMPLETE).is_file()
 }
 
 /// The names of the distributions `listed` requires that `python` does not have
@@ -236,60 +188,17 @@ print('\n'.join(out))"#;
     )
 }
 
-/// The variables of the server's environment passed to the install phase: pip's own
-/// configuration (an index, find-links, trusted hosts, certificates), and a proxy.
-fn passed_env() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, _)| {
-            k.starts_with("PIP_")
-                || [
-                    "HTTP_PROXY",
-                    "HTTPS_PROXY",
-                    "NO_PROXY",
-                    "http_proxy",
-                    "https_proxy",
-                    "no_proxy",
-                ]
-                .contains(&k.as_str())
-        })
-        .collect()
-}
-
-/// The install phase's run: pip installs the requirements files (as the edit leaves
-/// them) into `partial` (a fresh folder next to the cache), the project shown at its
-/// own path, the network on.
-pub fn install_spec(
-    root: &Path,
-    changes: &[FileChange],
+/// pip's argv, installing the requirements files into `partial`.
+pub(super) fn install(
+    spec: &mut RunSpec,
     toolchain: &Toolchain,
     requirements: &Requirements,
-    partial: &Path,
-) -> RunSpec {
-    let mut spec = RunSpec {
-        limits: crate::project::build_limits(),
-        ..RunSpec::default()
-    };
-    // Downloads take longer than builds.
-    spec.limits.timeout_ms *= 2;
-    spec.limits.cpu_ms *= 2;
-    spec.network = true;
-    spec.workspace = Some(root.to_path_buf());
-    spec.mount_at = Some(root.to_path_buf());
-    spec.readonly = toolchain.readonly.clone();
-    spec.path = toolchain.path.clone();
-    spec.env = toolchain.env.clone();
-    spec.env.extend(passed_env());
+    partial: String,
+) -> Vec<String> {
     spec.env.push(("PIP_NO_INPUT".into(), "1".into()));
     spec.env
         .push(("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()));
-    spec.writable = vec![partial.to_path_buf()];
-    for change in changes {
-        if let (true, Some(text)) = (requirements.files.contains(&change.path), &change.content) {
-            spec.files
-                .push((change.path.clone(), text.clone().into_bytes()));
-        }
-    }
-    spec.argv = [
+    let mut argv: Vec<String> = [
         toolchain.program.as_str(),
         "-m",
         "pip",
@@ -299,61 +208,18 @@ pub fn install_spec(
     ]
     .map(String::from)
     .to_vec();
-    spec.argv.push(partial.display().to_string());
+    argv.push(partial);
     for file in &requirements.files {
-        spec.argv.extend(["-r".to_string(), file.clone()]);
+        argv.extend(["-r".to_string(), file.clone()]);
     }
-    spec
+    argv
 }
 
-/// A folder beside `cache` for one install to fill.
-pub fn partial_dir(cache: &Path) -> std::io::Result<tempfile::TempDir> {
-    let parent = cache.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    tempfile::Builder::new()
-        .prefix(".installing-")
-        .tempdir_in(parent)
-}
-
-/// Makes a finished install the cache (another verification's finished first: theirs
-/// stays).
-pub fn finish(partial: tempfile::TempDir, cache: &Path) -> std::io::Result<()> {
-    std::fs::write(partial.path().join(COMPLETE), b"")?;
-    let path = partial.keep();
-    if std::fs::rename(&path, cache).is_err() && is_complete(cache) {
-        let _ = std::fs::remove_dir_all(&path);
-        return Ok(());
-    }
-    if !is_complete(cache) {
-        return Err(std::io::Error::other(format!(
-            "could not move the install to {}",
-            cache.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Why an install failed, from its outcome: the end of pip's output, or the sandbox's
-/// message.
-pub fn failure(outcome: &RunOutcome) -> String {
-    if outcome.status == Status::SandboxError {
-        return outcome.message.clone().unwrap_or_default();
-    }
-    let text = if outcome.stderr.trim().is_empty() {
-        &outcome.stdout
-    } else {
-        &outcome.stderr
-    };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(6)..].join("\n")
-}
-
-/// Whether a failed install failed for want of pip itself.
-pub fn pip_missing(outcome: &RunOutcome) -> bool {
-    outcome
-        .stderr
-        .lines()
-        .any(|l| l.ends_with("No module named pip"))
+/// The installed distributions on the interpreter's path, their scripts on the `PATH`.
+pub(super) fn use_cache(spec: &mut RunSpec, cache: &Path) {
+    spec.path.push(cache.join("bin"));
+    spec.env
+        .push(("PYTHONPATH".into(), cache.display().to_string()));
 }
 
 #[cfg(test)]
@@ -462,26 +328,5 @@ mod tests {
             ]),
             Vec::<String>::new()
         );
-    }
-
-    #[test]
-    fn a_finished_install_becomes_the_cache_once() {
-        let home = tempfile::tempdir().unwrap();
-        let cache = home.path().join("deps/python-1");
-        let first = partial_dir(&cache).unwrap();
-        std::fs::write(first.path().join("a.py"), "").unwrap();
-        let second = partial_dir(&cache).unwrap();
-        std::fs::write(second.path().join("b.py"), "").unwrap();
-        assert!(!is_complete(&cache));
-        finish(first, &cache).unwrap();
-        assert!(is_complete(&cache) && cache.join("a.py").is_file());
-        finish(second, &cache).unwrap();
-        assert!(cache.join("a.py").is_file() && !cache.join("b.py").exists());
-        let left: Vec<_> = std::fs::read_dir(home.path().join("deps"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left, ["python-1"]);
     }
 }

@@ -1,0 +1,335 @@
+//! The install phase of Cargo and Node projects, through `codecontext verify`: what the
+//! lockfile pins that is not there is fetched once (`cargo fetch`, `npm ci`) in the
+//! sandbox with the network on, from a registry the test serves on 127.0.0.1, into the
+//! cache; with the registry gone, the next verification runs from the cache. The user's
+//! Cargo home and `node_modules` are never written.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use codecontext_tests::{copy_fixture, run_cli, StaticServer};
+use serde_json::Value;
+
+fn check(command: &mut Command) -> String {
+    let out = command.output().expect("it runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `codecontext verify PROJECT --diff DIFF --json`, its verdict.
+fn verify(home: &Path, project: &Path, diff: &str) -> Value {
+    let args = [
+        "verify",
+        project.to_str().unwrap(),
+        "--diff",
+        diff,
+        "--json",
+    ];
+    let (code, stdout, stderr) = run_cli(env!("CARGO_BIN_EXE_codecontext"), home, &args);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("exit {code}, not JSON ({e}): {stdout}{stderr}"))
+}
+
+/// Writes `text` as a diff that adds the file `path`, beside the project; its path.
+fn adding(dir: &Path, path: &str, text: &str) -> String {
+    let lines: Vec<String> = text.lines().map(|l| format!("+{l}\n")).collect();
+    let diff = format!(
+        "--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n{}",
+        lines.len(),
+        lines.concat()
+    );
+    let file = dir.join("adding.diff");
+    std::fs::write(&file, diff).unwrap();
+    file.display().to_string()
+}
+
+/// The files in `dir`, recursively, relative to it.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+/// A sparse Cargo registry serving one crate, `calcdep` 0.1.0 (`twice`), as Cargo
+/// packages it.
+fn crate_registry(dir: &Path) -> StaticServer {
+    let source = dir.join("calcdep");
+    std::fs::create_dir_all(source.join("src")).unwrap();
+    std::fs::write(
+        source.join("Cargo.toml"),
+        "[package]\nname = \"calcdep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         description = \"a test crate\"\nlicense = \"MIT\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        source.join("src/lib.rs"),
+        "pub fn twice(x: i64) -> i64 {\n    x * 2\n}\n",
+    )
+    .unwrap();
+    check(
+        Command::new("cargo")
+            .args([
+                "package",
+                "--no-verify",
+                "--allow-dirty",
+                "--offline",
+                "--quiet",
+            ])
+            .current_dir(&source),
+    );
+    let registry = dir.join("registry");
+    std::fs::create_dir_all(registry.join("index/ca/lc")).unwrap();
+    std::fs::create_dir_all(registry.join("dl")).unwrap();
+    let packaged = source.join("target/package/calcdep-0.1.0.crate");
+    std::fs::copy(&packaged, registry.join("dl/calcdep-0.1.0.crate")).unwrap();
+    let sum = check(Command::new("sha256sum").arg(&packaged));
+    let sum = sum.split_whitespace().next().unwrap();
+    std::fs::write(
+        registry.join("index/ca/lc/calcdep"),
+        format!(
+            r#"{{"name":"calcdep","vers":"0.1.0","deps":[],"cksum":"{sum}","features":{{}},"yanked":false}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    let server = StaticServer::serve(&registry);
+    std::fs::write(
+        registry.join("index/config.json"),
+        format!(
+            r#"{{"dl": "{}dl/{{crate}}-{{version}}.crate"}}"#,
+            server.url
+        ),
+    )
+    .unwrap();
+    server
+}
+
+/// The Rust fixture depending on `calcdep` from the registry at `url`, its lockfile
+/// made with a Cargo home of its own (the user's never sees the registry).
+fn rust_project_on(url: &str, scratch: &Path) -> tempfile::TempDir {
+    let project = copy_fixture("verify/rust");
+    let root = project.path();
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        format!("[registries.local]\nindex = \"sparse+{url}index/\"\n"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(
+        "[dependencies]\n",
+        "[dependencies]\ncalcdep = { version = \"0.1\", registry = \"local\" }\n",
+    );
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    check(
+        Command::new("cargo")
+            .arg("generate-lockfile")
+            .env("CARGO_HOME", scratch.join("cargo-home"))
+            .current_dir(root),
+    );
+    project
+}
+
+const RUST_TEST: &str =
+    "#[test]\nfn twice_comes_from_calcdep() {\n    assert_eq!(calcdep::twice(21), 42);\n}\n";
+
+#[test]
+fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offline() {
+    let scratch = tempfile::tempdir().unwrap();
+    let registry = crate_registry(scratch.path());
+    let project = rust_project_on(&registry.url, scratch.path());
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding(scratch.path(), "tests/twice.rs", RUST_TEST);
+
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    let install = &verdict["install"];
+    assert_eq!(install["status"], "installed", "{verdict}");
+    assert_eq!(install["cached"], false);
+    assert_eq!(install["missing"], serde_json::json!(["calcdep 0.1.0"]));
+    assert_eq!(install["requirements"], serde_json::json!(["Cargo.lock"]));
+    let tests = verdict["tests"].as_array().unwrap();
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["name"] == "twice_comes_from_calcdep" && t["outcome"] == "passed"),
+        "{verdict}"
+    );
+    // Fetched into the cache, not into the user's Cargo home or the project.
+    let cached = files(&home.path().join("deps"));
+    assert!(
+        cached
+            .iter()
+            .any(|f| f.ends_with("calcdep-0.1.0/src/lib.rs")),
+        "{cached:?}"
+    );
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let user_has = std::fs::read_dir(cargo_home.join("registry/src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|index| index.path().join("calcdep-0.1.0").exists());
+    assert!(!user_has, "the user's Cargo home was written");
+    assert!(!project.path().join("target").exists());
+
+    // The registry is gone: the cache serves the next verification, with no fetch.
+    drop(registry);
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "cached");
+    assert_eq!(verdict["install"]["wallMs"], 0);
+
+    // A crate the registry never had: the fetch fails, and says so; nothing is cached.
+    let lock = project.path().join("Cargo.lock");
+    let pinned = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, pinned.replace("0.1.0\"\nsource", "0.1.9\"\nsource")).unwrap();
+    let before = std::fs::read_dir(home.path().join("deps")).unwrap().count();
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
+    assert_eq!(verdict["reason"], "install_failed", "{verdict}");
+    assert_eq!(
+        verdict["install"]["missing"],
+        serde_json::json!(["calcdep 0.1.9"])
+    );
+    let message = verdict["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("installing the dependencies (Cargo.lock) with cargo fetch failed: "),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(home.path().join("deps")).unwrap().count(),
+        before
+    );
+}
+
+/// A folder holding npm's tarball of `calcdep` 1.0.0 (`twice`), as a registry serves it
+/// (`calcdep/-/calcdep-1.0.0.tgz`).
+fn npm_registry(dir: &Path) -> StaticServer {
+    let source = dir.join("calcdep");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(
+        source.join("package.json"),
+        r#"{"name": "calcdep", "version": "1.0.0", "main": "index.js"}"#,
+    )
+    .unwrap();
+    std::fs::write(source.join("index.js"), "exports.twice = (x) => x * 2;\n").unwrap();
+    let served = dir.join("registry/calcdep/-");
+    std::fs::create_dir_all(&served).unwrap();
+    check(
+        Command::new("npm")
+            .args(["pack", "--quiet", "--pack-destination"])
+            .arg(&served)
+            .current_dir(&source),
+    );
+    StaticServer::serve(&dir.join("registry"))
+}
+
+/// The Node fixture depending on `calcdep` as the registry at `url` serves it, pinned
+/// by a lockfile.
+fn node_project_on(url: &str) -> tempfile::TempDir {
+    let project = copy_fixture("verify/node");
+    let root = project.path();
+    let manifest = std::fs::read_to_string(root.join("package.json")).unwrap();
+    let mut manifest: Value = serde_json::from_str(&manifest).unwrap();
+    manifest["dependencies"] = serde_json::json!({"calcdep": "^1.0.0"});
+    std::fs::write(root.join("package.json"), manifest.to_string()).unwrap();
+    let lock = serde_json::json!({
+        "name": "calc",
+        "version": "0.1.0",
+        "lockfileVersion": 3,
+        "requires": true,
+        "packages": {
+            "": {"name": "calc", "version": "0.1.0", "dependencies": {"calcdep": "^1.0.0"}},
+            "node_modules/calcdep": {
+                "version": "1.0.0",
+                "resolved": format!("{url}calcdep/-/calcdep-1.0.0.tgz"),
+            },
+        },
+    });
+    std::fs::write(root.join("package-lock.json"), lock.to_string()).unwrap();
+    project
+}
+
+const NODE_TEST: &str =
+    "const test = require(\"node:test\");\nconst assert = require(\"node:assert\");\n\
+const { twice } = require(\"calcdep\");\n\ntest(\"twice comes from calcdep\", () => {\n  \
+assert.strictEqual(twice(21), 42);\n});\n";
+
+#[test]
+fn a_package_node_modules_lacks_is_installed_by_npm_ci_once_then_served_from_the_cache() {
+    let scratch = tempfile::tempdir().unwrap();
+    let registry = npm_registry(scratch.path());
+    let project = node_project_on(&registry.url);
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding(scratch.path(), "test/twice.test.js", NODE_TEST);
+
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    let install = &verdict["install"];
+    assert_eq!(install["status"], "installed", "{verdict}");
+    assert_eq!(install["missing"], serde_json::json!(["calcdep 1.0.0"]));
+    assert_eq!(
+        install["requirements"],
+        serde_json::json!(["package-lock.json"])
+    );
+    let tests = verdict["tests"].as_array().unwrap();
+    assert!(
+        tests.iter().any(|t| t["name"]
+            .as_str()
+            .unwrap_or("")
+            .contains("twice comes from calcdep")
+            && t["outcome"] == "passed"),
+        "{verdict}"
+    );
+    // Installed into the cache, the project's folder untouched.
+    assert!(!project.path().join("node_modules").exists());
+    let cached = files(&home.path().join("deps"));
+    assert!(
+        cached
+            .iter()
+            .any(|f| f.ends_with("node_modules/calcdep/index.js")),
+        "{cached:?}"
+    );
+
+    drop(registry);
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "cached");
+
+    // node_modules that holds the pinned version needs no install.
+    let installed = project.path().join("node_modules/calcdep");
+    std::fs::create_dir_all(&installed).unwrap();
+    let entry = home.path().join("deps");
+    let cache = std::fs::read_dir(&entry)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    for file in ["package.json", "index.js"] {
+        std::fs::copy(
+            cache.join("node_modules/calcdep").join(file),
+            installed.join(file),
+        )
+        .unwrap();
+    }
+    let verdict = verify(home.path(), project.path(), &diff);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"], Value::Null, "{verdict}");
+}
