@@ -96,6 +96,26 @@ async fn a_listener_on_the_host_loopback_cannot_be_reached() {
     assert!(listener.accept().is_err(), "nothing connected to the host");
 }
 
+/// The sandbox's own loopback is up (its network namespace starts with it down): a
+/// test's server on 127.0.0.1 inside answers the test, as on the host.
+#[tokio::test]
+async fn a_server_of_its_own_on_the_loopback_answers() {
+    let script = "import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\n\
+                  server.listen(1)\nclient = socket.create_connection(server.getsockname(), timeout=5)\n\
+                  conn, _ = server.accept()\nclient.sendall(b'ping')\nprint(conn.recv(4).decode())\n";
+    let out = run(RunSpec {
+        argv: vec!["python3".into(), "-c".into(), script.into()],
+        ..RunSpec::default()
+    })
+    .await;
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Status::Ok, "ping\n"),
+        "{out:?}"
+    );
+    assert_eq!(out.message, None, "{out:?}");
+}
+
 #[tokio::test]
 async fn writes_outside_the_snapshot_fail_and_the_workspace_is_untouched() {
     let workspace = tempfile::tempdir().unwrap();
