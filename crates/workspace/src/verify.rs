@@ -73,6 +73,18 @@ impl Workspace {
         request: VerifyRequest,
         progress: bool,
     ) -> Result<VerifyAnswer> {
+        self.verify_telling(request, progress, &|_| {}).await
+    }
+
+    /// [`Workspace::verify`], telling `tell` each phase as it begins
+    /// (`installing calcdep (requirements.txt) with pip`, `running pytest`), as the work
+    /// done progress shows them.
+    pub async fn verify_telling(
+        self: &std::sync::Arc<Self>,
+        request: VerifyRequest,
+        progress: bool,
+        tell: &(dyn Fn(&str) + Sync),
+    ) -> Result<VerifyAnswer> {
         self.admit_execution().await?;
         // What the edit changes and what to think of it, before it runs; a verdict is
         // given without it when it cannot be had.
@@ -113,10 +125,10 @@ impl Workspace {
             unknown: facts.affected.unknown.clone(),
         };
         // Each phase (an install, the tests) shows in the progress as it starts.
-        let (tell, mut told) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (sender, mut told) = tokio::sync::mpsc::unbounded_channel::<String>();
         let run = async {
             let report = move |phase: String| {
-                let _ = tell.send(phase);
+                let _ = sender.send(phase);
             };
             codecontext_verify::verify_reporting(
                 sandbox.as_ref(),
@@ -131,6 +143,7 @@ impl Workspace {
         };
         let shown = async {
             while let Some(phase) = told.recv().await {
+                tell(&phase);
                 if let Some(work) = &work {
                     work.report(phase, None).await;
                 }

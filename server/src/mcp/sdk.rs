@@ -179,11 +179,17 @@ tokio::task_local! {
     static STEPS: Arc<Steps>;
 }
 
-/// How far a tool call that counts its work (files searched) has come.
+/// How far a tool call that counts its work (files searched) has come, and the phases
+/// it has begun (a verification's install, its tests).
 #[derive(Default)]
 pub(crate) struct Steps {
     done: AtomicUsize,
     total: AtomicUsize,
+    /// Phases begun and not yet told, in order.
+    begun: std::sync::Mutex<Vec<String>>,
+    /// Wakes the progress loop when a phase begins (a permit is kept if it is not
+    /// waiting).
+    began: tokio::sync::Notify,
 }
 
 impl Steps {
@@ -196,14 +202,34 @@ impl Steps {
         self.total.store(total, Ordering::Relaxed);
         self.done.store(done, Ordering::Relaxed);
     }
+
+    /// A phase begins: a call that asked for progress hears of it at once, and of each
+    /// phase, however quickly the next one follows.
+    pub(crate) fn begin(&self, phase: String) {
+        self.begun
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(phase);
+        self.began.notify_one();
+    }
+
+    fn take_begun(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .begun
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
 }
 
 /// How often a call that asked for progress (`_meta.progressToken`) hears of it.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Reports progress of a call that asked for it, every [`PROGRESS_EVERY`] until the
-/// call ends (this future never does): what it waits for (the first indexing, with the
-/// files still to go), how far it has come when it counts its steps, and for how long.
+/// Reports progress of a call that asked for it, every [`PROGRESS_EVERY`] and as each of
+/// its phases begins, until the call ends (this future never does): what it waits for
+/// (the first indexing, with the files still to go), how far it has come when it counts
+/// its steps, the phase it is in, and for how long.
 /// Clients that time calls out reset their clock on each notification, so a long
 /// verification is not given up on.
 async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>, steps: &Steps) {
@@ -214,28 +240,44 @@ async fn progress(ctx: &Ctx, tool: &str, context: &RequestContext<RoleServer>, s
     let mut every = tokio::time::interval(PROGRESS_EVERY);
     every.tick().await; // the first tick is now
     let mut count = 0.0;
+    let mut phase: Option<String> = None;
     loop {
-        every.tick().await;
-        count += 1.0;
-        let pending = ctx.ws.freshness(&ctx.root).pending_files;
-        let seconds = started.elapsed().as_secs();
-        let (done, total) = (
-            steps.done.load(Ordering::Relaxed),
-            steps.total.load(Ordering::Relaxed),
-        );
-        // The progress must grow with every notification, whether or not the steps
-        // did: the ticks count, and the steps done are added to them.
-        let message = if pending > 0 {
-            format!("{tool}: indexing the project, {pending} files to go ({seconds} s)")
-        } else if total > 0 {
-            format!("{tool}: {done} of {total} files ({seconds} s)")
+        tokio::select! {
+            _ = every.tick() => {}
+            () = steps.began.notified() => {}
+        }
+        let begun = steps.take_begun();
+        // One notification per phase begun since the last, else one for the tick.
+        let told = if begun.is_empty() {
+            vec![phase.clone()]
         } else {
-            format!("{tool}: working ({seconds} s)")
+            begun.into_iter().map(Some).collect()
         };
-        let note = ProgressNotificationParam::new(token.clone(), count + done as f64)
-            .with_message(message);
-        if let Err(e) = context.peer.notify_progress(note).await {
-            tracing::debug!("{tool}: progress not sent: {e}");
+        for now in told {
+            count += 1.0;
+            phase = now;
+            let pending = ctx.ws.freshness(&ctx.root).pending_files;
+            let seconds = started.elapsed().as_secs();
+            let (done, total) = (
+                steps.done.load(Ordering::Relaxed),
+                steps.total.load(Ordering::Relaxed),
+            );
+            // The progress must grow with every notification, whether or not the steps
+            // did: the notifications count, and the steps done are added to them.
+            let message = if pending > 0 {
+                format!("{tool}: indexing the project, {pending} files to go ({seconds} s)")
+            } else if total > 0 {
+                format!("{tool}: {done} of {total} files ({seconds} s)")
+            } else if let Some(phase) = &phase {
+                format!("{tool}: {phase} ({seconds} s)")
+            } else {
+                format!("{tool}: working ({seconds} s)")
+            };
+            let note = ProgressNotificationParam::new(token.clone(), count + done as f64)
+                .with_message(message);
+            if let Err(e) = context.peer.notify_progress(note).await {
+                tracing::debug!("{tool}: progress not sent: {e}");
+            }
         }
     }
 }

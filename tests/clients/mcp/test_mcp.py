@@ -83,8 +83,8 @@ async def session(
             yield s
 
 
-async def call(s: ClientSession, name: str, arguments: dict) -> dict:
-    result = await s.call_tool(name, arguments)
+async def call(s: ClientSession, name: str, arguments: dict, progress_callback=None) -> dict:
+    result = await s.call_tool(name, arguments, progress_callback=progress_callback)
     assert not result.is_error, f"{name}({arguments}): {result.content}"
     answer = result.structured_content
     # The text rendering says the same.
@@ -639,9 +639,22 @@ async def test_verify_installs_a_missing_requirement_once_then_uses_the_cache(tm
         url = f"http://127.0.0.1:{words[words.index('port') + 1]}/"
         edit = {"edits": [{"path": "tests/test_more.py", "content": "from calc import double\n\n\ndef test_more():\n    assert double(2) == 4\n"}]}
         async with session(root, home, daemon=False, env={"PIP_INDEX_URL": url}) as s:
-            verdict = await call(s, "verify_edit", edit)
+            # Each phase is told as it begins, to a call that asks for progress.
+            heard: list[str | None] = []
+
+            async def progressed(progress: float, total: float | None, message: str | None) -> None:
+                heard.append(message)
+
+            verdict = await call(s, "verify_edit", edit, progress_callback=progressed)
             assert verdict["verdict"] == "passed", verdict
             assert verdict["install"]["status"] == "installed" and verdict["install"]["missing"] == ["calcdep"], verdict
+            phases = [m for m in heard if m and not m.startswith("verify_edit: working")]
+            phases = [m.rsplit(" (", 1)[0] for m in phases]
+            phases = [m for i, m in enumerate(phases) if i == 0 or phases[i - 1] != m]
+            assert phases == [
+                "verify_edit: installing calcdep (requirements.txt) with pip",
+                "verify_edit: running pytest",
+            ], heard
             index.kill()
             index.wait()
             verdict = await call(s, "verify_edit", edit)

@@ -66,8 +66,15 @@ async fn run(ctx: &Ctx, arguments: Value) -> Result<Value, ToolError> {
     let wait = Duration::from_secs_f64(a.wait_s.unwrap_or(120.0).clamp(0.0, 600.0));
     ctx.indexed().await;
     let ws = ctx.ws.clone();
+    // Its phases, for the call's progress notifications.
+    let steps = crate::mcp::sdk::Steps::of_call();
     let run = ctx.runs.start(async move {
-        ws.verify(request, false)
+        let tell = |phase: &str| {
+            if let Some(steps) = &steps {
+                steps.begin(phase.to_string());
+            }
+        };
+        ws.verify_telling(request, false, &tell)
             .await
             .map_err(|e| e.to_string())
             .and_then(|answer| serde_json::to_value(answer).map_err(|e| e.to_string()))
