@@ -268,8 +268,9 @@ enum Command {
         #[arg(long, env = "CODECONTEXT_REDIS_URL")]
         redis: String,
     },
-    /// Verification on a Python project's real history (its newest commits that change
-    /// code and tests), each verdict against pytest run directly on the same tree.
+    /// Verification on a Python or Rust project's real history (its newest commits that
+    /// change code and tests), each verdict against pytest or `cargo test` run directly
+    /// on the same tree.
     Replay {
         repo: PathBuf,
         #[arg(long, default_value_t = 20)]

@@ -1,23 +1,29 @@
-//! Verification on a Python project's real history, against running its tests directly.
+//! Verification on a project's real history, against running its tests directly: a
+//! Python project (pytest), a Rust one (`cargo test`) or a Go one (`go test`).
 //!
-//! For each of the newest commits that change both code (outside `tests/`) and tests,
-//! two verifications, each judged against pytest run directly on the same tree:
+//! For each of the newest commits that change both code and tests (files under
+//! `tests/`, or Go's `_test.go`),
+//! two verifications, each judged against the tests run directly on the same tree:
 //!
 //! - the commit's diff on its parent (a worktree at the parent, the diff as the edit),
-//!   against pytest at the commit;
+//!   against the tests at the commit;
 //! - the commit's code change reverted, its tests kept (a worktree at the commit, the
-//!   code files' parent versions as the edit), against pytest on that tree: the tests
+//!   code files' parent versions as the edit), against the tests on that tree: the tests
 //!   that guard the change fail here.
 //!
 //! The reverted change is verified a second time with `tests: "affected"` (a workspace
 //! indexed on the commit, as a server has it): it is safe when every test that fails
 //! with all tests selected ran, and its saving is the share of tests it did not run.
 //!
-//! A verdict is correct when it agrees with the direct run: `passed` exactly when pytest
-//! exits 0, `failed` with as many failed tests as pytest's JUnit report names with a
-//! failure or an error, `build_failed` when pytest failed too (in collection).
-//! Each worktree has its own virtualenv (`.venv`, the project installed editable, with
-//! pytest): what a developer of the project has, and what verify finds.
+//! A verdict is correct when it agrees with the direct run: `passed` exactly when the
+//! tests pass, `failed` with as many failed tests as the direct run names (pytest's JUnit
+//! report, with a failure or an error; `cargo test`'s `... FAILED` lines; the tests
+//! `go test -json` says failed),
+//! `build_failed` when the direct run failed too (in collection, or compiling).
+//! Each worktree is what a developer of the project has: for Python its own virtualenv
+//! (`.venv`, the project installed editable, with pytest); for Rust a built `target/`
+//! (`cargo test --no-run` before each verification, not timed), so that verify, like
+//! the developer, rebuilds only what the edit changes.
 
 use std::{
     collections::BTreeSet,
@@ -37,24 +43,105 @@ use codecontext_workspace::{
 
 use crate::{context::git, stats::percentile};
 
-fn is_test(path: &str) -> bool {
-    path.starts_with("tests/") || path.starts_with("test/")
+/// The kind of project replayed, and how its tests run directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lang {
+    Python,
+    Rust,
+    Go,
 }
 
-/// A worktree of `repo` at `dir` with its virtualenv: the project installed editable,
-/// and pytest (from `CODECONTEXT_TEST_WHEELS` when set, else the index).
-fn worktree(repo: &Path, dir: &Path) -> Result<()> {
-    git(
-        repo,
-        &[
-            "worktree",
-            "add",
-            "--detach",
-            "--force",
-            dir.to_str().unwrap(),
-            "HEAD",
-        ],
-    )?;
+impl Lang {
+    fn of(repo: &Path) -> Lang {
+        if repo.join("Cargo.toml").is_file() {
+            Lang::Rust
+        } else if repo.join("go.mod").is_file() {
+            Lang::Go
+        } else {
+            Lang::Python
+        }
+    }
+
+    fn runner(self) -> &'static str {
+        match self {
+            Lang::Python => "pytest",
+            Lang::Rust => "cargo test",
+            Lang::Go => "go test",
+        }
+    }
+
+    /// Where its code and tests are, for `git log` (literal paths; none: anywhere).
+    fn paths(self) -> &'static [&'static str] {
+        match self {
+            Lang::Python | Lang::Rust => &["src", "tests"],
+            Lang::Go => &[],
+        }
+    }
+
+    fn is_test(self, path: &str) -> bool {
+        match self {
+            Lang::Python => path.starts_with("tests/") || path.starts_with("test/"),
+            Lang::Rust => path.starts_with("tests/"),
+            Lang::Go => path.ends_with("_test.go"),
+        }
+    }
+
+    fn is_source(self, path: &str) -> bool {
+        path.ends_with(match self {
+            Lang::Python => ".py",
+            Lang::Rust => ".rs",
+            Lang::Go => ".go",
+        })
+    }
+
+    /// A worktree of `repo` at `dir`, set up as the project's developers have it.
+    fn worktree(self, repo: &Path, dir: &Path) -> Result<()> {
+        git(
+            repo,
+            &[
+                "worktree",
+                "add",
+                "--detach",
+                "--force",
+                dir.to_str().unwrap(),
+                "HEAD",
+            ],
+        )?;
+        match self {
+            Lang::Python => python_venv(dir),
+            Lang::Rust | Lang::Go => Ok(()),
+        }
+    }
+
+    /// Brings the worktree at `dir` to where a developer who has been working on it is:
+    /// for Rust, built (its Cargo.lock made and its dependencies fetched the first time).
+    fn warm(self, dir: &Path) -> Result<()> {
+        if self == Lang::Rust {
+            let out = Command::new("cargo")
+                .args(["test", "--no-run", "--quiet"])
+                .current_dir(dir)
+                .output()?;
+            if !out.status.success() {
+                println!("  (cargo test --no-run fails in {})", dir.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// The tests run directly in `dir`: whether they passed, how many failed, and how
+    /// long it took.
+    fn direct(self, dir: &Path) -> Result<(bool, usize, Duration)> {
+        match self {
+            Lang::Python => pytest(dir),
+            Lang::Rust => cargo_test(dir),
+            Lang::Go => go_test(dir),
+        }
+    }
+}
+
+/// A virtualenv in the worktree at `dir`: the project installed editable, and pytest
+/// (from `CODECONTEXT_TEST_WHEELS` when set, else the index).
+fn python_venv(dir: &Path) -> Result<()> {
     let venv = dir.join(".venv");
     let ok = Command::new("python3")
         .args(["-m", "venv"])
@@ -79,7 +166,7 @@ fn worktree(repo: &Path, dir: &Path) -> Result<()> {
 }
 
 /// pytest run directly in `dir`: whether it passed, and its failures and errors.
-fn direct(dir: &Path) -> Result<(bool, usize, Duration)> {
+fn pytest(dir: &Path) -> Result<(bool, usize, Duration)> {
     let report = dir.join(".direct-junit.xml");
     let t = Instant::now();
     let out = Command::new(dir.join(".venv/bin/python"))
@@ -92,6 +179,57 @@ fn direct(dir: &Path) -> Result<(bool, usize, Duration)> {
     let xml = std::fs::read_to_string(&report).unwrap_or_default();
     let _ = std::fs::remove_file(&report);
     Ok((out.status.success(), failing(&xml).len(), took))
+}
+
+/// `cargo test` run directly in `dir`: whether it passed, and how many tests it says
+/// failed (by name: two test binaries may each have a test of the same name).
+fn cargo_test(dir: &Path) -> Result<(bool, usize, Duration)> {
+    let t = Instant::now();
+    let out = Command::new("cargo")
+        .args(["test", "--no-fail-fast"])
+        .current_dir(dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()?;
+    let took = t.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok((out.status.success(), cargo_failures(&stdout).len(), took))
+}
+
+/// `go test` run directly in `dir` (its results not cached): whether it passed, and how
+/// many tests (subtests among them) it says failed.
+fn go_test(dir: &Path) -> Result<(bool, usize, Duration)> {
+    let t = Instant::now();
+    let out = Command::new("go")
+        .args(["test", "-json", "-count=1", "./..."])
+        .current_dir(dir)
+        .output()?;
+    let took = t.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok((out.status.success(), go_failures(&stdout).len(), took))
+}
+
+/// The tests `go test -json` says failed, by package and name.
+fn go_failures(stdout: &str) -> BTreeSet<String> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["Action"] == "fail")
+        .filter_map(|e| {
+            Some(format!(
+                "{} {}",
+                e["Package"].as_str()?,
+                e["Test"].as_str()?
+            ))
+        })
+        .collect()
+}
+
+/// The names of the tests `cargo test`'s output says failed (`test a::b ... FAILED`).
+fn cargo_failures(stdout: &str) -> BTreeSet<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
+        .collect()
 }
 
 /// The tests a JUnit report says failed or erred, by class and name (a test that fails
@@ -227,21 +365,22 @@ struct Judged {
     line: String,
 }
 
-fn judge(what: &str, verdict: &Verdict, passed: bool, failures: usize) -> Judged {
+fn judge(lang: Lang, what: &str, verdict: &Verdict, passed: bool, failures: usize) -> Judged {
     let agrees = match verdict.verdict {
         VerdictKind::Passed => passed,
         VerdictKind::Failed => !passed && failed(verdict) == failures,
-        // The code does not import: pytest fails too, in collection (with or without
-        // a report).
+        // The code does not build or import: the direct run fails too (compiling, or
+        // in collection, with or without a report).
         VerdictKind::BuildFailed => !passed,
         _ => false,
     };
     Judged {
         correct: agrees,
         line: format!(
-            "{what}: verify {:?} ({} failed), direct {} ({failures} failed){}",
+            "{what}: verify {:?} ({} failed), {} {} ({failures} failed){}",
             verdict.verdict,
             failed(verdict),
+            lang.runner(),
             if passed { "passed" } else { "failed" },
             if agrees { "" } else { "  <- disagrees" }
         ),
@@ -252,21 +391,12 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
     let repo = repo.canonicalize().context("the repository")?;
     let work = tempfile::tempdir()?;
     let (parent, child) = (work.path().join("parent"), work.path().join("commit"));
-    worktree(&repo, &parent)?;
-    worktree(&repo, &child)?;
-    let log = git(
-        &repo,
-        &[
-            "log",
-            "--no-merges",
-            "--format=%H",
-            "-n",
-            "600",
-            "--",
-            "src",
-            "tests",
-        ],
-    )?;
+    let lang = Lang::of(&repo);
+    lang.worktree(&repo, &parent)?;
+    lang.worktree(&repo, &child)?;
+    let mut log_args = vec!["log", "--no-merges", "--format=%H", "-n", "600", "--"];
+    log_args.extend(lang.paths());
+    let log = git(&repo, &log_args)?;
     let sandbox = LocalSandbox::new(LocalSandbox::default_helper().context("no helper")?, 1)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -304,21 +434,23 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
         let code: Vec<&str> = files
             .iter()
             .copied()
-            .filter(|f| f.ends_with(".py") && !is_test(f))
+            .filter(|f| lang.is_source(f) && !lang.is_test(f))
             .collect();
-        if code.is_empty() || !files.iter().any(|f| is_test(f) && f.ends_with(".py")) {
+        if code.is_empty() || !files.iter().any(|f| lang.is_test(f) && lang.is_source(f)) {
             continue;
         }
         let short = &commit[..10];
         let subject = git(&repo, &["log", "-1", "--format=%s", commit])?;
-        git(
-            &parent,
-            &["checkout", "-q", "--detach", &format!("{commit}^")],
-        )?;
-        git(&child, &["checkout", "-q", "--detach", commit])?;
         println!("{short} {}", subject.trim());
+        // Both worktrees at the parent, built: the commit's diff, applied by verify in
+        // one and checked out in the other, is all either rebuilds.
+        for dir in [&parent, &child] {
+            git(dir, &["checkout", "-q", "--detach", &format!("{commit}^")])?;
+            lang.warm(dir)?;
+        }
+        git(&child, &["checkout", "-q", "--detach", commit])?;
 
-        // The commit's diff on its parent, against pytest at the commit.
+        // The commit's diff on its parent, against the tests run at the commit.
         let diff = git(&repo, &["diff", &format!("{commit}^"), commit])?;
         let changes = match codecontext_verify::apply_unified_diff(&parent, &diff) {
             Ok(changes) => changes,
@@ -327,10 +459,10 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
                 continue;
             }
         };
-        let (passed, failures, took) = direct(&child)?;
+        let (passed, failures, took) = lang.direct(&child)?;
         let (verdict, verified) = verify(&parent, changes)?;
         tally.add(
-            judge("  commit on parent", &verdict, passed, failures),
+            judge(lang, "  commit on parent", &verdict, passed, failures),
             verified,
             took,
         );
@@ -340,7 +472,8 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
             .map(str::to_string)
             .collect();
 
-        // The code change reverted, the tests kept: against pytest on that tree.
+        // The code change reverted, the tests kept: against the tests run on that tree,
+        // verified first (both then rebuild from the commit's build).
         let mut reverted = Vec::new();
         for path in &code {
             let before = git(&repo, &["show", &format!("{commit}^:{path}")]).ok();
@@ -349,6 +482,11 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
                 content: before,
             });
         }
+        let files = reverted
+            .iter()
+            .map(|c| (child.join(&c.path), c.content.clone()))
+            .collect();
+        let (verdict, verified) = verify(&child, reverted.clone())?;
         for change in &reverted {
             let at = child.join(&change.path);
             match &change.content {
@@ -356,15 +494,10 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
                 None => std::fs::remove_file(&at)?,
             }
         }
-        let (passed, failures, took) = direct(&child)?;
+        let (passed, failures, took) = lang.direct(&child)?;
         git(&child, &["checkout", "-q", "--", "."])?;
-        let files = reverted
-            .iter()
-            .map(|c| (child.join(&c.path), c.content.clone()))
-            .collect();
-        let (verdict, verified) = verify(&child, reverted)?;
         tally.add(
-            judge("  code reverted", &verdict, passed, failures),
+            judge(lang, "  code reverted", &verdict, passed, failures),
             verified,
             took,
         );
@@ -398,7 +531,8 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
     } = tally;
     let ms = |d: &[Duration]| percentile(d, 50.0).as_secs_f64() * 1000.0;
     println!(
-        "correct     {correct} of {total} verdicts agree with pytest run directly ({:.1}%), {done} commits",
+        "correct     {correct} of {total} verdicts agree with {} run directly ({:.1}%), {done} commits",
+        lang.runner(),
         100.0 * correct as f64 / total.max(1) as f64
     );
     println!(
@@ -426,6 +560,28 @@ pub fn run(repo: &Path, commits: usize) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn go_failures_are_the_failed_tests_by_package() {
+        let out = r#"{"Action":"run","Package":"p","Test":"TestA"}
+{"Action":"fail","Package":"p","Test":"TestA/sub"}
+{"Action":"fail","Package":"p","Test":"TestA"}
+{"Action":"pass","Package":"p","Test":"TestB"}
+{"Action":"fail","Package":"p"}
+not json
+"#;
+        let names: Vec<String> = super::go_failures(out).into_iter().collect();
+        assert_eq!(names, ["p TestA", "p TestA/sub"]);
+    }
+
+    #[test]
+    fn cargo_failures_are_the_failed_lines_by_name() {
+        let out = "running 3 tests\ntest a::x ... ok\ntest a::y ... FAILED\ntest z ... FAILED\n\
+                   failures:\n    a::y\ntest result: FAILED. 1 passed; 2 failed\n\
+                   running 1 test\ntest z ... FAILED\n";
+        let names: Vec<&str> = super::cargo_failures(out).into_iter().collect();
+        assert_eq!(names, ["a::y", "z"]);
+    }
+
     #[test]
     fn failing_tests_are_counted_once_by_class_and_name() {
         let xml = r#"<?xml version="1.0"?><testsuites name="pytest tests" errors="1" failures="2"><testsuite name="pytest" errors="1" failures="2" tests="4">
