@@ -333,3 +333,136 @@ fn a_package_node_modules_lacks_is_installed_by_npm_ci_once_then_served_from_the
     assert_eq!(verdict["verdict"], "passed", "{verdict}");
     assert_eq!(verdict["install"], Value::Null, "{verdict}");
 }
+
+/// A module proxy in a folder (`GOPROXY=file://…`) serving `example.com/calcdep`
+/// v1.0.0 (`Twice`), as Go's proxy protocol lays it out.
+fn go_proxy(dir: &Path) -> PathBuf {
+    let module = "example.com/calcdep@v1.0.0";
+    let source = dir.join("source").join(module);
+    std::fs::create_dir_all(&source).unwrap();
+    let go_mod = "module example.com/calcdep\n\ngo 1.12\n";
+    std::fs::write(source.join("go.mod"), go_mod).unwrap();
+    std::fs::write(
+        source.join("calcdep.go"),
+        "package calcdep\n\n// Twice doubles x.\nfunc Twice(x int) int { return x * 2 }\n",
+    )
+    .unwrap();
+    let proxy = dir.join("proxy");
+    let versions = proxy.join("example.com/calcdep/@v");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(versions.join("list"), "v1.0.0\n").unwrap();
+    std::fs::write(
+        versions.join("v1.0.0.info"),
+        r#"{"Version": "v1.0.0", "Time": "2024-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    std::fs::write(versions.join("v1.0.0.mod"), go_mod).unwrap();
+    // The zip holds `<module>@<version>/...`.
+    let zip = "import os, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    \
+               for d, _, fs in os.walk('example.com'):\n        for f in fs:\n            \
+               z.write(os.path.join(d, f))\n";
+    check(
+        Command::new("python3")
+            .args(["-c", zip])
+            .arg(versions.join("v1.0.0.zip"))
+            .current_dir(dir.join("source")),
+    );
+    proxy
+}
+
+/// `go` with the module proxy at `proxy`, no checksum database, and the module cache
+/// `modcache`.
+fn go(proxy: &Path, modcache: &Path) -> Command {
+    let mut command = Command::new("go");
+    command
+        .env("GOPROXY", format!("file://{}", proxy.display()))
+        .env("GOSUMDB", "off")
+        .env("GOMODCACHE", modcache)
+        .env("GOFLAGS", "-modcacherw");
+    command
+}
+
+/// `codecontext verify PROJECT --diff DIFF --json` with Go's module proxy at `proxy` (a
+/// URL) and the module cache `modcache`, its verdict.
+fn verify_go(home: &Path, project: &Path, diff: &str, proxy: &str, modcache: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args([
+            "verify",
+            project.to_str().unwrap(),
+            "--diff",
+            diff,
+            "--json",
+        ])
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_SANDBOX")
+        .env("GOPROXY", proxy)
+        .env("GOSUMDB", "off")
+        .env("GOMODCACHE", modcache)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+const GO_TEST: &str = "package calc\n\nimport (\n\t\"testing\"\n\n\t\"example.com/calcdep\"\n)\n\n\
+func TestTwice(t *testing.T) {\n\tif calcdep.Twice(21) != 42 {\n\t\tt.Fatal(\"twice\")\n\t}\n}\n";
+
+#[test]
+fn a_module_the_module_cache_lacks_is_downloaded_once_then_served_from_the_cache() {
+    let scratch = tempfile::tempdir().unwrap();
+    let proxy = go_proxy(scratch.path());
+    let project = copy_fixture("verify/go");
+    let root = project.path();
+    // The project requires calcdep, its go.sum made with a module cache of the test's
+    // own: the one verify sees (the server's GOMODCACHE) stays empty.
+    let go_mod = std::fs::read_to_string(root.join("go.mod")).unwrap();
+    std::fs::write(
+        root.join("go.mod"),
+        go_mod + "\nrequire example.com/calcdep v1.0.0\n",
+    )
+    .unwrap();
+    check(
+        go(&proxy, &scratch.path().join("setup-modcache"))
+            .args(["mod", "download", "example.com/calcdep"])
+            .current_dir(root),
+    );
+    let modcache = scratch.path().join("modcache");
+    std::fs::create_dir_all(&modcache).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding(scratch.path(), "twice_test.go", GO_TEST);
+    // Served over HTTP: the sandbox sees no folder of the test's.
+    let server = StaticServer::serve(&proxy);
+
+    let verdict = verify_go(home.path(), root, &diff, &server.url, &modcache);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    let install = &verdict["install"];
+    assert_eq!(install["status"], "installed", "{verdict}");
+    assert_eq!(
+        install["missing"],
+        serde_json::json!(["example.com/calcdep v1.0.0"])
+    );
+    assert_eq!(install["requirements"], serde_json::json!(["go.mod"]));
+    let tests = verdict["tests"].as_array().unwrap();
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["name"].as_str().unwrap_or("").ends_with("TestTwice")
+                && t["outcome"] == "passed"),
+        "{verdict}"
+    );
+    // Downloaded into the cache, not into the server's module cache.
+    assert_eq!(std::fs::read_dir(&modcache).unwrap().count(), 0);
+
+    // The proxy is gone: the cache serves the next verification.
+    let url = server.url.clone();
+    drop(server);
+    let verdict = verify_go(home.path(), root, &diff, &url, &modcache);
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "cached", "{verdict}");
+}

@@ -98,6 +98,8 @@ const VARS: &[&str] = &[
     "RUSTUP_HOME",
     "RUSTUP_TOOLCHAIN",
     "GOROOT",
+    "GOPATH",
+    "GOMODCACHE",
 ];
 
 impl Env {
@@ -875,6 +877,22 @@ fn go(root: &Path, config: &VerifyConfig, env: &Env) -> Result<Toolchain, Missin
         found.path.push(bin.to_path_buf());
     }
     found.readonly.extend(goroot);
+    // The modules downloaded on the host, read-only: the offline build's dependencies.
+    let gopath = env
+        .get("GOPATH")
+        .and_then(|p| std::env::split_paths(p).next())
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join("go")));
+    let modcache = env
+        .get("GOMODCACHE")
+        .map(PathBuf::from)
+        .or_else(|| gopath.map(|p| p.join("pkg/mod")));
+    if let Some(modcache) = modcache.filter(|m| m.is_dir()) {
+        found.readonly.push(modcache.clone());
+        found.env.push((
+            crate::deps::GOMODCACHE.into(),
+            modcache.display().to_string(),
+        ));
+    }
     Ok(found)
 }
 

@@ -5,13 +5,15 @@
 //!
 //! - [`python`]: pip, from the requirements files;
 //! - [`cargo`]: `cargo fetch`, from `Cargo.lock`;
-//! - [`node`]: `npm ci`, from `package-lock.json`.
+//! - [`node`]: `npm ci`, from `package-lock.json`;
+//! - [`go`]: `go mod download`, from `go.mod`.
 //!
 //! Each decides what is lacking without running the tool (files on the host, or the
 //! interpreter asked what it has), so a project whose dependencies are all there pays
 //! nothing.
 
 mod cargo;
+mod go;
 mod node;
 mod python;
 
@@ -21,6 +23,7 @@ use codecontext_sandbox::{RunOutcome, RunSpec, Status};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use cargo::HOST_CARGO_HOME;
+pub(crate) use go::GOMODCACHE;
 pub(crate) use node::NODE_MODULES;
 pub use python::{lacking, python_requirements, Requirement, Requirements};
 
@@ -71,6 +74,7 @@ enum Installer {
     Pip(Requirements),
     Cargo,
     Npm,
+    Go,
 }
 
 /// What the project of `kind` at `root`, as `changes` leave it, lacks for `toolchain`,
@@ -112,7 +116,15 @@ pub fn needed(
                 installer: Installer::Npm,
             })
         }
-        ProjectKind::Go => None,
+        ProjectKind::Go => {
+            let (text, missing) = go::lacking(root, changes, toolchain)?;
+            Some(Needed {
+                cache: cache_dir(home, "go", &[("go.mod", &text)], toolchain),
+                files: vec!["go.mod".into()],
+                missing,
+                installer: Installer::Go,
+            })
+        }
     }
 }
 
@@ -123,6 +135,7 @@ impl Needed {
             Installer::Pip(_) => "pip",
             Installer::Cargo => "cargo fetch",
             Installer::Npm => "npm ci",
+            Installer::Go => "go mod download",
         }
     }
 
@@ -166,6 +179,7 @@ impl Needed {
             }
             Installer::Cargo => cargo::install(&mut spec, toolchain, partial),
             Installer::Npm => node::install(&mut spec, partial),
+            Installer::Go => go::install(&mut spec, toolchain, partial),
         };
         spec
     }
@@ -177,6 +191,7 @@ impl Needed {
             Installer::Pip(_) => python::use_cache(spec, &self.cache),
             Installer::Cargo => cargo::use_cache(spec, &self.cache),
             Installer::Npm => node::use_cache(spec, &self.cache),
+            Installer::Go => go::use_cache(spec, &self.cache),
         }
     }
 
@@ -256,7 +271,8 @@ pub fn is_complete(cache: &Path) -> bool {
 
 /// The variables of the server's environment passed to the install phase: the
 /// installers' own configuration (pip's index, find-links and trusted hosts; npm's
-/// registry; Cargo's registries and network settings), and a proxy.
+/// registry; Cargo's registries and network settings; Go's module proxy and checksum
+/// database), and a proxy.
 fn passed_env() -> Vec<(String, String)> {
     std::env::vars()
         .filter(|(k, _)| {
@@ -271,6 +287,15 @@ fn passed_env() -> Vec<(String, String)> {
             ]
             .iter()
             .any(|p| k.starts_with(p))
+                || [
+                    "GOPROXY",
+                    "GOSUMDB",
+                    "GONOSUMDB",
+                    "GOPRIVATE",
+                    "GONOPROXY",
+                    "GOINSECURE",
+                ]
+                .contains(&k.as_str())
                 || [
                     "HTTP_PROXY",
                     "HTTPS_PROXY",
