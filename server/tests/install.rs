@@ -66,7 +66,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A sparse Cargo registry serving one crate, `calcdep` 0.1.0 (`twice`), as Cargo
-/// packages it.
+/// packages it; and in its index only, `windep` 0.2.0 (a Windows dependency, which no
+/// build here may download).
 fn crate_registry(dir: &Path) -> StaticServer {
     let source = dir.join("calcdep");
     std::fs::create_dir_all(source.join("src")).unwrap();
@@ -106,6 +107,15 @@ fn crate_registry(dir: &Path) -> StaticServer {
         ) + "\n",
     )
     .unwrap();
+    std::fs::create_dir_all(registry.join("index/wi/nd")).unwrap();
+    std::fs::write(
+        registry.join("index/wi/nd/windep"),
+        format!(
+            r#"{{"name":"windep","vers":"0.2.0","deps":[],"cksum":"{}","features":{{}},"yanked":false}}"#,
+            "0".repeat(64)
+        ) + "\n",
+    )
+    .unwrap();
     let server = StaticServer::serve(&registry);
     std::fs::write(
         registry.join("index/config.json"),
@@ -118,9 +128,16 @@ fn crate_registry(dir: &Path) -> StaticServer {
     server
 }
 
-/// The Rust fixture depending on `calcdep` from the registry at `url`, its lockfile
-/// made with a Cargo home of its own (the user's never sees the registry).
-fn rust_project_on(url: &str, scratch: &Path) -> tempfile::TempDir {
+/// Depends on `calcdep`.
+const CALCDEP: &str = "[dependencies.calcdep]\nversion = \"0.1\"\nregistry = \"local\"\n";
+/// Depends on `windep` on Windows.
+const WINDEP: &str =
+    "[target.'cfg(windows)'.dependencies.windep]\nversion = \"0.2\"\nregistry = \"local\"\n";
+
+/// The Rust fixture with `dependencies` (tables of the manifest) from the registry at
+/// `url`, its lockfile made with a Cargo home of its own (the user's never sees the
+/// registry).
+fn rust_project_on(url: &str, scratch: &Path, dependencies: &[&str]) -> tempfile::TempDir {
     let project = copy_fixture("verify/rust");
     let root = project.path();
     std::fs::create_dir_all(root.join(".cargo")).unwrap();
@@ -130,11 +147,11 @@ fn rust_project_on(url: &str, scratch: &Path) -> tempfile::TempDir {
     )
     .unwrap();
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let manifest = manifest.replace(
-        "[dependencies]\n",
-        "[dependencies]\ncalcdep = { version = \"0.1\", registry = \"local\" }\n",
-    );
-    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        manifest + "\n" + &dependencies.join("\n"),
+    )
+    .unwrap();
     check(
         Command::new("cargo")
             .arg("generate-lockfile")
@@ -151,10 +168,12 @@ const RUST_TEST: &str =
 fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offline() {
     let scratch = tempfile::tempdir().unwrap();
     let registry = crate_registry(scratch.path());
-    let project = rust_project_on(&registry.url, scratch.path());
+    let project = rust_project_on(&registry.url, scratch.path(), &[CALCDEP, WINDEP]);
     let home = tempfile::tempdir().unwrap();
     let diff = adding(scratch.path(), "tests/twice.rs", RUST_TEST);
 
+    // The lockfile pins windep too; only what this platform builds with is fetched
+    // (windep's crate is nowhere to be had), and said.
     let verdict = verify(home.path(), project.path(), &diff);
     assert_eq!(verdict["verdict"], "passed", "{verdict}");
     let install = &verdict["install"];
@@ -177,10 +196,7 @@ fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offli
             .any(|f| f.ends_with("calcdep-0.1.0/src/lib.rs")),
         "{cached:?}"
     );
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
-    let user_has = std::fs::read_dir(cargo_home.join("registry/src"))
+    let user_has = std::fs::read_dir(users_cargo_home().join("registry/src"))
         .into_iter()
         .flatten()
         .flatten()
@@ -205,7 +221,7 @@ fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offli
     assert_eq!(verdict["reason"], "install_failed", "{verdict}");
     assert_eq!(
         verdict["install"]["missing"],
-        serde_json::json!(["calcdep 0.1.9"])
+        serde_json::json!(["calcdep 0.1.9", "windep 0.2.0"])
     );
     let message = verdict["message"].as_str().unwrap();
     assert!(
@@ -216,6 +232,57 @@ fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offli
         std::fs::read_dir(home.path().join("deps")).unwrap().count(),
         before
     );
+}
+
+/// The Cargo home the tests run with (`CARGO_HOME`, else `~/.cargo`).
+fn users_cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"))
+}
+
+/// Only another platform's package is missing: Cargo.lock pins it, and the Cargo home
+/// has its registry's index but, as after any build here, not its sources. Cargo,
+/// asked offline, needs nothing, and there is no install phase.
+#[test]
+fn another_platforms_package_missing_is_not_installed() {
+    let scratch = tempfile::tempdir().unwrap();
+    let registry = crate_registry(scratch.path());
+    let project = rust_project_on(&registry.url, scratch.path(), &[WINDEP]);
+    drop(registry);
+    let lock = std::fs::read_to_string(project.path().join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"windep\""), "{lock}");
+    // The server's Cargo home: the one the lockfile was made with (the registry's
+    // index, no sources), and rustup's proxies.
+    let cargo_home = scratch.path().join("cargo-home");
+    std::fs::create_dir_all(cargo_home.join("bin")).unwrap();
+    for proxy in ["cargo", "rustc", "rustdoc"] {
+        // rustup's proxies are links to rustup, which acts on the name it runs as.
+        let from = std::fs::canonicalize(users_cargo_home().join("bin").join(proxy)).unwrap();
+        let to = cargo_home.join("bin").join(proxy);
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let diff = adding(scratch.path(), "tests/more.rs", "#[test]\nfn more() {}\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
+        .args([
+            "verify",
+            project.path().to_str().unwrap(),
+            "--diff",
+            &diff,
+            "--json",
+        ])
+        .env("CODECONTEXT_HOME", home.path())
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_SANDBOX")
+        .env("CARGO_HOME", &cargo_home)
+        .output()
+        .unwrap();
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["verdict"], "passed", "{verdict}");
+    assert_eq!(verdict["install"], Value::Null, "{verdict}");
 }
 
 /// A folder holding npm's tarball of `calcdep` 1.0.0 (`twice`), as a registry serves it

@@ -334,7 +334,7 @@ enum Prepared {
     Failed {
         phase: InstallPhase,
         outcome: RunOutcome,
-        /// `pip`, `cargo fetch`, `npm ci`.
+        /// `pip`, `cargo fetch`, `npm ci`, `go mod download`.
         installer: &'static str,
         /// The installer itself is missing.
         installer_missing: Option<Missing>,
@@ -371,7 +371,21 @@ async fn prepare(
         message: None,
     };
     if deps::is_complete(&needed.cache) {
+        phase.missing = needed.installed_missing();
         return Prepared::Ready(needed, phase);
+    }
+    // The files may say more is lacking than the build needs: the toolchain decides.
+    if let Some(probe) = needed.probe_spec(root, changes, toolchain) {
+        let outcome = sandbox.run(probe).await;
+        if !needed.probe_says_lacking(&outcome) {
+            if outcome.status != Status::Ok {
+                tracing::debug!(
+                    "the install probe failed for another reason than a lacking dependency: {}",
+                    deps::failure(&outcome)
+                );
+            }
+            return Prepared::Nothing;
+        }
     }
     phase.cached = false;
     phase.status = InstallStatus::Failed;
@@ -410,6 +424,7 @@ async fn prepare(
         match deps::finish(partial, &needed.cache) {
             Ok(()) => {
                 phase.status = InstallStatus::Installed;
+                phase.missing = needed.installed_missing();
                 return Prepared::Ready(needed, phase);
             }
             Err(e) => phase.message = Some(e.to_string()),

@@ -232,6 +232,38 @@ fn compose(prelude: Option<&str>, build: Option<&str>, test: TestStep) -> Vec<St
     }
 }
 
+/// Cargo locks and writes its home: a writable one inside (set in `spec`), linking the
+/// host's registry and git checkouts (read-only; or the install cache's) for offline
+/// builds. The shell lines that make it.
+pub(crate) fn cargo_home(spec: &mut RunSpec) -> String {
+    spec.env.extend(
+        [
+            ("CARGO_HOME", "/tmp/cargo-home"),
+            ("CARGO_TERM_COLOR", "never"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let home = crate::deps::HOST_CARGO_HOME;
+    format!(
+        "mkdir -p /tmp/cargo-home && for d in registry git; do \
+         if [ -e \"${home}/$d\" ]; then ln -s \"${home}/$d\" /tmp/cargo-home/$d; fi; \
+         done"
+    )
+}
+
+/// The variables of a Go build inside: its cache in the sandbox's scratch, the modules
+/// from the module cache only (`GOMODCACHE`, the host's or the install cache's).
+pub(crate) fn go_offline(spec: &mut RunSpec) {
+    spec.env.extend(
+        [
+            ("GOCACHE", "/tmp/go-cache"),
+            ("GOFLAGS", "-mod=mod"),
+            ("GOPROXY", "off"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+}
+
 /// How the tests of a detected project run (its toolchain is in `spec` already).
 fn detected(
     kind: ProjectKind,
@@ -249,23 +281,8 @@ fn detected(
                 command.extend(["--".to_string(), "--exact".to_string()]);
                 command.extend(names.iter().cloned());
             }
-            // Cargo locks and writes its home: a writable one inside, linking the
-            // host's registry and git checkouts (read-only; or the install cache's) for
-            // offline builds.
-            let home = crate::deps::HOST_CARGO_HOME;
-            let prelude = format!(
-                "mkdir -p /tmp/cargo-home && for d in registry git; do \
-                 if [ -e \"${home}/$d\" ]; then ln -s \"${home}/$d\" /tmp/cargo-home/$d; fi; \
-                 done"
-            );
-            spec.env.extend(
-                [
-                    ("CARGO_HOME", "/tmp/cargo-home"),
-                    ("CARGO_TERM_COLOR", "never"),
-                    ("RUST_BACKTRACE", "0"),
-                ]
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-            );
+            let prelude = cargo_home(spec);
+            spec.env.push(("RUST_BACKTRACE".into(), "0".into()));
             Detected {
                 prelude: Some(prelude),
                 test: TestStep::Argv(command.clone()),
@@ -330,14 +347,7 @@ fn detected(
                     "./...".to_string(),
                 ]);
             }
-            spec.env.extend(
-                [
-                    ("GOCACHE", "/tmp/go-cache"),
-                    ("GOFLAGS", "-mod=mod"),
-                    ("GOPROXY", "off"),
-                ]
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-            );
+            go_offline(spec);
             if let Some(gopath) = codecontext_config::toolchain_dir("GOPATH", "go") {
                 spec.readonly.push(gopath.clone());
                 spec.env

@@ -46,24 +46,7 @@ fn missing_from(lock: &str, home: Option<&Path>) -> Option<Vec<String>> {
     let lock: toml::Table = lock.parse().ok()?;
     let packages = lock.get("package")?.as_array()?;
     // Each registry's unpacked sources, and each repository's checked-out commits.
-    let entries = |dir: &str| -> HashSet<String> {
-        let Some(home) = home else {
-            return HashSet::new();
-        };
-        let parents = std::fs::read_dir(home.join(dir))
-            .into_iter()
-            .flatten()
-            .flatten();
-        parents
-            .flat_map(|parent| {
-                std::fs::read_dir(parent.path())
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-            })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
-    };
+    let entries = |dir: &str| home.map(|h| entries(h, dir)).unwrap_or_default();
     let unpacked = entries("registry/src");
     let checked_out = entries("git/checkouts");
     let mut missing = Vec::new();
@@ -91,7 +74,49 @@ fn missing_from(lock: &str, home: Option<&Path>) -> Option<Vec<String>> {
     Some(missing)
 }
 
-/// `cargo fetch`'s argv, into a Cargo home at `partial`.
+/// The names in the folders of `home`'s `dir` (`registry/src`, `git/checkouts`), one
+/// level down: each registry's unpacked packages, each repository's checkouts.
+fn entries(home: &Path, dir: &str) -> HashSet<String> {
+    let parents = std::fs::read_dir(home.join(dir))
+        .into_iter()
+        .flatten()
+        .flatten();
+    parents
+        .flat_map(|parent| {
+            std::fs::read_dir(parent.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Of `missing` (`name version`), those the Cargo home at `home` holds: registry
+/// packages it has unpacked, and (by their repository's folder, named for it) git ones.
+pub(super) fn present(missing: &[String], home: &Path) -> Vec<String> {
+    let unpacked = entries(home, "registry/src");
+    let repositories: Vec<String> = std::fs::read_dir(home.join("git/checkouts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    missing
+        .iter()
+        .filter(|m| {
+            let name = m.split(' ').next().unwrap_or("");
+            unpacked.contains(&m.replacen(' ', "-", 1))
+                || repositories
+                    .iter()
+                    .any(|r| r.starts_with(&format!("{name}-")))
+        })
+        .cloned()
+        .collect()
+}
+
+/// `cargo fetch`'s argv, into a Cargo home at `partial`: the packages this platform
+/// builds with (what the probe found lacking among them).
 pub(super) fn install(spec: &mut RunSpec, toolchain: &Toolchain, partial: String) -> Vec<String> {
     spec.env.extend(
         [
@@ -100,7 +125,14 @@ pub(super) fn install(spec: &mut RunSpec, toolchain: &Toolchain, partial: String
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
-    vec![toolchain.program.clone(), "fetch".into()]
+    [
+        toolchain.program.as_str(),
+        "fetch",
+        "--target",
+        "host-tuple",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// The cache's registry and checkouts linked into the test run's Cargo home, in place
@@ -163,6 +195,18 @@ version = "0.1.0"
         assert!(missing(Some(home.path())).is_empty());
 
         assert_eq!(missing_from("not = [a lockfile", Some(home.path())), None);
+    }
+
+    #[test]
+    fn what_an_install_holds_narrows_what_was_missing() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("registry/src/index-1/itoa-1.0.19")).unwrap();
+        std::fs::create_dir_all(home.path().join("git/checkouts/forked-abcd/0123456")).unwrap();
+        let missing = ["itoa 1.0.19", "windows-sys 0.61.2", "forked 0.3.0"].map(String::from);
+        assert_eq!(
+            present(&missing, home.path()),
+            ["itoa 1.0.19", "forked 0.3.0"]
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //!
 //! Each decides what is lacking without running the tool (files on the host, or the
 //! interpreter asked what it has), so a project whose dependencies are all there pays
-//! nothing.
+//! nothing. Where the files say more than the build needs (`Cargo.lock` pins every
+//! platform's packages; `go.mod` requires modules no package imports), the toolchain
+//! is asked too, offline in the sandbox, before anything is installed: see
+//! [`Needed::probe_spec`].
 
 mod cargo;
 mod go;
@@ -129,6 +132,68 @@ pub fn needed(
 }
 
 impl Needed {
+    /// A run that asks the toolchain, offline and as the tests' build would see the
+    /// project, whether what the files say is lacking is needed here: `cargo fetch
+    /// --offline --target host-tuple`, `go list -deps -test ./...` with no proxy. `None`
+    /// where the files' word is final (pip's requirements, npm's lockfile).
+    pub fn probe_spec(
+        &self,
+        root: &Path,
+        changes: &[FileChange],
+        toolchain: &Toolchain,
+    ) -> Option<RunSpec> {
+        let mut spec = RunSpec {
+            limits: crate::project::build_limits(),
+            workspace: Some(root.to_path_buf()),
+            mount_at: Some(root.to_path_buf()),
+            readonly: toolchain.readonly.clone(),
+            path: toolchain.path.clone(),
+            env: toolchain.env.clone(),
+            ..RunSpec::default()
+        };
+        for change in changes {
+            if let Some(text) = &change.content {
+                spec.files
+                    .push((change.path.clone(), text.clone().into_bytes()));
+            }
+        }
+        let program = crate::project::quote(&toolchain.program);
+        let script = match self.installer {
+            Installer::Cargo => {
+                let prelude = crate::project::cargo_home(&mut spec);
+                format!("{prelude}\nexec {program} fetch --offline --target host-tuple")
+            }
+            Installer::Go => {
+                crate::project::go_offline(&mut spec);
+                format!("exec {program} list -deps -test ./... >/dev/null")
+            }
+            Installer::Pip(_) | Installer::Npm => return None,
+        };
+        spec.argv = ["sh", "-c", script.as_str()].map(String::from).to_vec();
+        Some(spec)
+    }
+
+    /// Whether the probe's outcome says something needed is not there (a failure for
+    /// another reason, an old Cargo without `host-tuple` say, is left to the tests'
+    /// build to report).
+    pub fn probe_says_lacking(&self, outcome: &RunOutcome) -> bool {
+        outcome.status == Status::Error
+            && match self.installer {
+                Installer::Cargo => outcome.stderr.contains("--offline"),
+                Installer::Go => outcome.stderr.contains("GOPROXY=off"),
+                Installer::Pip(_) | Installer::Npm => true,
+            }
+    }
+
+    /// What was lacking, narrowed to what the install put in the cache (Cargo's
+    /// lockfile names other platforms' packages, which `cargo fetch --target` leaves).
+    pub fn installed_missing(&self) -> Vec<String> {
+        match self.installer {
+            Installer::Cargo => cargo::present(&self.missing, &self.cache),
+            _ => self.missing.clone(),
+        }
+    }
+
     /// The installer, as the user would name it: `pip`, `cargo fetch`, `npm ci`.
     pub fn installer(&self) -> &'static str {
         match self.installer {
