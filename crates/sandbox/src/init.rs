@@ -54,6 +54,10 @@ pub(crate) struct HelperSpec {
     pub readonly: Vec<PathBuf>,
     #[serde(default)]
     pub writable: Vec<PathBuf>,
+    /// Host folders shown at their path as overlays: (lower, upper, work), the upper
+    /// and work folders in the run's scratch.
+    #[serde(default)]
+    pub overlays: Vec<(PathBuf, PathBuf, PathBuf)>,
     pub network: bool,
     pub limits: Limits,
     /// Cgroup folders to join (their `cgroup.procs`).
@@ -393,6 +397,32 @@ fn bind_with(src: &Path, dst: &Path, writable: bool, devices: bool) -> Result<()
     mount(None::<&str>, dst, None::<&str>, flags, None::<&str>).map_err(errno("remount", dst))
 }
 
+/// Mounts at `at` an overlay of `lower` (read-only to it) with `upper` taking what is
+/// written, `work` the overlay's own scratch.
+///
+/// `volatile` (Linux 5.10): the upper layer is thrown away after the run, so the
+/// overlay need not sync it; a build that writes its artifacts there (Cargo: 1.40x its
+/// direct time without, 1.22x-1.29x with) does not wait for the disk. Older kernels
+/// refuse the option: then without it.
+fn overlay_at(at: &Path, lower: &Path, upper: &Path, work: &Path) -> nix::Result<()> {
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={},userxattr",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    let overlay = |options: &str| {
+        mount(
+            Some("overlay"),
+            at,
+            Some("overlay"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(options),
+        )
+    };
+    overlay(&format!("{options},volatile")).or_else(|_| overlay(&options))
+}
+
 /// Makes `inside` (absolute) under `root` as a file or folder like `host`, and binds.
 fn bind_at(root: &Path, host: &Path, writable: bool) -> Result<(), String> {
     let target = root.join(host.strip_prefix("/").unwrap_or(host));
@@ -495,44 +525,40 @@ fn build_root(spec: &HelperSpec, report: &mut std::fs::File) -> Result<SnapshotK
             bind_at(root, host, true)?;
         }
     }
+    for (lower, upper, work) in &spec.overlays {
+        if !lower.is_dir() {
+            continue;
+        }
+        let at = root.join(lower.strip_prefix("/").unwrap_or(lower));
+        std::fs::create_dir_all(&at).map_err(|e| e.to_string())?;
+        if let Err(e) = overlay_at(&at, lower, upper, work) {
+            // An empty folder the run may fill, rather than none: the run goes on
+            // without what the host's holds.
+            let _ = writeln!(
+                report,
+                "note:overlay of {} unavailable ({e}): an empty folder stands in",
+                lower.display()
+            );
+            bind(upper, &at, true)?;
+        }
+    }
 
     // The workspace: an overlay over it, else a copy of it.
     let work = root.join(spec.work.strip_prefix("/").unwrap_or(&spec.work));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let snapshot = match &spec.lower {
-        Some(lower) => {
-            let options = format!(
-                "lowerdir={},upperdir={},workdir={},userxattr",
-                lower.display(),
-                spec.upper.display(),
-                spec.overlay_work.display()
-            );
-            let overlay = |options: &str| {
-                mount(
-                    Some("overlay"),
-                    &work,
-                    Some("overlay"),
-                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                    Some(options),
-                )
-            };
-            // `volatile` (Linux 5.10): the upper layer is thrown away after the run, so
-            // the overlay need not sync it; a build that writes its artifacts there
-            // (Cargo: 1.40x its direct time without, 1.22x-1.29x with) does not wait for the
-            // disk. Older kernels refuse the option: then without it.
-            match overlay(&format!("{options},volatile")).or_else(|_| overlay(&options)) {
-                Ok(()) => SnapshotKind::Overlay,
-                Err(e) => {
-                    let _ = writeln!(
-                        report,
-                        "note:overlay unavailable ({e}): the workspace was copied"
-                    );
-                    copy_tree(lower, &spec.upper)?;
-                    bind(&spec.upper, &work, true)?;
-                    SnapshotKind::Copy
-                }
+        Some(lower) => match overlay_at(&work, lower, &spec.upper, &spec.overlay_work) {
+            Ok(()) => SnapshotKind::Overlay,
+            Err(e) => {
+                let _ = writeln!(
+                    report,
+                    "note:overlay unavailable ({e}): the workspace was copied"
+                );
+                copy_tree(lower, &spec.upper)?;
+                bind(&spec.upper, &work, true)?;
+                SnapshotKind::Copy
             }
-        }
+        },
         None => {
             bind(&spec.upper, &work, true)?;
             SnapshotKind::Overlay

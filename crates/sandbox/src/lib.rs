@@ -76,6 +76,12 @@ pub struct RunSpec {
     /// Host folders visible writable at the same path: what a run is there to fill
     /// (a dependency cache being installed). The local sandbox only; Docker refuses them.
     pub writable: Vec<PathBuf>,
+    /// Host folders visible at the same path, writable, with what the run writes thrown
+    /// away after it (an overlay, as the workspace has): a build cache the run may use
+    /// and add to (Go's `GOCACHE`) without changing it for anyone else. The local
+    /// sandbox only (an empty folder where the overlay cannot be made); Docker shows
+    /// the image's.
+    pub overlays: Vec<PathBuf>,
     /// Folders prepended to `PATH` inside.
     pub path: Vec<PathBuf>,
     /// Allow network access (a new, empty network namespace otherwise).

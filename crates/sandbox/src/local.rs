@@ -99,6 +99,16 @@ impl LocalSandbox {
         for d in [&upper, &overlay_work, &root] {
             std::fs::create_dir_all(d)?;
         }
+        let mut overlays = Vec::new();
+        for (i, lower) in spec.overlays.iter().enumerate() {
+            let (upper, work) = (
+                dir.join(format!("upper-{i}")),
+                dir.join(format!("work-{i}")),
+            );
+            std::fs::create_dir_all(&upper)?;
+            std::fs::create_dir_all(&work)?;
+            overlays.push((lower.clone(), upper, work));
+        }
         for (rel, bytes) in &spec.files {
             // Only plain relative paths: `..` would write outside the scratch folder.
             let relative = Path::new(rel.trim_start_matches('/'));
@@ -153,6 +163,7 @@ impl LocalSandbox {
             root,
             readonly: spec.readonly.clone(),
             writable: spec.writable.clone(),
+            overlays,
             network: spec.network,
             limits: spec.limits.clone(),
             cgroups: cgroups.dirs(),

@@ -96,6 +96,34 @@ async fn a_listener_on_the_host_loopback_cannot_be_reached() {
     assert!(listener.accept().is_err(), "nothing connected to the host");
 }
 
+/// A host folder shown as an overlay: the run reads it and writes to it, and the host's
+/// stays as it was.
+#[tokio::test]
+async fn an_overlaid_folder_is_read_and_written_and_stays_as_it_was() {
+    let host = tempfile::tempdir().unwrap();
+    let cache = host.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join("entry"), "warm").unwrap();
+    let dir = cache.display();
+    let out = run(RunSpec {
+        overlays: vec![cache.clone()],
+        ..sh(&format!(
+            "cat {dir}/entry && echo new > {dir}/added && echo changed > {dir}/entry && cat {dir}/entry"
+        ))
+    })
+    .await;
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Status::Ok, "warmchanged\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache.join("entry")).unwrap(),
+        "warm"
+    );
+    assert!(!cache.join("added").exists());
+}
+
 /// The sandbox's own loopback is up (its network namespace starts with it down): a
 /// test's server on 127.0.0.1 inside answers the test, as on the host.
 #[tokio::test]

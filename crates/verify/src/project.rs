@@ -143,6 +143,7 @@ pub(crate) fn plan(
         spec.readonly.extend(toolchain.readonly.iter().cloned());
         spec.path.extend(toolchain.path.iter().cloned());
         spec.env.extend(toolchain.env.iter().cloned());
+        spec.overlays.extend(toolchain.overlays.iter().cloned());
     }
     let detected = kind.map(|kind| detected(kind, toolchain, root, names, &mut spec));
     let prelude = detected.as_ref().and_then(|d| d.prelude.clone());
@@ -251,16 +252,15 @@ pub(crate) fn cargo_home(spec: &mut RunSpec) -> String {
     )
 }
 
-/// The variables of a Go build inside: its cache in the sandbox's scratch, the modules
-/// from the module cache only (`GOMODCACHE`, the host's or the install cache's).
+/// The variables of a Go build inside: its cache in the sandbox's scratch unless the
+/// toolchain shows the host's (an overlay), the modules from the module cache only
+/// (`GOMODCACHE`, the host's or the install cache's).
 pub(crate) fn go_offline(spec: &mut RunSpec) {
+    if !spec.env.iter().any(|(k, _)| k == "GOCACHE") {
+        spec.env.push(("GOCACHE".into(), "/tmp/go-cache".into()));
+    }
     spec.env.extend(
-        [
-            ("GOCACHE", "/tmp/go-cache"),
-            ("GOFLAGS", "-mod=mod"),
-            ("GOPROXY", "off"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
+        [("GOFLAGS", "-mod=mod"), ("GOPROXY", "off")].map(|(k, v)| (k.to_string(), v.to_string())),
     );
 }
 

@@ -51,6 +51,10 @@ pub struct Toolchain {
     /// Variables set inside.
     #[serde(skip)]
     pub env: Vec<(String, String)>,
+    /// Host folders shown inside as overlays (read, written, and left as they were):
+    /// build caches (Go's).
+    #[serde(skip)]
+    pub overlays: Vec<PathBuf>,
 }
 
 /// A toolchain or test runner that is not there: the verdict is `sandbox_error` with
@@ -100,6 +104,8 @@ const VARS: &[&str] = &[
     "GOROOT",
     "GOPATH",
     "GOMODCACHE",
+    "GOCACHE",
+    "XDG_CACHE_HOME",
 ];
 
 impl Env {
@@ -886,6 +892,25 @@ fn go(root: &Path, config: &VerifyConfig, env: &Env) -> Result<Toolchain, Missin
         .get("GOMODCACHE")
         .map(PathBuf::from)
         .or_else(|| gopath.map(|p| p.join("pkg/mod")));
+    // The host's build cache, as an overlay: the build starts warm, as the user's does,
+    // and what it adds is thrown away with the run.
+    let gocache = env
+        .get("GOCACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            env.get("XDG_CACHE_HOME")
+                .map(|c| Path::new(c).join("go-build"))
+        })
+        .or_else(|| {
+            env.get("HOME")
+                .map(|h| Path::new(h).join(".cache/go-build"))
+        });
+    if let Some(gocache) = gocache.filter(|c| c.is_dir()) {
+        found.overlays.push(gocache.clone());
+        found
+            .env
+            .push(("GOCACHE".into(), gocache.display().to_string()));
+    }
     if let Some(modcache) = modcache.filter(|m| m.is_dir()) {
         found.readonly.push(modcache.clone());
         found.env.push((

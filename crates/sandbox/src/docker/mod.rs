@@ -388,7 +388,7 @@ impl Inner {
             archive::collect(docker, id, work_dir, &spec.collect, limits.output_bytes).await
         };
         let mut notes = Vec::new();
-        if !spec.readonly.is_empty() {
+        if !spec.readonly.is_empty() || !spec.overlays.is_empty() {
             notes.push("host toolchain folders are not shown in Docker (the image provides them)");
         }
         if spec.network && self.config.is_gvisor() {

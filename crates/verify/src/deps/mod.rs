@@ -147,6 +147,7 @@ impl Needed {
             workspace: Some(root.to_path_buf()),
             mount_at: Some(root.to_path_buf()),
             readonly: toolchain.readonly.clone(),
+            overlays: toolchain.overlays.clone(),
             path: toolchain.path.clone(),
             env: toolchain.env.clone(),
             ..RunSpec::default()
