@@ -4,10 +4,11 @@
 //! cache; with the registry gone, the next verification runs from the cache. The user's
 //! Cargo home and `node_modules` are never written.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use codecontext_tests::{copy_fixture, run_cli, StaticServer};
+use codecontext_tests::{assert_install_failed, copy_fixture, verify_json, StaticServer};
 use serde_json::Value;
 
 fn check(command: &mut Command) -> String {
@@ -21,18 +22,13 @@ fn check(command: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `codecontext verify PROJECT --diff DIFF --json`, its verdict.
+/// `codecontext verify PROJECT --diff DIFF --json`, its verdict, with `envs` set.
+fn verify_with(home: &Path, project: &Path, diff: &str, envs: &[(&str, &OsStr)]) -> Value {
+    verify_json(env!("CARGO_BIN_EXE_codecontext"), home, project, diff, envs)
+}
+
 fn verify(home: &Path, project: &Path, diff: &str) -> Value {
-    let args = [
-        "verify",
-        project.to_str().unwrap(),
-        "--diff",
-        diff,
-        "--json",
-    ];
-    let (code, stdout, stderr) = run_cli(env!("CARGO_BIN_EXE_codecontext"), home, &args);
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("exit {code}, not JSON ({e}): {stdout}{stderr}"))
+    verify_with(home, project, diff, &[])
 }
 
 /// Writes `text` as a diff that adds the file `path`, beside the project; its path.
@@ -217,17 +213,8 @@ fn a_crate_the_cargo_home_lacks_is_fetched_once_then_served_from_the_cache_offli
     std::fs::write(&lock, pinned.replace("0.1.0\"\nsource", "0.1.9\"\nsource")).unwrap();
     let before = std::fs::read_dir(home.path().join("deps")).unwrap().count();
     let verdict = verify(home.path(), project.path(), &diff);
-    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
-    assert_eq!(verdict["reason"], "install_failed", "{verdict}");
-    assert_eq!(
-        verdict["install"]["missing"],
-        serde_json::json!(["calcdep 0.1.9", "windep 0.2.0"])
-    );
-    let message = verdict["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("installing the dependencies (Cargo.lock) with cargo fetch failed: "),
-        "{message}"
-    );
+    let missing = ["calcdep 0.1.9", "windep 0.2.0"];
+    assert_install_failed(&verdict, &missing, "Cargo.lock", "cargo fetch");
     assert_eq!(
         std::fs::read_dir(home.path().join("deps")).unwrap().count(),
         before
@@ -266,21 +253,8 @@ fn another_platforms_package_missing_is_not_installed() {
     }
     let home = tempfile::tempdir().unwrap();
     let diff = adding(scratch.path(), "tests/more.rs", "#[test]\nfn more() {}\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
-        .args([
-            "verify",
-            project.path().to_str().unwrap(),
-            "--diff",
-            &diff,
-            "--json",
-        ])
-        .env("CODECONTEXT_HOME", home.path())
-        .env("CODECONTEXT_LOG", "warn")
-        .env_remove("CODECONTEXT_SANDBOX")
-        .env("CARGO_HOME", &cargo_home)
-        .output()
-        .unwrap();
-    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let envs = [("CARGO_HOME", cargo_home.as_os_str())];
+    let verdict = verify_with(home.path(), project.path(), &diff, &envs);
     assert_eq!(verdict["verdict"], "passed", "{verdict}");
     assert_eq!(verdict["install"], Value::Null, "{verdict}");
 }
@@ -452,29 +426,12 @@ fn go(proxy: &Path, modcache: &Path) -> Command {
 /// `codecontext verify PROJECT --diff DIFF --json` with Go's module proxy at `proxy` (a
 /// URL) and the module cache `modcache`, its verdict.
 fn verify_go(home: &Path, project: &Path, diff: &str, proxy: &str, modcache: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
-        .args([
-            "verify",
-            project.to_str().unwrap(),
-            "--diff",
-            diff,
-            "--json",
-        ])
-        .env("CODECONTEXT_HOME", home)
-        .env("CODECONTEXT_LOG", "warn")
-        .env_remove("CODECONTEXT_SANDBOX")
-        .env("GOPROXY", proxy)
-        .env("GOSUMDB", "off")
-        .env("GOMODCACHE", modcache)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let envs = [
+        ("GOPROXY", OsStr::new(proxy)),
+        ("GOSUMDB", OsStr::new("off")),
+        ("GOMODCACHE", modcache.as_os_str()),
+    ];
+    verify_with(home, project, diff, &envs)
 }
 
 const GO_TEST: &str = "package calc\n\nimport (\n\t\"testing\"\n\n\t\"example.com/calcdep\"\n)\n\n\

@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use codecontext_tests::{cli_json, copy_fixture, run_cli, StaticServer};
+use codecontext_tests::{
+    assert_install_failed, cli_json, copy_fixture, run_cli, verify_json, StaticServer,
+};
 use serde_json::Value;
 
 fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
@@ -179,27 +181,14 @@ fn calcdep_wheel(dir: &Path, version: &str) {
 
 /// `codecontext verify PATH --diff DIFF --json` with pip's index set to `index`.
 fn verify_with_index(home: &Path, project: &Path, diff: &str, index: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_codecontext"))
-        .args([
-            "verify",
-            project.to_str().unwrap(),
-            "--diff",
-            diff,
-            "--json",
-        ])
-        .env("CODECONTEXT_HOME", home)
-        .env("CODECONTEXT_LOG", "warn")
-        .env("PIP_INDEX_URL", index)
-        .env_remove("CODECONTEXT_SANDBOX")
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let envs = [("PIP_INDEX_URL", std::ffi::OsStr::new(index))];
+    verify_json(
+        env!("CARGO_BIN_EXE_codecontext"),
+        home,
+        project,
+        diff,
+        &envs,
+    )
 }
 
 #[test]
@@ -308,20 +297,9 @@ fn an_install_that_fails_is_reported_as_such_not_as_a_test_failure() {
     let diff = adding_a_test_of_the_interpreter(project.path());
 
     let verdict = verify_with_index(home.path(), project.path(), &diff, &index.url);
-    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
-    assert_eq!(verdict["reason"], "install_failed", "{verdict}");
-    assert_eq!(verdict["install"]["status"], "failed");
-    assert_eq!(
-        verdict["install"]["missing"],
-        serde_json::json!(["calcdep", "no-such-distribution"])
-    );
-    let message = verdict["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("installing the dependencies (requirements.txt) with pip failed: "),
-        "{message}"
-    );
+    let missing = ["calcdep", "no-such-distribution"];
+    let message = assert_install_failed(&verdict, &missing, "requirements.txt", "pip");
     assert!(message.contains("no-such-distribution"), "{message}");
-    assert_eq!(verdict["tests"], serde_json::json!([]));
     // Nothing was cached: the next try installs again.
     let deps = home.path().join("deps");
     let cached: Vec<_> = std::fs::read_dir(&deps)

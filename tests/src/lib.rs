@@ -308,6 +308,62 @@ pub fn cli_json(binary: &str, home: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
 }
 
+/// `codecontext verify PROJECT --diff DIFF --json` (the binary `binary`) with its store
+/// in `home`, on the local sandbox, with `envs` set besides: its verdict.
+pub fn verify_json(
+    binary: &str,
+    home: &Path,
+    project: &Path,
+    diff: &str,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> serde_json::Value {
+    let out = std::process::Command::new(binary)
+        .args([
+            "verify",
+            &project.display().to_string(),
+            "--diff",
+            diff,
+            "--json",
+        ])
+        .env("CODECONTEXT_HOME", home)
+        .env("CODECONTEXT_LOG", "warn")
+        .env_remove("CODECONTEXT_SANDBOX")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("the binary runs");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {:?}, not JSON ({e}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Checks that `verdict` says the install phase failed (not the code): the reason, what
+/// was missing, and a message naming the files and the installer. The message.
+pub fn assert_install_failed<'v>(
+    verdict: &'v serde_json::Value,
+    missing: &[&str],
+    files: &str,
+    installer: &str,
+) -> &'v str {
+    assert_eq!(verdict["verdict"], "sandbox_error", "{verdict}");
+    assert_eq!(verdict["reason"], "install_failed", "{verdict}");
+    assert_eq!(verdict["install"]["status"], "failed", "{verdict}");
+    assert_eq!(
+        verdict["install"]["missing"],
+        serde_json::json!(missing),
+        "{verdict}"
+    );
+    assert_eq!(verdict["tests"], serde_json::json!([]), "{verdict}");
+    let message = verdict["message"].as_str().unwrap_or("");
+    let start = format!("installing the dependencies ({files}) with {installer} failed: ");
+    assert!(message.starts_with(&start), "{message}");
+    message
+}
+
 /// A folder served over HTTP on 127.0.0.1 (Python's http.server: its folder listings are
 /// the simple index pip reads; files are what Cargo's sparse registries and npm's
 /// tarballs are), stopped when dropped.

@@ -452,53 +452,28 @@ mod tests {
 
     #[test]
     fn the_cache_is_keyed_by_the_pinning_files_and_the_toolchain() {
-        let toolchain = |version: &str| Toolchain {
-            program: "/usr/bin/node".into(),
-            version: Some(version.into()),
-            ..Toolchain::default()
+        let key = |lock: &str, version: &str| {
+            let toolchain = Toolchain {
+                program: "/usr/bin/node".into(),
+                version: Some(version.into()),
+                ..Toolchain::default()
+            };
+            cache_dir(
+                Path::new("/h"),
+                "node",
+                &[("package-lock.json", lock)],
+                &toolchain,
+            )
         };
-        let home = Path::new("/h");
-        let key = cache_dir(
-            home,
-            "node",
-            &[("package-lock.json", "{}")],
-            &toolchain("20"),
-        );
-        assert!(
-            key.starts_with("/h/deps")
-                && key
-                    .file_name()
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .starts_with("node-")
-        );
-        assert_eq!(
-            cache_dir(
-                home,
-                "node",
-                &[("package-lock.json", "{}")],
-                &toolchain("20")
-            ),
-            key
-        );
-        assert_ne!(
-            cache_dir(
-                home,
-                "node",
-                &[("package-lock.json", "{ }")],
-                &toolchain("20")
-            ),
-            key
-        );
-        assert_ne!(
-            cache_dir(
-                home,
-                "node",
-                &[("package-lock.json", "{}")],
-                &toolchain("22")
-            ),
-            key
-        );
+        let first = key("{}", "20");
+        assert!(first.starts_with("/h/deps"));
+        assert!(first
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("node-"));
+        assert_eq!(key("{}", "20"), first);
+        assert_ne!(key("{ }", "20"), first);
+        assert_ne!(key("{}", "22"), first);
     }
 }
