@@ -142,22 +142,7 @@ impl Needed {
         changes: &[FileChange],
         toolchain: &Toolchain,
     ) -> Option<RunSpec> {
-        let mut spec = RunSpec {
-            limits: crate::project::build_limits(),
-            workspace: Some(root.to_path_buf()),
-            mount_at: Some(root.to_path_buf()),
-            readonly: toolchain.readonly.clone(),
-            overlays: toolchain.overlays.clone(),
-            path: toolchain.path.clone(),
-            env: toolchain.env.clone(),
-            ..RunSpec::default()
-        };
-        for change in changes {
-            if let Some(text) = &change.content {
-                spec.files
-                    .push((change.path.clone(), text.clone().into_bytes()));
-            }
-        }
+        let mut spec = edited_project(root, changes, toolchain);
         let program = crate::project::quote(&toolchain.program);
         let script = match self.installer {
             Installer::Cargo => {
@@ -195,7 +180,8 @@ impl Needed {
         }
     }
 
-    /// The installer, as the user would name it: `pip`, `cargo fetch`, `npm ci`.
+    /// The installer, as the user would name it: `pip`, `cargo fetch`, `npm ci`,
+    /// `go mod download`.
     pub fn installer(&self) -> &'static str {
         match self.installer {
             Installer::Pip(_) => "pip",
@@ -215,29 +201,13 @@ impl Needed {
         toolchain: &Toolchain,
         partial: &Path,
     ) -> RunSpec {
-        let mut spec = RunSpec {
-            limits: crate::project::build_limits(),
-            ..RunSpec::default()
-        };
+        let mut spec = edited_project(root, changes, toolchain);
         // Downloads take longer than builds.
         spec.limits.timeout_ms *= 2;
         spec.limits.cpu_ms *= 2;
         spec.network = true;
-        spec.workspace = Some(root.to_path_buf());
-        spec.mount_at = Some(root.to_path_buf());
-        spec.readonly = toolchain.readonly.clone();
-        spec.path = toolchain.path.clone();
-        spec.env = toolchain.env.clone();
         spec.env.extend(passed_env());
         spec.writable = vec![partial.to_path_buf()];
-        // The whole edit: a manifest it changes matters to the installer as much as the
-        // lockfile does.
-        for change in changes {
-            if let Some(text) = &change.content {
-                spec.files
-                    .push((change.path.clone(), text.clone().into_bytes()));
-            }
-        }
         let partial = partial.display().to_string();
         spec.argv = match &self.installer {
             Installer::Pip(requirements) => {
@@ -289,6 +259,29 @@ impl Needed {
             _ => None,
         }
     }
+}
+
+/// A run on the project at `root` as `changes` leave it (the whole edit: a manifest it
+/// changes matters as much as the lockfile), shown at its own path, with `toolchain`,
+/// a build's limits and no network.
+fn edited_project(root: &Path, changes: &[FileChange], toolchain: &Toolchain) -> RunSpec {
+    let mut spec = RunSpec {
+        limits: crate::project::build_limits(),
+        workspace: Some(root.to_path_buf()),
+        mount_at: Some(root.to_path_buf()),
+        readonly: toolchain.readonly.clone(),
+        overlays: toolchain.overlays.clone(),
+        path: toolchain.path.clone(),
+        env: toolchain.env.clone(),
+        ..RunSpec::default()
+    };
+    for change in changes {
+        if let Some(text) = &change.content {
+            spec.files
+                .push((change.path.clone(), text.clone().into_bytes()));
+        }
+    }
+    spec
 }
 
 /// What is missing, for a line of text: the first few, and how many more.
