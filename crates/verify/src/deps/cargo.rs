@@ -19,8 +19,8 @@ use codecontext_sandbox::RunSpec;
 
 use crate::{edit::FileChange, toolchain::Toolchain};
 
-/// The variable the test run's prelude reads the Cargo home to link from (see
-/// `project::detected`).
+/// The variable that names the host's Cargo home, which the test run uses (see
+/// `project::cargo_home`), or the install cache in its place.
 pub(crate) const HOST_CARGO_HOME: &str = "HOST_CARGO_HOME";
 
 /// `Cargo.lock` as the edit leaves it, and the packages it pins that the toolchain's
@@ -135,12 +135,13 @@ pub(super) fn install(spec: &mut RunSpec, toolchain: &Toolchain, partial: String
     .to_vec()
 }
 
-/// The cache's registry and checkouts linked into the test run's Cargo home, in place
-/// of the host's.
+/// The cache as the test run's Cargo home, in place of the host's.
 pub(super) fn use_cache(spec: &mut RunSpec, cache: &Path) {
-    spec.env.retain(|(k, _)| k != HOST_CARGO_HOME);
     spec.env
-        .push((HOST_CARGO_HOME.into(), cache.display().to_string()));
+        .retain(|(k, _)| k != HOST_CARGO_HOME && k != "CARGO_HOME");
+    let cache = cache.display().to_string();
+    spec.env.push((HOST_CARGO_HOME.into(), cache.clone()));
+    spec.env.push(("CARGO_HOME".into(), cache));
 }
 
 #[cfg(test)]

@@ -146,8 +146,8 @@ impl Needed {
         let program = crate::project::quote(&toolchain.program);
         let script = match self.installer {
             Installer::Cargo => {
-                let prelude = crate::project::cargo_home(&mut spec);
-                format!("{prelude}\nexec {program} fetch --offline --target host-tuple")
+                crate::project::cargo_home(&mut spec);
+                format!("exec {program} fetch --offline --target host-tuple")
             }
             Installer::Go => {
                 crate::project::go_offline(&mut spec);
