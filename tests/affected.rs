@@ -121,3 +121,19 @@ fn python_tests_reach_submodules_and_their_decorators_arguments() {
     assert_eq!(names(&a), ["tests.test_pager.test_renders"]);
     assert_eq!(a.tests[0].how, codecontext_analysis::How::Unresolved);
 }
+
+/// A method called through an interface (`v.Set(s)` on a `Value`): the call's target
+/// is the interface's method, and any method of that name may be the one dispatched to.
+#[test]
+fn go_tests_reach_methods_called_through_an_interface() {
+    let host = index_fixture("affected/go-iface");
+    let a = affected(&host, "flags.go", "strconv.ParseBool(s)");
+    assert_eq!(a.edited.len(), 1, "{a:?}");
+    assert!(a.edited[0].ends_with("Set"), "{a:?}");
+    assert_eq!(names(&a).len(), 1, "{a:?}");
+    assert!(names(&a)[0].ends_with("TestParseBool"), "{a:?}");
+    // A function called directly reaches only its own test.
+    let a = affected(&host, "flags.go", "return !b");
+    assert_eq!(names(&a).len(), 1, "{a:?}");
+    assert!(names(&a)[0].ends_with("TestNegate"), "{a:?}");
+}

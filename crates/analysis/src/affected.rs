@@ -136,6 +136,7 @@ impl<'a> Analysis<'a> {
         let mut test_files: BTreeMap<FileId, EntityLoc> = BTreeMap::new();
         let mut texts: FxHashMap<FileId, Option<std::borrow::Cow<'a, str>>> = FxHashMap::default();
         let mut untyped: Option<FxHashMap<Name, Vec<RefLoc>>> = None;
+        let mut dispatched: Option<FxHashMap<Name, Vec<RefLoc>>> = None;
         while let Some(loc) = queue.pop_front() {
             if parent.len() > MAX_REACHED {
                 affected.unknown.push(format!(
@@ -153,6 +154,10 @@ impl<'a> Analysis<'a> {
                 // (`obj.render()` on a parameter) may be this one.
                 let untyped = untyped.get_or_insert_with(|| self.untyped_member_uses());
                 uses.extend(untyped.get(&e.name).into_iter().flatten().copied());
+                // A call of an interface's or trait's method (`v.Set(s)` on a `Value`)
+                // may be dispatched to this one.
+                let dispatched = dispatched.get_or_insert_with(|| self.abstract_member_uses());
+                uses.extend(dispatched.get(&e.name).into_iter().flatten().copied());
             }
             for r in uses {
                 let Some(mut user) = g.call_source(r) else {
@@ -261,6 +266,25 @@ impl<'a> Analysis<'a> {
                         file,
                         index: index as u32,
                     });
+                }
+            }
+        }
+        out
+    }
+
+    /// The uses of the members of interfaces and traits, by name: a call resolved to
+    /// `Value.Set` runs whichever type's `Set` the value has.
+    fn abstract_member_uses(&self) -> FxHashMap<Name, Vec<RefLoc>> {
+        let g = self.graph();
+        let mut out: FxHashMap<Name, Vec<RefLoc>> = FxHashMap::default();
+        for (_, f) in g.files() {
+            for e in &f.entities {
+                let in_abstract = e
+                    .container
+                    .and_then(|c| f.entities.get(c as usize))
+                    .is_some_and(|c| matches!(c.kind, EntityKind::Interface | EntityKind::Trait));
+                if in_abstract && e.kind.is_member() {
+                    out.entry(e.name).or_default().extend(g.references_to(e.id));
                 }
             }
         }
