@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use codecontext_tests::{assert_install_failed, copy_fixture, verify_json, StaticServer};
+use codecontext_tests::{assert_install_failed, check, copy_fixture, verify_json, StaticServer};
 use serde_json::Value;
 
 /// Whether `program` (asked its version with `arg`) runs here; a test without it is not
@@ -24,17 +24,6 @@ fn available(program: &str, arg: &str) -> bool {
         "{program} is not installed (.ci/run installs it)"
     );
     runs
-}
-
-fn check(command: &mut Command) -> String {
-    let out = command.output().expect("it runs");
-    assert!(
-        out.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `codecontext verify PROJECT --diff DIFF --json`, its verdict, with `envs` set.

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use codecontext_tests::{
-    assert_install_failed, cli_json, copy_fixture, run_cli, verify_json, StaticServer,
+    assert_install_failed, check, cli_json, copy_fixture, run_cli, verify_json, StaticServer,
 };
 use serde_json::Value;
 
@@ -31,16 +31,6 @@ fn wheels() -> Option<String> {
         }
         _ => None,
     }
-}
-
-fn check(command: &mut Command) {
-    let out = command.output().expect("it runs");
-    assert!(
-        out.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Makes `<project>/.venv` with the `python3` on the PATH, without pip or with it.

@@ -308,6 +308,19 @@ pub fn cli_json(binary: &str, home: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
 }
 
+/// Runs `command`, which must succeed (else the test fails with what it printed); its
+/// stdout.
+pub fn check(command: &mut std::process::Command) -> String {
+    let out = command.output().expect("it runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `codecontext verify PROJECT --diff DIFF --json` (the binary `binary`) with its store
 /// in `home`, on the local sandbox, with `envs` set besides: its verdict.
 pub fn verify_json(

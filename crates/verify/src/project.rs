@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::VerifyConfig,
     results::{Reading, ResultsParser, BUILD_FAILED},
-    toolchain::Toolchain,
+    toolchain::{set_var, var, Toolchain},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,24 +241,19 @@ fn compose(prelude: Option<&str>, build: Option<&str>, test: TestStep) -> Vec<St
 /// (serde_json: 28.8 s instead of 12.8). An offline build does not need to write the
 /// home. Without a Cargo home on the host, an empty one in `/tmp`.
 pub(crate) fn cargo_home(spec: &mut RunSpec) {
-    let home = spec
-        .env
-        .iter()
-        .find(|(k, _)| k == crate::deps::HOST_CARGO_HOME)
-        .map_or_else(|| "/tmp/cargo-home".to_string(), |(_, v)| v.clone());
-    spec.env.retain(|(k, _)| k != "CARGO_HOME");
-    spec.env.extend([
-        ("CARGO_HOME".to_string(), home),
-        ("CARGO_TERM_COLOR".to_string(), "never".to_string()),
-    ]);
+    let home = var(&spec.env, crate::deps::HOST_CARGO_HOME)
+        .unwrap_or("/tmp/cargo-home")
+        .to_string();
+    set_var(&mut spec.env, "CARGO_HOME", home);
+    set_var(&mut spec.env, "CARGO_TERM_COLOR", "never");
 }
 
 /// The variables of a Go build inside: its cache in the sandbox's scratch unless the
 /// toolchain shows the host's (an overlay), the modules from the module cache only
 /// (`GOMODCACHE`, the host's or the install cache's).
 pub(crate) fn go_offline(spec: &mut RunSpec) {
-    if !spec.env.iter().any(|(k, _)| k == "GOCACHE") {
-        spec.env.push(("GOCACHE".into(), "/tmp/go-cache".into()));
+    if var(&spec.env, "GOCACHE").is_none() {
+        set_var(&mut spec.env, "GOCACHE", "/tmp/go-cache");
     }
     spec.env.extend(
         [("GOFLAGS", "-mod=mod"), ("GOPROXY", "off")].map(|(k, v)| (k.to_string(), v.to_string())),

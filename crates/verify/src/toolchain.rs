@@ -57,6 +57,17 @@ pub struct Toolchain {
     pub overlays: Vec<PathBuf>,
 }
 
+/// The value of `name` among variables set inside (a toolchain's, a run's).
+pub(crate) fn var<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Sets `name` among variables set inside, in place of any value it had.
+pub(crate) fn set_var(env: &mut Vec<(String, String)>, name: &str, value: impl Into<String>) {
+    env.retain(|(k, _)| k != name);
+    env.push((name.to_string(), value.into()));
+}
+
 /// A toolchain or test runner that is not there: the verdict is `sandbox_error` with
 /// `reason: toolchain_missing`, not a failure of the code.
 #[derive(Clone, Debug, PartialEq, Eq)]

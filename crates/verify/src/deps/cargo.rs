@@ -17,7 +17,10 @@ use std::{
 
 use codecontext_sandbox::RunSpec;
 
-use crate::{edit::FileChange, toolchain::Toolchain};
+use crate::{
+    edit::FileChange,
+    toolchain::{set_var, var, Toolchain},
+};
 
 /// The variable that names the host's Cargo home, which the test run uses (see
 /// `project::cargo_home`), or the install cache in its place.
@@ -31,11 +34,7 @@ pub(super) fn lacking(
     toolchain: &Toolchain,
 ) -> Option<(String, Vec<String>)> {
     let lock = super::edited(root, changes, "Cargo.lock")?;
-    let home = toolchain
-        .env
-        .iter()
-        .find(|(k, _)| k == HOST_CARGO_HOME)
-        .map(|(_, v)| PathBuf::from(v));
+    let home = var(&toolchain.env, HOST_CARGO_HOME).map(PathBuf::from);
     let missing = missing_from(&lock, home.as_deref())?;
     (!missing.is_empty()).then_some((lock, missing))
 }
@@ -137,11 +136,9 @@ pub(super) fn install(spec: &mut RunSpec, toolchain: &Toolchain, partial: String
 
 /// The cache as the test run's Cargo home, in place of the host's.
 pub(super) fn use_cache(spec: &mut RunSpec, cache: &Path) {
-    spec.env
-        .retain(|(k, _)| k != HOST_CARGO_HOME && k != "CARGO_HOME");
     let cache = cache.display().to_string();
-    spec.env.push((HOST_CARGO_HOME.into(), cache.clone()));
-    spec.env.push(("CARGO_HOME".into(), cache));
+    set_var(&mut spec.env, HOST_CARGO_HOME, cache.clone());
+    set_var(&mut spec.env, "CARGO_HOME", cache);
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use codecontext_sandbox::RunSpec;
 
-use crate::{edit::FileChange, toolchain::Toolchain};
+use crate::{
+    edit::FileChange,
+    toolchain::{set_var, var, Toolchain},
+};
 
 /// The variable that names the module cache the tests' offline build reads: the host's
 /// (see `toolchain::go`), or the install cache's.
@@ -26,11 +29,7 @@ pub(super) fn lacking(
     toolchain: &Toolchain,
 ) -> Option<(String, Vec<String>)> {
     let text = super::edited(root, changes, "go.mod")?;
-    let modcache = toolchain
-        .env
-        .iter()
-        .find(|(k, _)| k == GOMODCACHE)
-        .map(|(_, v)| PathBuf::from(v));
+    let modcache = var(&toolchain.env, GOMODCACHE).map(PathBuf::from);
     let missing: Vec<String> = requirements(&text)
         .into_iter()
         .filter(|(module, version)| {
@@ -110,26 +109,23 @@ fn escape(path: &str) -> String {
 /// `go mod download`'s argv, into a module cache at `partial` (writable, so that a
 /// failed install can be removed).
 pub(super) fn install(spec: &mut RunSpec, toolchain: &Toolchain, partial: String) -> Vec<String> {
-    spec.env.retain(|(k, _)| k != GOMODCACHE);
-    spec.env.extend(
-        [
-            (GOMODCACHE, partial.as_str()),
-            ("GOFLAGS", "-modcacherw"),
-            ("GOCACHE", "/tmp/go-cache"),
-            ("GOPATH", "/tmp/gopath"),
-            // No toolchain downloads: the one found runs.
-            ("GOTOOLCHAIN", "local"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
+    for (name, value) in [
+        (GOMODCACHE, partial.as_str()),
+        ("GOFLAGS", "-modcacherw"),
+        // Not the host's (an overlay for the tests): nothing is built here.
+        ("GOCACHE", "/tmp/go-cache"),
+        ("GOPATH", "/tmp/gopath"),
+        // No toolchain downloads: the one found runs.
+        ("GOTOOLCHAIN", "local"),
+    ] {
+        set_var(&mut spec.env, name, value);
+    }
     vec![toolchain.program.clone(), "mod".into(), "download".into()]
 }
 
 /// The cache's modules in place of the host's.
 pub(super) fn use_cache(spec: &mut RunSpec, cache: &Path) {
-    spec.env.retain(|(k, _)| k != GOMODCACHE);
-    spec.env
-        .push((GOMODCACHE.into(), cache.display().to_string()));
+    set_var(&mut spec.env, GOMODCACHE, cache.display().to_string());
 }
 
 #[cfg(test)]
