@@ -295,6 +295,11 @@ const TYPESCRIPT_SNIPPETS: &[&str] = &[
     "interface I { a: number }\n",
     "    ",
     "return ",
+    // Members through declared types: an alias's members change, an intersection grows.
+    "type Timeout = { seconds: number };\n",
+    " & { milliseconds: string }",
+    "retry: Required<RetryOptions>;\n",
+    "const o: Options = { timeout: 1 };\n",
 ];
 
 proptest! {

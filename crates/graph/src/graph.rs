@@ -1026,7 +1026,10 @@ impl SymbolGraph {
             if ckind.is_type()
                 || matches!(
                     ckind,
-                    EntityKind::Module | EntityKind::Namespace | EntityKind::Package
+                    EntityKind::Module
+                        | EntityKind::Namespace
+                        | EntityKind::Package
+                        | EntityKind::TypeAlias
                 )
             {
                 self.members.entry((cname, name)).or_default().push(eid);

@@ -528,6 +528,9 @@ impl<'g> Resolver<'g> {
         if text == EXTERNAL_TYPE {
             return (How::Unresolved, Targets::new(), false);
         }
+        if text.contains(['|', '&']) {
+            return self.resolve_type_parts(file, source, text);
+        }
         if self.config(file).self_names.iter().any(|s| s == text) {
             return (
                 How::Exact,
@@ -539,13 +542,19 @@ impl<'g> Resolver<'g> {
         let mut segments = text.split('.');
         let first = segments.next().unwrap_or("");
         let rest: Vec<&str> = segments.collect();
-        let Some(first_name) = self.g.interner.get(first) else {
+        // `this.load` (a callee whose result is a local's type) starts at the enclosing
+        // type.
+        let is_self = self.config(file).self_names.iter().any(|s| s == first);
+        let first_name = self.g.interner.get(first);
+        if first_name.is_none() && !is_self {
             self.record(Dep::Key(first.into()));
             return (How::Unresolved, Targets::new(), false);
-        };
+        }
         // A type nested in an enclosing type is visible by its bare name.
         let mut found = Targets::new();
-        if let Some(start) = source {
+        if is_self {
+            found.extend(self.enclosing_type(file, source));
+        } else if let (Some(start), Some(first_name)) = (source, first_name) {
             let f = self.file(file);
             let chain: SmallVec<[u32; 8]> = std::iter::once(start)
                 .chain(f.container_chain(start))
@@ -564,7 +573,7 @@ impl<'g> Resolver<'g> {
                 }
             }
         }
-        if found.is_empty() {
+        if let (true, Some(first_name)) = (found.is_empty() && !is_self, first_name) {
             found = self.resolve_name_in_file(file, first_name);
         }
         // `pkg.Type`, `ns.Inner`: members of what the first segment names.
@@ -603,6 +612,23 @@ impl<'g> Resolver<'g> {
         if !callables.is_empty() {
             return (How::Exact, callables, false);
         }
+        // `this.options` (what a local was assigned): a value whose type is declared
+        // has that type's members.
+        let typed_values: Targets = found
+            .iter()
+            .copied()
+            .filter(|t| {
+                matches!(
+                    self.kind_of(*t),
+                    EntityKind::Field | EntityKind::Variable | EntityKind::Constant
+                ) && self.file(t.file).entities[t.index as usize]
+                    .type_name
+                    .is_some()
+            })
+            .collect();
+        if !typed_values.is_empty() && !rest.is_empty() {
+            return (How::Exact, typed_values, false);
+        }
         let unknown = !found.is_empty();
         let last = rest.last().copied().unwrap_or(first);
         let (how, types) = match self.g.interner.get(last) {
@@ -610,6 +636,43 @@ impl<'g> Resolver<'g> {
             None => (How::Unresolved, Targets::new()),
         };
         (how, types, unknown)
+    }
+
+    /// The types of a union (`A|B`: each is a candidate, several are ambiguous) or an
+    /// intersection (`A&B`: each holds some of the members), as normalized by
+    /// [`codecontext_syntax::normalize_type`].
+    fn resolve_type_parts(
+        &mut self,
+        file: FileId,
+        source: Option<u32>,
+        text: &str,
+    ) -> (How, Targets, bool) {
+        let (sep, parts) = codecontext_syntax::type_parts(text);
+        let mut how = How::Exact;
+        let mut found = Targets::new();
+        let mut unknown = false;
+        let mut resolved_parts = 0;
+        for part in parts {
+            let Some(name) = self.g.interner.get(part) else {
+                self.record(Dep::Key(part.into()));
+                continue;
+            };
+            let (h, types, u) = self.resolve_type_name(file, source, name);
+            unknown |= u;
+            if types.is_empty() {
+                continue;
+            }
+            resolved_parts += 1;
+            if h != How::Exact {
+                how = h;
+            }
+            found.extend(types);
+        }
+        dedup(&mut found);
+        if sep == '|' && resolved_parts > 1 {
+            how = How::Ambiguous;
+        }
+        (how, found, unknown)
     }
 
     /// Workspace-wide lookup by name among entities whose kind passes `filter`.
@@ -1128,7 +1191,27 @@ impl<'g> Resolver<'g> {
                         }
                     }
                 }
-                if !out.is_empty() || !k.is_type() {
+                if !out.is_empty() {
+                    return out;
+                }
+                if k == EntityKind::TypeAlias {
+                    // `type A = B & { ... }`: the members of what it names.
+                    let Some(aliased) = entity.type_name else {
+                        return out;
+                    };
+                    let source = entity.container.or(Some(loc.index));
+                    let (_, types, _) = self.resolve_type_name(loc.file, source, aliased);
+                    for t in types {
+                        if full(&out) {
+                            break;
+                        }
+                        if t != loc {
+                            out.extend(self.members_of(t, name));
+                        }
+                    }
+                    return out;
+                }
+                if !k.is_type() {
                     return out;
                 }
                 for base in self.bases_of(loc) {

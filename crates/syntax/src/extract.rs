@@ -159,6 +159,9 @@ enum Item<'t> {
         node: Node<'t>,
         name: Node<'t>,
         receiver: Option<Node<'t>>,
+        /// `@type` in a reference pattern: the receiver's declared type, written
+        /// elsewhere (`const o: Options = { json }` reads `Options.json`).
+        receiver_type: Option<Node<'t>>,
     },
     Import(ImportItem<'t>),
     Scope(Node<'t>),
@@ -268,6 +271,7 @@ fn decode_match<'t>(caps: &[Cap], m: &tree_sitter::QueryMatch<'_, 't>) -> Option
             node,
             name: name.unwrap_or(node),
             receiver,
+            receiver_type: ty,
         });
     }
     if let Some(stmt) = import {

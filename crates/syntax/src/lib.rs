@@ -22,7 +22,7 @@ pub use model::{
     Receiver, RefData, RefKind, SyntaxError,
 };
 pub use source::{check_source, parse, parse_budget_for, Limits, SkipReason};
-pub use typename::normalize_type;
+pub use typename::{normalize_type, type_parts};
 
 use std::time::Instant;
 

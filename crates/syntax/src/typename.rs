@@ -3,13 +3,58 @@
 
 use tree_sitter::Node;
 
-/// Reduces a type expression to the name of the type a member lookup should use:
+/// Reduces a type expression to the names of the types a member lookup should use:
 /// `&mut Vec<Foo>` -> `Vec`, `Option<Foo>` -> `Foo` (when `Option` is a wrapper),
-/// `pkg.Client` -> `pkg.Client`, `a::b::C` -> `a.b.C`, `Foo | None` -> `Foo`,
-/// `*Server` -> `Server`. Qualifiers are kept, joined with `.`, so that the first
-/// segment can be resolved in scope and the rest as its members.
+/// `pkg.Client` -> `pkg.Client`, `a::b::C` -> `a.b.C`, `*Server` -> `Server`.
+/// Qualifiers are kept, joined with `.`, so that the first segment can be resolved in
+/// scope and the rest as its members.
+///
+/// A union keeps each named member but the null types, joined with `|` (`Foo | Bar |
+/// None` -> `Foo|Bar`); an intersection keeps each named part, joined with `&`
+/// (`Required<A> & Pick<B, 'x'> & { y: 1 }` -> `A&B`). Parts without a name (object
+/// types, literals) are left out; see [`type_parts`].
 pub fn normalize_type(text: &str, wrappers: &[String]) -> Option<String> {
     normalize_depth(text, wrappers, 0)
+}
+
+/// The separator of a normalized type name of several types, and its parts: `A&B` is
+/// an intersection (every part's members are the type's), `A|B` a union (each part's
+/// members are candidates). A single name is an intersection of one.
+pub fn type_parts(normalized: &str) -> (char, impl Iterator<Item = &str>) {
+    let sep = if normalized.contains('|') { '|' } else { '&' };
+    (sep, normalized.split(sep).filter(|p| !p.is_empty()))
+}
+
+/// Splits `text` at `sep` outside brackets and quotes. A leading separator (`&Foo` in
+/// Rust, `| A | B` in TypeScript) separates nothing.
+fn split_top(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '<' | '[' | '(' | '{') => depth += 1,
+            // `=>` in a function type is not a closing bracket.
+            (None, '>') if text[..i].ends_with('=') => {}
+            (None, '>' | ']' | ')' | '}') => depth -= 1,
+            (None, c) if c == sep && depth == 0 => {
+                if !text[start..i].trim().is_empty() {
+                    parts.push(&text[start..i]);
+                }
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        return vec![text];
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 fn normalize_depth(text: &str, wrappers: &[String], depth: u32) -> Option<String> {
@@ -18,13 +63,37 @@ fn normalize_depth(text: &str, wrappers: &[String], depth: u32) -> Option<String
     }
     let mut t = text.trim();
     t = t.trim_start_matches(':').trim();
-    // Unions: the first member that is not a null type.
-    if t.contains('|') && !t.starts_with('(') {
-        let part = t
-            .split('|')
-            .map(str::trim)
-            .find(|p| !matches!(*p, "None" | "null" | "undefined" | ""))?;
-        return normalize_depth(part, wrappers, depth + 1);
+    // A function type (`(s: State) => A | B`) has no members of its result.
+    if split_top(t, '=').len() > 1 {
+        return None;
+    }
+    // Unions and intersections: each named part, in order, once.
+    for sep in ['|', '&'] {
+        let parts = split_top(t, sep);
+        if parts.len() < 2 {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for part in parts {
+            let part = part.trim();
+            if matches!(part, "None" | "null" | "undefined" | "void" | "never") {
+                continue;
+            }
+            let Some(name) = normalize_depth(part, wrappers, depth + 1) else {
+                continue;
+            };
+            // A part that is itself several (`(A | B) & C`) is not flattened into
+            // the other kind.
+            if name.contains(if sep == '|' { '&' } else { '|' }) {
+                continue;
+            }
+            for n in name.split(sep) {
+                if !names.iter().any(|m| m == n) {
+                    names.push(n.to_string());
+                }
+            }
+        }
+        return (!names.is_empty()).then(|| names.join(&sep.to_string()));
     }
     loop {
         let before = t;
@@ -64,12 +133,20 @@ fn normalize_depth(text: &str, wrappers: &[String], depth: u32) -> Option<String
         .collect();
     let last = segments.last().copied().unwrap_or("");
     if let Some(args) = args {
+        if last == "Union" && t.ends_with(']') {
+            // Python's `Union[A, B]` is `A | B`.
+            let inner = &args[..args.len().saturating_sub(1)];
+            let as_union = split_top(inner, ',').join("|");
+            return normalize_depth(&as_union, wrappers, depth + 1);
+        }
         if wrappers.iter().any(|w| w == last) {
             let inner = first_type_argument(args);
             return normalize_depth(inner, wrappers, depth + 1);
         }
     }
+    // `#name` is a private member in TypeScript (`this.#load` as a callee).
     let identifier = |s: &str| {
+        let s = s.strip_prefix('#').unwrap_or(s);
         !s.is_empty()
             && s.chars()
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
@@ -204,6 +281,51 @@ mod tests {
             Some("x.Y")
         );
         assert_eq!(normalize_type("{ a: number }", &w()), None);
+    }
+
+    #[test]
+    fn unions_and_intersections_keep_every_named_part() {
+        let ts: Vec<String> = ["Required", "Omit", "Pick"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            normalize_type("Foo | Bar | undefined", &ts).as_deref(),
+            Some("Foo|Bar")
+        );
+        assert_eq!(
+            normalize_type(
+                ": Required<Omit<RetryOptions, 'a' | 'b'>> & Pick<RetryOptions, 'c'> & { x: A | B }",
+                &ts
+            )
+            .as_deref(),
+            Some("RetryOptions")
+        );
+        assert_eq!(
+            normalize_type("Base & { x: number } & ns.Extra", &ts).as_deref(),
+            Some("Base&ns.Extra")
+        );
+        // A union inside brackets is not the type's own.
+        assert_eq!(
+            normalize_type("Map<string, A | B>", &ts).as_deref(),
+            Some("Map")
+        );
+        assert_eq!(
+            normalize_type("(state: State) => A | B", &ts),
+            None,
+            "a function type has no members of its result"
+        );
+        // Rust's references are prefixes, not intersections.
+        assert_eq!(normalize_type("&'a Foo", &w()).as_deref(), Some("Foo"));
+        assert_eq!(normalize_type("&&Foo", &w()).as_deref(), Some("Foo"));
+        assert_eq!(
+            normalize_type("Union[Foo, typing.Optional[Bar], None]", &w()).as_deref(),
+            Some("Foo|Bar")
+        );
+        let (sep, parts) = type_parts("A|B");
+        assert_eq!((sep, parts.collect::<Vec<_>>()), ('|', vec!["A", "B"]));
+        let (sep, parts) = type_parts("A");
+        assert_eq!((sep, parts.collect::<Vec<_>>()), ('&', vec!["A"]));
     }
 
     #[test]

@@ -23,6 +23,11 @@
   .
   value: (new_expression constructor: (_) @local.type)?)
 
+;; `const _this = this`: the enclosing class.
+(variable_declarator
+  name: (identifier) @local.definition
+  value: (this) @local.type)
+
 (function_declaration
   name: (identifier) @local.definition)
 

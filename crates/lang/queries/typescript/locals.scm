@@ -27,6 +27,20 @@
   name: (identifier) @local.definition
   type: (type_annotation) @local.type)
 
+;; `const t = this.#timeout()`, `const r = await load()`: what the callee is declared to
+;; return (see `Promise` in language.toml).
+(variable_declarator
+  name: (identifier) @local.definition
+  value: [
+    (call_expression
+      function: [(identifier) (member_expression)] @local.type)
+    (await_expression
+      (call_expression
+        function: [(identifier) (member_expression)] @local.type))
+    ;; `const options = this.options`: what the member is declared as.
+    (member_expression) @local.type
+  ])
+
 (type_parameter
   name: (type_identifier) @local.definition)
 

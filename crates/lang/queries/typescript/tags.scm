@@ -10,8 +10,11 @@
 (interface_declaration
   name: (type_identifier) @name) @definition.interface
 
+;; What an alias names (`type A = Required<B> & { x: C }` -> B) is where its members are
+;; looked up when its own object types do not declare them.
 (type_alias_declaration
-  name: (type_identifier) @name) @definition.type
+  name: (type_identifier) @name
+  value: (_) @type) @definition.type
 
 (enum_declaration
   name: (identifier) @name) @definition.enum
@@ -116,6 +119,108 @@
         type: (type_annotation) @type) @definition.variable)))
 
 ;; --- References ------------------------------------------------------------------------
+
+;; Keys of an object literal whose type is declared are members of that type (`@type` in
+;; a reference pattern is the receiver's declared type): `const o: Options = { json }`,
+;; `{ ... } satisfies Options`, `{ ... } as Options`, a field's initializer.
+(variable_declarator
+  type: (type_annotation) @type
+  value: (object
+    (pair
+      key: (property_identifier) @name) @reference.member))
+
+(public_field_definition
+  type: (type_annotation) @type
+  value: (object
+    (pair
+      key: (property_identifier) @name) @reference.member))
+
+(satisfies_expression
+  (object
+    (pair
+      key: (property_identifier) @name) @reference.member)
+  [(type_identifier) (generic_type) (nested_type_identifier)] @type)
+
+(as_expression
+  (object
+    (pair
+      key: (property_identifier) @name) @reference.member)
+  [(type_identifier) (generic_type) (nested_type_identifier)] @type)
+
+;; A literal returned where the result is declared: `(): State => ({ value })`,
+;; `function f(): State { return { value } }`. (The function is captured, as patterns rooted
+;; at `class_body` are in javascript/tags.scm, so that it counts towards the matcher's limit.)
+(function_declaration
+  return_type: (type_annotation) @type
+  body: (statement_block
+    (return_statement
+      (object
+        (pair
+          key: (property_identifier) @name) @reference.member)))) @_body
+
+(method_definition
+  return_type: (type_annotation) @type
+  body: (statement_block
+    (return_statement
+      (object
+        (pair
+          key: (property_identifier) @name) @reference.member)))) @_body
+
+(arrow_function
+  return_type: (type_annotation) @type
+  body: [
+    (statement_block
+      (return_statement
+        (object
+          (pair
+            key: (property_identifier) @name) @reference.member)))
+    (parenthesized_expression
+      (object
+        (pair
+          key: (property_identifier) @name) @reference.member))
+    (ternary_expression
+      [
+        consequence: (object
+          (pair
+            key: (property_identifier) @name) @reference.member)
+        alternative: (object
+          (pair
+            key: (property_identifier) @name) @reference.member)
+      ])
+  ]) @_body
+
+;; `this.#options = { ... }`: keys are members of what the left side is declared as.
+(assignment_expression
+  left: (_) @receiver
+  right: (object
+    (pair
+      key: (property_identifier) @name) @reference.member))
+
+;; `{ retry: { limit: 2 } }`: keys of a nested literal are members of the outer key's type.
+(pair
+  key: (property_identifier) @receiver
+  value: (object
+    (pair
+      key: (property_identifier) @name) @reference.member))
+
+;; `function f({ value, isReplace }: State)`: each name binds, and reads `State.value`.
+(required_parameter
+  pattern: (object_pattern
+    [
+      (shorthand_property_identifier_pattern) @name
+      (pair_pattern
+        key: (property_identifier) @name)
+    ] @reference.member)
+  type: (type_annotation) @type)
+
+;; `interface A extends Omit<B, 'x'>`: B's members, but those left out, are A's.
+(extends_type_clause
+  type: (generic_type
+    name: (type_identifier) @_wrapper
+    type_arguments: (type_arguments
+      .
+      (type_identifier) @name)) @reference.inherits
+  (#any-of? @_wrapper "Omit" "Pick" "Partial" "Required" "Readonly"))
 
 (type_identifier) @reference.type
 

@@ -107,6 +107,8 @@ struct RefCandidate<'t> {
     name: Node<'t>,
     exprs: Vec<Node<'t>>,
     receiver: Option<Node<'t>>,
+    /// The receiver's declared type, when the pattern names it instead of an expression.
+    receiver_type: Option<Node<'t>>,
 }
 
 /// What became of a reference candidate.
@@ -536,49 +538,56 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 || (!member && local_ranges.contains(&range))
                 || claimed_or_skipped.holds(range)
         };
-        let mut add_ref =
-            |kind: RefKind, node: Node<'t>, name: Node<'t>, receiver: Option<Node<'t>>| {
-                let range = Self::range_of(name);
-                if range.is_empty() || excluded(range, receiver.is_some()) {
-                    return;
-                }
-                match ref_index.get(&range) {
-                    Some(&i) => {
-                        let c: &mut RefCandidate<'t> = &mut ref_cands[i];
-                        if kind.rank() > c.kind.rank() {
-                            c.kind = kind;
-                        }
-                        if c.receiver.is_none() {
-                            c.receiver = receiver;
-                        }
-                        if !c.exprs.iter().any(|e| e.id() == node.id()) {
-                            c.exprs.push(node);
-                        }
+        let mut add_ref = |kind: RefKind,
+                           node: Node<'t>,
+                           name: Node<'t>,
+                           receiver: Option<Node<'t>>,
+                           receiver_type: Option<Node<'t>>| {
+            let member = receiver.is_some() || receiver_type.is_some();
+            let range = Self::range_of(name);
+            if range.is_empty() || excluded(range, member) {
+                return;
+            }
+            match ref_index.get(&range) {
+                Some(&i) => {
+                    let c: &mut RefCandidate<'t> = &mut ref_cands[i];
+                    if kind.rank() > c.kind.rank() {
+                        c.kind = kind;
                     }
-                    None => {
-                        ref_index.insert(range, ref_cands.len());
-                        ref_cands.push(RefCandidate {
-                            kind,
-                            name,
-                            exprs: vec![node, name],
-                            receiver,
-                        });
+                    if c.receiver.is_none() && c.receiver_type.is_none() {
+                        c.receiver = receiver;
+                        c.receiver_type = receiver_type;
+                    }
+                    if !c.exprs.iter().any(|e| e.id() == node.id()) {
+                        c.exprs.push(node);
                     }
                 }
-            };
+                None => {
+                    ref_index.insert(range, ref_cands.len());
+                    ref_cands.push(RefCandidate {
+                        kind,
+                        name,
+                        exprs: vec![node, name],
+                        receiver,
+                        receiver_type,
+                    });
+                }
+            }
+        };
         for item in refs {
             if let Item::Ref {
                 kind,
                 node,
                 name,
                 receiver,
+                receiver_type,
             } = item
             {
-                add_ref(kind, node, name, receiver);
+                add_ref(kind, node, name, receiver, receiver_type);
             }
         }
         for node in local_refs {
-            add_ref(RefKind::Read, node, node, None);
+            add_ref(RefKind::Read, node, node, None, None);
         }
         ref_cands.sort_by_key(|c| (c.name.start_byte(), c.name.end_byte()));
     }
@@ -613,7 +622,14 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             let range = Self::range_of(c.name);
             let mut receiver = Receiver::None;
             let mut local_target = None;
-            if let Some(recv) = c.receiver {
+            if let Some(ty) = c.receiver_type {
+                // A declared type that names nothing (`{ a: number }`) has no members
+                // in the workspace.
+                receiver = Receiver::Type(
+                    self.type_of(ty)
+                        .unwrap_or_else(|| crate::EXTERNAL_TYPE.to_string()),
+                );
+            } else if let Some(recv) = c.receiver {
                 receiver = self.receiver_of(recv, i, &expr_owner, &fates, locals, ancestry);
             } else if let Some(d) = (!(self.config.calls_skip_locals && c.kind == RefKind::Call))
                 .then(|| tree.resolve(bindings, locals, range, &name))
@@ -675,7 +691,18 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                     Some(RefFate::Local(d)) => match (&locals[*d].type_name, locals[*d].entity) {
                         (_, Some(_)) => Receiver::Unknown,
                         (Some(t), None) => Receiver::Type(t.clone()),
-                        (None, None) => Receiver::Unknown,
+                        // `const { options } = this`: a binding that reads a member is
+                        // what that member is.
+                        (None, None) => {
+                            let at = locals[*d].range;
+                            match expr_owner.get(&(at.start as usize, at.end as usize)) {
+                                Some(&j) if j < i => match &fates[j] {
+                                    Some(RefFate::Kept(k)) => Receiver::Ref(*k as u32),
+                                    _ => Receiver::Unknown,
+                                },
+                                _ => Receiver::Unknown,
+                            }
+                        }
                     },
                     None => Receiver::Unknown,
                 },
@@ -750,11 +777,14 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
                 }
             }
             let index = out.len();
-            type_of.push(if data.kind.is_type() {
-                Some(index)
-            } else {
-                data.container.and_then(|c| type_of[c as usize])
-            });
+            // A type alias's object type (`type A = { x: number }`) holds fields too.
+            type_of.push(
+                if data.kind.is_type() || data.kind == EntityKind::TypeAlias {
+                    Some(index)
+                } else {
+                    data.container.and_then(|c| type_of[c as usize])
+                },
+            );
             out.push(data);
             doc_nodes.push(cand.doc_node);
             def_nodes.push(cand.node);
