@@ -51,8 +51,33 @@ wheel django 5.1.4 django
 wheel rich 13.9.4 rich
 wheel sympy 1.13.3 sympy
 
+echo "== Python: httpx and starlette (accuracy of members through declared types, issue 23)"
+wheel httpx 0.28.1 httpx
+wheel starlette 0.41.3 starlette
+
 echo "== TypeScript: rxjs sources (accuracy)"
 npm_src rxjs 7.8.1 rxjs
+
+echo "== TypeScript sources from GitHub at fixed commits (issue 23): ky, got, ioredis"
+# Their npm packages hold compiled JavaScript only. Where GitHub is out of reach the
+# step is skipped with a warning; the commits are the ones measured.
+gh_src() { # owner/name commit dir
+  local dir="$DATA/typescript/$3"
+  [ -d "$dir" ] && return
+  if git clone --quiet "https://github.com/$1" "$dir" 2>/dev/null; then
+    git -C "$dir" checkout --quiet "$2"
+  else
+    echo "warning: github.com/$1 is out of reach; $dir not fetched" >&2
+  fi
+}
+gh_src sindresorhus/ky 3419113 ky
+gh_src sindresorhus/got d00d845a got
+gh_src redis/ioredis dfd5428 ioredis
+# ioredis without its generated command signatures (one 6,000-line interface).
+if [ -d "$DATA/typescript/ioredis" ] && [ ! -d "$DATA/typescript/ioredis-lib" ]; then
+  cp -r "$DATA/typescript/ioredis/lib" "$DATA/typescript/ioredis-lib"
+  rm "$DATA/typescript/ioredis-lib/utils/RedisCommander.ts"
+fi
 
 echo "== Peers: universal-ctags, pyright, typescript-language-server"
 command -v ctags >/dev/null || { apt-get update -qq && apt-get install -y -qq universal-ctags; }
