@@ -1031,6 +1031,9 @@ impl SymbolGraph {
                         | EntityKind::Package
                         | EntityKind::TypeAlias
                 )
+                // The keys of a literal bound to a name (`const T = { a: 1 }`).
+                || kind == EntityKind::Field
+                    && matches!(ckind, EntityKind::Variable | EntityKind::Constant)
             {
                 self.members.entry((cname, name)).or_default().push(eid);
             }

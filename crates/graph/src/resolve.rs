@@ -1227,6 +1227,27 @@ impl<'g> Resolver<'g> {
             | EntityKind::Constant
             | EntityKind::Function
             | EntityKind::Method => {
+                if matches!(kind, EntityKind::Variable | EntityKind::Constant) {
+                    // The keys of the literal it is bound to (`const T = { a: 1 }`).
+                    let own = entity.name;
+                    self.dep(own);
+                    self.dep(name);
+                    let keys: Targets = self
+                        .g
+                        .members
+                        .get(&(own, name))
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| self.g.entity_loc.get(id).copied())
+                        .filter(|m| {
+                            m.file == loc.file
+                                && f.entities[m.index as usize].container == Some(loc.index)
+                        })
+                        .collect();
+                    if !keys.is_empty() {
+                        return keys;
+                    }
+                }
                 let Some(type_name) = entity.type_name else {
                     return Targets::new();
                 };

@@ -63,6 +63,9 @@ fn main() {
         std::hint::black_box(s.is_ok());
         full += t.elapsed();
     }
+    if std::env::var_os("COMPILE").is_some() {
+        compile_cost(lang);
+    }
     if std::env::var_os("PER_PATTERN").is_some() {
         per_pattern(lang, &dir, &ext);
     }
@@ -122,4 +125,100 @@ fn per_pattern(lang: &codecontext_lang::Language, dir: &str, ext: &str) {
     for (d, i, line, n) in times.iter().take(15) {
         println!("{d:>12?} pattern {i} (query line {line}) {n} matches");
     }
+}
+
+/// Times the compilation of the combined query, then of the query without each top-level
+/// pattern in turn, and prints the patterns whose removal saves the most.
+fn compile_cost(lang: &codecontext_lang::Language) {
+    // `QUERY_SOURCE=FILE` compiles another version of the combined query (to compare).
+    let other = std::env::var("QUERY_SOURCE")
+        .ok()
+        .map(|f| std::fs::read_to_string(f).expect("QUERY_SOURCE"));
+    let source = other.as_deref().unwrap_or(lang.query_source());
+    // The fastest of three, so that a first run's page faults do not count.
+    let time = |text: &str| {
+        let mut best = (Duration::MAX, false);
+        for _ in 0..3 {
+            let t = Instant::now();
+            let ok = tree_sitter::Query::new(lang.grammar(), text).is_ok();
+            best = best.min((t.elapsed(), ok));
+        }
+        best
+    };
+    let (whole, _) = time(source);
+    println!("whole query compiles in {whole:?}");
+    let spans = top_level_spans(source);
+    let mut savings = Vec::new();
+    for (start, end) in &spans {
+        let without = format!("{}{}", &source[..*start], &source[*end..]);
+        let (d, ok) = time(&without);
+        if ok {
+            let line = source[..*start].lines().count() + 1;
+            let head = source[*start..].lines().next().unwrap_or_default();
+            savings.push((whole.saturating_sub(d), line, head));
+        }
+    }
+    savings.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (d, line, head) in savings.iter().take(15) {
+        println!("{d:>12?} saved without the pattern at query line {line}: {head}");
+    }
+}
+
+/// Byte spans of the top-level patterns, each with its trailing quantifiers and captures.
+fn top_level_spans(source: &str) -> Vec<(usize, usize)> {
+    let bytes = source.as_bytes();
+    let (mut spans, mut depth, mut start, mut i) = (Vec::new(), 0i32, 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b';' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' => {
+                if depth == 0 {
+                    start = i;
+                }
+                depth += 1;
+            }
+            b')' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    // Trailing quantifiers and captures belong to the pattern.
+                    let mut end = i + 1;
+                    let mut j = end;
+                    while j < bytes.len() {
+                        match bytes[j] {
+                            b' ' | b'\n' | b'\t' | b'*' | b'+' | b'?' => j += 1,
+                            b'@' => {
+                                j += 1;
+                                while j < bytes.len()
+                                    && (bytes[j].is_ascii_alphanumeric()
+                                        || b"._-".contains(&bytes[j]))
+                                {
+                                    j += 1;
+                                }
+                                end = j;
+                            }
+                            _ => break,
+                        }
+                        if matches!(bytes[j - 1], b'*' | b'+' | b'?') {
+                            end = j;
+                        }
+                    }
+                    spans.push((start, end));
+                    i = end - 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    spans
 }

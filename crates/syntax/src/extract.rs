@@ -571,7 +571,13 @@ mod tests {
 
     /// (name, kind, container's name, the text at its selection) of every entity.
     fn entities(text: &str) -> Vec<(String, &'static str, String, String)> {
-        let summary = rust_summary(text);
+        entities_in("rust", text)
+    }
+
+    fn entities_in(lang: &str, text: &str) -> Vec<(String, &'static str, String, String)> {
+        let lang = codecontext_lang::language_by_name(lang).expect("language");
+        let summary =
+            summarize(lang, text, &Limits::default(), ExtractOptions::default()).expect("indexed");
         let mut out = Vec::new();
         for chunk in &summary.chunks {
             for e in &chunk.entities {
@@ -584,6 +590,29 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `const T = { a: 1 }` makes `a` a field of `T`; a typed literal's keys are the type's
+    /// (references), and `this.x` in a function inside the literal's value is no key.
+    #[test]
+    fn keys_of_a_literal_bound_to_a_name_are_its_fields() {
+        let text = "const T = { a: 1, b: 2 } as const;\nexport const U = { c: 3 };\n\
+                    const E = make(function () { this.message = 'x'; });\n\
+                    const O: Opts = { d: 4 };\n";
+        let fields: Vec<(String, String)> = entities_in("typescript", text)
+            .into_iter()
+            .filter(|e| e.1 == "field")
+            .map(|(name, _, container, _)| (name, container))
+            .collect();
+        let expected =
+            [("a", "T"), ("b", "T"), ("c", "U")].map(|(n, c)| (n.to_string(), c.to_string()));
+        assert_eq!(fields, expected);
+        let js = entities_in("javascript", "const T = { a: 1 };\n");
+        assert!(
+            js.iter()
+                .any(|e| e.0 == "a" && e.1 == "field" && e.2 == "T"),
+            "{js:?}"
+        );
     }
 
     #[test]
