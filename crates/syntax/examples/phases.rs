@@ -147,6 +147,9 @@ fn compile_cost(lang: &codecontext_lang::Language) {
     };
     let (whole, _) = time(source);
     println!("whole query compiles in {whole:?}");
+    if std::env::var("COMPILE").as_deref() == Ok("whole") {
+        return;
+    }
     let spans = top_level_spans(source);
     let mut savings = Vec::new();
     for (start, end) in &spans {
@@ -157,6 +160,22 @@ fn compile_cost(lang: &codecontext_lang::Language) {
             let head = source[*start..].lines().next().unwrap_or_default();
             savings.push((whole.saturating_sub(d), line, head));
         }
+    }
+    // Each pattern compiled alone: the analysis is per pattern step, so this adds up.
+    let mut alone = Vec::new();
+    for (start, end) in &spans {
+        let (d, ok) = time(&source[*start..*end]);
+        if ok {
+            let line = source[..*start].lines().count() + 1;
+            alone.push((d, line));
+        }
+    }
+    let sum: Duration = alone.iter().map(|a| a.0).sum();
+    alone.sort_by_key(|a| std::cmp::Reverse(a.0));
+    println!("patterns compiled alone: {sum:?} in all; the costliest at query lines:");
+    for (d, line) in alone.iter().take(25) {
+        let head = source.lines().nth(line - 1).unwrap_or_default();
+        println!("{d:>12?} line {line}: {head}");
     }
     savings.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (d, line, head) in savings.iter().take(15) {

@@ -593,12 +593,14 @@ mod tests {
     }
 
     /// `const T = { a: 1 }` makes `a` a field of `T`; a typed literal's keys are the type's
-    /// (references), and `this.x` in a function inside the literal's value is no key.
+    /// (references); neither `this.x` in a function inside the value nor the keys of a
+    /// literal bound to a local are fields (of the class around them).
     #[test]
     fn keys_of_a_literal_bound_to_a_name_are_its_fields() {
         let text = "const T = { a: 1, b: 2 } as const;\nexport const U = { c: 3 };\n\
                     const E = make(function () { this.message = 'x'; });\n\
-                    const O: Opts = { d: 4 };\n";
+                    const O: Opts = { d: 4 };\n\
+                    class K { m() { const L = { z: 1 }; } }\nfunction f() { const M = { y: 1 }; }\n";
         let fields: Vec<(String, String)> = entities_in("typescript", text)
             .into_iter()
             .filter(|e| e.1 == "field")

@@ -93,27 +93,16 @@
         .
         value: (new_expression constructor: (_) @type)?) @definition.variable)))
 
-;; Keys of an object literal bound at the file level are its members: `const TYPES =
-;; { NUMBER: 58 }`, then `TYPES.NUMBER`. (The anchor leaves a declared type out: the keys of
-;; a typed literal are members of that type, typescript/tags.scm.)
-(program
-  [
-    (_
-      (variable_declarator
-        name: (identifier)
-        .
-        value: (object
-          (pair
-            key: (property_identifier) @name) @definition.field)))
-    (export_statement
-      declaration: (_
-        (variable_declarator
-          name: (identifier)
-          .
-          value: (object
-            (pair
-              key: (property_identifier) @name) @definition.field))))
-  ])
+;; Keys of an object literal bound to a name are its members: `const TYPES = { NUMBER: 58 }`,
+;; then `TYPES.NUMBER`. `@owner` is the name bound: a key is kept where that name is an entity
+;; (at the file level). (The anchor leaves a declared type out: the keys of a typed literal
+;; are members of that type, typescript/tags.scm.)
+(variable_declarator
+  name: (identifier) @owner
+  .
+  value: (object
+    (pair
+      key: (property_identifier) @name) @definition.field))
 
 ;; --- References ------------------------------------------------------------------------
 

@@ -120,38 +120,32 @@
 
 ;; `const TYPES = { NUMBER: 58 } as const`: the keys are members of the name, as in
 ;; javascript/tags.scm.
-(program
-  [
-    (_
-      (variable_declarator
-        name: (identifier)
-        .
-        value: (as_expression
-          (object
-            (pair
-              key: (property_identifier) @name) @definition.field))))
-    (export_statement
-      declaration: (_
-        (variable_declarator
-          name: (identifier)
-          .
-          value: (as_expression
-            (object
-              (pair
-                key: (property_identifier) @name) @definition.field)))))
-  ])
+(variable_declarator
+  name: (identifier) @owner
+  .
+  value: (as_expression
+    (object
+      (pair
+        key: (property_identifier) @name) @definition.field)))
 
 ;; --- References ------------------------------------------------------------------------
 
 ;; Keys of an object literal whose type is declared are members of that type (`@type` in
 ;; a reference pattern is the receiver's declared type): `const o: Options = { json }`,
-;; `{ ... } satisfies Options`, `{ ... } as Options`, a field's initializer or a parameter's
-;; default (any node with a declared type and a value).
-(_
-  type: (type_annotation) @type
-  value: (object
-    (pair
-      key: (property_identifier) @name) @reference.member))
+;; `{ ... } satisfies Options`, `{ ... } as Options`, a field's initializer. (Patterns are
+;; rooted at named nodes rather than `(_ type: ...)`: a wildcard root is tried at every node.)
+[
+  (variable_declarator
+    type: (type_annotation) @type
+    value: (object
+      (pair
+        key: (property_identifier) @name) @reference.member))
+  (public_field_definition
+    type: (type_annotation) @type
+    value: (object
+      (pair
+        key: (property_identifier) @name) @reference.member))
+]
 
 (satisfies_expression
   (object
@@ -165,21 +159,34 @@
       key: (property_identifier) @name) @reference.member)
   [(type_identifier) (generic_type) (nested_type_identifier)] @type)
 
-;; A literal returned where the result is declared: `function f(): State { return { value } }`
-;; (any function or method with a body), `(): State => ({ value })`. (The function is
-;; captured, as patterns rooted at `class_body` are in javascript/tags.scm, so that it counts
-;; towards the matcher's limit.)
-(_
-  return_type: (type_annotation) @type
-  body: (statement_block
-    (return_statement
-      (object
-        (pair
-          key: (property_identifier) @name) @reference.member)))) @_body
+;; A literal returned where the result is declared: `function f(): State { return { value } }`,
+;; `(): State => ({ value })`. (The function is captured, as patterns rooted at `class_body`
+;; are in javascript/tags.scm, so that it counts towards the matcher's limit.)
+[
+  (function_declaration
+    return_type: (type_annotation) @type
+    body: (statement_block
+      (return_statement
+        (object
+          (pair
+            key: (property_identifier) @name) @reference.member))))
+  (method_definition
+    return_type: (type_annotation) @type
+    body: (statement_block
+      (return_statement
+        (object
+          (pair
+            key: (property_identifier) @name) @reference.member))))
+] @_body
 
 (arrow_function
   return_type: (type_annotation) @type
   body: [
+    (statement_block
+      (return_statement
+        (object
+          (pair
+            key: (property_identifier) @name) @reference.member)))
     (parenthesized_expression
       (object
         (pair

@@ -711,23 +711,6 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
         }
     }
 
-    /// Whether `node` lies in a body (of a function, a class) that is below `top`.
-    fn in_body_below(&self, node: Node<'t>, top: Node<'t>) -> bool {
-        let mut at = node.parent();
-        while let Some(n) = at.filter(|n| n.id() != top.id()) {
-            if self
-                .config
-                .body_fields
-                .iter()
-                .any(|f| n.child_by_field_name(f).is_some())
-            {
-                return true;
-            }
-            at = n.parent();
-        }
-        false
-    }
-
     /// Sorts out containers, method/field kinds, docs and signatures. Also returns,
     /// per entity, the index of the import match it came from.
     fn assign_containers(
@@ -759,16 +742,19 @@ impl<'a, 't> ChunkBuilder<'a, 't> {
             }
             let mut container = stack.last().copied();
             let mut implicit = false;
-            // A key of an object literal bound to a name (`const T = { a: 1 }`) belongs to
-            // that name; not a field assigned in a function inside it (`this.x = ...`).
-            let keyed = data.kind == EntityKind::Field
-                && container.is_some_and(|c| {
+            if data.kind == EntityKind::Field && data.owner.is_some() {
+                // A field with an `@owner` is a key of the literal bound to that name
+                // (`const T = { a: 1 }`): it belongs to the name where that is an entity,
+                // and is nothing elsewhere (a local in a function).
+                let bound = container.is_some_and(|c| {
                     matches!(out[c].kind, EntityKind::Variable | EntityKind::Constant)
-                        && def_nodes[c]
-                            .zip(cand.node)
-                            .is_some_and(|(owner, node)| !self.in_body_below(node, owner))
+                        && data.owner.as_deref() == Some(out[c].name.as_str())
                 });
-            if data.kind == EntityKind::Field && !keyed {
+                if !bound {
+                    continue;
+                }
+                data.owner = None;
+            } else if data.kind == EntityKind::Field {
                 // Fields belong to types, even when assigned in a method (`self.x = ...`).
                 implicit = container.is_some_and(|c| !out[c].kind.is_type());
                 container = container.and_then(|c| type_of[c]);
