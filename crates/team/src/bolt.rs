@@ -54,6 +54,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use neo4j::driver::auth::AuthToken;
 use neo4j::driver::{ConnectionConfig, Driver, DriverConfig, Record, RoutingControl};
+use neo4j::retry::{ExponentialBackoff, RetryError};
 use neo4j::session::SessionConfig;
 use neo4j::transaction::Transaction;
 use neo4j::{ValueReceive, ValueSend};
@@ -487,8 +488,8 @@ impl GraphMirror {
                 .execute_query(DECISIONS_ABOUT)
                 .with_parameters(params)
                 .with_routing_control(RoutingControl::Read)
-                .run()
-                .map_err(|e| query_error("decisions", e))?;
+                .run_with_retry(reads())
+                .map_err(|e| retried_error("decisions", e))?;
             Ok(result
                 .records
                 .iter()
@@ -563,8 +564,8 @@ impl GraphMirror {
                     .execute_query(&text)
                     .with_parameters(params)
                     .with_routing_control(RoutingControl::Read)
-                    .run()
-                    .map_err(|e| query_error("walk", e))?;
+                    .run_with_retry(reads())
+                    .map_err(|e| retried_error("walk", e))?;
                 result.records.iter().map(reached).collect()
             })
             .await?;
@@ -587,8 +588,8 @@ impl GraphMirror {
                         ValueSend::String(project.clone()),
                     )]))
                     .with_routing_control(RoutingControl::Read)
-                    .run()
-                    .map_err(|e| query_error("count", e))?;
+                    .run_with_retry(reads())
+                    .map_err(|e| retried_error("count", e))?;
                 *answer = count(&result.records);
             }
             Ok((answers[0], answers[1]))
@@ -604,8 +605,8 @@ impl GraphMirror {
                 .execute_query(FILE_PATHS)
                 .with_parameters(HashMap::from([("project", ValueSend::String(project))]))
                 .with_routing_control(RoutingControl::Read)
-                .run()
-                .map_err(|e| query_error("file paths", e))?;
+                .run_with_retry(reads())
+                .map_err(|e| retried_error("file paths", e))?;
             Ok(result
                 .records
                 .iter()
@@ -1026,6 +1027,19 @@ fn redact(url: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------- reading
+
+/// Reads are retried for a few seconds when the connection drops before an answer (a
+/// pooled connection the server closed): they change nothing, so trying again is safe.
+fn reads() -> ExponentialBackoff {
+    ExponentialBackoff::new().with_max_retry_time(Duration::from_secs(5))
+}
+
+fn retried_error(statement: &'static str, error: RetryError) -> MirrorError {
+    MirrorError::Query {
+        statement,
+        message: error.to_string(),
+    }
+}
 
 fn query_error(statement: &'static str, error: neo4j::Neo4jError) -> MirrorError {
     MirrorError::Query {
