@@ -1196,20 +1196,7 @@ impl<'g> Resolver<'g> {
                 }
                 if k == EntityKind::TypeAlias {
                     // `type A = B & { ... }`: the members of what it names.
-                    let Some(aliased) = entity.type_name else {
-                        return out;
-                    };
-                    let source = entity.container.or(Some(loc.index));
-                    let (_, types, _) = self.resolve_type_name(loc.file, source, aliased);
-                    for t in types {
-                        if full(&out) {
-                            break;
-                        }
-                        if t != loc {
-                            out.extend(self.members_of(t, name));
-                        }
-                    }
-                    return out;
+                    return self.members_of_declared_type(loc, name);
                 }
                 if !k.is_type() {
                     return out;
@@ -1248,22 +1235,31 @@ impl<'g> Resolver<'g> {
                         return keys;
                     }
                 }
-                let Some(type_name) = entity.type_name else {
-                    return Targets::new();
-                };
-                let source = entity.container.or(Some(loc.index));
-                let (_, types, _) = self.resolve_type_name(loc.file, source, type_name);
-                let mut out = Targets::new();
-                for t in types {
-                    if full(&out) {
-                        break;
-                    }
-                    out.extend(self.members_of(t, name));
-                }
-                out
+                self.members_of_declared_type(loc, name)
             }
             _ => Targets::new(),
         }
+    }
+
+    /// Members named `name` of the types `loc`'s `@type` names: a value's declared type,
+    /// a function's return type, what a type alias stands for.
+    fn members_of_declared_type(&mut self, loc: EntityLoc, name: Name) -> Targets {
+        let entity = &self.file(loc.file).entities[loc.index as usize];
+        let Some(type_name) = entity.type_name else {
+            return Targets::new();
+        };
+        let source = entity.container.or(Some(loc.index));
+        let (_, types, _) = self.resolve_type_name(loc.file, source, type_name);
+        let mut out = Targets::new();
+        for t in types {
+            if full(&out) {
+                break;
+            }
+            if t != loc {
+                out.extend(self.members_of(t, name));
+            }
+        }
+        out
     }
 }
 
