@@ -54,7 +54,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use neo4j::driver::auth::AuthToken;
 use neo4j::driver::{ConnectionConfig, Driver, DriverConfig, Record, RoutingControl};
-use neo4j::retry::{ExponentialBackoff, RetryError};
+use neo4j::retry::ExponentialBackoff;
 use neo4j::session::SessionConfig;
 use neo4j::transaction::Transaction;
 use neo4j::{ValueReceive, ValueSend};
@@ -489,7 +489,7 @@ impl GraphMirror {
                 .with_parameters(params)
                 .with_routing_control(RoutingControl::Read)
                 .run_with_retry(reads())
-                .map_err(|e| retried_error("decisions", e))?;
+                .map_err(|e| query_error("decisions", e))?;
             Ok(result
                 .records
                 .iter()
@@ -565,7 +565,7 @@ impl GraphMirror {
                     .with_parameters(params)
                     .with_routing_control(RoutingControl::Read)
                     .run_with_retry(reads())
-                    .map_err(|e| retried_error("walk", e))?;
+                    .map_err(|e| query_error("walk", e))?;
                 result.records.iter().map(reached).collect()
             })
             .await?;
@@ -589,7 +589,7 @@ impl GraphMirror {
                     )]))
                     .with_routing_control(RoutingControl::Read)
                     .run_with_retry(reads())
-                    .map_err(|e| retried_error("count", e))?;
+                    .map_err(|e| query_error("count", e))?;
                 *answer = count(&result.records);
             }
             Ok((answers[0], answers[1]))
@@ -606,7 +606,7 @@ impl GraphMirror {
                 .with_parameters(HashMap::from([("project", ValueSend::String(project))]))
                 .with_routing_control(RoutingControl::Read)
                 .run_with_retry(reads())
-                .map_err(|e| retried_error("file paths", e))?;
+                .map_err(|e| query_error("file paths", e))?;
             Ok(result
                 .records
                 .iter()
@@ -1034,14 +1034,8 @@ fn reads() -> ExponentialBackoff {
     ExponentialBackoff::new().with_max_retry_time(Duration::from_secs(5))
 }
 
-fn retried_error(statement: &'static str, error: RetryError) -> MirrorError {
-    MirrorError::Query {
-        statement,
-        message: error.to_string(),
-    }
-}
-
-fn query_error(statement: &'static str, error: neo4j::Neo4jError) -> MirrorError {
+/// A statement's failure, from the driver (`Neo4jError`) or after its retries (`RetryError`).
+fn query_error(statement: &'static str, error: impl std::fmt::Display) -> MirrorError {
     MirrorError::Query {
         statement,
         message: error.to_string(),
